@@ -1,0 +1,50 @@
+# trustdesk: every task a developer or CI runs. `make help` lists them.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: help install run test test-sqlite lint format bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	  { echo "trustdesk needs Python 3.11 or newer; set PYTHON=python3.x"; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install trustdesk with its dev tools (when missing or stale)
+
+run: $(STAMP) ## Start the server on SQLite (./var/) with the demo data set
+	@mkdir -p var
+	$(BIN)/trustdesk serve --demo --db sqlite:///./var/trustdesk.db
+
+test: $(STAMP) ## Run the whole suite (SQLite, and PostgreSQL when its server is installed)
+	scripts/with-postgres $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-sqlite: $(STAMP) ## Run the suite on SQLite only (quicker)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP) ## ruff check, ruff format --check, mypy --strict, import layering
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+format: $(STAMP) ## Apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench
+
+bench: $(STAMP) ## Run the benchmarks under bench/ and write their figures to bench/results/
+	$(BIN)/python -m bench
+
+clean: ## Remove the virtual environment, caches and local data
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

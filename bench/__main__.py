@@ -1,0 +1,46 @@
+"""Run the benchmarks and write each one's figures to ``bench/results/<name>.json``.
+
+    python -m bench            # all of them
+    python -m bench foundation # only the named ones
+
+Each benchmark is a module ``bench/<name>.py`` (or package) with ``run() -> dict``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import platform
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+BENCHMARKS = ("foundation",)
+RESULTS = Path(__file__).with_name("results")
+
+
+def main(argv: list[str]) -> int:
+    names = argv or list(BENCHMARKS)
+    unknown = sorted(set(names) - set(BENCHMARKS))
+    if unknown:
+        print(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}")
+        return 2
+    RESULTS.mkdir(exist_ok=True)
+    for name in names:
+        module = importlib.import_module(f"bench.{name}")
+        figures = module.run()
+        document = {
+            "benchmark": name,
+            "when": datetime.now(UTC).isoformat(timespec="seconds"),
+            "machine": {"python": platform.python_version(), "processor": platform.machine()},
+            "figures": figures,
+        }
+        path = RESULTS / f"{name}.json"
+        path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        print(json.dumps(document, indent=2))
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

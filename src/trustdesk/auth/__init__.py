@@ -1,0 +1,1 @@
+"""Access: API keys for services, console users, roles and permissions."""

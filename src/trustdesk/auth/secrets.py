@@ -1,0 +1,49 @@
+"""Credentials: API keys (random, stored as SHA-256) and passwords (argon2id)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+API_KEY_PREFIX = "td_"
+_hasher = PasswordHasher()
+# Verified against when a username is unknown, so a miss costs as long as a wrong password.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+def new_api_key() -> str:
+    """A fresh API key: 256 random bits, URL-safe, recognisable by its ``td_`` prefix."""
+    return API_KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def api_key_digest(key: str) -> str:
+    """The stored form of an API key.
+
+    A plain SHA-256 suffices: the key has 256 bits of entropy, so there is nothing for a
+    slow hash to protect, and every API request pays for this lookup.
+    """
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def api_key_prefix(key: str) -> str:
+    """The part of a key that may be shown again to identify it."""
+    return key[:11]
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """Whether ``password`` matches; with no hash, spend the same time and say no."""
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(password_hash: str) -> bool:
+    return _hasher.check_needs_rehash(password_hash)

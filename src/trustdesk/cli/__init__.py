@@ -1,0 +1,1 @@
+"""The ``trustdesk`` command: thin Typer adapters over the slices' services."""

@@ -1,0 +1,48 @@
+"""What commands share: settings, the ``--db`` option and opening a migrated database."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from trustdesk.db import migrate
+from trustdesk.db.engine import Database
+from trustdesk.errors import ConfigurationError
+from trustdesk.settings import Settings
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        metavar="URL",
+        help="Database URL (default: TRUSTDESK_DATABASE_URL, else sqlite:///./var/trustdesk.db).",
+        show_default=False,
+    ),
+]
+
+
+def load_settings(db: str | None = None) -> Settings:
+    """Settings from the environment, with ``--db`` taking precedence."""
+    try:
+        settings = Settings()
+        if db is not None:
+            settings = Settings.model_validate({**settings.model_dump(), "database_url": db})
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from exc
+    return settings
+
+
+def open_database(settings: Settings) -> Database:
+    """The database named by ``settings``, refusing one whose schema is not current."""
+    database = Database.from_url(settings.database_url)
+    current = migrate.current_revision(database.engine)
+    head = migrate.head_revision()
+    if current != head:
+        database.dispose()
+        msg = (
+            f"the database schema is at {current or 'nothing'} but this trustdesk needs {head}; "
+            "run `trustdesk db upgrade` (with the same --db) first"
+        )
+        raise ConfigurationError(msg)
+    return database

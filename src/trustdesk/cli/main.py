@@ -1,0 +1,40 @@
+"""The ``trustdesk`` command line: one Typer app, one sub-app per slice."""
+
+from __future__ import annotations
+
+import typer
+
+from trustdesk import __version__
+from trustdesk.cli import db, policy, serve, services, users
+
+app = typer.Typer(
+    name="trustdesk",
+    help="trustdesk: trust-and-safety and compliance desk for online service providers.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(db.app, name="db")
+app.add_typer(policy.app, name="policy")
+app.add_typer(services.app, name="services")
+app.add_typer(users.app, name="users")
+app.command("serve")(serve.serve)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"trustdesk {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """trustdesk: trust-and-safety and compliance desk for online service providers."""
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,74 @@
+"""How every command reports: JSON or Rich text on stdout, errors on stderr with exit codes.
+
+Exit codes: 0 success; 1 the command ran and the answer is "no" (invalid document,
+failed verification) or a domain error; 2 usage (bad option, unreadable input);
+3 configuration (settings refuse to start, database unreachable).
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, NoReturn
+
+import typer
+from rich.console import Console
+from sqlalchemy.exc import OperationalError
+
+from trustdesk.errors import ConfigurationError, InvalidInput, SourceError, TrustdeskError
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_CONFIGURATION = 3
+
+
+class ListFormat(enum.StrEnum):
+    """``--format`` of the commands that list things."""
+
+    TEXT = "text"
+    JSON = "json"
+
+
+stdout = Console(soft_wrap=True)
+stderr = Console(stderr=True, soft_wrap=True)
+
+
+def print_json(value: Any) -> None:
+    """Write ``value`` as JSON (UTF-8, not escaped) followed by a newline."""
+    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def fail(message: str, *, code: str = "error", exit_code: int = EXIT_FAILURE) -> NoReturn:
+    stderr.print(f"[bold red]error[/] [dim]\\[{code}][/] {message}", highlight=False)
+    raise typer.Exit(exit_code)
+
+
+def exit_code_for(error: TrustdeskError) -> int:
+    if isinstance(error, ConfigurationError):
+        return EXIT_CONFIGURATION
+    if isinstance(error, InvalidInput) and not isinstance(error, SourceError):
+        return EXIT_USAGE
+    return EXIT_FAILURE
+
+
+@contextmanager
+def reporting_errors() -> Iterator[None]:
+    """Turn domain and database errors raised inside a command into a message and exit code."""
+    try:
+        yield
+    except SourceError as exc:
+        for problem in exc.problems:
+            stderr.print(str(problem), highlight=False, markup=False)
+        fail(f"{len(exc.problems)} problem(s) found", code=exc.code)
+    except TrustdeskError as exc:
+        fail(exc.message, code=exc.code, exit_code=exit_code_for(exc))
+    except OperationalError as exc:
+        fail(
+            f"database unavailable: {exc.orig}",
+            code="database_unavailable",
+            exit_code=EXIT_CONFIGURATION,
+        )

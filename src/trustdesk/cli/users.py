@@ -1,0 +1,106 @@
+"""``trustdesk users``: console users and their roles."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from trustdesk.auth import service as auth
+from trustdesk.auth.permissions import Role
+from trustdesk.cli.context import DbOption, load_settings, open_database
+from trustdesk.cli.output import ListFormat, fail, print_json, reporting_errors, stdout
+
+app = typer.Typer(help="Console users and their roles.", no_args_is_help=True)
+
+
+def _read_password(from_stdin: bool) -> tuple[str, bool]:
+    """The password to set, and whether it was generated (and so must be shown)."""
+    if not from_stdin:
+        return secrets.token_urlsafe(18), True
+    line = sys.stdin.readline(4096)
+    password = line.rstrip("\r\n")
+    if not password:
+        fail("no password on standard input", code="invalid_input", exit_code=2)
+    return password, False
+
+
+@app.command()
+def create(
+    username: Annotated[str, typer.Argument(help="Login name: lower-case letters, digits, . _ -")],
+    role: Annotated[list[Role], typer.Option(help="A role to grant (repeatable).")],
+    display_name: Annotated[str | None, typer.Option(help="Name shown in the console.")] = None,
+    language: Annotated[str, typer.Option(help="Console language: zh or en.")] = "en",
+    password_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--password-stdin",
+            help="Read the password from standard input; "
+            "otherwise one is generated and printed once.",
+        ),
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Create a console user with an argon2id-hashed password."""
+    password, generated = _read_password(password_stdin)
+    with (
+        reporting_errors(),
+        open_database(load_settings(db)) as database,
+        database.session() as session,
+    ):
+        user = auth.create_user(
+            session,
+            username=username,
+            password=password,
+            roles=role,
+            display_name=display_name,
+            language=language,
+        )
+    result: dict[str, object] = {
+        "id": str(user.id),
+        "username": user.username,
+        "roles": [str(r) for r in user.roles],
+    }
+    if generated:
+        result["password"] = password
+    print_json(result)
+
+
+@app.command("list")
+def list_(
+    format_: Annotated[ListFormat, typer.Option("--format", help="Output format.")] = (
+        ListFormat.TEXT
+    ),
+    db: DbOption = None,
+) -> None:
+    """List console users and their roles."""
+    with (
+        reporting_errors(),
+        open_database(load_settings(db)) as database,
+        database.session() as session,
+    ):
+        users = auth.list_users(session)
+    if format_ is ListFormat.JSON:
+        print_json(
+            [
+                {
+                    "id": str(u.id),
+                    "username": u.username,
+                    "display_name": u.display_name,
+                    "roles": [str(r) for r in u.roles],
+                    "language": u.language,
+                    "active": u.active,
+                }
+                for u in users
+            ]
+        )
+        return
+    table = Table("username", "name", "roles", "language", "active")
+    for u in users:
+        table.add_row(
+            u.username, u.display_name, ", ".join(u.roles), u.language, "yes" if u.active else "no"
+        )
+    stdout.print(table)

@@ -1,0 +1,1 @@
+"""The compliance register: the provider's services, filings, infrastructure and obligations."""

@@ -1,0 +1,1 @@
+"""Storage: the declarative base, portable column types, engines and migrations."""

@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by every slice's router: dependencies, problem responses, limits."""

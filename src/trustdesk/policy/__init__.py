@@ -1,0 +1,1 @@
+"""Policy packs: the regulations trustdesk implements, as validated bilingual data."""

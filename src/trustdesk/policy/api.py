@@ -1,0 +1,46 @@
+"""HTTP routes of the policy packs: public, read-only."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+
+from trustdesk.http.problems import PROBLEM_RESPONSES
+from trustdesk.policy.schema import Pack
+from trustdesk.policy.schemas import PackSummary, pack_document
+from trustdesk.policy.service import PackRegistry
+from trustdesk.policy.vocabulary import Language
+
+router = APIRouter(prefix="/v1/policy", tags=["policy"])
+
+
+def get_packs(request: Request) -> PackRegistry:
+    """The registry ``create_app`` loaded into the application state."""
+    registry: PackRegistry = request.app.state.packs
+    return registry
+
+
+PacksDep = Annotated[PackRegistry, Depends(get_packs)]
+
+
+@router.get("/packs", summary="The policy packs this server knows")
+def list_packs(packs: PacksDep) -> list[PackSummary]:
+    return [PackSummary.of(pack) for pack in packs.all()]
+
+
+@router.get(
+    "/packs/{pack_id}",
+    summary="One policy pack: categories, actions and obligations",
+    response_class=JSONResponse,
+    responses={200: {"model": Pack}, 404: PROBLEM_RESPONSES[404], 422: PROBLEM_RESPONSES[422]},
+)
+def get_pack(
+    pack_id: str,
+    packs: PacksDep,
+    lang: Annotated[
+        Language | None, Query(description="Add `display` texts in this language.")
+    ] = None,
+) -> JSONResponse:
+    return JSONResponse(pack_document(packs.get(pack_id), lang))

@@ -1,0 +1,14 @@
+"""The whole schema: imports every slice's models so their tables join one metadata.
+
+Alembic (autogenerate and ``alembic check``) compares the migrations against this.
+"""
+
+from __future__ import annotations
+
+from trustdesk.auth import models as auth_models
+from trustdesk.compliance import models as compliance_models
+from trustdesk.db.base import Base
+
+metadata = Base.metadata
+
+__all__ = ["auth_models", "compliance_models", "metadata"]

@@ -1,0 +1,85 @@
+"""Settings, read from the environment (prefix ``TRUSTDESK_``) or a ``.env`` file.
+
+Nothing here is built at import time: callers ask :func:`get_settings` (or build
+:class:`Settings` themselves in tests) and pass the object on.  Outside development
+mode the settings fail closed: a missing or placeholder secret refuses to start with a
+message that names the variable to set.
+"""
+
+from __future__ import annotations
+
+import enum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from trustdesk.errors import ConfigurationError
+
+PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "development-only"})
+DEFAULT_DATABASE_URL = "sqlite:///./var/trustdesk.db"
+
+
+class Environment(enum.StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    """Everything trustdesk can be configured with."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TRUSTDESK_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    environment: Environment = Environment.DEVELOPMENT
+    database_url: str = DEFAULT_DATABASE_URL
+    secret_key: SecretStr = Field(
+        default=SecretStr("development-only"),
+        description="Signs console sessions and CSRF tokens.",
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    pack_dirs: list[Path] = Field(
+        default_factory=list,
+        description="Extra folders holding operator policy packs (one pack per sub-folder).",
+    )
+    max_request_bytes: int = Field(
+        default=1_048_576,
+        ge=1024,
+        description="Largest request body the HTTP API accepts.",
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgresql")):
+            msg = "TRUSTDESK_DATABASE_URL must be a sqlite:// or postgresql:// URL"
+            raise ValueError(msg)
+        return value
+
+    def require_secrets(self) -> None:
+        """Refuse to run outside development with a missing, placeholder or short secret."""
+        if self.environment is Environment.DEVELOPMENT:
+            return
+        if self.secret_key.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
+            msg = (
+                "TRUSTDESK_SECRET_KEY is missing or a placeholder; set it to a long random "
+                "value (for example the output of `python -c 'import secrets; "
+                f"print(secrets.token_urlsafe(48))'`) before running in {self.environment} mode"
+            )
+            raise ConfigurationError(msg)
+        if len(self.secret_key.get_secret_value()) < 32:
+            msg = "TRUSTDESK_SECRET_KEY must be at least 32 characters long outside development"
+            raise ConfigurationError(msg)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once on first use."""
+    return Settings()

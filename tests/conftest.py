@@ -1,0 +1,117 @@
+"""Shared fixtures: real databases built by the migrations, one rolled-back transaction per test.
+
+Every test that asks for ``database`` runs twice, on SQLite and on PostgreSQL.  The
+PostgreSQL runs need ``TRUSTDESK_TEST_POSTGRES_URL`` (``make test`` and ``.ci/run`` start a
+throwaway server and set it); without it they skip, saying why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+from sqlalchemy import Engine
+
+from trustdesk.app import create_app
+from trustdesk.compliance import service as compliance
+from trustdesk.compliance.service import NewService
+from trustdesk.db import migrate
+from trustdesk.db.engine import Database, make_engine
+from trustdesk.policy.service import PackRegistry, load_registry
+from trustdesk.policy.vocabulary import ServiceType
+from trustdesk.settings import Environment, Settings
+
+from support import ServiceFactory, TemporaryPostgres
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture
+def temporary_postgres() -> Iterator[TemporaryPostgres]:
+    database = TemporaryPostgres()
+    yield database
+    database.drop()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def migrated_engine(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """One migrated database per backend for the whole run."""
+    postgres = None
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'trustdesk.db'}"
+    else:
+        postgres = TemporaryPostgres()
+        url = postgres.url
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    yield engine
+    engine.dispose()
+    if postgres is not None:
+        postgres.drop()
+
+
+@pytest.fixture
+def database(migrated_engine: Engine) -> Iterator[Database]:
+    """The migrated database, inside a transaction that is rolled back after the test."""
+    with migrated_engine.connect() as connection:
+        outer = connection.begin()
+        yield Database(migrated_engine, bind=connection)
+        outer.rollback()
+
+
+@pytest.fixture(scope="session")
+def packs() -> PackRegistry:
+    return load_registry([])
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        _env_file=None,
+        environment=Environment.TEST,
+        secret_key=SecretStr("test-secret-" + "x" * 40),
+        database_url=f"sqlite:///{tmp_path / 'unused.db'}",
+    )
+
+
+@pytest.fixture
+def app(settings: Settings, database: Database) -> FastAPI:
+    return create_app(settings, database)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def make_service(database: Database, packs: PackRegistry) -> ServiceFactory:
+    """Factory: register a service and return it with its API key."""
+    counter = iter(range(1, 1_000_000))
+
+    def factory(
+        name: str | None = None,
+        types: tuple[ServiceType, ...] = (ServiceType.ONLINE_CHAT,),
+        pack_ids: tuple[str, ...] = ("cn-xj-2014",),
+    ) -> NewService:
+        with database.session() as session:
+            return compliance.create_service(
+                session,
+                packs,
+                name=name or f"service {next(counter)}",
+                types=types,
+                packs=pack_ids,
+            )
+
+    return factory
