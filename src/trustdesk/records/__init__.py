@@ -1,0 +1,1 @@
+"""Verifiable records: an append-only Merkle log of events, with signed checkpoints."""
