@@ -81,6 +81,9 @@ def settings(tmp_path: Path) -> Settings:
         environment=Environment.TEST,
         secret_key=SecretStr("test-secret-" + "x" * 40),
         database_url=f"sqlite:///{tmp_path / 'unused.db'}",
+        log_signing_key_path=tmp_path / "keys" / "log-signing.key",
+        keyring_path=tmp_path / "keys" / "keyring.json",
+        checkpoint_interval_seconds=0,
     )
 
 

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
 from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from trustdesk import __version__
+from trustdesk.auth import service as auth
 from trustdesk.compliance import api as compliance_api
 from trustdesk.db.engine import Database
 from trustdesk.http import problems
@@ -15,12 +22,46 @@ from trustdesk.http.deps import SessionDep
 from trustdesk.http.limits import BodySizeLimit
 from trustdesk.policy import api as policy_api
 from trustdesk.policy.service import load_registry
+from trustdesk.records import api as records_api
+from trustdesk.records import service as records
+from trustdesk.records.keys import load_or_create_signer
 from trustdesk.settings import Settings
 
 DESCRIPTION = """\
 trustdesk's HTTP API. Services authenticate with `Authorization: Bearer <key>` and see only
 their own data; errors are `application/problem+json` documents with a stable `code`.
 """
+log = logging.getLogger("trustdesk.app")
+
+
+def checkpoint_now(app: FastAPI) -> records.CheckpointView:
+    """Sign a checkpoint if the log has grown since the last one."""
+    settings: Settings = app.state.settings
+    database: Database = app.state.database
+    with database.session() as session:
+        return records.make_checkpoint(session, app.state.log_signer, settings.log_origin)
+
+
+async def _checkpoint_loop(app: FastAPI, interval: float) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await run_in_threadpool(checkpoint_now, app)
+        except Exception:
+            log.exception("signing a checkpoint failed; retrying in %s s", interval)
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    interval = app.state.settings.checkpoint_interval_seconds
+    task = asyncio.create_task(_checkpoint_loop(app, interval)) if interval else None
+    try:
+        yield
+    finally:
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
@@ -31,10 +72,13 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         openapi_url="/openapi.json",
+        lifespan=_lifespan,
     )
     app.state.settings = settings
     app.state.database = database or Database.from_url(settings.database_url)
     app.state.packs = load_registry(settings.pack_dirs)
+    app.state.authenticator = auth.authenticate
+    app.state.log_signer = load_or_create_signer(settings.log_signing_key_path, settings.log_origin)
     problems.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
 
@@ -56,4 +100,5 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
 
     app.include_router(policy_api.router)
     app.include_router(compliance_api.router)
+    app.include_router(records_api.router)
     return app

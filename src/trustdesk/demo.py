@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from trustdesk.auth import service as auth
-from trustdesk.auth.permissions import Role
 from trustdesk.compliance import service as compliance
 from trustdesk.db.engine import Database
+from trustdesk.permissions import Role
 from trustdesk.policy.service import PackRegistry
 from trustdesk.policy.vocabulary import ServiceType
 

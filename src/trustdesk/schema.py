@@ -8,7 +8,8 @@ from __future__ import annotations
 from trustdesk.auth import models as auth_models
 from trustdesk.compliance import models as compliance_models
 from trustdesk.db.base import Base
+from trustdesk.records import models as records_models
 
 metadata = Base.metadata
 
-__all__ = ["auth_models", "compliance_models", "metadata"]
+__all__ = ["auth_models", "compliance_models", "metadata", "records_models"]

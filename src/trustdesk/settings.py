@@ -49,6 +49,25 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Extra folders holding operator policy packs (one pack per sub-folder).",
     )
+    log_origin: str = Field(
+        default="trustdesk.local/log",
+        pattern=r"^[!-~]{1,200}$",
+        description="Names the record log in its checkpoints (and names its signing key).",
+    )
+    log_signing_key_path: Path = Field(
+        default=Path("var/keys/log-signing.key"),
+        description="Ed25519 key that signs checkpoints; made on first start, kept outside "
+        "the database.",
+    )
+    keyring_path: Path = Field(
+        default=Path("var/keys/keyring.json"),
+        description="Local key ring (key-encryption keys for evidence and the identity vault).",
+    )
+    checkpoint_interval_seconds: int = Field(
+        default=60,
+        ge=0,
+        description="Sign a checkpoint at least this often while the log grows (0: off).",
+    )
     max_request_bytes: int = Field(
         default=1_048_576,
         ge=1024,

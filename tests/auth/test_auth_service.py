@@ -5,9 +5,9 @@ from sqlalchemy import select
 
 from trustdesk.auth import secrets, service
 from trustdesk.auth.models import ApiKey, User
-from trustdesk.auth.permissions import Permission, Role
 from trustdesk.db.engine import Database
 from trustdesk.errors import InvalidInput
+from trustdesk.permissions import Permission, Role
 
 from support import ServiceFactory
 

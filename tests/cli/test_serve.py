@@ -16,9 +16,9 @@ import pytest
 
 from trustdesk import demo
 from trustdesk.auth import service as auth
-from trustdesk.auth.permissions import Role
 from trustdesk.compliance import service as compliance
 from trustdesk.db.engine import Database
+from trustdesk.permissions import Role
 from trustdesk.policy.service import PackRegistry
 
 from support import bearer

@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from trustdesk.auth.permissions import Role
 from trustdesk.db.base import Base, CreatedAt, StrEnumType, UUIDPrimaryKey
+from trustdesk.permissions import Role
 
 
 class ApiKey(UUIDPrimaryKey, CreatedAt, Base):
@@ -49,3 +49,17 @@ class UserRole(Base):
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
     role: Mapped[Role] = mapped_column(StrEnumType(Role, 32), primary_key=True)
+
+
+class UserToken(UUIDPrimaryKey, CreatedAt, Base):
+    """A user's bearer token for the HTTP API (auditors reading the log, scripts)."""
+
+    __tablename__ = "user_tokens"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    prefix: Mapped[str] = mapped_column(String(16))
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]

@@ -9,6 +9,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 API_KEY_PREFIX = "td_"
+USER_TOKEN_PREFIX = "tdu_"  # noqa: S105  (a prefix, not a secret)
 _hasher = PasswordHasher()
 # Verified against when a username is unknown, so a miss costs as long as a wrong password.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
@@ -19,8 +20,13 @@ def new_api_key() -> str:
     return API_KEY_PREFIX + secrets.token_urlsafe(32)
 
 
+def new_user_token() -> str:
+    """A fresh user API token, recognisable by its ``tdu_`` prefix."""
+    return USER_TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
 def api_key_digest(key: str) -> str:
-    """The stored form of an API key.
+    """The stored form of an API key or user token.
 
     A plain SHA-256 suffices: the key has 256 bits of entropy, so there is nothing for a
     slow hash to protect, and every API request pays for this lookup.
@@ -30,7 +36,7 @@ def api_key_digest(key: str) -> str:
 
 def api_key_prefix(key: str) -> str:
     """The part of a key that may be shown again to identify it."""
-    return key[:11]
+    return key[:12]
 
 
 def hash_password(password: str) -> str:

@@ -6,15 +6,20 @@ import re
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trustdesk.auth import secrets
-from trustdesk.auth.models import ApiKey, User, UserRole
-from trustdesk.auth.permissions import Permission, Role, permissions_for
+from trustdesk.auth.models import ApiKey, User, UserRole, UserToken
+from trustdesk.db.base import utcnow
 from trustdesk.db.engine import transaction
-from trustdesk.errors import Conflict, InvalidInput, Unauthenticated
+from trustdesk.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from trustdesk.http.callers import Caller, ServiceCaller, UserCaller
+from trustdesk.permissions import Permission, Role, permissions_for
+from trustdesk.records import service as records
+from trustdesk.records.events import EventType
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,62}$")
 MIN_PASSWORD_LENGTH = 12
@@ -30,12 +35,11 @@ class InvalidCredentials(Unauthenticated):
     code = "invalid_credentials"
 
 
-@dataclass(frozen=True, slots=True)
-class ServiceCaller:
-    """Who is calling the API: a service, identified by one of its keys."""
+class UserNotFound(NotFound):
+    code = "user_not_found"
 
-    service_id: uuid.UUID
-    key_id: uuid.UUID
+
+MAX_TOKEN_DAYS = 366
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,12 +77,18 @@ def issue_api_key(session: Session, service_id: uuid.UUID, key: str | None = Non
     if not key.startswith(secrets.API_KEY_PREFIX):
         raise InvalidInput(f"an API key starts with {secrets.API_KEY_PREFIX!r}")
     with transaction(session):
-        session.add(
-            ApiKey(
-                service_id=service_id,
-                prefix=secrets.api_key_prefix(key),
-                digest=secrets.api_key_digest(key),
-            )
+        row = ApiKey(
+            service_id=service_id,
+            prefix=secrets.api_key_prefix(key),
+            digest=secrets.api_key_digest(key),
+        )
+        session.add(row)
+        session.flush()
+        records.append(
+            session,
+            EventType.AUTH_APIKEY_ISSUED,
+            service_id=service_id,
+            data={"key_id": str(row.id), "prefix": row.prefix},
         )
     return key
 
@@ -135,6 +145,12 @@ def create_user(
         )
         session.add(user)
         session.flush()
+        records.append(
+            session,
+            EventType.AUTH_USER_CREATED,
+            service_id=None,
+            data={"user_id": str(user.id), "roles": [str(role) for role in role_list]},
+        )
         return UserView.of(user)
 
 
@@ -154,3 +170,61 @@ def list_users(session: Session) -> list[UserView]:
     with transaction(session):
         users = session.scalars(select(User).order_by(User.username)).all()
         return [UserView.of(user) for user in users]
+
+
+def issue_user_token(
+    session: Session, username: str, *, days: int = 30, now: datetime | None = None
+) -> str:
+    """A bearer token for ``username`` valid for ``days``; shown once, stored as a digest."""
+    if not 1 <= days <= MAX_TOKEN_DAYS:
+        raise InvalidInput(f"a token lives 1 to {MAX_TOKEN_DAYS} days")
+    token = secrets.new_user_token()
+    with transaction(session):
+        user = session.scalar(select(User).where(User.username == username, User.active))
+        if user is None:
+            raise UserNotFound(f"no active user {username!r}")
+        row = UserToken(
+            user_id=user.id,
+            prefix=secrets.api_key_prefix(token),
+            digest=secrets.api_key_digest(token),
+            expires_at=(now or utcnow()) + timedelta(days=days),
+        )
+        session.add(row)
+        session.flush()
+        records.append(
+            session,
+            EventType.AUTH_TOKEN_ISSUED,
+            service_id=None,
+            data={"token_id": str(row.id), "user_id": str(user.id), "prefix": row.prefix},
+        )
+    return token
+
+
+def authenticate_user_token(
+    session: Session, token: str, *, now: datetime | None = None
+) -> UserCaller:
+    """The active user a live token belongs to, or :class:`InvalidCredentials`."""
+    if not token.startswith(secrets.USER_TOKEN_PREFIX) or len(token) > 128:
+        raise InvalidCredentials("the token is not valid")
+    with transaction(session):
+        user = session.scalar(
+            select(User)
+            .join(UserToken, UserToken.user_id == User.id)
+            .where(
+                UserToken.digest == secrets.api_key_digest(token),
+                UserToken.revoked_at.is_(None),
+                UserToken.expires_at > (now or utcnow()),
+                User.active,
+            )
+        )
+        if user is None:
+            raise InvalidCredentials("the token is not valid or has expired")
+        view = UserView.of(user)
+    return UserCaller(view.id, view.username, view.permissions)
+
+
+def authenticate(session: Session, token: str) -> Caller:
+    """The service or user a bearer credential belongs to (the app's authenticator)."""
+    if token.startswith(secrets.USER_TOKEN_PREFIX):
+        return authenticate_user_token(session, token)
+    return authenticate_api_key(session, token)

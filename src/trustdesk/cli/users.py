@@ -10,9 +10,9 @@ import typer
 from rich.table import Table
 
 from trustdesk.auth import service as auth
-from trustdesk.auth.permissions import Role
 from trustdesk.cli.context import DbOption, load_settings, open_database
 from trustdesk.cli.output import ListFormat, fail, print_json, reporting_errors, stdout
+from trustdesk.permissions import Role
 
 app = typer.Typer(help="Console users and their roles.", no_args_is_help=True)
 
@@ -104,3 +104,19 @@ def list_(
             u.username, u.display_name, ", ".join(u.roles), u.language, "yes" if u.active else "no"
         )
     stdout.print(table)
+
+
+@app.command()
+def token(
+    username: Annotated[str, typer.Argument(help="Whose token.")],
+    days: Annotated[int, typer.Option(min=1, max=366, help="How long it lives.")] = 30,
+    db: DbOption = None,
+) -> None:
+    """Issue a personal API token (``tdu_...``) for USERNAME; shown only this once."""
+    with (
+        reporting_errors(),
+        open_database(load_settings(db)) as database,
+        database.session() as session,
+    ):
+        issued = auth.issue_user_token(session, username, days=days)
+    print_json({"username": username, "token": issued, "days": days})

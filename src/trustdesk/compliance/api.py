@@ -6,9 +6,9 @@ import uuid
 
 from fastapi import APIRouter
 
-from trustdesk.auth.api import CallerDep
 from trustdesk.compliance import service
 from trustdesk.compliance.schemas import ServiceOut
+from trustdesk.http.callers import CallerDep
 from trustdesk.http.deps import SessionDep
 from trustdesk.http.problems import PROBLEM_RESPONSES
 

@@ -12,12 +12,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trustdesk.auth import service as auth
-from trustdesk.auth.service import ServiceCaller
 from trustdesk.compliance.models import Service, ServicePack, ServiceTypeRow
 from trustdesk.db.engine import transaction
 from trustdesk.errors import Conflict, InvalidInput, NotFound
+from trustdesk.http.callers import ServiceCaller
 from trustdesk.policy.service import PackRegistry
 from trustdesk.policy.vocabulary import ServiceType
+from trustdesk.records import service as records
+from trustdesk.records.events import EventType
 
 MAX_NAME_LENGTH = 200
 
@@ -92,6 +94,12 @@ def create_service(
         )
         session.add(service)
         session.flush()
+        records.append(
+            session,
+            EventType.COMPLIANCE_SERVICE_CREATED,
+            service_id=service.id,
+            data={"types": [str(t) for t in type_set], "packs": pack_ids},
+        )
         key = auth.issue_api_key(session, service.id)
         return NewService(service=ServiceView.of(service), api_key=key)
 

@@ -38,7 +38,10 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _on_sqlite_begin(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # IMMEDIATE takes the write lock at BEGIN (waiting up to busy_timeout) rather than at
+    # the first write, where a stale read snapshot would fail at once with SQLITE_BUSY.
+    # SQLite has one writer at a time anyway; this makes concurrent use cases queue.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str) -> Engine:

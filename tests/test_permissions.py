@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import re
 
-from trustdesk.auth.permissions import ROLE_PERMISSIONS, Permission, Role, permissions_for
+from trustdesk.permissions import ROLE_PERMISSIONS, Permission, Role, permissions_for
 
 
 def test_permission_names_are_scope_resource_action() -> None:

@@ -1,5 +1,8 @@
 """The permission vocabulary (``scope:resource:action``) and the roles that bundle it.
 
+Shared by every slice that checks access (HTTP routes, console views); the auth slice
+assigns roles to users and authenticates them.
+
 Views and routes ask for a permission, never for a role, so a role can change what it
 holds without touching the code that checks.
 """

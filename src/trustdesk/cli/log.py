@@ -1,0 +1,131 @@
+"""``trustdesk log``: the record log's key, checkpoints, proofs and full verification."""
+
+from __future__ import annotations
+
+import base64
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from trustdesk.cli.context import DbOption, load_settings, open_database
+from trustdesk.cli.output import EXIT_FAILURE, print_json, reporting_errors, stderr, stdout
+from trustdesk.errors import ConfigurationError, NotFound
+from trustdesk.records import merkle
+from trustdesk.records import service as records
+from trustdesk.records.keys import load_or_create_signer
+from trustdesk.records.note import NoteVerifier, parse_verifier_key
+from trustdesk.records.verify import verify_log
+from trustdesk.settings import Settings
+
+app = typer.Typer(help="The verifiable record log.", no_args_is_help=True)
+KeyOption = Annotated[
+    str | None,
+    typer.Option(
+        "--key",
+        metavar="VERIFIER_KEY",
+        help="The log's public key (name+hash+base64), as GET /v1/log/key gives it; "
+        "default: derived from the signing key file in the settings.",
+    ),
+]
+
+
+def _b64(value: bytes) -> str:
+    return base64.b64encode(value).decode("ascii")
+
+
+def _verifier(settings: Settings, key: str | None) -> NoteVerifier:
+    if key is not None:
+        return parse_verifier_key(key.strip())
+    if not settings.log_signing_key_path.exists():
+        msg = (
+            f"no signing key at {settings.log_signing_key_path}; pass the log's public key "
+            "with --key"
+        )
+        raise ConfigurationError(msg)
+    return load_or_create_signer(settings.log_signing_key_path, settings.log_origin).verifier
+
+
+@app.command()
+def key(db: DbOption = None) -> None:
+    """Print the public key that checkpoints are signed with (made on first use)."""
+    with reporting_errors():
+        settings = load_settings(db)
+        signer = load_or_create_signer(settings.log_signing_key_path, settings.log_origin)
+    stdout.print(signer.verifier.key_string(), highlight=False)
+
+
+@app.command()
+def checkpoint(db: DbOption = None) -> None:
+    """Sign a checkpoint of the log as it stands (if it grew) and print it."""
+    with reporting_errors():
+        settings = load_settings(db)
+        signer = load_or_create_signer(settings.log_signing_key_path, settings.log_origin)
+        with open_database(settings) as database, database.session() as session:
+            view = records.make_checkpoint(session, signer, settings.log_origin)
+    stdout.print(view.note, end="", highlight=False, markup=False)
+
+
+@app.command()
+def prove(
+    index: Annotated[int, typer.Argument(min=0, help="The entry's index.")],
+    db: DbOption = None,
+    key: KeyOption = None,
+) -> None:
+    """Print an inclusion proof of entry INDEX against the latest checkpoint, checked."""
+    with reporting_errors():
+        settings = load_settings(db)
+        verifier = _verifier(settings, key)
+        with open_database(settings) as database, database.session() as session:
+            latest = records.latest_checkpoint(session)
+            if latest is None or latest.size <= index:
+                msg = f"no checkpoint covers entry {index} yet; run `trustdesk log checkpoint`"
+                raise NotFound(msg)
+            entry = records.entry(session, index)
+            proof = records.inclusion_proof(session, index, latest.size)
+        merkle.verify_inclusion(entry.leaf_hash, index, latest.size, proof, latest.root_hash)
+    print_json(
+        {
+            "index": index,
+            "size": latest.size,
+            "leaf": _b64(entry.leaf),
+            "leaf_hash": _b64(entry.leaf_hash),
+            "proof": [_b64(p) for p in proof],
+            "root_hash": _b64(latest.root_hash),
+            "checkpoint": latest.note,
+            "verifier_key": verifier.key_string(),
+        }
+    )
+
+
+@app.command()
+def verify(db: DbOption = None, key: KeyOption = None) -> None:
+    """Recompute every leaf and subtree hash and check every checkpoint; exit 1 on any fault."""
+    with reporting_errors():
+        settings = load_settings(db)
+        verifier = _verifier(settings, key)
+        with open_database(settings) as database, database.session() as session:
+            total = records.size(session)
+            with Progress(
+                TextColumn("verifying"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=stderr,
+                transient=True,
+            ) as progress:
+                task = progress.add_task("entries", total=total)
+                report = verify_log(
+                    session,
+                    [verifier],
+                    settings.log_origin,
+                    progress=lambda n: progress.advance(task, n),
+                )
+    if not report.ok:
+        for problem in report.problems:
+            stderr.print(f"[bold red]FAIL[/] {problem}", highlight=False)
+        raise typer.Exit(EXIT_FAILURE)
+    stdout.print(
+        f"ok: {report.entries} entries and {report.checkpoints} checkpoints verified",
+        highlight=False,
+    )

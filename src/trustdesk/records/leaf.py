@@ -1,0 +1,78 @@
+"""The bytes of a log leaf: RFC 8785 canonical JSON of ``{type, time, service, data}``.
+
+``data`` carries identifiers and digests only, never personal data in the clear; the shape
+rules here (short strings, bounded size, no floats) keep it that way by construction.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import rfc8785
+
+from trustdesk.errors import InvalidInput
+
+MAX_LEAF_BYTES = 16 * 1024
+MAX_STRING = 512
+MAX_DEPTH = 4
+KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+class InvalidEvent(InvalidInput):
+    code = "invalid_event"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Something consequential that happened, about to become a leaf."""
+
+    type: str
+    service_id: uuid.UUID | None
+    data: Mapping[str, Any]
+
+
+def _check(value: Any, where: str, depth: int) -> None:
+    if depth > MAX_DEPTH:
+        raise InvalidEvent(f"{where}: nested too deeply")
+    if value is None or isinstance(value, bool | int):
+        return
+    if isinstance(value, str):
+        if len(value) > MAX_STRING:
+            raise InvalidEvent(f"{where}: strings in log data are at most {MAX_STRING} long")
+        return
+    if isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            _check(item, f"{where}[{i}]", depth + 1)
+        return
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str) or not KEY.fullmatch(key):
+                raise InvalidEvent(f"{where}: key {key!r} is not a snake_case name")
+            _check(item, f"{where}.{key}", depth + 1)
+        return
+    raise InvalidEvent(f"{where}: {type(value).__name__} is not allowed in log data")
+
+
+def timestamp(moment: datetime) -> str:
+    """RFC 3339 UTC with microseconds and a ``Z``: one spelling for one instant."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def encode(event: Event, moment: datetime) -> bytes:
+    """The canonical leaf bytes of ``event`` recorded at ``moment``."""
+    _check(dict(event.data), "data", 0)
+    document = {
+        "type": event.type,
+        "time": timestamp(moment),
+        "service": str(event.service_id) if event.service_id else None,
+        "data": dict(event.data),
+    }
+    leaf = rfc8785.dumps(document)
+    if len(leaf) > MAX_LEAF_BYTES:
+        raise InvalidEvent(f"a log entry is at most {MAX_LEAF_BYTES} bytes")
+    return leaf

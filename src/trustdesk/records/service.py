@@ -1,0 +1,207 @@
+"""Use cases of the record log: append events, sign checkpoints, serve entries and proofs.
+
+:func:`append` runs inside the caller's transaction, so a change and its log entry commit
+or roll back together. Appends are serialised (a PostgreSQL advisory lock; SQLite's
+``BEGIN IMMEDIATE``), read the O(log n) right edge of the tree, and store the leaf with
+every perfect subtree it completes, so proofs later need O(log n) reads.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.orm import Session
+
+from trustdesk.db.base import utcnow
+from trustdesk.db.engine import transaction
+from trustdesk.errors import InvalidInput, NotFound
+from trustdesk.records import leaf, merkle
+from trustdesk.records.events import EventType
+from trustdesk.records.models import LogCheckpoint, LogEntry, LogNode
+from trustdesk.records.note import Checkpoint, NoteSigner
+from trustdesk.records.store import DatabaseSubtreeStore, LogCorrupted
+
+LOCK_KEY = 0x7472_7573_7464  # "trustd": the advisory lock that serialises appends
+MAX_PAGE = 1000
+
+
+class EntryNotFound(NotFound):
+    code = "entry_not_found"
+
+
+class InvalidProofRequest(InvalidInput):
+    code = "invalid_proof_request"
+
+
+@dataclass(frozen=True, slots=True)
+class Appended:
+    index: int
+    leaf_hash: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class EntryView:
+    index: int
+    leaf: bytes
+    leaf_hash: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointView:
+    size: int
+    root_hash: bytes
+    signed_at: datetime
+    note: str
+
+
+def _lock(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+
+
+def _size(session: Session) -> int:
+    last = session.scalar(select(func.max(LogEntry.index)))
+    return 0 if last is None else last + 1
+
+
+def size(session: Session) -> int:
+    """How many entries the log holds."""
+    with transaction(session):
+        return _size(session)
+
+
+def append(
+    session: Session,
+    type_: EventType,
+    *,
+    service_id: uuid.UUID | None,
+    data: Mapping[str, Any],
+    now: datetime | None = None,
+) -> Appended:
+    """Append one event inside the caller's transaction (or a new one)."""
+    return append_many(session, [leaf.Event(type_, service_id, data)], now=now)[0]
+
+
+def append_many(
+    session: Session, events: Iterable[leaf.Event], *, now: datetime | None = None
+) -> list[Appended]:
+    """Append events in order, in one transaction."""
+    moment = now or utcnow()
+    encoded = [(event, leaf.encode(event, moment)) for event in events]
+    with transaction(session):
+        _lock(session)
+        appender = merkle.MerkleAppender.restore(DatabaseSubtreeStore(session), _size(session))
+        entries: list[dict[str, Any]] = []
+        nodes: list[dict[str, Any]] = []
+        appended: list[Appended] = []
+        for event, leaf_bytes in encoded:
+            index, leaf_hash = appender.size, merkle.leaf_hash(leaf_bytes)
+            entries.append(
+                {
+                    "index": index,
+                    "type": event.type,
+                    "service_id": event.service_id,
+                    "recorded_at": moment,
+                    "leaf": leaf_bytes,
+                    "leaf_hash": leaf_hash,
+                }
+            )
+            nodes.extend(
+                {"level": n.level, "index": n.index, "hash": n.hash}
+                for n in appender.append(leaf_hash)
+            )
+            appended.append(Appended(index, leaf_hash))
+        if entries:
+            session.execute(insert(LogEntry), entries)
+            session.execute(insert(LogNode), nodes)
+        return appended
+
+
+def _view(row: LogCheckpoint) -> CheckpointView:
+    return CheckpointView(row.size, row.root_hash, row.signed_at, row.note)
+
+
+def latest_checkpoint(session: Session) -> CheckpointView | None:
+    with transaction(session):
+        row = session.scalar(select(LogCheckpoint).order_by(LogCheckpoint.size.desc()).limit(1))
+        return _view(row) if row else None
+
+
+def make_checkpoint(
+    session: Session, signer: NoteSigner, origin: str, *, now: datetime | None = None
+) -> CheckpointView:
+    """Sign the current tree head, unless the latest checkpoint already covers it."""
+    moment = now or utcnow()
+    with transaction(session):
+        _lock(session)
+        current = _size(session)
+        latest = session.scalar(select(LogCheckpoint).order_by(LogCheckpoint.size.desc()).limit(1))
+        if latest is not None and latest.size == current:
+            return _view(latest)
+        if latest is not None and latest.size > current:
+            msg = f"a checkpoint covers {latest.size} entries but the log holds {current}"
+            raise LogCorrupted(msg)
+        root_hash = merkle.root(DatabaseSubtreeStore(session), current)
+        body = Checkpoint(origin, current, root_hash, (f"time {leaf.timestamp(moment)}",))
+        row = LogCheckpoint(
+            size=current, root_hash=root_hash, signed_at=moment, note=signer.sign(body.body())
+        )
+        session.add(row)
+        session.flush()
+        return _view(row)
+
+
+def entries(
+    session: Session, start: int, end: int, *, service_id: uuid.UUID | None = None
+) -> list[EntryView]:
+    """Entries ``start <= index < end``, at most :data:`MAX_PAGE`; optionally one service's."""
+    if start < 0 or end < start:
+        raise InvalidProofRequest("entries need 0 <= start <= end")
+    end = min(end, start + MAX_PAGE)
+    query = select(LogEntry.index, LogEntry.leaf, LogEntry.leaf_hash).where(
+        LogEntry.index >= start, LogEntry.index < end
+    )
+    if service_id is not None:
+        query = query.where(LogEntry.service_id == service_id)
+    with transaction(session):
+        rows = session.execute(query.order_by(LogEntry.index)).all()
+    return [EntryView(index, leaf_bytes, leaf_hash) for index, leaf_bytes, leaf_hash in rows]
+
+
+def entry(session: Session, index: int) -> EntryView:
+    found = entries(session, index, index + 1) if index >= 0 else []
+    if not found:
+        raise EntryNotFound(f"the log has no entry {index}")
+    return found[0]
+
+
+def inclusion_proof(session: Session, index: int, tree_size: int) -> list[bytes]:
+    """The RFC 9162 inclusion proof of entry ``index`` in the tree of ``tree_size`` entries."""
+    with transaction(session):
+        current = _size(session)
+        if not 0 <= index < tree_size <= current:
+            msg = f"need 0 <= index < size <= {current} (the log's size); got {index}, {tree_size}"
+            raise InvalidProofRequest(msg)
+        return merkle.inclusion_proof(DatabaseSubtreeStore(session), index, tree_size)
+
+
+def consistency_proof(session: Session, first: int, second: int) -> list[bytes]:
+    """The RFC 9162 consistency proof between the trees of ``first`` and ``second`` entries."""
+    with transaction(session):
+        current = _size(session)
+        if not 0 < first <= second <= current:
+            msg = f"need 0 < first <= second <= {current} (the log's size); got {first}, {second}"
+            raise InvalidProofRequest(msg)
+        return merkle.consistency_proof(DatabaseSubtreeStore(session), first, second)
+
+
+def root_at(session: Session, tree_size: int) -> bytes:
+    with transaction(session):
+        if not 0 <= tree_size <= _size(session):
+            raise InvalidProofRequest(f"the log has no tree of size {tree_size}")
+        return merkle.root(DatabaseSubtreeStore(session), tree_size)

@@ -1,0 +1,184 @@
+"""``trustdesk log verify``: recompute the whole log from its stored leaves and check it.
+
+Streams the entries in index order with bounded memory: every leaf hash is recomputed from
+the leaf bytes, the tree is rebuilt and every stored subtree hash compared with the rebuilt
+one, every checkpoint's signature is checked and its root compared with the rebuilt root at
+its size, and consecutive checkpoints are checked for consistency with an RFC 9162 proof.
+The first entry that is wrong stops the walk (what follows it cannot be trusted); every
+checkpoint problem found before that is reported too.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from trustdesk.records import merkle
+from trustdesk.records.models import LogCheckpoint, LogEntry, LogNode
+from trustdesk.records.note import NoteError, NoteVerifier, open_checkpoint
+from trustdesk.records.store import DatabaseSubtreeStore
+
+CHUNK = 10_000
+
+
+@dataclass
+class Report:
+    """What verification found: counts, and problems in the order met."""
+
+    entries: int = 0
+    checkpoints: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _entries(session: Session) -> Iterator[list[LogEntry]]:
+    start = 0
+    while True:
+        rows = list(
+            session.scalars(
+                select(LogEntry)
+                .where(LogEntry.index >= start)
+                .order_by(LogEntry.index)
+                .limit(CHUNK)
+            )
+        )
+        if not rows:
+            return
+        yield rows
+        start = rows[-1].index + 1
+        session.expunge_all()
+
+
+def _stored_nodes(
+    session: Session, begin: int, end: int, levels: int
+) -> dict[tuple[int, int], bytes]:
+    """Stored subtree hashes completed by the leaves ``[begin, end)``, every level."""
+    ranges = []
+    for level in range(levels + 1):
+        low = -(-(begin + 1) // (1 << level)) - 1  # first subtree whose last leaf >= begin
+        high = end // (1 << level) - 1  # last subtree whose last leaf < end
+        if high >= max(low, 0):
+            ranges.append(and_(LogNode.level == level, LogNode.index.between(max(low, 0), high)))
+    if not ranges:
+        return {}
+    rows = session.execute(select(LogNode.level, LogNode.index, LogNode.hash).where(or_(*ranges)))
+    return {(level, index): hash_ for level, index, hash_ in rows}
+
+
+def _check_entry(row: LogEntry, expected: int) -> str | None:
+    if row.index != expected:
+        return f"entry {expected}: missing (the next stored entry is {row.index})"
+    if merkle.leaf_hash(row.leaf) != row.leaf_hash:
+        return f"entry {expected}: the stored leaf hash does not match the leaf"
+    try:
+        document = json.loads(row.leaf)
+    except ValueError:
+        return f"entry {expected}: the leaf is not JSON"
+    if document.get("type") != row.type:
+        return f"entry {expected}: the type column disagrees with the leaf"
+    if document.get("service") != (str(row.service_id) if row.service_id else None):
+        return f"entry {expected}: the service column disagrees with the leaf"
+    return None
+
+
+def _check_checkpoint(
+    row: LogCheckpoint, root: bytes, verifiers: Sequence[NoteVerifier], origin: str
+) -> str | None:
+    try:
+        signed = open_checkpoint(row.note, verifiers, origin=origin)
+    except NoteError as exc:
+        return f"checkpoint {row.size}: {exc.message}"
+    if signed.size != row.size or signed.root_hash != row.root_hash:
+        return f"checkpoint {row.size}: the stored size or root differs from the signed note"
+    if root != row.root_hash:
+        return (
+            f"checkpoint {row.size}: its root is not the root of the log's first {row.size} entries"
+        )
+    return None
+
+
+def verify_log(
+    session: Session,
+    verifiers: Sequence[NoteVerifier],
+    origin: str,
+    progress: Callable[[int], None] | None = None,
+) -> Report:
+    """Check everything; ``progress`` is told how many entries each chunk held."""
+    report = Report()
+    checkpoints = list(session.scalars(select(LogCheckpoint).order_by(LogCheckpoint.size)))
+    pending = iter(checkpoints)
+    next_checkpoint = next(pending, None)
+    appender = merkle.MerkleAppender()
+
+    def settle_checkpoints() -> None:
+        nonlocal next_checkpoint
+        while next_checkpoint is not None and next_checkpoint.size == appender.size:
+            problem = _check_checkpoint(next_checkpoint, appender.root(), verifiers, origin)
+            if problem:
+                report.problems.append(problem)
+            report.checkpoints += 1
+            next_checkpoint = next(pending, None)
+
+    settle_checkpoints()
+    for rows in _entries(session):
+        begin, end = appender.size, appender.size + len(rows)
+        stored = _stored_nodes(session, begin, end, end.bit_length())
+        for row in rows:
+            problem = _check_entry(row, appender.size)
+            if problem is None:
+                for node in appender.append(row.leaf_hash):
+                    if stored.get((node.level, node.index)) != node.hash:
+                        problem = (
+                            f"entry {row.index}: the stored hash of subtree "
+                            f"(level {node.level}, index {node.index}) is wrong or missing"
+                        )
+                        break
+            if problem:
+                report.problems.append(problem)
+                return report
+            report.entries += 1
+            settle_checkpoints()
+        if progress:
+            progress(len(rows))
+    if next_checkpoint is not None:
+        report.problems.append(
+            f"checkpoint {next_checkpoint.size}: covers more entries than the log holds "
+            f"({appender.size})"
+        )
+        return report
+    expected_nodes = sum(appender.size >> level for level in range(appender.size.bit_length()))
+    stored_nodes = session.scalar(select(func.count()).select_from(LogNode)) or 0
+    if stored_nodes != expected_nodes:
+        report.problems.append(
+            f"the log stores {stored_nodes} subtree hashes where {appender.size} entries make "
+            f"{expected_nodes}"
+        )
+    _check_consistency(session, checkpoints, report)
+    return report
+
+
+def _check_consistency(
+    session: Session, checkpoints: Sequence[LogCheckpoint], report: Report
+) -> None:
+    store = DatabaseSubtreeStore(session)
+    for first, second in itertools.pairwise(checkpoints):
+        if first.size == 0:
+            continue
+        proof = merkle.consistency_proof(store, first.size, second.size)
+        try:
+            merkle.verify_consistency(
+                first.size, second.size, proof, first.root_hash, second.root_hash
+            )
+        except merkle.ProofError as exc:
+            report.problems.append(
+                f"checkpoint {second.size}: not consistent with checkpoint {first.size}: "
+                f"{exc.message}"
+            )
