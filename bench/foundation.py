@@ -26,7 +26,7 @@ from trustdesk.policy.vocabulary import ServiceType
 from trustdesk.settings import Environment, Settings
 
 
-def _timed(call: Callable[[], object], repeat: int) -> list[float]:
+def timed(call: Callable[[], object], repeat: int) -> list[float]:
     samples = []
     for _ in range(repeat):
         start = time.perf_counter()
@@ -35,7 +35,7 @@ def _timed(call: Callable[[], object], repeat: int) -> list[float]:
     return samples
 
 
-def _summary(samples: list[float]) -> dict[str, float]:
+def summary(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
     return {
         "p50_ms": round(statistics.median(ordered) * 1000, 3),
@@ -46,10 +46,10 @@ def _summary(samples: list[float]) -> dict[str, float]:
 
 def run() -> dict[str, object]:
     figures: dict[str, object] = {}
-    figures["load_builtin_packs"] = _summary(_timed(lambda: load_registry([]), 20))
+    figures["load_builtin_packs"] = summary(timed(lambda: load_registry([]), 20))
     password_hash = secrets.hash_password("correct horse battery")
-    figures["argon2_verify"] = _summary(
-        _timed(lambda: secrets.verify_password(password_hash, "correct horse battery"), 20)
+    figures["argon2_verify"] = summary(
+        timed(lambda: secrets.verify_password(password_hash, "correct horse battery"), 20)
     )
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{Path(folder) / 'bench.db'}"
@@ -74,8 +74,8 @@ def run() -> dict[str, object]:
             with TestClient(app) as client:
                 for _ in range(50):  # warm up
                     client.get("/v1/service", headers=headers)
-                figures["get_own_service_sqlite"] = _summary(
-                    _timed(lambda: client.get("/v1/service", headers=headers), 2000)
+                figures["get_own_service_sqlite"] = summary(
+                    timed(lambda: client.get("/v1/service", headers=headers), 2000)
                 )
-                figures["healthz_sqlite"] = _summary(_timed(lambda: client.get("/healthz"), 2000))
+                figures["healthz_sqlite"] = summary(timed(lambda: client.get("/healthz"), 2000))
     return figures

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from trustdesk import __version__
-from trustdesk.cli import db, log, policy, serve, services, users
+from trustdesk.cli import db, evidence, log, policy, serve, services, users
 
 app = typer.Typer(
     name="trustdesk",
@@ -15,6 +15,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(db.app, name="db")
+app.add_typer(evidence.app, name="evidence")
 app.add_typer(log.app, name="log")
 app.add_typer(policy.app, name="policy")
 app.add_typer(services.app, name="services")

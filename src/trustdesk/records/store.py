@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from trustdesk.errors import TrustdeskError
@@ -27,10 +27,11 @@ class DatabaseSubtreeStore:
     def subtree_hashes(self, addresses: Sequence[tuple[int, int]]) -> Sequence[bytes]:
         if not addresses:
             return []
+        # OR of (level, index) pairs, not a row-value IN: SQLite scans the table for the
+        # latter but answers the former with one primary-key search per pair.
+        wanted = or_(*(and_(LogNode.level == lv, LogNode.index == ix) for lv, ix in addresses))
         rows = self.session.execute(
-            select(LogNode.level, LogNode.index, LogNode.hash).where(
-                tuple_(LogNode.level, LogNode.index).in_(list(addresses))
-            )
+            select(LogNode.level, LogNode.index, LogNode.hash).where(wanted)
         ).all()
         found = {(level, index): hash_ for level, index, hash_ in rows}
         missing = [address for address in addresses if address not in found]

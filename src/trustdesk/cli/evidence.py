@@ -1,0 +1,156 @@
+"""``trustdesk evidence``: legal holds on preserved evidence, and the retention purge."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from trustdesk.cli.context import DbOption, load_settings, open_database
+from trustdesk.cli.output import ListFormat, print_json, reporting_errors, stderr, stdout
+from trustdesk.errors import InvalidInput
+from trustdesk.records import retention
+from trustdesk.records.evidence import EvidenceView
+from trustdesk.records.retention import HoldView
+
+app = typer.Typer(
+    help="Preserved evidence: legal holds and the retention purge.", no_args_is_help=True
+)
+PROGRESS_FROM = 100  # rows: fewer purge too fast for a progress bar to help
+
+IdArgument = Annotated[str, typer.Argument(metavar="EVIDENCE_ID", show_default=False)]
+ByOption = Annotated[str, typer.Option("--by", metavar="NAME", help="Who acts (for the record).")]
+
+
+class InvalidId(InvalidInput):
+    code = "invalid_id"
+
+
+def _uuid(value: str, what: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value.strip())
+    except ValueError as exc:
+        raise InvalidId(f"{value[:80]!r} is not {what} (a UUID)") from exc
+
+
+def evidence_json(view: EvidenceView) -> dict[str, object]:
+    return {
+        "id": str(view.id),
+        "service_id": str(view.service_id),
+        "retain_until": view.retain_until.isoformat(),
+        "digest": view.digest.hex(),
+        "size": view.size,
+        "log_index": view.log_index,
+        "purged_at": view.purged_at.isoformat() if view.purged_at else None,
+    }
+
+
+def hold_json(view: HoldView) -> dict[str, object]:
+    return {
+        "id": str(view.id),
+        "evidence_id": str(view.evidence_id),
+        "placed_by": view.placed_by,
+        "placed_at": view.placed_at.isoformat(),
+        "released_by": view.released_by,
+        "released_at": view.released_at.isoformat() if view.released_at else None,
+    }
+
+
+class _LazyProgress:
+    """A progress bar on stderr, shown only once a purge turns out to be large."""
+
+    def __init__(self) -> None:
+        self.bar: Progress | None = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            if total < PROGRESS_FROM:
+                return
+            columns = (TextColumn("purging"), BarColumn(), MofNCompleteColumn())
+            self.bar = Progress(*columns, TimeElapsedColumn(), console=stderr, transient=True)
+            self.bar.start()
+            self.bar.add_task("evidence", total=total)
+        self.bar.update(self.bar.task_ids[0], completed=done)
+
+
+@contextmanager
+def _progress() -> Iterator[_LazyProgress]:
+    progress = _LazyProgress()
+    try:
+        yield progress
+    finally:
+        if progress.bar is not None:
+            progress.bar.stop()
+
+
+@app.command()
+def purge(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List what would be purged; change nothing.")
+    ] = False,
+    format_: Annotated[ListFormat, typer.Option("--format", help="Output format.")] = (
+        ListFormat.TEXT
+    ),
+    db: DbOption = None,
+) -> None:
+    """Crypto-shred evidence past its retention that no legal hold keeps; log each digest."""
+    with (
+        reporting_errors(),
+        open_database(load_settings(db)) as database,
+        database.session() as session,
+        _progress() as progress,
+    ):
+        views = retention.purge_expired(session, dry_run=dry_run, progress=progress)
+    if format_ is ListFormat.JSON:
+        print_json(
+            {"dry_run": dry_run, "count": len(views), "evidence": [evidence_json(v) for v in views]}
+        )
+        return
+    for view in views:
+        stdout.print(
+            f"{view.id}  service {view.service_id}  retained until "
+            f"{view.retain_until:%Y-%m-%d %H:%M}  sha256:{view.digest.hex()}",
+            highlight=False,
+        )
+    verb = "would be purged" if dry_run else "purged"
+    stdout.print(f"{len(views)} evidence item(s) {verb}", highlight=False)
+
+
+@app.command()
+def hold(
+    evidence_id: IdArgument,
+    reason: Annotated[
+        str, typer.Option("--reason", metavar="TEXT", help="Why (kept out of the record log).")
+    ],
+    by: ByOption,
+    db: DbOption = None,
+) -> None:
+    """Place a legal hold on EVIDENCE_ID: it is kept past its retention until released."""
+    with reporting_errors():
+        target = _uuid(evidence_id, "an evidence id")
+        with open_database(load_settings(db)) as database, database.session() as session:
+            view = retention.place_hold(session, target, reason=reason, by=by)
+    print_json(hold_json(view))
+
+
+@app.command()
+def release(
+    evidence_id: Annotated[
+        str,
+        typer.Argument(
+            metavar="EVIDENCE_ID", help="An evidence id (releases all its holds) or a hold id."
+        ),
+    ],
+    by: ByOption,
+    db: DbOption = None,
+) -> None:
+    """Release the legal holds on EVIDENCE_ID (or the one hold whose id is given)."""
+    with reporting_errors():
+        target = _uuid(evidence_id, "an evidence or hold id")
+        with open_database(load_settings(db)) as database, database.session() as session:
+            views = retention.release_hold(session, target, by=by)
+    print_json([hold_json(view) for view in views])

@@ -1,0 +1,1 @@
+"""Envelope encryption: data keys sealed under key-encryption keys held by a key ring."""
