@@ -63,6 +63,13 @@ class Settings(BaseSettings):
         default=Path("var/keys/keyring.json"),
         description="Local key ring (key-encryption keys for evidence and the identity vault).",
     )
+    evidence_retention_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=36_500,
+        description="Keep preserved evidence this many days, overriding the packs' "
+        "record-preservation retention (default: the longest among the service's packs).",
+    )
     checkpoint_interval_seconds: int = Field(
         default=60,
         ge=0,

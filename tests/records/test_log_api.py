@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
+import sys
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -193,3 +195,35 @@ def test_checkpoints_are_signed_periodically_while_the_log_grows(
             assert latest is not None
             assert latest.size == 2
             assert client.get("/healthz").status_code == 200
+
+
+def test_the_stdlib_verifier_in_the_auditing_guide_checks_our_proofs(
+    client: TestClient, database: Database, make_service: ServiceFactory, tmp_path: Path
+) -> None:
+    script = Path(__file__).resolve().parents[2] / "docs" / "auditing" / "verify_log_proof.py"
+    for n in range(3):
+        make_service(f"Audited {n}")
+    auditor = token_for(database, "auditor.guide", Role.AUDITOR)
+    checkpoint = client.get("/v1/log/checkpoint").json()
+    (tmp_path / "checkpoint.json").write_text(json.dumps(checkpoint))
+    entries = client.get(
+        f"/v1/log/entries?start=0&end={checkpoint['size']}", headers=bearer(auditor)
+    ).json()
+
+    def run(leaf_b64: str) -> subprocess.CompletedProcess[str]:
+        files = [str(tmp_path / "checkpoint.json"), str(tmp_path / "proof.json")]
+        return subprocess.run(
+            [sys.executable, str(script), *files, leaf_b64],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    for entry in entries:
+        proof = client.get(
+            f"/v1/log/proof/inclusion?index={entry['index']}&size={checkpoint['size']}"
+        )
+        (tmp_path / "proof.json").write_text(proof.text)
+        assert run(entry["leaf"]).returncode == 0
+        forged = base64.b64encode(b64d(entry["leaf"]) + b" ").decode()
+        assert run(forged).returncode == 1
