@@ -46,8 +46,8 @@ def test_every_validation_error_points_at_its_value() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("items: [\n", "f.yaml:2:1: expected the node content, but found '<stream end>'"),
-        ("items:\n  - a\n  b: c\n", "f.yaml:3:3: expected <block end>, but found '?'"),
+        ("items: [\n", "f.yaml:2:1: did not find expected node content"),
+        ("items:\n  - a\n  b: c\n", "f.yaml:3:3: did not find expected '-' indicator"),
         ("", "f.yaml:1:1: the file is empty"),
         ("# only a comment\n", "f.yaml:1:1: the file is empty"),
         ("a: 1\nb: 2\na: 3\n", "f.yaml:3:1: duplicate key 'a'"),

@@ -25,6 +25,8 @@ from trustdesk.policy.service import load_registry
 from trustdesk.records import api as records_api
 from trustdesk.records import service as records
 from trustdesk.records.keys import load_or_create_signer
+from trustdesk.screening import api as screening_api
+from trustdesk.screening.runtime import CompiledCache, ScreenerRegistry
 from trustdesk.settings import Settings
 
 DESCRIPTION = """\
@@ -79,8 +81,15 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     app.state.packs = load_registry(settings.pack_dirs)
     app.state.authenticator = auth.authenticate
     app.state.log_signer = load_or_create_signer(settings.log_signing_key_path, settings.log_origin)
+    app.state.screeners = ScreenerRegistry(
+        app.state.packs.all, CompiledCache(settings.cache_dir / "rulesets")
+    )
     problems.install(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_request_bytes,
+        per_path={"/v1/rulesets": settings.max_ruleset_bytes},
+    )
 
     @app.get(
         "/healthz",
@@ -101,4 +110,5 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     app.include_router(policy_api.router)
     app.include_router(compliance_api.router)
     app.include_router(records_api.router)
+    app.include_router(screening_api.router)
     return app

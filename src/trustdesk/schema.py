@@ -9,7 +9,8 @@ from trustdesk.auth import models as auth_models
 from trustdesk.compliance import models as compliance_models
 from trustdesk.db.base import Base
 from trustdesk.records import models as records_models
+from trustdesk.screening import models as screening_models
 
 metadata = Base.metadata
 
-__all__ = ["auth_models", "compliance_models", "metadata", "records_models"]
+__all__ = ["auth_models", "compliance_models", "metadata", "records_models", "screening_models"]

@@ -75,6 +75,15 @@ class Settings(BaseSettings):
         ge=0,
         description="Sign a checkpoint at least this often while the log grows (0: off).",
     )
+    cache_dir: Path = Field(
+        default=Path("var/cache"),
+        description="Compiled rule sets and other rebuildable files.",
+    )
+    max_ruleset_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=1024,
+        description="Largest rule-set upload (POST /v1/rulesets) accepted.",
+    )
     max_request_bytes: int = Field(
         default=1_048_576,
         ge=1024,

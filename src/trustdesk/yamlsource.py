@@ -20,6 +20,8 @@ from pydantic import BaseModel, ValidationError
 from trustdesk.errors import SourceError, SourceLocation
 
 MAX_SOURCE_BYTES = 64 * 1024 * 1024
+# libyaml's parser when PyYAML was built with it (the wheels are): same nodes, ~10x faster.
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 M = TypeVar("M", bound=BaseModel)
 Loc = tuple[str | int, ...]
 
@@ -101,7 +103,7 @@ class _Builder:
 def parse(text: str, file: str) -> Document:
     """Parse one YAML document from ``text``; ``file`` names it in error messages."""
     document = Document(file=file, data=None)
-    loader = yaml.SafeLoader(text)
+    loader = _Loader(text)
     try:
         node = loader.get_single_node()
         if node is None:

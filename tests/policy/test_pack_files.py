@@ -27,7 +27,7 @@ def write(tmp_path: Path, content: str | bytes) -> Path:
 
 def test_a_yaml_syntax_error_is_located(tmp_path: Path, operator_pack: str) -> None:
     path = write(tmp_path, operator_pack.replace("    severity: low", "    severity: [low"))
-    assert problems(path) == [f"{path}:16:24: expected ',' or ']', but got ':'"]
+    assert problems(path) == [f"{path}:16:24: did not find expected ',' or ']'"]
 
 
 def test_a_pack_that_is_not_a_mapping_is_refused(tmp_path: Path) -> None:

@@ -39,7 +39,7 @@ def test_list_the_packs(client: TestClient) -> None:
         "id": "eu-dsa",
         "version": "1.0.0",
         "title": {
-            "zh": "数字服务法（条例 (EU) 2022/2065）",  # noqa: RUF001 (Chinese brackets)
+            "zh": "数字服务法（条例 (EU) 2022/2065）",
             "en": "Digital Services Act (Regulation (EU) 2022/2065)",
         },
         "effective": "2024-02-17",

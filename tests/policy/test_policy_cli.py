@@ -49,7 +49,7 @@ def test_list_shows_the_shipped_packs() -> None:
             "id": "eu-dsa",
             "version": "1.0.0",
             "title": {
-                "zh": "数字服务法（条例 (EU) 2022/2065）",  # noqa: RUF001 (Chinese brackets)
+                "zh": "数字服务法（条例 (EU) 2022/2065）",
                 "en": "Digital Services Act (Regulation (EU) 2022/2065)",
             },
             "effective": "2024-02-17",
@@ -102,7 +102,7 @@ def test_show_json_with_a_language_adds_display_texts() -> None:
     assert code == 0
     document = json.loads(out)
     assert document["lang"] == "zh"
-    assert document["display"] == "数字服务法（条例 (EU) 2022/2065）"  # noqa: RUF001 (Chinese text)
+    assert document["display"] == "数字服务法（条例 (EU) 2022/2065）"
     assert document["categories"][0]["label"] == {"zh": "动物福利", "en": "Animal welfare"}
     assert document["categories"][0]["display"] == "动物福利"
     assert document["obligations"][0]["display"] == "每年发布透明度报告"

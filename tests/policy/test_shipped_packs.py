@@ -68,7 +68,7 @@ def test_the_notice_pack_metadata(notice: Pack) -> None:
 
 def test_the_ten_categories_quote_the_notice(notice: Pack) -> None:
     text = reference("notice-2014-12-24.txt").read_text(encoding="utf-8")
-    item = rf"^（([{CHINESE_NUMERALS}]+)）(.+?)[；。]\t"  # noqa: RUF001 (the notice's punctuation)
+    item = rf"^（([{CHINESE_NUMERALS}]+)）(.+?)[；。]\t"
     items = re.findall(item, text, flags=re.MULTILINE)
     assert [numeral for numeral, _ in items] == list(CHINESE_NUMERALS)
     assert [c.id for c in notice.categories] == [f"art6.{n}" for n in range(1, 11)]

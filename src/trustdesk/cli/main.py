@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from trustdesk import __version__
-from trustdesk.cli import db, evidence, log, policy, serve, services, users
+from trustdesk.cli import db, evidence, log, policy, rules, rulesets, scan, serve, services, users
 
 app = typer.Typer(
     name="trustdesk",
@@ -18,9 +18,14 @@ app.add_typer(db.app, name="db")
 app.add_typer(evidence.app, name="evidence")
 app.add_typer(log.app, name="log")
 app.add_typer(policy.app, name="policy")
+rules.app.command("deploy")(rulesets.deploy)
+rules.app.command("list")(rulesets.list_)
+rules.app.command("rollback")(rulesets.rollback)
+app.add_typer(rules.app, name="rules")
 app.add_typer(services.app, name="services")
 app.add_typer(users.app, name="users")
 app.command("serve")(serve.serve)
+app.command("scan")(scan.scan)
 
 
 def _version(value: bool) -> None:

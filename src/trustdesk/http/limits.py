@@ -8,6 +8,8 @@ an ``HTTPException`` that the problem handlers turn into the same 413 document.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -20,20 +22,27 @@ class BodyTooLarge(HTTPException):
 
 
 class BodySizeLimit:
-    """Refuse request bodies larger than ``max_bytes``, declared or streamed."""
+    """Refuse request bodies larger than ``max_bytes`` (or a path's own limit)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, per_path: Mapping[str, int] | None = None
+    ) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.default = max_bytes
+        self.per_path = dict(per_path or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.per_path.get(scope.get("path", ""), self.default)
+        await self._limited(scope, receive, send, limit)
+
+    async def _limited(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
             response = problem_response(
-                413, "payload_too_large", "Payload too large", BodyTooLarge(self.max_bytes).detail
+                413, "payload_too_large", "Payload too large", BodyTooLarge(limit).detail
             )
             await response(scope, receive, send)
             return
@@ -44,8 +53,8 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise BodyTooLarge(self.max_bytes)
+                if received > limit:
+                    raise BodyTooLarge(limit)
             return message
 
         await self.app(scope, limited_receive, send)

@@ -14,6 +14,8 @@ class EventType(enum.StrEnum):
     AUTH_APIKEY_ISSUED = "auth:apikey:issued"
     AUTH_USER_CREATED = "auth:user:created"
     AUTH_TOKEN_ISSUED = "auth:token:issued"  # noqa: S105  (an event name, not a secret)
+    SCREENING_RULESET_DEPLOYED = "screening:ruleset:deployed"
+    SCREENING_CONTENT_SCREENED = "screening:content:screened"
     RECORDS_EVIDENCE_PRESERVED = "records:evidence:preserved"
     RECORDS_EVIDENCE_HELD = "records:evidence:held"
     RECORDS_EVIDENCE_RELEASED = "records:evidence:released"

@@ -1,0 +1,275 @@
+"""Screening figures: the full pipeline against the raw matching library and flashtext.
+
+Generates a mixed Chinese/English corpus (20-500 characters, Zipf-distributed characters
+and words) and lexicons of 10^4, 10^5 and 10^6 terms, plants hits (a third of them
+obfuscated: full-width, zero-width, traditional characters, inserted separators), and
+reports for each size: compile and cache-load time, messages/s and MB/s on one core, p50/p99
+latency per message, resident memory, the same corpus through raw hyperscan and flashtext,
+the ratios, and whether every planted hit was found. ``BENCH_SCREENING_SIZES`` (comma
+separated) picks the sizes.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import resource
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import hyperscan  # type: ignore[import-untyped]
+from flashtext import KeywordProcessor  # type: ignore[import-untyped]
+
+from trustdesk.policy.service import load_registry
+from trustdesk.screening.runtime import CompiledCache, build_screener
+from trustdesk.screening.sources import load_ruleset
+
+COMMON_HAN = (
+    "的一是不了人我在有他这中大来上国个到说们为子和你地出道也时年得就那要下以生会自着去之过家学"
+    "对可她里后小么心多天而能好都然没日于起还发成事只作当想看文无开手十用主行方又如前所本见经头面"
+    "公同三已老从动两长知民样现分将外但身些与高意进把法此实回二理美点月明其种声全工己话儿者向情部"
+    "正名定女问力机给等几很业最间新什打便位因重被走电四第门相次东政海口使教西再平真听世气信北少关"
+)
+TRADITIONAL = str.maketrans(
+    "们来这个时说对会过发国学动开门间关电话长进见", "們來這個時說對會過發國學動開門間關電話長進見"
+)
+WORDS = [
+    "the",
+    "of",
+    "and",
+    "to",
+    "in",
+    "is",
+    "you",
+    "that",
+    "it",
+    "he",
+    "was",
+    "for",
+    "on",
+    "are",
+    "as",
+    "with",
+    "his",
+    "they",
+    "at",
+    "be",
+    "this",
+    "have",
+    "from",
+    "or",
+    "one",
+    "had",
+    "by",
+    "word",
+    "but",
+    "not",
+    "what",
+    "all",
+    "were",
+    "we",
+    "when",
+    "your",
+    "can",
+    "said",
+    "there",
+    "use",
+    "an",
+    "each",
+    "which",
+    "she",
+    "do",
+    "how",
+    "their",
+    "if",
+    "will",
+    "up",
+    "other",
+    "about",
+    "out",
+    "many",
+    "then",
+    "them",
+    "these",
+    "so",
+    "some",
+    "her",
+    "would",
+    "make",
+    "like",
+    "him",
+    "into",
+    "time",
+    "has",
+    "look",
+    "two",
+    "more",
+    "write",
+    "go",
+    "see",
+    "number",
+    "no",
+    "way",
+    "could",
+    "people",
+    "my",
+    "than",
+    "first",
+]
+RNG = random.Random(20261129)  # noqa: S311  (benchmark data, not secrets)
+
+
+def _zipf_choice(items: str | list[str]) -> str:
+    return items[min(int(RNG.paretovariate(1.1)) - 1, len(items) - 1)]
+
+
+def _message() -> str:
+    length = RNG.randint(20, 500)
+    parts: list[str] = []
+    size = 0
+    while size < length:
+        if RNG.random() < 0.6:
+            piece = "".join(_zipf_choice(COMMON_HAN) for _ in range(RNG.randint(2, 12)))
+            piece += RNG.choice("，。！？ ")
+        else:
+            piece = " ".join(_zipf_choice(WORDS) for _ in range(RNG.randint(1, 6))) + " "
+        parts.append(piece)
+        size += len(piece)
+    return "".join(parts)[:length]
+
+
+def _term(n: int) -> str:
+    if n % 2:
+        return "".join(RNG.choice(COMMON_HAN) for _ in range(RNG.randint(3, 5))) + f"{n % 97:02d}号"
+    return f"{RNG.choice(WORDS)}x{n} {RNG.choice(WORDS)}"
+
+
+def _obfuscate(term: str, kind: int) -> str:
+    if kind == 0:
+        return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in term)
+    if kind == 1:
+        return "\u200b".join(term)
+    if kind == 2:
+        return term.translate(TRADITIONAL) if not term.isascii() else term.upper()
+    return " ".join(term) if not term.isascii() else term
+
+
+def _figures(samples: list[float], total_chars: int, elapsed: float) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {
+        "messages_per_second": round(len(samples) / elapsed, 1),
+        "mb_per_second": round(total_chars * 3 / elapsed / 1e6, 2),  # ~UTF-8 bytes
+        "p50_us": round(statistics.median(ordered) * 1e6, 1),
+        "p99_us": round(ordered[int(len(ordered) * 0.99) - 1] * 1e6, 1),
+    }
+
+
+def _raw_hyperscan(terms: list[str], corpus: list[str]) -> tuple[float, float]:
+    database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    start = time.perf_counter()
+    database.compile(
+        expressions=[t.encode() for t in terms],
+        ids=list(range(len(terms))),
+        elements=len(terms),
+        flags=[hyperscan.HS_FLAG_SOM_LEFTMOST] * len(terms),
+        literal=True,
+    )
+    compile_seconds = time.perf_counter() - start
+    scratch = hyperscan.Scratch(database)
+    hits: list[int] = []
+    start = time.perf_counter()
+    for message in corpus:
+        database.scan(
+            message.encode(), match_event_handler=lambda i, *_: hits.append(i), scratch=scratch
+        )
+    return compile_seconds, len(corpus) / (time.perf_counter() - start)
+
+
+def _flashtext(terms: list[str], corpus: list[str]) -> tuple[float, int]:
+    processor = KeywordProcessor()
+    for term in terms:
+        processor.add_keyword(term)
+    start = time.perf_counter()
+    found = sum(len(processor.extract_keywords(m)) for m in corpus)
+    return len(corpus) / (time.perf_counter() - start), found
+
+
+def _one_size(size: int, corpus: list[str], folder: Path) -> dict[str, object]:
+    terms = list(dict.fromkeys(_term(n) for n in range(size)))
+    planted = RNG.sample(range(len(corpus)), len(corpus) // 10)
+    messages = list(corpus)
+    expected: dict[int, str] = {}
+    for k, index in enumerate(planted):
+        term = RNG.choice(terms)
+        shown = _obfuscate(term, k % 4) if k % 3 == 0 else term
+        messages[index] = messages[index][:10] + " " + shown + " " + messages[index][10:]
+        expected[index] = term
+    rules = folder / f"rules-{size}"
+    (rules / "lists").mkdir(parents=True)
+    (rules / "lists" / "terms.txt").write_text("\n".join(terms) + "\n", encoding="utf-8")
+    (rules / "rules.yaml").write_text(
+        "rules:\n  - id: bench\n    category: tos.bench\n    action: block\n"
+        "    terms_file: lists/terms.txt\n",
+        encoding="utf-8",
+    )
+    source = load_ruleset(rules, load_registry([]).all())
+    cache = CompiledCache(folder / f"cache-{size}")
+    start = time.perf_counter()
+    screener = build_screener(source, cache)
+    compile_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    build_screener(source, cache)
+    load_seconds = time.perf_counter() - start
+
+    samples: list[float] = []
+    results = []
+    begin = time.perf_counter()
+    for message in messages:
+        t0 = time.perf_counter()
+        results.append(screener.screen(message))
+        samples.append(time.perf_counter() - t0)
+    elapsed = time.perf_counter() - begin
+    chars = sum(len(m) for m in messages)
+    start = time.perf_counter()
+    batched = screener.screen_many(messages)
+    batch_elapsed = time.perf_counter() - start
+    assert batched == results
+    missed = [i for i in expected if results[i].verdict != "block"]
+
+    raw_compile, raw_rate = _raw_hyperscan(terms, messages)
+    flash_rate, flash_found = _flashtext(terms, messages)
+    pipeline = _figures(samples, chars, elapsed)
+    return {
+        "terms": len(terms),
+        "compile_seconds": round(compile_seconds, 2),
+        "cache_load_seconds": round(load_seconds, 2),
+        "pipeline_one_by_one": pipeline,
+        "pipeline_batched_messages_per_second": round(len(messages) / batch_elapsed, 1),
+        "raw_hyperscan": {
+            "compile_seconds": round(raw_compile, 2),
+            "messages_per_second": round(raw_rate, 1),
+        },
+        "flashtext": {"messages_per_second": round(flash_rate, 1), "hits": flash_found},
+        "ratio_raw_hyperscan_to_pipeline": round(raw_rate / pipeline["messages_per_second"], 2),
+        "ratio_pipeline_to_flashtext": round(pipeline["messages_per_second"] / flash_rate, 2),
+        "planted_hits": len(expected),
+        "planted_hits_missed": len(missed),
+        "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def run() -> dict[str, object]:
+    sizes = [
+        int(s) for s in os.environ.get("BENCH_SCREENING_SIZES", "10000,100000,1000000").split(",")
+    ]
+    corpus = [_message() for _ in range(20_000)]
+    figures: dict[str, object] = {
+        "corpus_messages": len(corpus),
+        "corpus_mean_chars": round(statistics.mean(len(m) for m in corpus), 1),
+    }
+    with tempfile.TemporaryDirectory() as folder:
+        for size in sizes:
+            figures[f"lexicon_{size}"] = _one_size(size, corpus, Path(folder))
+    return figures

@@ -1,0 +1,103 @@
+"""``trustdesk rules deploy|list|rollback``: a service's rule-set versions."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from trustdesk.cli.context import DbOption, load_settings, open_database
+from trustdesk.cli.output import ListFormat, print_json, reporting_errors, stdout
+from trustdesk.compliance import service as compliance
+from trustdesk.policy.service import load_registry
+from trustdesk.screening import service as screening
+from trustdesk.screening.runtime import CompiledCache, archive_folder, build_screener
+from trustdesk.screening.service import DeploymentView
+from trustdesk.screening.sources import load_ruleset
+
+ServiceOption = Annotated[uuid.UUID, typer.Option("--service", help="The service's id.")]
+
+
+def _json(view: DeploymentView) -> dict[str, object]:
+    return {
+        "service": str(view.service_id),
+        "version": view.version,
+        "sequence": view.sequence,
+        "deployed_at": view.deployed_at.isoformat(),
+        "deployed_by": view.deployed_by,
+        "rules": view.rules,
+        "terms": view.terms,
+        "patterns": view.patterns,
+    }
+
+
+def deploy(
+    path: Annotated[Path, typer.Argument(help="A rule file, folder or zip.")],
+    service: ServiceOption,
+    by: Annotated[str, typer.Option(help="Who deploys (recorded).")] = "cli",
+    db: DbOption = None,
+) -> None:
+    """Check, compile and make PATH the service's active rule set."""
+    with reporting_errors():
+        settings = load_settings(db)
+        registry = load_registry(settings.pack_dirs)
+        source = load_ruleset(path, registry.all())
+        archive = path.read_bytes() if path.suffix == ".zip" else archive_folder(path)
+        build_screener(source, CompiledCache(settings.cache_dir / "rulesets"))
+        with open_database(settings) as database, database.session() as session:
+            compliance.get_service(session, service)
+            view = screening.deploy(session, service, source, archive, by=by)
+    print_json(_json(view))
+
+
+def list_(
+    service: ServiceOption,
+    format_: Annotated[ListFormat, typer.Option("--format", help="Output format.")] = (
+        ListFormat.TEXT
+    ),
+    db: DbOption = None,
+) -> None:
+    """List the service's deployments, the active one first."""
+    with (
+        reporting_errors(),
+        open_database(load_settings(db)) as database,
+        database.session() as session,
+    ):
+        compliance.get_service(session, service)
+        views = screening.deployments(session, service)
+    if format_ is ListFormat.JSON:
+        print_json([_json(v) for v in views])
+        return
+    table = Table("#", "version", "deployed", "by", "rules", "terms", "patterns")
+    for i, v in enumerate(views):
+        marker = " (active)" if i == 0 else ""
+        table.add_row(
+            str(v.sequence),
+            v.version[:16] + marker,
+            v.deployed_at.strftime("%Y-%m-%d %H:%M"),
+            v.deployed_by,
+            str(v.rules),
+            str(v.terms),
+            str(v.patterns),
+        )
+    stdout.print(table)
+
+
+def rollback(
+    service: ServiceOption,
+    version: Annotated[str, typer.Option(help="A version this service deployed before.")],
+    by: Annotated[str, typer.Option(help="Who rolls back (recorded).")] = "cli",
+    db: DbOption = None,
+) -> None:
+    """Make an earlier deployed version active again."""
+    with (
+        reporting_errors(),
+        open_database(load_settings(db)) as database,
+        database.session() as session,
+    ):
+        compliance.get_service(session, service)
+        view = screening.rollback(session, service, version, by=by)
+    print_json(_json(view))

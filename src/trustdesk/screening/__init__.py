@@ -1,0 +1,1 @@
+"""Screening: rule sets, normalization, matching and verdicts for content."""

@@ -1,0 +1,86 @@
+"""HTTP routes of screening: deploy rule sets, roll back, and screen content."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from typing import Annotated
+
+from fastapi import APIRouter, File, Request, UploadFile
+
+from trustdesk.http.callers import CallerDep
+from trustdesk.http.deps import SessionDep
+from trustdesk.http.problems import PROBLEM_RESPONSES
+from trustdesk.policy.service import PackRegistry
+from trustdesk.screening import service
+from trustdesk.screening.runtime import ScreenerRegistry, source_from_archive
+from trustdesk.screening.schemas import DeploymentOut, ScreenRequest, ScreenResponse
+
+router = APIRouter(prefix="/v1", tags=["screening"], responses=PROBLEM_RESPONSES)
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _registry(request: Request) -> ScreenerRegistry:
+    registry: ScreenerRegistry = request.app.state.screeners
+    return registry
+
+
+def _as_archive(data: bytes, filename: str) -> bytes:
+    """An upload as the zip the store keeps: a zip as is, a single YAML file wrapped."""
+    if data[:4] == b"PK\x03\x04":
+        return data
+    name = filename if filename.endswith((".yaml", ".yml")) else "rules.yaml"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(zipfile.ZipInfo(name.rsplit("/", 1)[-1], (1980, 1, 1, 0, 0, 0)), data)
+    return buffer.getvalue()
+
+
+@router.post(
+    "/rulesets", summary="Deploy a rule set (YAML file or zip of a folder)", status_code=201
+)
+def deploy(
+    request: Request,
+    caller: CallerDep,
+    session: SessionDep,
+    file: Annotated[UploadFile, File(description="A rule file (.yaml) or a zip of a rule folder.")],
+) -> DeploymentOut:
+    archive = _as_archive(file.file.read(), file.filename or "rules.yaml")
+    packs: PackRegistry = request.app.state.packs
+    source = source_from_archive(archive, packs.all())
+    _registry(request).add(source)  # compiled before it goes live
+    view = service.deploy(
+        session, caller.service_id, source, archive, by=f"api-key:{caller.key_id}"
+    )
+    _registry(request).forget_active(caller.service_id)
+    return DeploymentOut.of(view)
+
+
+@router.get("/rulesets", summary="The service's rule-set deployments, active first")
+def list_deployments(caller: CallerDep, session: SessionDep) -> list[DeploymentOut]:
+    return [DeploymentOut.of(v) for v in service.deployments(session, caller.service_id)]
+
+
+@router.post("/rulesets/{version}/activate", summary="Roll back (or forward) to a deployed version")
+def activate(
+    version: str, request: Request, caller: CallerDep, session: SessionDep
+) -> DeploymentOut:
+    view = service.rollback(session, caller.service_id, version, by=f"api-key:{caller.key_id}")
+    _registry(request).forget_active(caller.service_id)
+    return DeploymentOut.of(view)
+
+
+@router.post("/screen", summary="Screen one content item with the service's active rule set")
+def screen(
+    body: ScreenRequest, request: Request, caller: CallerDep, session: SessionDep
+) -> ScreenResponse:
+    text = _UNSTORABLE.sub("\ufffd", body.content.text)  # same length: offsets stay true
+    item = service.ContentIn(body.content.id, text, body.subject, body.content.kind)
+    item.check()
+    screener = _registry(request).for_service(session, caller.service_id)
+    if screener is None:
+        return ScreenResponse.of(item.content_id, None, None)
+    screening = screener.screen(text)
+    item_id = service.record(session, caller.service_id, item, screening, context=body.context)
+    return ScreenResponse.of(item.content_id, screening, item_id)

@@ -1,0 +1,92 @@
+"""Tables of the screening slice: rule-set versions, deployments, held content, counters."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from trustdesk.db.base import Base, CreatedAt, UUIDPrimaryKey
+
+
+class RuleSetVersion(Base):
+    """An immutable compiled-from source: the digest of its files names it."""
+
+    __tablename__ = "ruleset_versions"
+
+    version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime]
+    archive: Mapped[bytes] = mapped_column(LargeBinary)  # the source files, as a zip
+    rules: Mapped[int] = mapped_column(Integer)
+    terms: Mapped[int] = mapped_column(BigInteger)
+    patterns: Mapped[int] = mapped_column(Integer)
+
+
+class RuleSetDeployment(UUIDPrimaryKey, Base):
+    """A service switching to a rule-set version; the newest deployment is the active one."""
+
+    __tablename__ = "ruleset_deployments"
+
+    service_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"))
+    version: Mapped[str] = mapped_column(ForeignKey("ruleset_versions.version"))
+    deployed_at: Mapped[datetime]
+    deployed_by: Mapped[str] = mapped_column(String(200))
+    sequence: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        Index("ix_ruleset_deployments_service_sequence", "service_id", "sequence", unique=True),
+    )
+
+
+class ContentItem(UUIDPrimaryKey, CreatedAt, Base):
+    """Content that screening held, blocked or matched in shadow: kept for review.
+
+    Allowed content without shadow hits is never stored, only counted.
+    """
+
+    __tablename__ = "content_items"
+
+    service_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"))
+    content_id: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str | None] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    verdict: Mapped[str] = mapped_column(String(8))
+    ruleset: Mapped[str] = mapped_column(String(64))
+    log_index: Mapped[int] = mapped_column(BigInteger)
+    findings: Mapped[list[ContentFinding]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="ContentFinding.start"
+    )
+
+    __table_args__ = (Index("ix_content_items_service_content", "service_id", "content_id"),)
+
+
+class ContentFinding(UUIDPrimaryKey, Base):
+    """One rule matching one span of a stored content item."""
+
+    __tablename__ = "content_findings"
+
+    item_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("content_items.id", ondelete="CASCADE"), index=True
+    )
+    rule: Mapped[str] = mapped_column(String(64))
+    category: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(8))
+    mode: Mapped[str] = mapped_column(String(8))
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+
+
+class ScreeningCount(Base):
+    """How many items a service screened per day and verdict (allowed items end here)."""
+
+    __tablename__ = "screening_counts"
+
+    service_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("services.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    verdict: Mapped[str] = mapped_column(String(8), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)

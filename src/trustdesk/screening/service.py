@@ -1,0 +1,284 @@
+"""Use cases of screening: deploy and roll back rule sets, screen content, keep what is held.
+
+Data minimisation: content that is allowed with no finding is counted, never stored.
+Held, blocked and flagged content (and shadow hits) is stored with its findings for review,
+and each such verdict is a record-log entry (ids, digests and rule ids only).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from trustdesk.db.base import utcnow
+from trustdesk.db.engine import transaction
+from trustdesk.errors import InvalidInput, NotFound
+from trustdesk.records import service as records
+from trustdesk.records.events import EventType
+from trustdesk.screening.engine import Screening, Verdict
+from trustdesk.screening.models import (
+    ContentFinding,
+    ContentItem,
+    RuleSetDeployment,
+    RuleSetVersion,
+    ScreeningCount,
+)
+from trustdesk.screening.sources import RuleSetSource
+
+MAX_TEXT = 1_000_000
+MAX_ID = 200
+
+
+class RuleSetNotFound(NotFound):
+    code = "ruleset_not_found"
+
+
+class InvalidContent(InvalidInput):
+    code = "invalid_content"
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentView:
+    service_id: uuid.UUID
+    version: str
+    sequence: int
+    deployed_at: datetime
+    deployed_by: str
+    rules: int
+    terms: int
+    patterns: int
+
+
+@dataclass(frozen=True, slots=True)
+class ContentIn:
+    """One item the service asks about."""
+
+    content_id: str
+    text: str
+    subject: str | None = None
+    kind: str = "text"
+
+    def check(self) -> None:
+        if not self.content_id or len(self.content_id) > MAX_ID:
+            raise InvalidContent(f"a content id is 1 to {MAX_ID} characters")
+        if self.subject is not None and not 0 < len(self.subject) <= MAX_ID:
+            raise InvalidContent(f"a subject is 1 to {MAX_ID} characters")
+        if len(self.text) > MAX_TEXT:
+            raise InvalidContent(f"a text is at most {MAX_TEXT} characters")
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def deploy(
+    session: Session,
+    service_id: uuid.UUID,
+    source: RuleSetSource,
+    archive: bytes,
+    *,
+    by: str,
+    now: datetime | None = None,
+) -> DeploymentView:
+    """Store the rule set (once per version) and make it the service's active one."""
+    moment = now or utcnow()
+    with transaction(session):
+        if session.get(RuleSetVersion, source.version) is None:
+            session.add(
+                RuleSetVersion(
+                    version=source.version,
+                    created_at=moment,
+                    archive=archive,
+                    rules=len(source.rules),
+                    terms=sum(len(rule.terms) for rule in source.rules),
+                    patterns=sum(len(rule.patterns) for rule in source.rules),
+                )
+            )
+            session.flush()
+        return _activate(session, service_id, source.version, by, moment)
+
+
+def rollback(session: Session, service_id: uuid.UUID, version: str, *, by: str) -> DeploymentView:
+    """Make an earlier version of this service's rule sets active again."""
+    with transaction(session):
+        known = session.scalar(
+            select(RuleSetDeployment.id)
+            .where(RuleSetDeployment.service_id == service_id, RuleSetDeployment.version == version)
+            .limit(1)
+        )
+        if known is None:
+            raise RuleSetNotFound(f"this service never deployed rule set {version}")
+        return _activate(session, service_id, version, by, utcnow())
+
+
+def _activate(
+    session: Session, service_id: uuid.UUID, version: str, by: str, moment: datetime
+) -> DeploymentView:
+    last = session.scalar(
+        select(func.max(RuleSetDeployment.sequence)).where(
+            RuleSetDeployment.service_id == service_id
+        )
+    )
+    sequence = (last or 0) + 1
+    session.add(
+        RuleSetDeployment(
+            service_id=service_id,
+            version=version,
+            deployed_at=moment,
+            deployed_by=by[:200],
+            sequence=sequence,
+        )
+    )
+    session.flush()
+    records.append(
+        session,
+        EventType.SCREENING_RULESET_DEPLOYED,
+        service_id=service_id,
+        data={"version": version, "sequence": sequence, "by_digest": _digest(by)},
+    )
+    return _deployments(session, service_id, limit=1)[0]
+
+
+def _deployments(session: Session, service_id: uuid.UUID, limit: int) -> list[DeploymentView]:
+    rows = session.execute(
+        select(RuleSetDeployment, RuleSetVersion)
+        .join(RuleSetVersion, RuleSetVersion.version == RuleSetDeployment.version)
+        .where(RuleSetDeployment.service_id == service_id)
+        .order_by(RuleSetDeployment.sequence.desc())
+        .limit(limit)
+    ).all()
+    return [
+        DeploymentView(
+            d.service_id,
+            d.version,
+            d.sequence,
+            d.deployed_at,
+            d.deployed_by,
+            v.rules,
+            v.terms,
+            v.patterns,
+        )
+        for d, v in rows
+    ]
+
+
+def deployments(session: Session, service_id: uuid.UUID, limit: int = 100) -> list[DeploymentView]:
+    """The service's deployments, newest (the active one) first."""
+    with transaction(session):
+        return _deployments(session, service_id, limit)
+
+
+def active_version(session: Session, service_id: uuid.UUID) -> str | None:
+    with transaction(session):
+        return session.scalar(
+            select(RuleSetDeployment.version)
+            .where(RuleSetDeployment.service_id == service_id)
+            .order_by(RuleSetDeployment.sequence.desc())
+            .limit(1)
+        )
+
+
+def archive_of(session: Session, version: str) -> bytes:
+    with transaction(session):
+        archive = session.scalar(
+            select(RuleSetVersion.archive).where(RuleSetVersion.version == version)
+        )
+    if archive is None:
+        raise RuleSetNotFound(f"no rule set {version}")
+    return archive
+
+
+def _count(session: Session, service_id: uuid.UUID, verdict: str, day: Any) -> None:
+    values = {"service_id": service_id, "day": day, "verdict": verdict, "count": 1}
+    dialect = session.get_bind().dialect.name
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(ScreeningCount)
+    session.execute(
+        insert.values(**values).on_conflict_do_update(
+            index_elements=["service_id", "day", "verdict"],
+            set_={"count": ScreeningCount.count + 1},
+        )
+    )
+
+
+def record(
+    session: Session,
+    service_id: uuid.UUID,
+    item: ContentIn,
+    screening: Screening,
+    *,
+    context: Mapping[str, Any] | None = None,
+) -> uuid.UUID | None:
+    """Count the verdict; store and log the item if anything matched. Returns its id."""
+    del context  # kept by the cases slice when it opens a case
+    moment = utcnow()
+    with transaction(session):
+        _count(session, service_id, str(screening.verdict), moment.date())
+        if screening.verdict is Verdict.ALLOW and not screening.findings:
+            return None
+        stored = ContentItem(
+            service_id=service_id,
+            content_id=item.content_id,
+            subject=item.subject,
+            kind=item.kind,
+            text=item.text,
+            verdict=str(screening.verdict),
+            ruleset=screening.ruleset,
+            log_index=-1,
+            findings=[
+                ContentFinding(
+                    rule=f.rule,
+                    category=f.category,
+                    action=f.action,
+                    mode=f.mode,
+                    start=f.start,
+                    end=f.end,
+                )
+                for f in screening.findings
+            ],
+        )
+        session.add(stored)
+        session.flush()
+        entry = records.append(
+            session,
+            EventType.SCREENING_CONTENT_SCREENED,
+            service_id=service_id,
+            data={
+                "item_id": str(stored.id),
+                "content_id_digest": _digest(item.content_id),
+                "text_digest": _digest(item.text),
+                "verdict": str(screening.verdict),
+                "ruleset": screening.ruleset,
+                "rules": sorted({f.rule for f in screening.findings}),
+            },
+        )
+        session.execute(
+            update(ContentItem).where(ContentItem.id == stored.id).values(log_index=entry.index)
+        )
+        return stored.id
+
+
+def counts(session: Session, service_id: uuid.UUID) -> dict[str, int]:
+    """How many items the service screened, by verdict, over all days."""
+    with transaction(session):
+        rows = session.execute(
+            select(ScreeningCount.verdict, func.sum(ScreeningCount.count))
+            .where(ScreeningCount.service_id == service_id)
+            .group_by(ScreeningCount.verdict)
+        ).all()
+    return {verdict: int(total) for verdict, total in rows}
+
+
+def get_item(session: Session, service_id: uuid.UUID, item_id: uuid.UUID) -> ContentItem:
+    with transaction(session):
+        item = session.get(ContentItem, item_id)
+        if item is None or item.service_id != service_id:
+            raise NotFound(f"no content item {item_id}")
+        return item
