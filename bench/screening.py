@@ -146,6 +146,9 @@ def _term(n: int) -> str:
     return f"{RNG.choice(WORDS)}x{n} {RNG.choice(WORDS)}"
 
 
+OBFUSCATIONS = ("full-width", "zero-width", "traditional-or-upper", "spaced-characters")
+
+
 def _obfuscate(term: str, kind: int) -> str:
     if kind == 0:
         return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in term)
@@ -201,11 +204,13 @@ def _one_size(size: int, corpus: list[str], folder: Path) -> dict[str, object]:
     planted = RNG.sample(range(len(corpus)), len(corpus) // 10)
     messages = list(corpus)
     expected: dict[int, str] = {}
+    how: dict[int, str] = {}
     for k, index in enumerate(planted):
         term = RNG.choice(terms)
         shown = _obfuscate(term, k % 4) if k % 3 == 0 else term
         messages[index] = messages[index][:10] + " " + shown + " " + messages[index][10:]
         expected[index] = term
+        how[index] = OBFUSCATIONS[k % 4] if k % 3 == 0 else "plain"
     rules = folder / f"rules-{size}"
     (rules / "lists").mkdir(parents=True)
     (rules / "lists" / "terms.txt").write_text("\n".join(terms) + "\n", encoding="utf-8")
@@ -237,6 +242,9 @@ def _one_size(size: int, corpus: list[str], folder: Path) -> dict[str, object]:
     batch_elapsed = time.perf_counter() - start
     assert batched == results
     missed = [i for i in expected if results[i].verdict != "block"]
+    missed_by_kind: dict[str, int] = {}
+    for i in missed:
+        missed_by_kind[how[i]] = missed_by_kind.get(how[i], 0) + 1
 
     raw_compile, raw_rate = _raw_hyperscan(terms, messages)
     flash_rate, flash_found = _flashtext(terms, messages)
@@ -256,6 +264,7 @@ def _one_size(size: int, corpus: list[str], folder: Path) -> dict[str, object]:
         "ratio_pipeline_to_flashtext": round(pipeline["messages_per_second"] / flash_rate, 2),
         "planted_hits": len(expected),
         "planted_hits_missed": len(missed),
+        "planted_hits_missed_by_obfuscation": missed_by_kind,
         "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
 

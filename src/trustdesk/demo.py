@@ -1,12 +1,17 @@
 """The demo data set that ``make run`` (``trustdesk serve --demo``) loads: development only.
 
-Loading is idempotent: a second start finds the demo service and users and leaves them.
-The credentials are well known on purpose; ``serve`` refuses ``--demo`` outside development.
+Two services, one user per role, the example rule set deployed to Demo Chat and a handful
+of messages screened through it (so some are held or blocked and wait for review).
+Loading is idempotent: a second start finds everything and leaves it. The credentials are
+well known on purpose; ``serve`` refuses ``--demo`` outside development.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.orm import Session
 
 from trustdesk.auth import service as auth
 from trustdesk.compliance import service as compliance
@@ -14,6 +19,9 @@ from trustdesk.db.engine import Database
 from trustdesk.permissions import Role
 from trustdesk.policy.service import PackRegistry
 from trustdesk.policy.vocabulary import ServiceType
+from trustdesk.screening import service as screening
+from trustdesk.screening.runtime import archive_folder, build_screener
+from trustdesk.screening.sources import load_ruleset
 
 DEMO_PASSWORD = "trustdesk-demo"  # noqa: S105  (published demo credential)
 
@@ -53,6 +61,24 @@ USERS: tuple[tuple[str, str, Role, str], ...] = (
 )
 
 
+RULES = Path(__file__).parent / "screening" / "examples" / "demo"
+
+# (content id, subject, text): gambling, a contact lure, fraud, weapons, a shadow rule,
+# evasions (full-width, traditional, separators) and ordinary chat that is only counted.
+MESSAGES: tuple[tuple[str, str, str], ...] = (
+    ("msg-1001", "acct-17", "今晚网上赌场开业，百家乐代理日结，加微信 88886666"),
+    ("msg-1002", "acct-17", "ＯＮＬＩＮＥ　ＣＡＳＩＮＯ bonus for new players"),
+    ("msg-1003", "acct-23", "兼职刷单，日赚三百，先交押金"),
+    ("msg-1004", "acct-23", "wire $2,500 to release your parcel from customs"),
+    ("msg-1005", "acct-31", "出售仿真枪，私聊"),
+    ("msg-1006", "acct-31", "稳赚不赔的投资机会"),
+    ("msg-1007", "acct-40", "網上賭場 今日优惠"),
+    ("msg-1008", "acct-40", "点击领取红包 free followers"),
+    ("msg-1009", "acct-52", "明天下午三点开会，别迟到"),
+    ("msg-1010", "acct-52", "Lunch at noon? The new noodle place is good."),
+)
+
+
 @dataclass(frozen=True, slots=True)
 class DemoCredentials:
     services: tuple[DemoService, ...]
@@ -69,6 +95,7 @@ def load(database: Database, registry: PackRegistry) -> DemoCredentials:
                     session, registry, name=demo.name, types=demo.types, packs=demo.packs
                 )
                 auth.issue_api_key(session, created.service.id, demo.api_key)
+        _screen_demo_content(session, registry)
         existing = {user.username for user in auth.list_users(session)}
         for username, display_name, role, language in USERS:
             if username not in existing:
@@ -83,6 +110,18 @@ def load(database: Database, registry: PackRegistry) -> DemoCredentials:
     return DemoCredentials(
         services=SERVICES, usernames=tuple(u[0] for u in USERS), password=DEMO_PASSWORD
     )
+
+
+def _screen_demo_content(session: Session, registry: PackRegistry) -> None:
+    chat = compliance.find_service_by_name(session, SERVICES[0].name)
+    if chat is None or screening.active_version(session, chat.id) is not None:
+        return
+    source = load_ruleset(RULES, registry.all())
+    screening.deploy(session, chat.id, source, archive_folder(RULES), by="demo")
+    screener = build_screener(source, None)
+    for content_id, subject, text in MESSAGES:
+        item = screening.ContentIn(content_id, text, subject)
+        screening.record(session, chat.id, item, screener.screen(text))
 
 
 def describe(credentials: DemoCredentials) -> str:

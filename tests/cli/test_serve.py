@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from trustdesk import demo
 from trustdesk.auth import service as auth
@@ -20,6 +21,8 @@ from trustdesk.compliance import service as compliance
 from trustdesk.db.engine import Database
 from trustdesk.permissions import Role
 from trustdesk.policy.service import PackRegistry
+from trustdesk.screening import service as screening
+from trustdesk.screening.models import ContentItem
 
 from support import bearer
 
@@ -113,6 +116,21 @@ def test_demo_loads_once(database: Database, packs: PackRegistry) -> None:
             caller = auth.authenticate_api_key(session, d.api_key)
             assert caller.service_id == next(s.id for s in services if s.name == d.name)
         assert auth.sign_in(session, "mod.alice", demo.DEMO_PASSWORD).username == "mod.alice"
+        chat = next(s for s in services if s.name == "Demo Chat")
+        assert screening.active_version(session, chat.id) is not None
+        rows = session.execute(
+            select(ContentItem.content_id, ContentItem.verdict).where(
+                ContentItem.service_id == chat.id
+            )
+        ).all()
+        counts = screening.counts(session, chat.id)
+    verdicts = dict(rows)
+    assert verdicts["msg-1001"] == "block"
+    assert verdicts["msg-1007"] == "block"  # traditional characters
+    assert verdicts["msg-1003"] == "hold"
+    assert "msg-1009" not in verdicts  # allowed, so only counted
+    assert counts["allow"] >= 2
+    assert sum(counts.values()) == len(demo.MESSAGES)
 
 
 def test_serve_refuses_placeholder_secrets_in_production(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from trustdesk.errors import InvalidInput
-from trustdesk.screening import literals
+from trustdesk.screening import literals, patterns
 from trustdesk.screening.literals import MAX_TERM_CHARS
 from trustdesk.screening.matchers import (
     AhoCorasickLiteralMatcher,
@@ -313,3 +313,13 @@ def test_many_patterns_are_prefiltered_and_each_still_found() -> None:
     patterns = [(i, rf"\bw{i}x\d+") for i in range(300)]
     matcher = PatternMatcher.build(patterns)
     assert matcher.find("w17x9 w250x12 w3x") == [Hit(17, 0, 5), Hit(250, 6, 13)]
+
+
+def test_a_prefilter_set_too_large_is_split(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(patterns, "SET_MAX_MEM", 8 << 10)
+    matcher = PatternMatcher.build([(i, rf"[a-z]{{40}}q{i}") for i in range(16)])
+    text = "a" * 40 + "q7 " + "b" * 40 + "q15"
+    assert matcher.find(text) == [Hit(7, 0, 42), Hit(1, 43, 85), Hit(15, 43, 86)]
+    monkeypatch.setattr(patterns, "SET_MAX_MEM", 1 << 10)
+    with pytest.raises(PatternError, match="pattern 0: failed to compile Set"):
+        PatternMatcher.build([(i, rf"[a-z]{{40}}q{i}") for i in range(16)])

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
+from sqlalchemy.orm import Session
 
 from trustdesk.db import migrate
 from trustdesk.db.engine import Database
@@ -46,3 +49,10 @@ def open_database(settings: Settings) -> Database:
         )
         raise ConfigurationError(msg)
     return database
+
+
+@contextmanager
+def session_for(db: str | None) -> Iterator[Session]:
+    """A session on the (migrated) database named by ``--db`` or the settings."""
+    with open_database(load_settings(db)) as database, database.session() as session:
+        yield session

@@ -10,8 +10,15 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from trustdesk.cli.context import DbOption, load_settings, open_database
-from trustdesk.cli.output import ListFormat, print_json, reporting_errors, stderr, stdout
+from trustdesk.cli.context import DbOption, load_settings, open_database, session_for
+from trustdesk.cli.output import (
+    FormatOption,
+    ListFormat,
+    print_json,
+    reporting_errors,
+    stderr,
+    stdout,
+)
 from trustdesk.errors import InvalidInput
 from trustdesk.records import retention
 from trustdesk.records.evidence import EvidenceView
@@ -92,16 +99,13 @@ def purge(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="List what would be purged; change nothing.")
     ] = False,
-    format_: Annotated[ListFormat, typer.Option("--format", help="Output format.")] = (
-        ListFormat.TEXT
-    ),
+    format_: FormatOption = ListFormat.TEXT,
     db: DbOption = None,
 ) -> None:
     """Crypto-shred evidence past its retention that no legal hold keeps; log each digest."""
     with (
         reporting_errors(),
-        open_database(load_settings(db)) as database,
-        database.session() as session,
+        session_for(db) as session,
         _progress() as progress,
     ):
         views = retention.purge_expired(session, dry_run=dry_run, progress=progress)

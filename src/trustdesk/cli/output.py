@@ -12,7 +12,7 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -32,6 +32,8 @@ class ListFormat(enum.StrEnum):
     TEXT = "text"
     JSON = "json"
 
+
+FormatOption = Annotated[ListFormat, typer.Option("--format", help="Output format.")]
 
 stdout = Console(soft_wrap=True)
 stderr = Console(stderr=True, soft_wrap=True)

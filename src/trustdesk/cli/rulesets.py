@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from trustdesk.cli.context import DbOption, load_settings, open_database
-from trustdesk.cli.output import ListFormat, print_json, reporting_errors, stdout
+from trustdesk.cli.context import DbOption, load_settings, open_database, session_for
+from trustdesk.cli.output import FormatOption, ListFormat, print_json, reporting_errors, stdout
 from trustdesk.compliance import service as compliance
 from trustdesk.policy.service import load_registry
 from trustdesk.screening import service as screening
@@ -55,16 +55,13 @@ def deploy(
 
 def list_(
     service: ServiceOption,
-    format_: Annotated[ListFormat, typer.Option("--format", help="Output format.")] = (
-        ListFormat.TEXT
-    ),
+    format_: FormatOption = ListFormat.TEXT,
     db: DbOption = None,
 ) -> None:
     """List the service's deployments, the active one first."""
     with (
         reporting_errors(),
-        open_database(load_settings(db)) as database,
-        database.session() as session,
+        session_for(db) as session,
     ):
         compliance.get_service(session, service)
         views = screening.deployments(session, service)
@@ -95,8 +92,7 @@ def rollback(
     """Make an earlier deployed version active again."""
     with (
         reporting_errors(),
-        open_database(load_settings(db)) as database,
-        database.session() as session,
+        session_for(db) as session,
     ):
         compliance.get_service(session, service)
         view = screening.rollback(session, service, version, by=by)

@@ -7,8 +7,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from trustdesk.cli.context import DbOption, load_settings, open_database
-from trustdesk.cli.output import ListFormat, print_json, reporting_errors, stdout
+from trustdesk.cli.context import DbOption, load_settings, open_database, session_for
+from trustdesk.cli.output import FormatOption, ListFormat, print_json, reporting_errors, stdout
 from trustdesk.compliance import service as compliance
 from trustdesk.compliance.service import ServiceView
 from trustdesk.policy.service import load_registry
@@ -53,16 +53,13 @@ def create(
 
 @app.command("list")
 def list_(
-    format_: Annotated[ListFormat, typer.Option("--format", help="Output format.")] = (
-        ListFormat.TEXT
-    ),
+    format_: FormatOption = ListFormat.TEXT,
     db: DbOption = None,
 ) -> None:
     """List the registered services."""
     with (
         reporting_errors(),
-        open_database(load_settings(db)) as database,
-        database.session() as session,
+        session_for(db) as session,
     ):
         views = compliance.list_services(session)
     if format_ is ListFormat.JSON:

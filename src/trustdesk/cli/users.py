@@ -10,8 +10,15 @@ import typer
 from rich.table import Table
 
 from trustdesk.auth import service as auth
-from trustdesk.cli.context import DbOption, load_settings, open_database
-from trustdesk.cli.output import ListFormat, fail, print_json, reporting_errors, stdout
+from trustdesk.cli.context import DbOption, session_for
+from trustdesk.cli.output import (
+    FormatOption,
+    ListFormat,
+    fail,
+    print_json,
+    reporting_errors,
+    stdout,
+)
 from trustdesk.permissions import Role
 
 app = typer.Typer(help="Console users and their roles.", no_args_is_help=True)
@@ -48,8 +55,7 @@ def create(
     password, generated = _read_password(password_stdin)
     with (
         reporting_errors(),
-        open_database(load_settings(db)) as database,
-        database.session() as session,
+        session_for(db) as session,
     ):
         user = auth.create_user(
             session,
@@ -71,16 +77,13 @@ def create(
 
 @app.command("list")
 def list_(
-    format_: Annotated[ListFormat, typer.Option("--format", help="Output format.")] = (
-        ListFormat.TEXT
-    ),
+    format_: FormatOption = ListFormat.TEXT,
     db: DbOption = None,
 ) -> None:
     """List console users and their roles."""
     with (
         reporting_errors(),
-        open_database(load_settings(db)) as database,
-        database.session() as session,
+        session_for(db) as session,
     ):
         users = auth.list_users(session)
     if format_ is ListFormat.JSON:
@@ -115,8 +118,7 @@ def token(
     """Issue a personal API token (``tdu_...``) for USERNAME; shown only this once."""
     with (
         reporting_errors(),
-        open_database(load_settings(db)) as database,
-        database.session() as session,
+        session_for(db) as session,
     ):
         issued = auth.issue_user_token(session, username, days=days)
     print_json({"username": username, "token": issued, "days": days})

@@ -4,7 +4,29 @@
 :mod:`trustdesk.screening.literals`), ``PatternMatcher`` many RE2 patterns
 (:mod:`trustdesk.screening.patterns`). Both answer :class:`Hit` s with character offsets.
 
-Which literal matcher, measured (FIGURES)
+``LiteralMatcher`` is :class:`HyperscanLiteralMatcher`, because it was faster than
+:class:`AhoCorasickLiteralMatcher` everywhere we measured (one core of a 2-vCPU VM; 10^4
+messages of 20-500 characters, Zipf-distributed Chinese characters and English words,
+terms half Chinese (2-6 characters) and half English (1-3 words); messages/s of ``find``
+including offsets and boundaries, and of the bare hyperscan scan on the same database)::
+
+    terms  hits/msg  hyperscan  (bare scan)  pyahocorasick
+    10^4      0.1     389,000    (754,000)       70,000
+    10^4      1.1     122,000    (501,000)       29,000
+    10^5      0.1     243,000    (374,000)       61,000
+    10^5      9.4      53,000    (194,000)        8,000
+    10^6     23.7      29,000    (104,000)       24,000
+
+Build: hyperscan 0.2 s / 3.6-4.5 s / 53 s for 10^4 / 10^5 / 10^6 terms (peak RSS 2.7 GB at
+10^6); pyahocorasick 0.03 s / 0.2-0.8 s / 4.3 s. ``dumps``: 1 ms / 8 ms / 80 ms for
+1.3 MB / 11 MB / 103 MB; ``loads``: 0.01 s / 0.1 s / 1.2 s (mostly the term table, rebuilt
+in Python; no recompiling). A 10 MB message scans in 0.11 s against 10^5 terms. With many
+hits per message the cost is ours (making ``Hit`` s), not hyperscan's. Scanning a batch as
+one buffer gained about 20% of the bare scan only, so ``find_many`` loops.
+``HS_FLAG_SOM_LEFTMOST`` is not set: a literal's start is its end minus its length, and the
+flag made the 10^5 database 36% larger for nothing. pyahocorasick also walks its output
+links per position, which is quadratic on periodic terms (``a`` * 10^5 in ``a`` * 10^5:
+5 s); hyperscan stays linear.
 """
 
 from __future__ import annotations

@@ -1,12 +1,20 @@
 """Regular expressions in RE2 syntax over normalized text: linear time, bounded memory.
 
 RE2 has no backreferences or lookaround (it refuses them, and we pass its message on), so
-no pattern can take more than linear time, and each compiles under a memory budget
+no pattern takes more than linear time, and each compiles under a memory budget
 (``max_mem``), so a huge pattern is refused rather than built. An ``RE2::Set`` of all the
 patterns is a prefilter: one pass says which patterns match at all, and only those run
 ``finditer``. Hits are every non-overlapping, non-empty, leftmost-first match of each
-pattern, with character offsets (the ``re2`` module converts for ``str`` input). Patterns
-get no automatic word boundaries: authors write ``\\b`` themselves.
+pattern, with character offsets (the ``re2`` module converts for ``str`` input; lone
+surrogates, which UTF-8 cannot carry, are matched as U+FFFD). Patterns get no automatic word
+boundaries: authors write ``\\b`` themselves.
+
+Measured on 10 MB of mixed Chinese/English text, one core: the set prefilter plus
+``finditer`` costs 0.04 s for patterns like ``加\\s*[微薇]\\s*信\\s*\\d{6,}``; ``(a+)+$`` over
+ten million ``a`` then ``b``, 0.02 s; the slowest seen, ``的.{0,20}一`` (a frequent character, then a wide
+gap), 8.6 s, 6.5 s of it in the set (its DFA meets many new states, and unlike a single
+pattern's it has no NFA to fall back to). Bounded and linear, not fast: hostile patterns
+belong in review.
 """
 
 from __future__ import annotations
@@ -54,7 +62,11 @@ def _reason(exc: Exception) -> str:
     return detail.decode("utf-8", "replace") if isinstance(detail, bytes) else str(detail)
 
 
-def _prefilters(compiled: Sequence[tuple[int, Any]]) -> list[tuple[Any, list[Any]]]:
+Compiled = tuple[int, Any]  # (pattern id, re2 regexp)
+Prefilter = tuple[Any, list[Compiled]]  # (re2 set, the patterns it holds, by set index)
+
+
+def _prefilters(compiled: Sequence[Compiled]) -> list[Prefilter]:
     """RE2 sets over ``compiled`` (id, regexp): one if it fits the budget, else halves."""
     prefilter = re2.Set.SearchSet(_options(SET_MAX_MEM))
     try:
@@ -72,13 +84,13 @@ def _prefilters(compiled: Sequence[tuple[int, Any]]) -> list[tuple[Any, list[Any
 class PatternMatcher:
     """Many RE2 patterns at once, each hit carrying the id the caller gave its pattern."""
 
-    def __init__(self, prefilters: list[tuple[Any, list[Any]]]) -> None:
+    def __init__(self, prefilters: list[Prefilter]) -> None:
         self._prefilters = prefilters
 
     @classmethod
     def build(cls, patterns: Sequence[tuple[int, str]]) -> PatternMatcher:
         """Compile ``patterns`` (id, RE2 source); raises :class:`PatternError` naming the id."""
-        compiled: list[tuple[int, Any]] = []
+        compiled: list[Compiled] = []
         for pattern_id, source in patterns:
             try:
                 re2.compile(source, _options(CHECK_MAX_MEM))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any, Literal
 
@@ -57,17 +58,7 @@ class ScreenResponse(BaseModel):
         return cls(
             id=content_id,
             verdict=screening.verdict,
-            findings=[
-                FindingOut(
-                    rule=f.rule,
-                    category=f.category,
-                    action=f.action,
-                    mode=f.mode,
-                    start=f.start,
-                    end=f.end,
-                )
-                for f in screening.findings
-            ],
+            findings=[FindingOut(**asdict(f)) for f in screening.findings],
             ruleset=screening.ruleset,
             item_id=item_id,
         )

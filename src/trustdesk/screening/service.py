@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -232,17 +232,7 @@ def record(
             verdict=str(screening.verdict),
             ruleset=screening.ruleset,
             log_index=-1,
-            findings=[
-                ContentFinding(
-                    rule=f.rule,
-                    category=f.category,
-                    action=f.action,
-                    mode=f.mode,
-                    start=f.start,
-                    end=f.end,
-                )
-                for f in screening.findings
-            ],
+            findings=[ContentFinding(**asdict(f)) for f in screening.findings],
         )
         session.add(stored)
         session.flush()
