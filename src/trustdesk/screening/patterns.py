@@ -10,11 +10,11 @@ surrogates, which UTF-8 cannot carry, are matched as U+FFFD). Patterns get no au
 boundaries: authors write ``\\b`` themselves.
 
 Measured on 10 MB of mixed Chinese/English text, one core: the set prefilter plus
-``finditer`` costs 0.04 s for patterns like ``加\\s*[微薇]\\s*信\\s*\\d{6,}``; ``(a+)+$`` over
-ten million ``a`` then ``b``, 0.02 s; the slowest seen, ``的.{0,20}一`` (a frequent character, then a wide
-gap), 8.6 s, 6.5 s of it in the set (its DFA meets many new states, and unlike a single
-pattern's it has no NFA to fall back to). Bounded and linear, not fast: hostile patterns
-belong in review.
+``finditer`` costs 0.04 s for patterns like ``加\\s*[微薇]\\s*信\\s*\\d{6,}``; ``(a+)+$``
+over ten million ``a`` then ``b``, 0.02 s; the slowest seen, ``的.{0,20}一`` (a frequent
+character, then a wide gap), 8.6 s, 6.5 s of it in the set (its DFA meets many new states,
+and unlike a single pattern's it has no NFA to fall back to). Bounded and linear, not fast:
+hostile patterns belong in review.
 """
 
 from __future__ import annotations
