@@ -81,7 +81,12 @@ EXAMPLES = [
     ("赌…博", "赌博"),  # U+2026 folds to "..." (three separators)
     ("赌，博", "赌博"),
     ("賭\u200b 場", "赌场"),  # deletion first, then skipping
-    ("加微信 1 2 3 4 5 6", "加微信 123456"),
+    ("加微信 1 2 3 4 5 6", "加微信123456"),  # digits written into Chinese join it
+    ("不 1 2 号", "不12号"),
+    ("不 12 号", "不12号"),
+    ("下午 3 点", "下午3点"),
+    ("2026 年 11 月", "2026年11月"),
+    ("c a s i n o 赌 博", "casino 赌博"),  # Latin letters never join CJK
 ]
 
 KEPT = [
@@ -94,6 +99,8 @@ KEPT = [
     "a b c赌",  # "c" touches a letter: not single
     "c    a s",  # four separators break the run (and "a s" is too short)
     "0 is not o, 1 is not l",  # digits are never swapped for letters
+    "iphone15 赌博",  # digits touching a Latin word stay with it
+    "赌博 casino",
 ]
 
 

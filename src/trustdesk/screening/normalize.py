@@ -11,7 +11,10 @@ evasive spelling become the same string. Two phases:
    controls) between two CJK characters are dropped (``赌 . 博`` -> ``赌博``); a run of at
    least three single Latin letters or digits, each separated by one to three separators,
    collapses (``c-a-s-i-n-o`` -> ``casino``; also ``I a m`` -> ``iam``, by design). A single
-   character is one with a separator or the text's edge on both sides; nothing else moves.
+   character is one with a separator or the text's edge on both sides. Numbers written
+   into Chinese join it: a run of CJK characters and digit groups (not touching a Latin
+   letter) with at least one of each loses its separators (``不 1 2 号`` -> ``不12号``).
+   Latin letters never join CJK, so Latin words keep their boundaries; nothing else moves.
 
 Where per-character folding differs from NFKC of the whole string (tests hold our own
 definition): a base letter followed by a combining mark is not composed, which only shows
@@ -65,6 +68,7 @@ from trustdesk.screening.normtables import (
     CJK,
     DELETE,
     DELETED,
+    DIGIT,
     EDGE,
     EXPAND,
     EXPANDED,
@@ -128,20 +132,38 @@ _CJK_RUNS = tuple(
 )
 _EXPANSION = re.compile(f"([{chr(EXPANDED)}-{chr(DELETED - 1)}])")  # split, keeping markers
 _KEEP = bytes(code != DELETE for code in range(256))
-_SINGLE = bytes([SEP, LATIN, SEP])  # every run of three singles has one like this
-_EDGE_SINGLE = bytes([EDGE, LATIN, SEP])
+_SINGLES = (bytes([SEP, LATIN, SEP]), bytes([SEP, DIGIT, SEP]))  # every run has one of these
+_EDGE_SINGLES = (bytes([EDGE, LATIN, SEP]), bytes([EDGE, DIGIT, SEP]))
 # A run of singles, from its first: the separator (or edge) before it, the single and a
 # separator (a literal prefix, which CPython's re scans for quickly), then two or more gaps.
-_RUN_TAIL = b"%s{0,2}%s(?![%s])(?:%s{1,3}%s(?![%s]))+" % (
+_RUN_TAIL = b"%s{0,2}[%s](?![%s])(?:%s{1,3}[%s](?![%s]))+" % (
     _x(SEP),
-    _x(LATIN),
-    _x(WORD, LATIN, CJK),
+    _x(LATIN, DIGIT),
+    _x(WORD, LATIN, DIGIT, CJK),
     _x(SEP),
-    _x(LATIN),
-    _x(WORD, LATIN, CJK),
+    _x(LATIN, DIGIT),
+    _x(WORD, LATIN, DIGIT, CJK),
 )
-_LATIN_RUN = re.compile(_x(SEP, LATIN, SEP) + _RUN_TAIL)
-_LATIN_RUN_AFTER_EDGE = re.compile(_x(EDGE, LATIN, SEP) + _RUN_TAIL)
+_LATIN_RUN = re.compile(b"%s[%s]%s" % (_x(SEP), _x(LATIN, DIGIT), _x(SEP)) + _RUN_TAIL)
+_LATIN_RUN_AFTER_EDGE = re.compile(b"%s[%s]%s" % (_x(EDGE), _x(LATIN, DIGIT), _x(SEP)) + _RUN_TAIL)
+# Numbers written into Chinese: a run of CJK characters and digit groups (a digit group
+# not touching a Latin letter) separated by one to three separators, with at least one of
+# each, loses its separators (不 1 2 号 -> 不12号, 加 微 信 8 8 6 6 -> 加微信8866). Latin letters
+# never join CJK this way, so Latin words keep their boundaries.
+# Atomic tokens that start only where a run starts keep this linear on long Chinese text.
+_TOKEN = b"(?>[%s](?:%s*[%s])*)" % (_x(CJK, DIGIT), _x(DELETE), _x(CJK, DIGIT))
+_MIXED_RUN = re.compile(
+    b"(?<![%s])%s(?:%s{1,3}%s)+(?![%s])"
+    % (_x(WORD, LATIN, DIGIT, CJK, DELETE), _TOKEN, _x(SEP), _TOKEN, _x(WORD, LATIN, DIGIT))
+)
+_D = bytes([DIGIT])
+
+
+def _collapse_mixed(match: re.Match[bytes]) -> bytes:
+    run = match.group()
+    if _C in run and _D in run:
+        return run.replace(_S, _X)
+    return run
 
 
 def _collapse(match: re.Match[bytes]) -> bytes:
@@ -179,11 +201,17 @@ def _skip(classes: bytes) -> bytes:
     if _C in classes and _CJK_SEP in classes:
         # Same rule two ways: bytes.replace is faster on a message, numpy on a batch.
         classes = _cjk_vector(classes) if len(classes) > _VECTOR_BYTES else _cjk_replace(classes)
-    if _SINGLE in classes:
+    if any(single in classes for single in _SINGLES):
         # Runs after an edge first, so that the other pass never starts inside one.
-        if classes.startswith(_EDGE_SINGLE[1:]) or (_EDGE in classes and _EDGE_SINGLE in classes):
+        after_edge = any(
+            classes.startswith(edge[1:]) or (_EDGE in classes and edge in classes)
+            for edge in _EDGE_SINGLES
+        )
+        if after_edge:
             classes = _LATIN_RUN_AFTER_EDGE.sub(_collapse, _EDGE + classes)[1:]
         classes = _LATIN_RUN.sub(_collapse, classes)
+    if _C in classes and _D in classes and _S in classes:
+        classes = _MIXED_RUN.sub(_collapse_mixed, classes)
     return classes
 
 
@@ -265,7 +293,7 @@ class Normalizer:
             classes = classes.replace(_X, b"")
         else:
             folded = text.lower() if lower else text
-        if not self.steps.separators or _SINGLE not in classes:
+        if not self.steps.separators or not any(single in classes for single in _SINGLES):
             return folded
         skipped = _skip(classes)
         if _X not in skipped:

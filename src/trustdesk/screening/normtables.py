@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from trustdesk.screening.normalize import Steps
 
 # Character classes, as seen by separator skipping (one byte per character).
-WORD, SEP, EDGE, LATIN, CJK = 0, 1, 2, 3, 4
+WORD, SEP, EDGE, LATIN, CJK, DIGIT = 0, 1, 2, 3, 4, 5
 EXPAND, DELETE = 8, 9  # table-only: folds to several characters / to nothing
 PAYLOAD = 0x00FFFFFF
 # Payloads of DELETE and EXPAND entries are lone surrogates, which folding never produces
@@ -121,7 +121,7 @@ def classes() -> npt.NDArray[np.uint8]:
             elif cp < 128 or "LATIN" in unicodedata.name(char, "").split():
                 table[cp] = LATIN
     for cp in [*range(ord("0"), ord("9") + 1), *range(0xFF10, 0xFF1A)]:
-        table[cp] = LATIN
+        table[cp] = DIGIT
     table[ord(SENTINEL)] = EDGE
     table.flags.writeable = False
     return table
