@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,68 +21,17 @@ from trustdesk.policy.service import PackRegistry
 from trustdesk.screening import service as screening
 from trustdesk.screening.models import ContentItem
 
-from support import bearer
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def clean_environment(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRUSTDESK_")}
-    env.update(extra)
-    return env
+from support import bearer, clean_environment, running_server
 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    port = free_port()
-    database = tmp_path / "var" / "serve.db"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "trustdesk",
-            "serve",
-            "--demo",
-            "--port",
-            str(port),
-            "--db",
-            f"sqlite:///{database}",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        cwd=tmp_path,
-        env=clean_environment(),
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"server exited early: {process.stdout.read() if process.stdout else ''}")
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.2)
-    else:
-        process.kill()
-        pytest.fail("server did not answer /healthz within 60 s")
-    yield base, process
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    with running_server(tmp_path, "--demo") as started:
+        yield started
 
 
 def test_serve_migrates_loads_the_demo_and_answers(
-    server: tuple[str, subprocess.Popen[str]],
+    server: tuple[str, subprocess.Popen[str]], tmp_path: Path
 ) -> None:
     base, process = server
     assert httpx.get(f"{base}/healthz").json() == {"status": "ok"}
@@ -96,7 +42,8 @@ def test_serve_migrates_loads_the_demo_and_answers(
     assert response.json()["name"] == chat.name
     assert response.json()["packs"] == ["cn-xj-2014", "eu-dsa"]
     process.send_signal(signal.SIGINT)
-    output, _ = process.communicate(timeout=20)
+    process.wait(timeout=20)
+    output = (tmp_path / "server.log").read_text(encoding="utf-8")
     assert f"listening on {base}/" in output
     assert chat.api_key in output
     assert "mod.alice" in output
