@@ -157,6 +157,29 @@ _MIXED_RUN = re.compile(
     % (_x(WORD, LATIN, DIGIT, CJK, DELETE), _TOKEN, _x(SEP), _TOKEN, _x(WORD, LATIN, DIGIT))
 )
 _D = bytes([DIGIT])
+# Where a mixed run must be: a CJK character and a digit with separators between them.
+_JUNCTION = re.compile(
+    b"[%s]%s{1,3}[%s]|[%s]%s{1,3}[%s]" % (_x(CJK), _x(SEP), _x(DIGIT), _x(DIGIT), _x(SEP), _x(CJK))
+)
+
+
+def _mixed(classes: bytes) -> bytes:
+    """Apply the mixed-run rule only to the texts (between batch edges) that need it."""
+    pieces: list[bytes] = []
+    done = 0
+    for junction in _JUNCTION.finditer(classes):
+        if junction.start() < done:
+            continue
+        start = classes.rfind(_EDGE, 0, junction.start()) + 1
+        end = classes.find(_EDGE, junction.end())
+        end = len(classes) if end < 0 else end
+        pieces.append(classes[done:start])
+        pieces.append(_MIXED_RUN.sub(_collapse_mixed, classes[start:end]))
+        done = end
+    if not pieces:
+        return classes
+    pieces.append(classes[done:])
+    return b"".join(pieces)
 
 
 def _collapse_mixed(match: re.Match[bytes]) -> bytes:
@@ -211,7 +234,7 @@ def _skip(classes: bytes) -> bytes:
             classes = _LATIN_RUN_AFTER_EDGE.sub(_collapse, _EDGE + classes)[1:]
         classes = _LATIN_RUN.sub(_collapse, classes)
     if _C in classes and _D in classes and _S in classes:
-        classes = _MIXED_RUN.sub(_collapse_mixed, classes)
+        classes = _mixed(classes)
     return classes
 
 
