@@ -120,8 +120,8 @@ def _screen_demo_content(session: Session, registry: PackRegistry) -> None:
     screening.deploy(session, chat.id, source, archive_folder(RULES), by="demo")
     screener = build_screener(source, None)
     for content_id, subject, text in MESSAGES:
-        item = screening.ContentIn(content_id, text, subject)
-        screening.record(session, chat.id, item, screener.screen(text))
+        item = screening.ContentIn.of(content_id, text, subject)
+        screening.record(session, chat.id, item, screener.screen(item.text))
 
 
 def describe(credentials: DemoCredentials) -> str:

@@ -73,11 +73,6 @@ class EvidenceView:
     purged_at: datetime | None
 
 
-def sha256_hex(text: str) -> str:
-    """The SHA-256 of ``text`` (UTF-8) in hex: what logs carry instead of the text."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 def check_text(value: str, name: str, limit: int, error: type[InvalidInput]) -> str:
     if not value.strip():
         raise error(f"{name} must not be empty")
@@ -169,7 +164,7 @@ def preserve(
     data = {
         "evidence_id": str(evidence_id),
         "digest": digest.hex(),
-        "content_ref_digest": sha256_hex(content_ref),
+        "content_ref_digest": leaf.text_digest(content_ref),
         "size": len(package),
         "retain_until": leaf.timestamp(retain_until),
     }
@@ -185,7 +180,7 @@ def preserve(
             id=evidence_id,
             service_id=service_id,
             content_ref=content_ref,
-            subject=sha256_hex(subject) if subject is not None else None,
+            subject=leaf.text_digest(subject) if subject is not None else None,
             captured_at=moment,
             retain_until=retain_until,
             digest=digest,

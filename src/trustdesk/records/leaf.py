@@ -6,6 +6,7 @@ rules here (short strings, bounded size, no floats) keep it that way by construc
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from collections.abc import Mapping
@@ -56,6 +57,11 @@ def _check(value: Any, where: str, depth: int) -> None:
             _check(item, f"{where}.{key}", depth + 1)
         return
     raise InvalidEvent(f"{where}: {type(value).__name__} is not allowed in log data")
+
+
+def text_digest(text: str) -> str:
+    """The SHA-256 of ``text`` (UTF-8) in hex: what log data carries instead of the text."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def timestamp(moment: datetime) -> str:

@@ -29,7 +29,6 @@ from trustdesk.records.evidence import (
     EvidenceView,
     check_text,
     find,
-    sha256_hex,
     view,
 )
 from trustdesk.records.models import Evidence, LegalHold
@@ -99,7 +98,7 @@ def place_hold(
         data = {
             "evidence_id": str(evidence_id),
             "hold_id": str(hold.id),
-            "reason_digest": sha256_hex(reason),
+            "reason_digest": leaf.text_digest(reason),
         }
         records.append(
             session,
@@ -163,7 +162,7 @@ def _still_held(session: Session, found: list[EvidenceView]) -> set[uuid.UUID]:
 
 def _shred(session: Session, batch: list[EvidenceView], moment: datetime) -> list[EvidenceView]:
     done = [
-        replace(v, content_ref=f"sha256:{sha256_hex(v.content_ref)}", purged_at=moment)
+        replace(v, content_ref=f"sha256:{leaf.text_digest(v.content_ref)}", purged_at=moment)
         for v in batch
     ]
     gone = dict.fromkeys(("kek_id", "wrapped_key", "nonce", "ciphertext", "subject"))

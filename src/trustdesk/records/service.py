@@ -126,9 +126,13 @@ def _view(row: LogCheckpoint) -> CheckpointView:
     return CheckpointView(row.size, row.root_hash, row.signed_at, row.note)
 
 
+def _latest(session: Session) -> LogCheckpoint | None:
+    return session.scalar(select(LogCheckpoint).order_by(LogCheckpoint.size.desc()).limit(1))
+
+
 def latest_checkpoint(session: Session) -> CheckpointView | None:
     with transaction(session):
-        row = session.scalar(select(LogCheckpoint).order_by(LogCheckpoint.size.desc()).limit(1))
+        row = _latest(session)
         return _view(row) if row else None
 
 
@@ -140,7 +144,7 @@ def make_checkpoint(
     with transaction(session):
         _lock(session)
         current = _size(session)
-        latest = session.scalar(select(LogCheckpoint).order_by(LogCheckpoint.size.desc()).limit(1))
+        latest = _latest(session)
         if latest is not None and latest.size == current:
             return _view(latest)
         if latest is not None and latest.size > current:

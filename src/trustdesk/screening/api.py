@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import re
 import zipfile
 from typing import Annotated
 
@@ -18,7 +17,6 @@ from trustdesk.screening.runtime import ScreenerRegistry, source_from_archive
 from trustdesk.screening.schemas import DeploymentOut, ScreenRequest, ScreenResponse
 
 router = APIRouter(prefix="/v1", tags=["screening"], responses=PROBLEM_RESPONSES)
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def _registry(request: Request) -> ScreenerRegistry:
@@ -75,12 +73,10 @@ def activate(
 def screen(
     body: ScreenRequest, request: Request, caller: CallerDep, session: SessionDep
 ) -> ScreenResponse:
-    text = _UNSTORABLE.sub("\ufffd", body.content.text)  # same length: offsets stay true
-    item = service.ContentIn(body.content.id, text, body.subject, body.content.kind)
-    item.check()
+    item = service.ContentIn.of(body.content.id, body.content.text, body.subject, body.content.kind)
     screener = _registry(request).for_service(session, caller.service_id)
     if screener is None:
         return ScreenResponse.of(item.content_id, None, None)
-    screening = screener.screen(text)
+    screening = screener.screen(item.text)
     item_id = service.record(session, caller.service_id, item, screening, context=body.context)
     return ScreenResponse.of(item.content_id, screening, item_id)

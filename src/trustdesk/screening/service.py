@@ -7,20 +7,21 @@ and each such verdict is a record-log entry (ids, digests and rule ids only).
 
 from __future__ import annotations
 
-import hashlib
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from trustdesk.db.base import utcnow
 from trustdesk.db.engine import transaction
 from trustdesk.errors import InvalidInput, NotFound
+from trustdesk.records import leaf
 from trustdesk.records import service as records
 from trustdesk.records.events import EventType
 from trustdesk.screening.engine import Screening, Verdict
@@ -35,6 +36,7 @@ from trustdesk.screening.sources import RuleSetSource
 
 MAX_TEXT = 1_000_000
 MAX_ID = 200
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 class RuleSetNotFound(NotFound):
@@ -59,24 +61,28 @@ class DeploymentView:
 
 @dataclass(frozen=True, slots=True)
 class ContentIn:
-    """One item the service asks about."""
+    """One item the service asks about, as it will be screened and stored.
+
+    Build it with :meth:`of`, which checks the sizes and replaces what no database can
+    store (NUL, lone surrogates) by U+FFFD: one character for one, so offsets stay true.
+    """
 
     content_id: str
     text: str
     subject: str | None = None
     kind: str = "text"
 
-    def check(self) -> None:
-        if not self.content_id or len(self.content_id) > MAX_ID:
+    @classmethod
+    def of(
+        cls, content_id: str, text: str, subject: str | None = None, kind: str = "text"
+    ) -> ContentIn:
+        if not content_id or len(content_id) > MAX_ID:
             raise InvalidContent(f"a content id is 1 to {MAX_ID} characters")
-        if self.subject is not None and not 0 < len(self.subject) <= MAX_ID:
+        if subject is not None and not 0 < len(subject) <= MAX_ID:
             raise InvalidContent(f"a subject is 1 to {MAX_ID} characters")
-        if len(self.text) > MAX_TEXT:
+        if len(text) > MAX_TEXT:
             raise InvalidContent(f"a text is at most {MAX_TEXT} characters")
-
-
-def _digest(value: str) -> str:
-    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+        return cls(content_id, _UNSTORABLE.sub("\ufffd", text), subject, kind)
 
 
 def deploy(
@@ -142,7 +148,7 @@ def _activate(
         session,
         EventType.SCREENING_RULESET_DEPLOYED,
         service_id=service_id,
-        data={"version": version, "sequence": sequence, "by_digest": _digest(by)},
+        data={"version": version, "sequence": sequence, "by_digest": leaf.text_digest(by)},
     )
     return _deployments(session, service_id, limit=1)[0]
 
@@ -223,36 +229,35 @@ def record(
         _count(session, service_id, str(screening.verdict), moment.date())
         if screening.verdict is Verdict.ALLOW and not screening.findings:
             return None
-        stored = ContentItem(
-            service_id=service_id,
-            content_id=item.content_id,
-            subject=item.subject,
-            kind=item.kind,
-            text=item.text,
-            verdict=str(screening.verdict),
-            ruleset=screening.ruleset,
-            log_index=-1,
-            findings=[ContentFinding(**asdict(f)) for f in screening.findings],
-        )
-        session.add(stored)
-        session.flush()
+        item_id = uuid.uuid4()
         entry = records.append(
             session,
             EventType.SCREENING_CONTENT_SCREENED,
             service_id=service_id,
             data={
-                "item_id": str(stored.id),
-                "content_id_digest": _digest(item.content_id),
-                "text_digest": _digest(item.text),
+                "item_id": str(item_id),
+                "content_id_digest": leaf.text_digest(item.content_id),
+                "text_digest": leaf.text_digest(item.text),
                 "verdict": str(screening.verdict),
                 "ruleset": screening.ruleset,
                 "rules": sorted({f.rule for f in screening.findings}),
             },
         )
-        session.execute(
-            update(ContentItem).where(ContentItem.id == stored.id).values(log_index=entry.index)
+        session.add(
+            ContentItem(
+                id=item_id,
+                service_id=service_id,
+                content_id=item.content_id,
+                subject=item.subject,
+                kind=item.kind,
+                text=item.text,
+                verdict=str(screening.verdict),
+                ruleset=screening.ruleset,
+                log_index=entry.index,
+                findings=[ContentFinding(**asdict(f)) for f in screening.findings],
+            )
         )
-        return stored.id
+        return item_id
 
 
 def counts(session: Session, service_id: uuid.UUID) -> dict[str, int]:
@@ -264,11 +269,3 @@ def counts(session: Session, service_id: uuid.UUID) -> dict[str, int]:
             .group_by(ScreeningCount.verdict)
         ).all()
     return {verdict: int(total) for verdict, total in rows}
-
-
-def get_item(session: Session, service_id: uuid.UUID, item_id: uuid.UUID) -> ContentItem:
-    with transaction(session):
-        item = session.get(ContentItem, item_id)
-        if item is None or item.service_id != service_id:
-            raise NotFound(f"no content item {item_id}")
-        return item
