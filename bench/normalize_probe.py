@@ -1,4 +1,5 @@
-"""Normalization figures: µs per message for ``Normalizer`` against CPython's NFKC alone.
+"""Normalization figures: µs per message for ``Normalizer`` (compiled, then pure Python)
+against CPython's NFKC alone.
 
     python -m bench.normalize_probe
 
@@ -127,6 +128,7 @@ def _figures(normalizer: Normalizer, messages: Sequence[str]) -> dict[str, float
         ),
         "normalize": _per_message(lambda: [normalizer.normalize(m) for m in messages], count),
         "normalize_many": _per_message(lambda: normalizer.normalize_many(messages), count),
+        "utf8": _per_message(lambda: [normalizer.utf8(m) for m in messages], count),
         "map": _per_message(lambda: [normalizer.map(m) for m in messages], count, 3),
     }
 
@@ -138,13 +140,16 @@ def run() -> dict[str, object]:
     messages = corpus()
     chinese = [m for m in messages if not m.isascii()]
     english = [m for m in messages if m.isascii()]
-    return {
+    figures: dict[str, object] = {
         "build_tables_s": build,
         "mean_chars": round(sum(map(len, messages)) / len(messages), 1),
-        "us_per_message_all": _figures(normalizer, messages),
-        "us_per_message_chinese_mixed": _figures(normalizer, chinese),
-        "us_per_message_english": _figures(normalizer, english),
+        "compiled": normalizer.compiled,
     }
+    for name, chosen in (("", normalizer), ("pure_python_", Normalizer(compiled=False))):
+        figures[f"{name}us_per_message_all"] = _figures(chosen, messages)
+        figures[f"{name}us_per_message_chinese_mixed"] = _figures(chosen, chinese)
+        figures[f"{name}us_per_message_english"] = _figures(chosen, english)
+    return figures
 
 
 if __name__ == "__main__":

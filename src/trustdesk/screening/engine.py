@@ -4,17 +4,22 @@ A :class:`Screener` is immutable and built once per rule-set version; screening 
 touches no shared mutable state, so a server swaps versions by swapping the reference while
 requests in flight finish on the one they started with.
 
-The common case (no hit) costs one normalization and one pass of each matcher. Offsets back
-into the original text are computed only for messages with hits.
+The common case (no hit) costs one normalization straight to UTF-8 (compiled, see
+``normalize``), one hyperscan scan of those bytes, and a shared ``Screening``; patterns, if
+the rule set has any, add one RE2 set pass. Only a message with a match pays for offsets:
+one call (``Normalizer.locate``, in C) turns hyperscan's byte ends into spans of the
+original text with word boundaries checked, and findings are plain tuples until the answer
+is built. ``screen_many`` scans a megabyte of normalized text at a time.
 """
 
 from __future__ import annotations
 
 import enum
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 
-from trustdesk.screening.matchers import Hit, LiteralMatcher, PatternMatcher
+from trustdesk.screening.matchers import LiteralMatcher, PatternMatcher
 from trustdesk.screening.normalize import Normalizer, Steps
 from trustdesk.screening.sources import RuleSetSource
 
@@ -26,6 +31,7 @@ class Verdict(enum.StrEnum):
 
 
 _RANK = {Verdict.ALLOW: 0, Verdict.HOLD: 1, Verdict.BLOCK: 2}
+_VERDICTS = tuple(sorted(_RANK, key=_RANK.__getitem__))
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +75,10 @@ def steps_of(source: RuleSetSource) -> Steps:
     return Steps(**{f.name: bool(getattr(chosen, f.name)) for f in fields(Steps)})
 
 
+_BATCH_BYTES = 1 << 20  # screen_many scans this much normalized text at once
+_Key = tuple[int, int, int]  # a finding inside the engine: (start, end, rule index)
+
+
 class Screener:
     """Everything needed to screen text against one rule-set version."""
 
@@ -85,59 +95,101 @@ class Screener:
         exception_owners: Sequence[int],
     ) -> None:
         self.version = version
-        self._rules = tuple(rules)
+        self._rules = tuple((r.id, r.category, r.action, r.mode) for r in rules)
+        self._ranks = tuple(_RANK[rule.verdict] for rule in rules)
         self._normalizer = normalizer
-        self._literals = literals
         self._exceptions = exceptions
         self._patterns = patterns
         self._owners = tuple(owners)  # matcher id -> rule index (terms, then patterns)
         self._exception_owners = tuple(exception_owners)
+        self._terms = literals.terms
+        self._ids = literals.terms.ids  # term index -> term ids
+        # The hot path, bound once: normalize to UTF-8, scan, and (only on a hit) locate.
+        self._utf8 = normalizer.utf8
+        self._scan = literals.scan
+        self._locate = normalizer.locate
+        self._has_patterns = len(patterns) > 0
+        self._allowed = Screening(Verdict.ALLOW, (), version)  # immutable: one for all
 
     @property
     def rule_count(self) -> int:
         return len(self._rules)
 
     def screen(self, text: str) -> Screening:
-        normalized = self._normalizer.normalize(text)
-        hits = self._literals.find(normalized) + self._patterns.find(normalized)
-        return self._judge(text, normalized, hits)
+        data = self._utf8(text)
+        found = self._scan(data)
+        if found or self._has_patterns:
+            return self._judge(text, data, found, 0)
+        return self._allowed
 
     def screen_many(self, texts: Sequence[str]) -> list[Screening]:
-        normalized = self._normalizer.normalize_many(texts)
-        literal_hits = self._literals.find_many(normalized)
-        return [
-            self._judge(text, norm, hits + self._patterns.find(norm))
-            for text, norm, hits in zip(texts, normalized, literal_hits, strict=True)
-        ]
+        """``[screen(text) for text in texts]``: normalized into one buffer and scanned once
+        per megabyte, so a message without a hit costs no Python call of its own."""
+        results = [self._allowed] * len(texts)
+        start = 0
+        while start < len(texts):
+            data, offsets, stop = self._normalizer.utf8_batch(texts, start, _BATCH_BYTES)
+            found = self._scan(data)
+            hits: dict[int, list[tuple[int, int]]] = {}
+            for hit in found:
+                hits.setdefault(bisect_right(offsets, hit[1]) - 1, []).append(hit)
+            owned = range(stop - start) if self._has_patterns else sorted(hits)
+            for at in owned:
+                begin = offsets[at]
+                message = data[begin : offsets[at + 1] - 1]
+                results[start + at] = self._judge(
+                    texts[start + at], message, hits.get(at, []), begin
+                )
+            start = stop
+        return results
 
-    def _judge(self, text: str, normalized: str, hits: list[Hit]) -> Screening:
-        if not hits:
-            return Screening(Verdict.ALLOW, (), self.version)
-        excepted = self._excepted(normalized)
-        mapped = self._normalizer.map(text)
-        findings: dict[tuple[int, int, int], Finding] = {}
-        for hit in hits:
-            owner = self._owners[hit.pattern]
-            if any(s <= hit.start and hit.end <= e for s, e in excepted.get(owner, ())):
-                continue
-            start, end = mapped.span(hit.start, hit.end)
-            rule = self._rules[owner]
-            findings.setdefault(
-                (start, end, owner),
-                Finding(rule.id, rule.category, rule.action, rule.mode, start, end),
-            )
-        ordered = tuple(findings[key] for key in sorted(findings))
-        verdict = max(
-            (self._rules[key[2]].verdict for key in findings),
-            key=_RANK.__getitem__,
-            default=Verdict.ALLOW,
-        )
-        return Screening(verdict, ordered, self.version)
+    def _judge(self, text: str, data: bytes, found: list[tuple[int, int]], base: int) -> Screening:
+        """The answer for ``text`` (normalized: ``data``), whose term matches are ``found``
+        (byte ends counted from ``base``)."""
+        keys: list[_Key] = []
+        if found:
+            terms = self._terms
+            located = self._locate(text, found, terms.sizes, terms.bounds, base)
+            excepted = self._excepted(text, data) if located and self._exception_owners else {}
+            ids, owners = self._ids, self._owners
+            for start, end, index, folded_start, folded_end in located:
+                for term_id in ids[index]:
+                    owner = owners[term_id]
+                    if excepted and any(
+                        s <= folded_start and folded_end <= e for s, e in excepted.get(owner, ())
+                    ):
+                        continue
+                    keys.append((start, end, owner))
+        if self._has_patterns:
+            self._pattern_keys(text, data, keys)
+        if not keys:
+            return self._allowed
+        rules = self._rules
+        if len(keys) == 1:  # the usual hit: one term of one rule
+            start, end, owner = keys[0]
+            finding = Finding(*rules[owner], start, end)
+            return Screening(_VERDICTS[self._ranks[owner]], (finding,), self.version)
+        distinct = sorted(set(keys))
+        ordered = tuple([Finding(*rules[owner], start, end) for start, end, owner in distinct])
+        rank = max([self._ranks[owner] for _, _, owner in distinct])
+        return Screening(_VERDICTS[rank], ordered, self.version)
 
-    def _excepted(self, normalized: str) -> dict[int, list[tuple[int, int]]]:
+    def _pattern_keys(self, text: str, data: bytes, keys: list[_Key]) -> None:
+        hits = self._patterns.find(data.decode("utf-8", "surrogatepass"))
+        if hits:
+            mapped = self._normalizer.map(text)
+            for hit in hits:
+                keys.append((*mapped.span(hit.start, hit.end), self._owners[hit.pattern]))
+
+    def _excepted(self, text: str, data: bytes) -> dict[int, list[tuple[int, int]]]:
+        """Rule index -> the spans of its except terms in the normalized text."""
         spans: dict[int, list[tuple[int, int]]] = {}
-        for hit in self._exceptions.find(normalized):
-            spans.setdefault(self._exception_owners[hit.pattern], []).append((hit.start, hit.end))
+        found = self._exceptions.scan(data)
+        if found:
+            terms, owners = self._exceptions.terms, self._exception_owners
+            for _, _, index, start, end in self._locate(text, found, terms.sizes, terms.bounds):
+                for term_id in terms.ids[index]:
+                    spans.setdefault(owners[term_id], []).append((start, end))
         return spans
 
 

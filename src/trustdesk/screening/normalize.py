@@ -30,40 +30,62 @@ Offsets: ``map()`` gives each normalized character the original character it cam
 span also covers the deleted characters right after it (marks, joiners, selectors), so a
 finding never ends inside a grapheme. Skipped separators lie inside a span, never at its ends.
 
-How it runs. ASCII text (``str.isascii`` is O(1)) takes ``str.lower``/``str.translate`` and a
-128-byte class table. Other text is one numpy gather over its UTF-32 code points from a
-packed ``uint32`` table (``class << 24 | folded code point``); the class bytes drive
-separator skipping as ``bytes.replace`` and small byte regexes (CPython's ``re`` is slow on
-large Unicode classes), or numpy on long inputs; deletions and expansions take a slower path
-only where they occur. ``normalize_many`` joins a batch with U+FFFF and does it in one pass.
+How it runs. Two implementations give the same answers (property tests hold text and
+offsets equal on arbitrary Unicode, lone surrogates included):
+
+- **Compiled** (``_cfold.c``, built by ``pip install``; used whenever it imports): one pass
+  over the code points through the packed ``uint32`` table (``class << 24 | folded code
+  point``) with one class byte per character, the CJK rule applied as characters arrive, the
+  Latin and mixed rules as scans of the class bytes only where folding saw that they can
+  apply. ``utf8`` writes the UTF-8 that hyperscan scans in that same pass (holding back up
+  to three separators until the next character decides them), falling back to fold, skip,
+  encode when a Latin or mixed rule may apply; ``utf8_batch`` writes many texts into one
+  buffer. ``locate`` folds again with offsets and turns hyperscan's byte ends into spans of
+  the original text, word boundaries checked, in the same call. (Tried and measured slower:
+  a branch-free ``utf8`` loop, 1.5 against 0.9 µs a message: the data dependency through
+  the table load costs more than the mispredicted branches it removes.)
+- **Pure Python** (``compiled=False``, the reference, and the fallback where the extension
+  was not built): ASCII text (``str.isascii`` is O(1)) takes ``str.lower``/``str.translate``
+  and a 128-byte class table; other text is one numpy gather over its UTF-32 code points
+  from the same table; the class bytes drive separator skipping as ``bytes.replace`` and
+  small byte regexes (CPython's ``re`` is slow on large Unicode classes), or numpy on long
+  inputs. ``normalize_many`` joins a batch with U+FFFF and does it in one pass.
+
 Tables build in about 0.7 s per process (then 0.3 s per further ``Steps``), so there is no
-disk cache. Figures, µs per message on one core (``bench/normalize_probe.py``: 2,000 seeded
-messages of 20-500 characters, mean 260; 70% Chinese or mixed, 15% of those Traditional;
-30% English)::
+disk cache. Figures, µs per message on one core of a shared 2-vCPU VM
+(``bench/normalize_probe.py``: 2,000 seeded messages of 20-500 characters, mean 260; 70%
+Chinese or mixed with numbers, 15% of those Traditional; 30% English)::
 
-                        all   Chinese/mixed   English
-    CPython NFKC alone  12.3      17.5          0.02   (CPython has an ASCII shortcut)
-    normalize()          9.2      11.9          2.3
-    normalize_many()     3.3       3.4          1.6
-    map()               28        30           23
+                            all   Chinese/mixed   English
+    CPython NFKC alone     12.3      18.4          0.02   (CPython has an ASCII shortcut)
+    compiled normalize()    1.9       2.1          1.1
+    compiled utf8()         2.4       3.0          1.0    (numbers next to CJK: fallback)
+    compiled map()          3.6       3.8          2.4
+    Python normalize()     17.4      22.5          4.2    (9.2 / 11.9 / 2.3 on a quiet VM)
+    Python normalize_many  10.4      13.4          2.1
+    Python map()           37        41           25
 
-Rejected after measuring, for the folding alone: ``str.translate`` with a dict (5.9; CPython
-raises and catches a KeyError for every character the dict does not hold), a regex with a
-callback per changed character (152). OpenCC's own t2s alone costs 4.7.
+Rejected after measuring, for the pure-Python folding: ``str.translate`` with a dict (5.9;
+CPython raises and catches a KeyError for every character the dict does not hold), a regex
+with a callback per changed character (152). OpenCC's own t2s alone costs 4.7.
 Everything is linear in the input; no step raises on any ``str``.
 """
 
 from __future__ import annotations
 
+import importlib
 import re
 from array import array
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from trustdesk.screening import normtables
+from trustdesk.screening.literals import LEFT, RIGHT, is_word_char, word_table
 from trustdesk.screening.normtables import (
     CJK,
     DELETE,
@@ -79,7 +101,10 @@ from trustdesk.screening.normtables import (
     WORD,
 )
 
+Located = tuple[int, int, int, int, int]
+"""A hit in the original text: ``(start, end, term index, normalized start, normalized end)``."""
 _U32 = np.dtype("<u4")
+SEPARATOR = b"\xff"  # ends each text in a batch: UTF-8 never holds it, so no term crosses it
 _BATCH_CHARS = 1 << 20  # normalize_many folds at most about this many characters at once
 _VECTOR_BYTES = 2048  # from this length on, the CJK rule runs in numpy (measured crossover)
 
@@ -251,17 +276,91 @@ def _offsets(values: npt.NDArray[np.intp]) -> array[int]:
     return array("q", values.astype(np.int64).tobytes())
 
 
+class Locate(Protocol):
+    """The signature of :attr:`Normalizer.locate`."""
+
+    def __call__(
+        self,
+        text: str,
+        found: Sequence[tuple[int, int]],
+        sizes: array[int],
+        bounds: bytes,
+        base: int = ...,
+        /,
+    ) -> list[Located]: ...
+
+
+class _Folder(Protocol):
+    """The compiled normalizer of one ``Steps`` (``_cfold.c``): same tables, same answers."""
+
+    def normalize(self, text: str, /) -> str: ...
+
+    def normalize_utf8(self, text: str, /) -> bytes: ...
+
+    def normalize_many(self, texts: Sequence[str], /) -> list[str]: ...
+
+    def map(self, text: str, /) -> tuple[str, bytes, bytes]:
+        """The text, then starts and ends as native ``int64`` arrays."""
+        ...
+
+    def utf8_batch(
+        self, texts: Sequence[str], start: int, budget: int, /
+    ) -> tuple[bytes, bytes, int]:
+        """Like :meth:`Normalizer.utf8_batch`, the offsets as native ``int64`` bytes."""
+        ...
+
+    @property
+    def locate(self) -> Locate: ...
+
+
+@lru_cache(maxsize=16)
+def _folder(steps: Steps) -> _Folder | None:
+    """The compiled normalizer of ``steps``, or None where the extension was not built."""
+    try:
+        module = importlib.import_module("trustdesk.screening._cfold")
+    except ImportError:
+        return None
+    table = normtables.tables(steps)
+    folder: _Folder = module.Folder(
+        table.packed, table.expansions, table.expansion_classes, steps.separators, word_table()
+    )
+    return folder
+
+
 class Normalizer:
-    """Normalizes text for matching; the tables are built once per ``Steps`` and shared."""
+    """Normalizes text for matching; the tables are built once per ``Steps`` and shared.
 
-    __slots__ = ("_tables", "steps")
+    The compiled normalizer does the work where it was built (``compiled=True``, the
+    default); the pure-Python one (``compiled=False``) is the reference that tests hold it to.
+    """
 
-    def __init__(self, steps: Steps = DEFAULT_STEPS) -> None:
+    __slots__ = ("_folder", "_tables", "steps")
+
+    def __init__(self, steps: Steps = DEFAULT_STEPS, *, compiled: bool = True) -> None:
         self.steps = steps
         self._tables = normtables.tables(steps)
+        self._folder = _folder(steps) if compiled else None
+
+    @property
+    def compiled(self) -> bool:
+        """Whether the compiled normalizer does the work."""
+        return self._folder is not None
+
+    @property
+    def utf8(self) -> Callable[[str], bytes]:
+        """The function ``text -> normalize(text).encode("utf-8", "surrogatepass")``, what
+        hyperscan scans (the compiled normalizer writes the UTF-8 itself)."""
+        if self._folder is not None:
+            return self._folder.normalize_utf8
+        return self._utf8
+
+    def _utf8(self, text: str) -> bytes:
+        return self.normalize(text).encode("utf-8", "surrogatepass")
 
     def normalize(self, text: str) -> str:
         """The normalized form of ``text`` (the fast path, no offsets)."""
+        if self._folder is not None:
+            return self._folder.normalize(text)
         if text.isascii():
             return self._ascii(text)
         folded, classes = self._fold(text)
@@ -273,6 +372,8 @@ class Normalizer:
 
     def normalize_many(self, texts: Sequence[str]) -> list[str]:
         """``[normalize(text) for text in texts]``, computed a batch at a time."""
+        if self._folder is not None:
+            return self._folder.normalize_many(texts)
         results: list[str] = []
         batch: list[str] = []
         size = 0
@@ -286,8 +387,84 @@ class Normalizer:
             results += self._joined(batch)
         return results
 
+    def normalize_many_utf8(self, texts: Sequence[str]) -> list[bytes]:
+        """``[utf8(text) for text in texts]``."""
+        if self._folder is not None:
+            encode = self._folder.normalize_utf8
+            return [encode(text) for text in texts]
+        return [text.encode("utf-8", "surrogatepass") for text in self.normalize_many(texts)]
+
+    def utf8_batch(
+        self, texts: Sequence[str], start: int, budget: int
+    ) -> tuple[bytes, Sequence[int], int]:
+        """``(data, offsets, stop)``: ``utf8(text) + SEPARATOR`` of ``texts[start:stop]`` end
+        to end, ``offsets`` where each begins and then ``len(data)``; ``stop`` is the first
+        text that would begin at ``budget`` bytes or later (at least one text is taken)."""
+        if self._folder is not None:
+            data, offsets, stop = self._folder.utf8_batch(texts, start, budget)
+            return data, memoryview(offsets).cast("q"), stop
+        if not 0 <= start <= len(texts):
+            msg = "start is not an index of texts"
+            raise IndexError(msg)
+        pieces: list[bytes] = []
+        starts = [0]
+        stop = start
+        while stop < len(texts) and (stop == start or starts[-1] < budget):
+            pieces.append(self._utf8(texts[stop]) + SEPARATOR)
+            starts.append(starts[-1] + len(pieces[-1]))
+            stop += 1
+        return b"".join(pieces), starts, stop
+
+    @property
+    def locate(self) -> Locate:
+        """The function ``(text, found, sizes, bounds, base=0) -> list[Located]``: where the
+        matches ``found`` in ``utf8(text)`` (``(term index, byte end)`` as hyperscan reports
+        them, the ends counted from ``base``) lie in ``text``, for those that keep their word
+        boundaries, sorted and distinct. ``sizes`` and ``bounds`` are a
+        :class:`~trustdesk.screening.literals.TermTable` 's. The compiled normalizer folds
+        ``text`` again, with offsets, and does it all in one call; the reference is
+        :meth:`map` and the rule of :mod:`~trustdesk.screening.literals`."""
+        if self._folder is not None:
+            return self._folder.locate
+        return self._locate
+
+    def _locate(
+        self,
+        text: str,
+        found: Sequence[tuple[int, int]],
+        sizes: array[int],
+        bounds: bytes,
+        base: int = 0,
+    ) -> list[Located]:
+        mapped = self.map(text)
+        folded = mapped.text
+        chars = {0: 0}  # byte offset -> char offset, at every character boundary
+        at = 0
+        for index, char in enumerate(folded, 1):
+            at += len(char.encode("utf-8", "surrogatepass"))
+            chars[at] = index
+        located: set[Located] = set()
+        for index, byte_end in found:
+            if not 0 <= index < len(bounds):
+                msg = f"term index {index} out of range"
+                raise IndexError(msg)
+            end = chars.get(byte_end - base, -1)
+            start = end - sizes[index]
+            if end < 0 or start < 0:
+                msg = "a match that is not a span of the normalized text"
+                raise ValueError(msg)
+            if bounds[index] & LEFT and start and is_word_char(folded[start - 1]):
+                continue
+            if bounds[index] & RIGHT and end < len(folded) and is_word_char(folded[end]):
+                continue
+            located.add((*mapped.span(start, end), index, start, end))
+        return sorted(located)
+
     def map(self, text: str) -> Mapped:
         """The normalized text with offsets; ``map(text).text == normalize(text)``."""
+        if self._folder is not None:
+            result, first, last = self._folder.map(text)
+            return Mapped(result, memoryview(first).cast("q"), memoryview(last).cast("q"))
         points = _code_points(text)
         packed = self._tables.packed[points]
         kinds = packed >> 24

@@ -87,6 +87,10 @@ class PatternMatcher:
     def __init__(self, prefilters: list[Prefilter]) -> None:
         self._prefilters = prefilters
 
+    def __len__(self) -> int:
+        """The number of patterns."""
+        return sum(len(compiled) for _, compiled in self._prefilters)
+
     @classmethod
     def build(cls, patterns: Sequence[tuple[int, str]]) -> PatternMatcher:
         """Compile ``patterns`` (id, RE2 source); raises :class:`PatternError` naming the id."""
