@@ -108,7 +108,7 @@ def test_corrupt_files_are_refused_naming_the_file(
 
 def test_bad_keys_are_refused_without_quoting_them(tmp_path: Path) -> None:
     path = tmp_path / "keyring.json"
-    keyring = LocalKeyRing.open(path, development=True)
+    current = LocalKeyRing.open(path, development=True).current_id()
     document = json.loads(path.read_text())
     good = document["keys"][0]["key"]
     for bad, reason in ((good[:20], "32 bytes"), (good[:-4] + "!!!!", "not base64")):
@@ -123,7 +123,7 @@ def test_bad_keys_are_refused_without_quoting_them(tmp_path: Path) -> None:
     path.write_text(json.dumps(document))
     with pytest.raises(KeyRingError, match="current key"):
         LocalKeyRing.open(path, development=True)
-    document["current"] = keyring.current_id()
+    document["current"] = current
     document["keys"].append(document["keys"][0])
     path.write_text(json.dumps(document))
     with pytest.raises(KeyRingError, match="twice"):
@@ -175,3 +175,36 @@ def test_outside_development_a_local_key_file_is_warned_about(
     assert record.levelno == logging.WARNING
     assert record.name == "trustdesk.crypto"
     assert "use a KMS-backed key ring in production" in record.getMessage()
+
+
+def test_a_rotation_by_another_process_takes_effect_on_the_next_wrap(tmp_path: Path) -> None:
+    path = tmp_path / "keyring.json"
+    server = LocalKeyRing.open(path, development=True)
+    old = server.current_id()
+    new = LocalKeyRing.open(path, development=True).rotate()  # `trustdesk vault rotate`
+    sealed = seal(SECRET, server, aad=b"a")
+    assert sealed.kek_id == new != old
+
+
+def test_retire_removes_an_old_key_for_every_process(tmp_path: Path) -> None:
+    path = tmp_path / "keyring.json"
+    server = LocalKeyRing.open(path, development=True)
+    old_sealed = seal(SECRET, server, aad=b"a")
+    operator = LocalKeyRing.open(path, development=True)
+    operator.rotate()
+    operator.retire(old_sealed.kek_id)
+    assert old_sealed.kek_id not in operator.ids()
+    assert old_sealed.kek_id not in [k["id"] for k in json.loads(path.read_text())["keys"]]
+    with pytest.raises(UnknownKey):
+        open_sealed(old_sealed, server, aad=b"a")
+    assert server.ids() == operator.ids()
+
+
+def test_retire_refuses_the_current_or_an_unknown_key(tmp_path: Path) -> None:
+    path = tmp_path / "keyring.json"
+    keyring = LocalKeyRing.open(path, development=True)
+    with pytest.raises(KeyRingError, match="current key"):
+        keyring.retire(keyring.current_id())
+    with pytest.raises(KeyRingError, match="holds no key"):
+        keyring.retire("kek-nonexistent")
+    assert len(keyring.ids()) == 1

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+
+from trustdesk.crypto.tokens import new_token, token_digest
 
 API_KEY_PREFIX = "td_"
 USER_TOKEN_PREFIX = "tdu_"  # noqa: S105  (a prefix, not a secret)
@@ -17,21 +18,15 @@ _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 def new_api_key() -> str:
     """A fresh API key: 256 random bits, URL-safe, recognisable by its ``td_`` prefix."""
-    return API_KEY_PREFIX + secrets.token_urlsafe(32)
+    return new_token(API_KEY_PREFIX)
 
 
 def new_user_token() -> str:
     """A fresh user API token, recognisable by its ``tdu_`` prefix."""
-    return USER_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    return new_token(USER_TOKEN_PREFIX)
 
 
-def api_key_digest(key: str) -> str:
-    """The stored form of an API key or user token.
-
-    A plain SHA-256 suffices: the key has 256 bits of entropy, so there is nothing for a
-    slow hash to protect, and every API request pays for this lookup.
-    """
-    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+api_key_digest = token_digest  # the stored form of an API key or user token
 
 
 def api_key_prefix(key: str) -> str:

@@ -182,6 +182,21 @@ class LocalKeyRing:
         self.path = path
         self._keks = {k.id: k for k in keks}
         self._current = current
+        self._seen = self._stamp()
+
+    def _stamp(self) -> tuple[int, int]:
+        """Changes whenever the file is rewritten (each write renames a new inode into place)."""
+        try:
+            status = self.path.stat()
+        except OSError:
+            return (0, 0)
+        return (status.st_ino, status.st_mtime_ns)
+
+    def _reload(self) -> None:
+        """Take up a rotation or retirement that another process wrote to the file."""
+        stamp = self._stamp()
+        keks, current = _read(self.path)
+        self._keks, self._current, self._seen = {k.id: k for k in keks}, current, stamp
 
     @classmethod
     def open(cls, path: Path, *, development: bool) -> LocalKeyRing:
@@ -201,6 +216,8 @@ class LocalKeyRing:
         return f"LocalKeyRing({str(self.path)!r}, ids={self.ids()!r})"
 
     def current_id(self) -> str:
+        if self._stamp() != self._seen:
+            self._reload()
         return self._current
 
     def ids(self) -> tuple[str, ...]:
@@ -212,17 +229,31 @@ class LocalKeyRing:
             keks, _ = _read(self.path)  # another process may have rotated meanwhile
             new = _new_kek()
             _write(self.path, [*keks, new], new.id)
-        self._keks = {k.id: k for k in [*keks, new]}
-        self._current = new.id
+            self._reload()
         return new.id
 
+    def retire(self, kek_id: str) -> None:
+        """Remove a KEK that is no longer current; whatever it still wraps becomes unreadable.
+
+        Callers check first that no stored data key is wrapped by it (``trustdesk vault
+        retire`` does).
+        """
+        with _locked(self.path):
+            keks, current = _read(self.path)
+            if kek_id == current:
+                raise KeyRingError(f"{kek_id} is the current key; rotate before retiring it")
+            if kek_id not in {k.id for k in keks}:
+                raise KeyRingError(f"the key ring {self.path} holds no key {kek_id[:64]!r}")
+            _write(self.path, [k for k in keks if k.id != kek_id], current)
+            self._reload()
+
     def wrap(self, data_key: bytes) -> tuple[str, bytes]:
-        return self._current, aes_key_wrap(self._keks[self._current].key, data_key)
+        current = self.current_id()  # a rotation by another process takes effect at once
+        return current, aes_key_wrap(self._keks[current].key, data_key)
 
     def unwrap(self, kek_id: str, wrapped: bytes) -> bytes:
-        if kek_id not in self._keks:
-            keks, current = _read(self.path)  # rotated by another process since we loaded?
-            self._keks, self._current = {k.id: k for k in keks}, current
+        if kek_id not in self._keks or self._stamp() != self._seen:
+            self._reload()  # rotated or retired by another process since we loaded
         kek = self._keks.get(kek_id)
         if kek is None:
             raise UnknownKey(f"the key ring {self.path} holds no key {kek_id[:64]!r}")

@@ -22,8 +22,9 @@ import rfc8785
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from trustdesk.crypto.envelope import Sealed, open_sealed, seal
+from trustdesk.crypto.envelope import open_sealed, seal
 from trustdesk.crypto.keyring import KeyRing
+from trustdesk.db import sealed as sealed_rows
 from trustdesk.db.base import utcnow
 from trustdesk.db.engine import transaction
 from trustdesk.errors import InvalidInput, NotFound, TrustdeskError
@@ -226,9 +227,9 @@ def open_evidence(
         row = find(session, evidence_id, service_id)
         if row.purged_at is not None:
             raise EvidencePurged(f"evidence {evidence_id} was purged at {row.purged_at}")
-        if row.kek_id is None or row.wrapped_key is None or row.nonce is None:
+        sealed = row.sealed()
+        if sealed is None:
             raise EvidenceTampered(f"evidence {evidence_id} has lost its key")
-        sealed = Sealed(row.kek_id, row.wrapped_key, row.nonce, row.ciphertext or b"")
         logged = _logged_digest(session, row)
         found = view(row)
     package = open_sealed(sealed, keyring, aad=evidence_id.bytes)
@@ -236,3 +237,13 @@ def open_evidence(
     if digest != found.digest.hex() or digest != logged:
         raise EvidenceTampered(f"evidence {evidence_id} does not match its logged digest")
     return found, package
+
+
+def key_usage(session: Session) -> dict[str, int]:
+    """How many pieces of evidence each key-encryption key wraps."""
+    return sealed_rows.key_usage(session, Evidence)
+
+
+def rewrap(session: Session, keyring: KeyRing, progress: sealed_rows.Progress | None = None) -> int:
+    """Move every piece of evidence's data key to the current KEK."""
+    return sealed_rows.rewrap_table(session, Evidence, keyring, progress)

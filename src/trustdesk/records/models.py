@@ -13,6 +13,7 @@ from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, SmallInteger,
 from sqlalchemy.orm import Mapped, mapped_column
 
 from trustdesk.db.base import Base, UUIDPrimaryKey
+from trustdesk.db.sealed import SealedColumns
 
 
 class LogEntry(Base):
@@ -54,7 +55,7 @@ class LogCheckpoint(Base):
     note: Mapped[str] = mapped_column(Text)
 
 
-class Evidence(UUIDPrimaryKey, Base):
+class Evidence(UUIDPrimaryKey, SealedColumns, Base):
     """A preserved copy of a content item and its context, encrypted under its own data key.
 
     The plaintext never reaches the database: ``ciphertext`` is AES-256-GCM under a data key
@@ -72,10 +73,6 @@ class Evidence(UUIDPrimaryKey, Base):
     retain_until: Mapped[datetime] = mapped_column(index=True)
     digest: Mapped[bytes] = mapped_column(LargeBinary(32))
     size: Mapped[int] = mapped_column(BigInteger)
-    kek_id: Mapped[str | None] = mapped_column(String(64))
-    wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
-    nonce: Mapped[bytes | None] = mapped_column(LargeBinary(12))
-    ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
     log_index: Mapped[int] = mapped_column(BigInteger)
     purged_at: Mapped[datetime | None]
 
