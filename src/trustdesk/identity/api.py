@@ -1,0 +1,196 @@
+"""HTTP routes of the identity slice: registration, status and erasure for services;
+disclosure requests, votes and the one reveal for users."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+
+from trustdesk.errors import PermissionDenied
+from trustdesk.http.callers import CallerDep, UserCallerDep
+from trustdesk.http.deps import SessionDep, SettingsDep
+from trustdesk.http.problems import PROBLEM_RESPONSES
+from trustdesk.identity import disclosure, service
+from trustdesk.identity.schemas import (
+    DisclosureIn,
+    DisclosureOut,
+    IdentityOut,
+    RegistrationIn,
+    RevealedOut,
+    RevealOut,
+    VoteIn,
+)
+from trustdesk.identity.vault import Vault
+from trustdesk.identity.vocabulary import DisclosureStatus
+from trustdesk.permissions import Permission
+from trustdesk.policy.schema import Pack
+from trustdesk.policy.service import ServicePacks
+
+router = APIRouter(prefix="/v1", tags=["identity"], responses=PROBLEM_RESPONSES)
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def _vault(request: Request) -> Vault:
+    vault: Vault = request.app.state.vault
+    return vault
+
+
+def _packs(request: Request, session: SessionDep, service_id: uuid.UUID) -> tuple[Pack, ...]:
+    packs_of: ServicePacks = request.app.state.service_packs
+    return packs_of(session, service_id)
+
+
+@router.post(
+    "/identities",
+    summary="Register a subject's real identity (verified or rejected with a reason code)",
+    responses={201: {"description": "Verified"}, 200: {"description": "Rejected"}},
+)
+def register(
+    body: RegistrationIn,
+    request: Request,
+    response: Response,
+    caller: CallerDep,
+    session: SessionDep,
+) -> IdentityOut:
+    attempt = service.Registration(
+        body.subject, body.kind, body.name, body.document.type, body.document.number
+    )
+    packs = _packs(request, session, caller.service_id)
+    view = service.register(session, _vault(request), packs, caller.service_id, attempt)
+    response.status_code = 201 if view.status == "verified" else 200
+    return IdentityOut.of(view)
+
+
+@router.get("/identities/{subject}", summary="The status of a subject's identity (never its data)")
+def identity_status(subject: str, caller: CallerDep, session: SessionDep) -> IdentityOut:
+    return IdentityOut.of(service.status(session, caller.service_id, subject))
+
+
+@router.delete(
+    "/identities/{subject}",
+    summary="The account closed: erase the identity once retention allows",
+)
+def erase(
+    subject: str, caller: CallerDep, session: SessionDep, settings: SettingsDep
+) -> IdentityOut:
+    view = service.request_erasure(
+        session, caller.service_id, subject, settings.identity_retention_days
+    )
+    return IdentityOut.of(view)
+
+
+@router.post(
+    "/disclosures",
+    summary="Record a disclosure request by legal process",
+    status_code=201,
+)
+def request_disclosure(
+    body: DisclosureIn,
+    request: Request,
+    caller: UserCallerDep,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> DisclosureOut:
+    caller.require(Permission.IDENTITY_DISCLOSURE_REQUEST)
+    new = disclosure.NewDisclosure(
+        body.service_id, body.authority, body.legal_basis, body.reference, tuple(body.subjects)
+    )
+    view = disclosure.request(
+        session,
+        caller,
+        new,
+        packs=_packs(request, session, body.service_id),
+        max_subjects=settings.disclosure_max_subjects,
+    )
+    return DisclosureOut.of(view)
+
+
+_SEE = frozenset({Permission.IDENTITY_DISCLOSURE_REQUEST, Permission.IDENTITY_DISCLOSURE_APPROVE})
+
+
+def _may_see(caller: UserCallerDep) -> None:
+    if not caller.permissions & _SEE:
+        raise PermissionDenied(f"this needs one of the permissions {', '.join(sorted(_SEE))}")
+
+
+@router.get("/disclosures", summary="Disclosure requests, newest first")
+def list_disclosures(
+    caller: UserCallerDep,
+    session: SessionDep,
+    status: DisclosureStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[DisclosureOut]:
+    _may_see(caller)
+    return [
+        DisclosureOut.of(v) for v in disclosure.list_requests(session, status=status, limit=limit)
+    ]
+
+
+@router.get("/disclosures/{disclosure_id}", summary="One disclosure request and its votes")
+def get_disclosure(
+    disclosure_id: uuid.UUID, caller: UserCallerDep, session: SessionDep
+) -> DisclosureOut:
+    _may_see(caller)
+    return DisclosureOut.of(disclosure.get(session, disclosure_id))
+
+
+def _vote(
+    disclosure_id: uuid.UUID,
+    body: VoteIn,
+    caller: UserCallerDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    *,
+    approve: bool,
+) -> DisclosureOut:
+    view = disclosure.vote(
+        session,
+        caller,
+        disclosure_id,
+        approve=approve,
+        reason=body.reason,
+        reveal_hours=settings.disclosure_reveal_hours,
+    )
+    return DisclosureOut.of(view)
+
+
+@router.post("/disclosures/{disclosure_id}/approve", summary="Approve (disclosure approvers)")
+def approve(
+    disclosure_id: uuid.UUID,
+    body: VoteIn,
+    caller: UserCallerDep,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> DisclosureOut:
+    return _vote(disclosure_id, body, caller, session, settings, approve=True)
+
+
+@router.post("/disclosures/{disclosure_id}/reject", summary="Reject, with a reason")
+def reject(
+    disclosure_id: uuid.UUID,
+    body: VoteIn,
+    caller: UserCallerDep,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> DisclosureOut:
+    return _vote(disclosure_id, body, caller, session, settings, approve=False)
+
+
+@router.post(
+    "/disclosures/{disclosure_id}/reveal",
+    summary="Reveal an approved disclosure, once, to its requester",
+)
+def reveal(
+    disclosure_id: uuid.UUID,
+    request: Request,
+    response: Response,
+    caller: UserCallerDep,
+    session: SessionDep,
+) -> RevealOut:
+    view, identities = disclosure.reveal(session, _vault(request), caller, disclosure_id)
+    response.headers.update(NO_STORE)
+    return RevealOut(
+        disclosure=DisclosureOut.of(view), identities=[RevealedOut.of(i) for i in identities]
+    )

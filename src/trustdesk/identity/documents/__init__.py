@@ -1,0 +1,1 @@
+"""Identity documents: one module per document type behind one contract (see ``registry``)."""
