@@ -13,7 +13,8 @@ HTTP status codes or exit codes.
     ├── NotFound                   not_found               missing, or not the caller's to see
     ├── Conflict                   conflict                would break a uniqueness rule
     ├── Unauthenticated            unauthenticated         no credentials, or wrong ones
-    └── PermissionDenied           permission_denied       authenticated, but not allowed
+    ├── PermissionDenied           permission_denied       authenticated, but not allowed
+    └── RateLimited                rate_limited            too many requests; try again later
 
 Slices subclass these branches with codes of their own (``pack_not_found``,
 ``service_name_taken`` ...), so a client can react to the exact case while a generic
@@ -65,6 +66,11 @@ class Unauthenticated(TrustdeskError):
 class PermissionDenied(TrustdeskError):
     code = "permission_denied"
     title = "Permission denied"
+
+
+class RateLimited(TrustdeskError):
+    code = "rate_limited"
+    title = "Too many requests"
 
 
 @dataclass(frozen=True, slots=True)

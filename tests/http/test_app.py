@@ -109,3 +109,18 @@ def test_production_refuses_placeholder_secrets(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigurationError, match="TRUSTDESK_SECRET_KEY"):
         create_app(production)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/v1/identities/a%00b",
+        "/v1/statements?subject=%00",
+        "/v1/cases/queue?category=%07",
+        "/healthz%0a",
+    ],
+)
+def test_control_characters_in_urls_are_refused_before_any_query(
+    client: TestClient, url: str
+) -> None:
+    assert_problem(client.get(url), 400, "bad_request")

@@ -76,3 +76,13 @@ def service_caller(caller: Annotated[Caller, Depends(any_caller)]) -> ServiceCal
 
 CallerDep = Annotated[ServiceCaller, Depends(service_caller)]
 AnyCallerDep = Annotated[Caller, Depends(any_caller)]
+
+
+def user_caller(caller: Annotated[Caller, Depends(any_caller)]) -> UserCaller:
+    """The calling user; routes that act for a person (never a service) depend on this."""
+    if not isinstance(caller, UserCaller):
+        raise PermissionDenied("this route is for users: send a personal token (`tdu_...`)")
+    return caller
+
+
+UserCallerDep = Annotated[UserCaller, Depends(user_caller)]

@@ -24,6 +24,7 @@ from trustdesk.errors import (
     InvalidInput,
     NotFound,
     PermissionDenied,
+    RateLimited,
     SourceError,
     TrustdeskError,
     Unauthenticated,
@@ -38,6 +39,7 @@ STATUS_BY_BRANCH: tuple[tuple[type[TrustdeskError], int], ...] = (
     (Conflict, 409),
     (Unauthenticated, 401),
     (PermissionDenied, 403),
+    (RateLimited, 429),
     (ConfigurationError, 503),
 )
 CODE_BY_STATUS = {

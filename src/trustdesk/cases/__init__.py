@@ -1,0 +1,2 @@
+"""Cases: notices, review, decisions, actions delivered to the service, appeals and
+statements of reasons."""

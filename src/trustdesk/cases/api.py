@@ -1,0 +1,372 @@
+"""HTTP routes of the cases slice.
+
+Anyone: notices (rate limited per address), and with a notice's token its outcome and an
+appeal against not acting. Services: trusted flaggers, appeals for their subjects, the
+statements to deliver. Moderators: the queue, claims, cases and decisions; senior
+moderators: appeals.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request, Response
+
+from trustdesk.cases import decisions, delivery, notices, service
+from trustdesk.cases import report as case_report
+from trustdesk.cases.decisions import StrikePolicy
+from trustdesk.cases.models import ActionStatus, AppealStatus
+from trustdesk.cases.schemas import (
+    ActionStatusOut,
+    AppealDecisionIn,
+    AppealDecisionOut,
+    AppealIn,
+    AppealOut,
+    AuthorityReportIn,
+    CaseOut,
+    DecisionIn,
+    FlaggerIn,
+    FlaggerOut,
+    NoticeIn,
+    NoticeOutcomeOut,
+    OutcomeOut,
+    QueueEntryOut,
+    ReceiptOut,
+    StatementOut,
+    SubjectAppealIn,
+    WebhookIn,
+    WebhookOut,
+    WebhookSecretOut,
+)
+from trustdesk.errors import Unauthenticated
+from trustdesk.http.callers import AnyCallerDep, CallerDep, UserCaller, UserCallerDep
+from trustdesk.http.deps import SessionDep
+from trustdesk.http.problems import PROBLEM_RESPONSES
+from trustdesk.http.ratelimit import RateLimiter
+from trustdesk.permissions import Permission
+from trustdesk.policy.schema import Pack
+from trustdesk.policy.service import ServicePacks
+from trustdesk.settings import Environment, Settings
+
+router = APIRouter(prefix="/v1", tags=["cases"], responses=PROBLEM_RESPONSES)
+TokenHeader = Annotated[str, Header(alias="X-Notice-Token", max_length=200)]
+
+
+def _packs(request: Request, session: SessionDep, service_id: uuid.UUID) -> tuple[Pack, ...]:
+    packs_of: ServicePacks = request.app.state.service_packs
+    return packs_of(session, service_id)
+
+
+def _policy(request: Request) -> StrikePolicy:
+    policy: StrikePolicy = request.app.state.strike_policy
+    return policy
+
+
+@router.post("/notices", summary="Report content (no account needed)", status_code=201)
+def submit_notice(
+    body: NoticeIn,
+    request: Request,
+    session: SessionDep,
+    authorization: Annotated[str | None, Header(max_length=500)] = None,
+) -> ReceiptOut:
+    limiter: RateLimiter = request.app.state.notice_limiter
+    limiter.check(request.client.host if request.client else "unknown")
+    flagger = None
+    if authorization is not None:
+        scheme, _, key = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not key.startswith(notices.FLAGGER_KEY_PREFIX):
+            raise Unauthenticated("notices take no credential but a trusted flagger's key")
+        flagger = notices.flagger_for(session, key.strip())
+    notifier = body.notifier
+    notice = notices.NoticeIn(
+        service_id=body.service_id,
+        category=body.category,
+        explanation=body.explanation,
+        good_faith=body.good_faith,
+        content_id=body.content_id,
+        url=body.url,
+        notifier_name=notifier.name if notifier else None,
+        notifier_email=notifier.email if notifier else None,
+        language=body.language,
+    )
+    packs = _packs(request, session, body.service_id)
+    receipt = notices.submit(session, packs, notice, flagger=flagger)
+    return ReceiptOut(
+        notice_id=receipt.notice_id,
+        token=receipt.token,
+        trusted=receipt.trusted,
+        received_at=receipt.received_at,
+    )
+
+
+@router.get("/notices/{notice_id}", summary="A notice's outcome, for its notifier")
+def notice_outcome(
+    notice_id: uuid.UUID, session: SessionDep, token: TokenHeader
+) -> NoticeOutcomeOut:
+    found = notices.outcome(session, notice_id, token)
+    return NoticeOutcomeOut(
+        notice_id=found.notice_id,
+        received_at=found.received_at,
+        case_status=found.case_status,
+        decision_id=found.decision_id,
+        decided_at=found.decided_at,
+        actions=list(found.actions),
+        statement=found.statement,
+        appeals=[{"id": str(a), "status": s} for a, s in found.appeals],
+    )
+
+
+@router.post(
+    "/notices/{notice_id}/appeal",
+    summary="Appeal a decision not to act on your notice",
+    status_code=201,
+)
+def notifier_appeal(
+    notice_id: uuid.UUID,
+    body: AppealIn,
+    request: Request,
+    session: SessionDep,
+    token: TokenHeader,
+) -> AppealOut:
+    found = notices.outcome(session, notice_id, token)
+    if found.decision_id is None:
+        raise decisions.AppealNotAllowed("nothing has been decided on this notice yet")
+    packs = _packs(request, session, found.service_id)
+    appeal = decisions.file_appeal(
+        session, packs, found.decision_id, by="notifier", reason=body.reason
+    )
+    return AppealOut.of(appeal)
+
+
+@router.post("/flaggers", summary="Register a trusted flagger of this service", status_code=201)
+def register_flagger(body: FlaggerIn, caller: CallerDep, session: SessionDep) -> FlaggerOut:
+    flagger_id, key = notices.register_flagger(session, caller.service_id, body.name)
+    return FlaggerOut(id=flagger_id, key=key)
+
+
+@router.post("/appeals", summary="File a subject's appeal against a decision", status_code=201)
+def subject_appeal(
+    body: SubjectAppealIn, request: Request, caller: CallerDep, session: SessionDep
+) -> AppealOut:
+    packs = _packs(request, session, caller.service_id)
+    appeal = decisions.file_appeal(
+        session,
+        packs,
+        body.decision_id,
+        by="subject",
+        reason=body.reason,
+        service_id=caller.service_id,
+    )
+    return AppealOut.of(appeal)
+
+
+@router.get("/statements", summary="Statements of reasons sent to a subject, newest first")
+def statements(
+    caller: CallerDep, session: SessionDep, subject: Annotated[str, Query(max_length=200)]
+) -> list[StatementOut]:
+    return [
+        StatementOut(subject=s.subject, language=s.language, text=s.text)
+        for s in decisions.statements_for(session, caller.service_id, subject)
+    ]
+
+
+@router.get("/cases/queue", summary="Open cases, most urgent first")
+def case_queue(
+    caller: UserCallerDep,
+    session: SessionDep,
+    *,
+    category: Annotated[str | None, Query(max_length=200)] = None,
+    service_id: uuid.UUID | None = None,
+    unclaimed: bool = False,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> list[QueueEntryOut]:
+    caller.require(Permission.CASES_CASE_READ)
+    entries = service.queue(
+        session,
+        service_id=service_id,
+        category=category,
+        include_claimed=not unclaimed,
+        limit=limit,
+    )
+    return [QueueEntryOut.of(e) for e in entries]
+
+
+@router.get("/cases/{case_id}", summary="A case: content, findings, notices, history")
+def get_case(case_id: uuid.UUID, caller: UserCallerDep, session: SessionDep) -> CaseOut:
+    caller.require(Permission.CASES_CASE_READ)
+    detail = service.case_detail(session, case_id)
+    return CaseOut.of(detail.case, detail.items, detail.history)
+
+
+@router.post("/cases/{case_id}/claim", summary="Claim a case for review (15 minutes)")
+def claim_case(case_id: uuid.UUID, caller: UserCallerDep, session: SessionDep) -> CaseOut:
+    caller.require(Permission.CASES_CASE_DECIDE)
+    service.claim(session, case_id, caller.user_id)
+    detail = service.case_detail(session, case_id)
+    return CaseOut.of(detail.case, detail.items, detail.history)
+
+
+@router.post("/cases/{case_id}/release", summary="Give a claimed case back", status_code=204)
+def release_case(case_id: uuid.UUID, caller: UserCallerDep, session: SessionDep) -> None:
+    caller.require(Permission.CASES_CASE_DECIDE)
+    service.release(session, case_id, caller.user_id)
+
+
+@router.post("/cases/{case_id}/decision", summary="Decide a claimed case", status_code=201)
+def decide_case(
+    case_id: uuid.UUID,
+    body: DecisionIn,
+    request: Request,
+    caller: UserCallerDep,
+    session: SessionDep,
+) -> OutcomeOut:
+    case = service.case_detail(session, case_id).case
+    packs = _packs(request, session, case.service_id)
+    outcome = decisions.decide(
+        session,
+        packs,
+        case_id,
+        caller,
+        decisions.DecisionIn(
+            category=body.category,
+            actions=tuple(body.actions),
+            facts=body.facts,
+            suspend_until=body.suspend_until,
+            automated_detection=body.automated_detection,
+        ),
+        policy=_policy(request),
+    )
+    return OutcomeOut.of(outcome)
+
+
+@router.get("/appeals", summary="Appeals, oldest first")
+def list_appeals(
+    caller: UserCallerDep,
+    session: SessionDep,
+    status: AppealStatus | None = AppealStatus.PENDING,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[AppealOut]:
+    caller.require(Permission.CASES_CASE_READ)
+    return [AppealOut.of(a) for a in decisions.appeals(session, status=status, limit=limit)]
+
+
+@router.post("/appeals/{appeal_id}/decision", summary="Decide an appeal (senior moderators)")
+def decide_appeal(
+    appeal_id: uuid.UUID,
+    body: AppealDecisionIn,
+    request: Request,
+    caller: UserCallerDep,
+    session: SessionDep,
+) -> AppealDecisionOut:
+    caller.require(Permission.CASES_APPEAL_DECIDE)
+    service_id = decisions.appeal_service(session, appeal_id)
+    appeal, outcome = decisions.decide_appeal(
+        session,
+        _packs(request, session, service_id),
+        appeal_id,
+        caller,
+        reverse=body.reverse,
+        facts=body.facts,
+        actions=tuple(body.actions),
+        suspend_until=body.suspend_until,
+    )
+    return AppealDecisionOut(
+        appeal=AppealOut.of(appeal), outcome=OutcomeOut.of(outcome) if outcome else None
+    )
+
+
+# --- delivery of actions: the webhook, polling, acknowledgements ---------------------------
+
+
+@router.put("/webhook", summary="Set the webhook URL; answers a new signing secret, once")
+def set_webhook(
+    body: WebhookIn, request: Request, caller: CallerDep, session: SessionDep
+) -> WebhookSecretOut:
+    settings: Settings = request.app.state.settings
+    done = delivery.set_webhook(
+        session,
+        request.app.state.vault.keyring,
+        caller.service_id,
+        body.url,
+        allow_loopback=settings.environment is not Environment.PRODUCTION,
+    )
+    return WebhookSecretOut(url=done.url, updated_at=done.updated_at, secret=done.secret)
+
+
+@router.get("/webhook", summary="The webhook URL and when it was set (never the secret)")
+def get_webhook(caller: CallerDep, session: SessionDep) -> WebhookOut:
+    found = delivery.get_webhook(session, caller.service_id)
+    return WebhookOut(url=found.url, updated_at=found.updated_at)
+
+
+@router.delete("/webhook", summary="Stop delivery; actions then wait for polling", status_code=204)
+def delete_webhook(caller: CallerDep, session: SessionDep) -> None:
+    delivery.remove_webhook(session, caller.service_id)
+
+
+@router.get("/actions", summary="Actions oldest first: a service's own, or all for operators")
+def list_actions(
+    caller: AnyCallerDep,
+    session: SessionDep,
+    *,
+    status: ActionStatus | None = None,
+    service_id: Annotated[
+        uuid.UUID | None, Query(description="Operators only: one service's actions.")
+    ] = None,
+    after: Annotated[
+        uuid.UUID | None, Query(description="The last action id of the previous page.")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[ActionStatusOut]:
+    if isinstance(caller, UserCaller):
+        caller.require(Permission.CASES_ACTION_READ)
+    else:
+        service_id = caller.service_id
+    views = delivery.list_actions(
+        session, service_id=service_id, status=status, limit=limit, after=after
+    )
+    return [ActionStatusOut.of(v) for v in views]
+
+
+@router.post("/actions/{action_id}/ack", summary="Confirm the service carried out an action")
+def acknowledge_action(
+    action_id: uuid.UUID, caller: CallerDep, session: SessionDep
+) -> ActionStatusOut:
+    return ActionStatusOut.of(delivery.acknowledge(session, caller.service_id, action_id))
+
+
+@router.post(
+    "/cases/{case_id}/authority-report",
+    summary="A signed report on a case for an authority (its sending is logged)",
+    status_code=201,
+    response_class=Response,
+    responses={201: {"content": {"application/json": {}}, "description": "The signed report."}},
+)
+def authority_report(
+    case_id: uuid.UUID,
+    request: Request,
+    caller: UserCallerDep,
+    session: SessionDep,
+    body: AuthorityReportIn | None = None,
+) -> Response:
+    caller.require(Permission.RECORDS_EXPORT_CREATE)
+    settings: Settings = request.app.state.settings
+    made = case_report.build(
+        session,
+        case_id,
+        signer=request.app.state.log_signer,
+        origin=settings.log_origin,
+        authority=body.authority if body else None,
+        reference=body.reference if body else None,
+    )
+    return Response(
+        made.document,
+        status_code=201,
+        media_type="application/json",
+        headers={
+            "X-Report-Digest": f"sha256:{made.digest}",
+            "X-Log-Index": str(made.log_index),
+            "Content-Disposition": f'attachment; filename="report-{made.report_id}.json"',
+        },
+    )

@@ -1,0 +1,517 @@
+"""Reports to authorities: a case, its decisions, evidence digests and log proofs, signed.
+
+A report is one JSON document, not a zip: everything in it is small text (ids, digests,
+log leaves, proofs; the evidence itself stays sealed in the vault), one file is hashed and
+signed as it is, and a verifier parses one JSON value instead of an archive format with
+its own traps (paths, bombs, entries read twice)::
+
+    {"format": "trustdesk-authority-report/1",
+     "report": {case, notices, decisions, actions, appeals, evidence, log: {checkpoint,
+                entries: [{index, leaf, proof}]}, ...},
+     "signature": "<C2SP signed note by the log's key over the report's SHA-256>"}
+
+The digest is SHA-256 over the RFC 8785 canonical JSON of ``report``. Every record-log entry
+about the case (opened, notices, decisions, actions and their delivery, warnings, appeals,
+screened content, preserved evidence, earlier reports) comes with its leaf and an RFC 9162
+inclusion proof against the signed checkpoint in the report. No identity is inside: the
+subject appears as the digest of its pseudonym, content and notifiers not at all, and the
+decisions' facts are redacted as in statements of reasons. Making a report appends
+``cases:report:sent`` with its digest to the log.
+
+    InvalidInput
+    └── ReportUnreadable      report_unreadable    not a report document at all
+    TrustdeskError
+    └── ReportNotVerified     report_not_verified  a check failed (the first one is named)
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import unicodedata
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import rfc8785
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from trustdesk.cases.models import Action, Appeal, Case, Decision
+from trustdesk.cases.service import get_case, subject_digest
+from trustdesk.cases.sor import first_error, known_identifiers, redact
+from trustdesk.db.base import utcnow
+from trustdesk.db.engine import transaction
+from trustdesk.errors import InvalidInput, TrustdeskError
+from trustdesk.records import leaf, merkle
+from trustdesk.records import service as records
+from trustdesk.records.events import EventType
+from trustdesk.records.note import NoteError, NoteSigner, NoteVerifier, open_checkpoint, open_note
+
+FORMAT = "trustdesk-authority-report/1"
+MAX_REPORT_BYTES = 64 * 1024 * 1024
+MAX_LABEL = 200
+PAGE = 1000
+_LINKS = ("case_id", "notice_id", "decision_id", "action_id", "appeal_id", "item_id")
+
+
+class ReportUnreadable(InvalidInput):
+    code = "report_unreadable"
+
+
+class ReportNotVerified(TrustdeskError):
+    code = "report_not_verified"
+    title = "Report not verified"
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """A signed report: the document to send, its digest and the log entry of its sending."""
+
+    report_id: uuid.UUID
+    case_id: uuid.UUID
+    document: bytes
+    digest: str  # hex SHA-256 of the canonical report
+    log_index: int
+
+
+def _ts(moment: datetime | None) -> str | None:
+    return leaf.timestamp(moment) if moment is not None else None
+
+
+def _label(value: str | None, what: str) -> str | None:
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    if len(value) > MAX_LABEL:
+        raise InvalidInput(f"{what} is at most {MAX_LABEL} characters")
+    if any(unicodedata.category(ch) in {"Cc", "Cs"} for ch in value):
+        raise InvalidInput(f"{what} may not contain control characters")
+    return value
+
+
+def digest_of(report: Any) -> str:
+    """SHA-256 (hex) of the RFC 8785 canonical JSON of ``report``."""
+    return hashlib.sha256(rfc8785.dumps(report)).hexdigest()
+
+
+def _signed_body(report_id: str, digest: str) -> bytes:
+    return f"{FORMAT}\n{report_id}\nsha256:{digest}\n".encode()
+
+
+def seal(report: dict[str, Any], signer: NoteSigner) -> tuple[bytes, str]:
+    """The report document (signed by ``signer``) and the report's digest."""
+    digest = digest_of(report)
+    signature = signer.sign(_signed_body(str(report.get("report_id")), digest))
+    document = {"format": FORMAT, "report": report, "signature": signature}
+    text = json.dumps(document, ensure_ascii=False, indent=1, sort_keys=True)
+    return (text + "\n").encode("utf-8"), digest
+
+
+def _b64(value: bytes) -> str:
+    return base64.b64encode(value).decode("ascii")
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    index: int
+    leaf: bytes
+    type: str
+    data: dict[str, Any]
+
+
+def _case_entries(
+    session: Session, case: Case, ids: set[str], refs: set[str], size: int
+) -> Iterator[_Entry]:
+    """The case's entries, read a page at a time from the one just before it was opened.
+
+    Screening logs a content item just before the case its verdict opens; everything
+    else about a case comes after its opening.
+    """
+    for start in range(max(0, case.log_index - 1), size, PAGE):
+        page = records.entries(session, start, min(start + PAGE, size), service_id=case.service_id)
+        for found in page:
+            parsed = json.loads(found.leaf)
+            data = parsed.get("data") or {}
+            linked = any(str(data.get(key)) in ids for key in _LINKS if data.get(key))
+            preserved = (
+                parsed.get("type") == EventType.RECORDS_EVIDENCE_PRESERVED
+                and data.get("content_ref_digest") in refs
+            )
+            if linked or preserved:
+                yield _Entry(found.index, found.leaf, str(parsed.get("type")), data)
+
+
+def _evidence(entries: Iterable[_Entry], items: set[str]) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for entry in entries:
+        if (
+            entry.type == EventType.SCREENING_CONTENT_SCREENED
+            and entry.data.get("item_id") in items
+        ):
+            kind, key, digest = "content_item", "item_id", "text_digest"
+        elif entry.type == EventType.RECORDS_EVIDENCE_PRESERVED:
+            kind, key, digest = "preserved", "evidence_id", "digest"
+        else:
+            continue
+        found.append(
+            {
+                "kind": kind,
+                "id": entry.data.get(key),
+                "digest": entry.data.get(digest),
+                "log_index": entry.index,
+            }
+        )
+    return found
+
+
+def _decision(decision: Decision, known: list[str | None]) -> dict[str, Any]:
+    return {
+        "id": str(decision.id),
+        "puid": decision.puid,
+        "pack_id": decision.pack_id,
+        "category": decision.category,
+        "citation": decision.citation,
+        "basis": decision.basis,
+        "actions": list(decision.actions),
+        "suspend_until": _ts(decision.suspend_until),
+        "facts": redact(decision.facts, known),
+        "automated_detection": decision.automated_detection,
+        "automated_decision": str(decision.automated_decision),
+        "decided_at": _ts(decision.decided_at),
+        "appeal_of": str(decision.appeal_of) if decision.appeal_of else None,
+        "reversed_by": str(decision.reversed_by) if decision.reversed_by else None,
+        "log_index": decision.log_index,
+    }
+
+
+def _sections(session: Session, case: Case) -> tuple[dict[str, Any], set[str], set[str]]:
+    known = known_identifiers(case)
+    decision_ids = [d.id for d in case.decisions]
+    actions = session.scalars(
+        select(Action)
+        .where(Action.decision_id.in_(decision_ids))
+        .order_by(Action.created_at, Action.id)
+    ).all()
+    appeals = session.scalars(
+        select(Appeal).where(Appeal.decision_id.in_(decision_ids)).order_by(Appeal.filed_at)
+    ).all()
+    refs = {r for n in case.notices for r in (n.content_id, n.url) if r}
+    refs |= {r for r in (case.content_id, case.url) if r}
+    sections = {
+        "case": {
+            "id": str(case.id),
+            "status": str(case.status),
+            "category": case.category,
+            "opened_at": _ts(case.opened_at),
+            "target_digest": case.target,
+            "subject_digest": subject_digest(case.subject),
+            "trusted": case.trusted,
+            "automated_detection": case.automated_detection,
+            "log_index": case.log_index,
+        },
+        "notices": [
+            {
+                "id": str(n.id),
+                "received_at": _ts(n.received_at),
+                "category": n.category,
+                "trusted": n.trusted_flagger_id is not None,
+                "explanation_digest": leaf.text_digest(n.explanation),
+                "log_index": n.log_index,
+            }
+            for n in case.notices
+        ],
+        "decisions": [_decision(d, known) for d in case.decisions],
+        "actions": [
+            {
+                "id": str(a.id),
+                "decision_id": str(a.decision_id),
+                "kind": a.kind,
+                "status": str(a.status),
+                "until": _ts(a.until),
+                "delivered_at": _ts(a.delivered_at),
+                "acknowledged_at": _ts(a.acknowledged_at),
+                "log_index": a.log_index,
+            }
+            for a in actions
+        ],
+        "appeals": [
+            {
+                "id": str(a.id),
+                "decision_id": str(a.decision_id),
+                "by": a.by,
+                "reason_digest": leaf.text_digest(a.reason),
+                "filed_at": _ts(a.filed_at),
+                "status": str(a.status),
+                "decided_at": _ts(a.decided_at),
+                "outcome": str(a.outcome) if a.outcome else None,
+                "log_index": a.log_index,
+            }
+            for a in appeals
+        ],
+    }
+    ids = {str(case.id), *(str(n.id) for n in case.notices), *(str(i) for i in decision_ids)}
+    ids |= {str(a.id) for a in actions} | {str(a.id) for a in appeals}
+    ids |= {str(i.item_id) for i in case.items}
+    return sections, ids, {leaf.text_digest(r) for r in refs}
+
+
+def build(
+    session: Session,
+    case_id: uuid.UUID,
+    *,
+    signer: NoteSigner,
+    origin: str,
+    authority: str | None = None,
+    reference: str | None = None,
+    now: datetime | None = None,
+) -> Report:
+    """Make, sign and log the report on ``case_id`` (for ``authority``, their ``reference``)."""
+    moment = now or utcnow()
+    authority = _label(authority, "authority")
+    reference = _label(reference, "reference")
+    report_id = uuid.uuid4()
+    with transaction(session):
+        case = get_case(session, case_id)
+        checkpoint = records.make_checkpoint(session, signer, origin, now=moment)
+        sections, ids, refs = _sections(session, case)
+        entries = list(_case_entries(session, case, ids, refs, checkpoint.size))
+        items = {str(i.item_id) for i in case.items}
+        report: dict[str, Any] = {
+            "format": FORMAT,
+            "report_id": str(report_id),
+            "created_at": leaf.timestamp(moment),
+            "authority": authority,
+            "reference": reference,
+            "service_id": str(case.service_id),
+            **sections,
+            "evidence": _evidence(entries, items),
+            "log": {
+                "origin": origin,
+                "verifier_key": signer.verifier.key_string(),
+                "checkpoint": checkpoint.note,
+                "entries": [
+                    {
+                        "index": e.index,
+                        "type": e.type,
+                        "leaf": _b64(e.leaf),
+                        "proof": [
+                            _b64(p)
+                            for p in records.inclusion_proof(session, e.index, checkpoint.size)
+                        ],
+                    }
+                    for e in entries
+                ],
+            },
+        }
+        document, digest = seal(report, signer)
+        sent = records.append(
+            session,
+            EventType.CASES_REPORT_SENT,
+            service_id=case.service_id,
+            data={
+                "report_id": str(report_id),
+                "case_id": str(case.id),
+                "package_digest": digest,
+                "authority_digest": leaf.text_digest(authority) if authority else None,
+                "reference_digest": leaf.text_digest(reference) if reference else None,
+            },
+            now=moment,
+        )
+    return Report(report_id, case_id, document, digest, sent.index)
+
+
+# Verification: what an authority runs, with the log's public key and nothing else.
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class _LoggedEntry(_Model):
+    index: int = Field(ge=0)
+    leaf: str
+    proof: list[str] = Field(max_length=64)
+
+
+class _Log(_Model):
+    origin: str
+    checkpoint: str
+    entries: list[_LoggedEntry]
+
+
+class _Linked(_Model):
+    id: str
+    log_index: int
+
+
+class _Evidence(_Model):
+    kind: str
+    id: str
+    digest: str
+    log_index: int
+
+
+class _Report(_Model):
+    format: str
+    report_id: str
+    service_id: str
+    case: _Linked
+    decisions: list[_Linked]
+    evidence: list[_Evidence]
+    log: _Log
+
+
+@dataclass(frozen=True, slots=True)
+class Verified:
+    report_id: str
+    case_id: str
+    digest: str
+    entries: int
+    checkpoint_size: int
+    signed_by: str
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise ReportUnreadable("the report names one key twice in an object")
+    return dict(pairs)
+
+
+def _no_float(text: str) -> Any:
+    raise ReportUnreadable(f"the report holds a non-integer number ({text[:20]})")
+
+
+def load(data: bytes) -> dict[str, Any]:
+    """The report document in ``data``, strictly parsed (no duplicate keys, no floats)."""
+    if len(data) > MAX_REPORT_BYTES:
+        raise ReportUnreadable(f"a report is at most {MAX_REPORT_BYTES} bytes")
+    try:
+        document = json.loads(
+            data.decode("utf-8"),
+            object_pairs_hook=_no_duplicates,
+            parse_float=_no_float,
+            parse_constant=_no_float,
+        )
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ReportUnreadable(f"the report is not UTF-8 JSON ({exc.__class__.__name__})") from exc
+    if not isinstance(document, dict) or set(document) != {"format", "report", "signature"}:
+        raise ReportUnreadable("a report is an object of format, report and signature")
+    if document["format"] != FORMAT:
+        raise ReportUnreadable(f"the format is not {FORMAT}")
+    if not isinstance(document["report"], dict) or not isinstance(document["signature"], str):
+        raise ReportUnreadable("report is an object and signature a signed note")
+    return document
+
+
+def _decode(text: str, where: str) -> bytes:
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ReportNotVerified(f"{where}: not base64") from exc
+    return raw
+
+
+def _fail(where: str, why: str) -> ReportNotVerified:
+    return ReportNotVerified(f"{where}: {why}")
+
+
+def verify(data: bytes, verifiers: Sequence[NoteVerifier]) -> Verified:
+    """Check a report: its signature, its checkpoint, every inclusion proof, its references.
+
+    Raises :class:`ReportUnreadable` for a file that is no report and
+    :class:`ReportNotVerified` naming the first check that fails.
+    """
+    document = load(data)
+    raw: dict[str, Any] = document["report"]
+    try:
+        digest = digest_of(raw)
+    except (ValueError, UnicodeError) as exc:  # rfc8785: lone surrogates, huge integers
+        raise ReportUnreadable("the report cannot be put in canonical JSON") from exc
+    try:
+        opened = open_note(document["signature"], verifiers)
+    except NoteError as exc:
+        raise _fail("signature", exc.message) from exc
+    lines = opened.body.decode("utf-8").split("\n")
+    if len(lines) != 4 or lines[0] != FORMAT or lines[3] != "":
+        raise _fail("signature", "the signed note is not a report signature")
+    if lines[1] != str(raw.get("report_id")):
+        raise _fail("signature", "it signs another report id")
+    if lines[2] != f"sha256:{digest}":
+        raise _fail("package digest", "the report does not match its signature")
+    try:
+        report = _Report.model_validate(raw)
+    except ValidationError as exc:
+        raise _fail("report", first_error(exc)) from exc
+    try:
+        checkpoint = open_checkpoint(report.log.checkpoint, verifiers, origin=report.log.origin)
+    except NoteError as exc:
+        raise _fail("checkpoint", exc.message) from exc
+    leaves = _check_entries(report, checkpoint.size, checkpoint.root_hash)
+    _check_links(report, leaves)
+    return Verified(
+        report.report_id,
+        report.case.id,
+        digest,
+        len(leaves),
+        checkpoint.size,
+        ", ".join(str(v) for v in opened.signers),
+    )
+
+
+def _check_entries(report: _Report, size: int, root: bytes) -> dict[int, dict[str, Any]]:
+    leaves: dict[int, dict[str, Any]] = {}
+    for entry in report.log.entries:
+        where = f"entry {entry.index}"
+        if entry.index in leaves:
+            raise _fail(where, "listed twice")
+        leaf_bytes = _decode(entry.leaf, where)
+        proof = [_decode(p, where) for p in entry.proof]
+        try:
+            merkle.verify_inclusion(merkle.leaf_hash(leaf_bytes), entry.index, size, proof, root)
+        except merkle.ProofError as exc:
+            raise _fail(where, f"inclusion proof: {exc.message}") from exc
+        try:
+            parsed = json.loads(leaf_bytes)
+        except ValueError as exc:
+            raise _fail(where, "the leaf is not JSON") from exc
+        if not isinstance(parsed, dict) or parsed.get("service") != report.service_id:
+            raise _fail(where, "the leaf is not an event of the report's service")
+        leaves[entry.index] = parsed
+    return leaves
+
+
+def _check_links(report: _Report, leaves: dict[int, dict[str, Any]]) -> None:
+    """The case, decisions and evidence digests are the ones the log recorded."""
+
+    def data_at(index: int, where: str, event: str) -> dict[str, Any]:
+        found = leaves.get(index)
+        if found is None or found.get("type") != event or not isinstance(found.get("data"), dict):
+            raise _fail(where, f"no {event} entry at index {index}")
+        data: dict[str, Any] = found["data"]
+        return data
+
+    case = data_at(report.case.log_index, f"case {report.case.id}", EventType.CASES_CASE_OPENED)
+    if case.get("case_id") != report.case.id:
+        raise _fail(f"case {report.case.id}", "its log entry is about another case")
+    for decision in report.decisions:
+        where = f"decision {decision.id}"
+        data = data_at(decision.log_index, where, EventType.CASES_DECISION_MADE)
+        if data.get("decision_id") != decision.id or data.get("case_id") != report.case.id:
+            raise _fail(where, "its log entry is about another decision")
+    for evidence in report.evidence:
+        where = f"evidence {evidence.id}"
+        if evidence.kind == "content_item":
+            data = data_at(evidence.log_index, where, EventType.SCREENING_CONTENT_SCREENED)
+            logged = (data.get("item_id"), data.get("text_digest"))
+        else:
+            data = data_at(evidence.log_index, where, EventType.RECORDS_EVIDENCE_PRESERVED)
+            logged = (data.get("evidence_id"), data.get("digest"))
+        if logged != (evidence.id, evidence.digest):
+            raise _fail(where, "its digest is not the one the log recorded")

@@ -1,0 +1,437 @@
+"""Request and response bodies of the cases API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from trustdesk.cases.decisions import Outcome
+from trustdesk.cases.delivery import ActionView
+from trustdesk.cases.models import Action, Appeal, Case, Decision, Notice
+from trustdesk.cases.service import QueueEntry, SubjectHistory
+from trustdesk.policy.vocabulary import ActionKind
+from trustdesk.screening.service import StoredItem
+
+
+class NotifierIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=254)
+
+
+class NoticeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    service_id: uuid.UUID
+    content_id: str | None = Field(default=None, max_length=200)
+    url: str | None = Field(default=None, max_length=2000)
+    category: str = Field(max_length=200, description="A category of the service's packs.")
+    explanation: str = Field(max_length=5000, description="Why the content is illegal.")
+    notifier: NotifierIn | None = None
+    good_faith: bool = Field(description="The notice is accurate and complete, in good faith.")
+    language: str | None = Field(default=None, max_length=8)
+
+
+class ReceiptOut(BaseModel):
+    notice_id: uuid.UUID
+    token: str = Field(description="Send as `X-Notice-Token` to read the outcome; shown once.")
+    trusted: bool
+    received_at: datetime
+
+
+class NoticeOutcomeOut(BaseModel):
+    notice_id: uuid.UUID
+    received_at: datetime
+    case_status: str
+    decision_id: uuid.UUID | None
+    decided_at: datetime | None
+    actions: list[str]
+    statement: str | None
+    appeals: list[dict[str, str]]
+
+
+class AppealIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(max_length=5000)
+
+
+class SubjectAppealIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    decision_id: uuid.UUID
+    reason: str = Field(max_length=5000)
+
+
+class FlaggerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(max_length=200)
+
+
+class FlaggerOut(BaseModel):
+    id: uuid.UUID
+    key: str = Field(description="The flagger's key (`tdf_...`); shown only this once.")
+
+
+class QueueEntryOut(BaseModel):
+    case_id: uuid.UUID
+    service_id: uuid.UUID
+    category: str
+    priority: int
+    trusted: bool
+    opened_at: datetime
+    notices: int
+    items: int
+    claimed_by: uuid.UUID | None
+    claim_expires_at: datetime | None
+
+    @classmethod
+    def of(cls, entry: QueueEntry) -> QueueEntryOut:
+        return cls(
+            case_id=entry.case_id,
+            service_id=entry.service_id,
+            category=entry.category,
+            priority=entry.priority,
+            trusted=entry.trusted,
+            opened_at=entry.opened_at,
+            notices=entry.notices,
+            items=entry.items,
+            claimed_by=entry.claimed_by,
+            claim_expires_at=entry.claim_expires_at,
+        )
+
+
+class FindingOut(BaseModel):
+    rule: str
+    category: str
+    action: str
+    mode: str
+    start: int
+    end: int
+
+
+class ItemOut(BaseModel):
+    id: uuid.UUID
+    content_id: str
+    text: str
+    verdict: str
+    ruleset: str
+    created_at: datetime
+    findings: list[FindingOut]
+
+    @classmethod
+    def of(cls, item: StoredItem) -> ItemOut:
+        return cls(
+            id=item.id,
+            content_id=item.content_id,
+            text=item.text,
+            verdict=item.verdict,
+            ruleset=item.ruleset,
+            created_at=item.created_at,
+            findings=[
+                FindingOut(
+                    rule=f.rule,
+                    category=f.category,
+                    action=f.action,
+                    mode=f.mode,
+                    start=f.start,
+                    end=f.end,
+                )
+                for f in item.findings
+            ],
+        )
+
+
+class CaseNoticeOut(BaseModel):
+    id: uuid.UUID
+    received_at: datetime
+    category: str
+    explanation: str
+    url: str | None
+    trusted: bool
+    notifier_named: bool = Field(description="Whether the notifier gave a name (never shown).")
+
+    @classmethod
+    def of(cls, notice: Notice) -> CaseNoticeOut:
+        return cls(
+            id=notice.id,
+            received_at=notice.received_at,
+            category=notice.category,
+            explanation=notice.explanation,
+            url=notice.url,
+            trusted=notice.trusted_flagger_id is not None,
+            notifier_named=notice.notifier_name is not None,
+        )
+
+
+class DecisionOut(BaseModel):
+    id: uuid.UUID
+    puid: str
+    case_id: uuid.UUID
+    category: str
+    citation: str
+    basis: str
+    actions: list[str]
+    suspend_until: datetime | None
+    facts: str
+    automated_detection: bool
+    automated_decision: str
+    decided_by: uuid.UUID | None
+    decided_at: datetime
+    appeal_of: uuid.UUID | None
+    reversed_by: uuid.UUID | None
+
+    @classmethod
+    def of(cls, decision: Decision) -> DecisionOut:
+        return cls(
+            id=decision.id,
+            puid=decision.puid,
+            case_id=decision.case_id,
+            category=f"{decision.pack_id}:{decision.category}",
+            citation=decision.citation,
+            basis=decision.basis,
+            actions=list(decision.actions),
+            suspend_until=decision.suspend_until,
+            facts=decision.facts,
+            automated_detection=decision.automated_detection,
+            automated_decision=str(decision.automated_decision),
+            decided_by=decision.decided_by,
+            decided_at=decision.decided_at,
+            appeal_of=decision.appeal_of,
+            reversed_by=decision.reversed_by,
+        )
+
+
+class HistoryOut(BaseModel):
+    subject: str
+    active_strikes: int
+    decisions: list[dict[str, object]]
+
+    @classmethod
+    def of(cls, history: SubjectHistory) -> HistoryOut:
+        return cls(
+            subject=history.subject,
+            active_strikes=history.active_strikes,
+            decisions=[
+                {"id": str(d), "category": c, "actions": list(a), "decided_at": at.isoformat()}
+                for d, c, a, at in history.decisions
+            ],
+        )
+
+
+class CaseOut(BaseModel):
+    id: uuid.UUID
+    service_id: uuid.UUID
+    status: str
+    category: str
+    priority: int
+    trusted: bool
+    content_id: str | None
+    url: str | None
+    subject: str | None
+    language: str
+    opened_at: datetime
+    claimed_by: uuid.UUID | None
+    claim_expires_at: datetime | None
+    items: list[ItemOut]
+    notices: list[CaseNoticeOut]
+    decisions: list[DecisionOut]
+    history: HistoryOut | None
+
+    @classmethod
+    def of(cls, case: Case, items: list[StoredItem], history: SubjectHistory | None) -> CaseOut:
+        return cls(
+            id=case.id,
+            service_id=case.service_id,
+            status=str(case.status),
+            category=case.category,
+            priority=case.priority,
+            trusted=case.trusted,
+            content_id=case.content_id,
+            url=case.url,
+            subject=case.subject,
+            language=case.language,
+            opened_at=case.opened_at,
+            claimed_by=case.claimed_by,
+            claim_expires_at=case.claim_expires_at,
+            items=[ItemOut.of(i) for i in items],
+            notices=[CaseNoticeOut.of(n) for n in case.notices],
+            decisions=[DecisionOut.of(d) for d in case.decisions],
+            history=HistoryOut.of(history) if history is not None else None,
+        )
+
+
+class DecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    category: str = Field(max_length=200, description="`category` or `pack:category`.")
+    actions: list[ActionKind] = Field(max_length=5, description="[] decides not to act.")
+    facts: str = Field(max_length=5000)
+    suspend_until: datetime | None = None
+    automated_detection: bool | None = None
+
+
+class ActionOut(BaseModel):
+    id: uuid.UUID
+    decision_id: uuid.UUID
+    kind: str
+    content_id: str | None
+    subject: str | None
+    until: datetime | None
+    status: str
+    attempts: int
+    created_at: datetime
+    delivered_at: datetime | None
+    acknowledged_at: datetime | None
+
+    @classmethod
+    def of(cls, action: Action) -> ActionOut:
+        return cls(
+            id=action.id,
+            decision_id=action.decision_id,
+            kind=action.kind,
+            content_id=action.content_id,
+            subject=action.subject,
+            until=action.until,
+            status=str(action.status),
+            attempts=action.attempts,
+            created_at=action.created_at,
+            delivered_at=action.delivered_at,
+            acknowledged_at=action.acknowledged_at,
+        )
+
+
+class StatementOut(BaseModel):
+    subject: str | None
+    language: str
+    text: str
+
+
+class OutcomeOut(BaseModel):
+    decision: DecisionOut
+    actions: list[ActionOut]
+    statements: list[StatementOut]
+    active_strikes: int
+    follow_up: list[OutcomeOut]
+
+    @classmethod
+    def of(cls, outcome: Outcome) -> OutcomeOut:
+        return cls(
+            decision=DecisionOut.of(outcome.decision),
+            actions=[ActionOut.of(a) for a in outcome.actions],
+            statements=[
+                StatementOut(subject=s.subject, language=s.language, text=s.text)
+                for s in outcome.statements
+            ],
+            active_strikes=outcome.strikes,
+            follow_up=[OutcomeOut.of(f) for f in outcome.follow_up],
+        )
+
+
+class AppealOut(BaseModel):
+    id: uuid.UUID
+    decision_id: uuid.UUID
+    by: str
+    reason: str
+    filed_at: datetime
+    status: str
+    decided_at: datetime | None
+    outcome: uuid.UUID | None
+
+    @classmethod
+    def of(cls, appeal: Appeal) -> AppealOut:
+        return cls(
+            id=appeal.id,
+            decision_id=appeal.decision_id,
+            by=appeal.by,
+            reason=appeal.reason,
+            filed_at=appeal.filed_at,
+            status=str(appeal.status),
+            decided_at=appeal.decided_at,
+            outcome=appeal.outcome,
+        )
+
+
+class AppealDecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reverse: bool
+    facts: str = Field(max_length=5000)
+    actions: list[ActionKind] = Field(default_factory=list, max_length=5)
+    suspend_until: datetime | None = None
+
+
+class AppealDecisionOut(BaseModel):
+    appeal: AppealOut
+    outcome: OutcomeOut | None
+
+
+class WebhookIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(
+        max_length=2000,
+        description="Where actions are POSTed: https (http only to a loopback receiver).",
+    )
+
+
+class WebhookOut(BaseModel):
+    url: str
+    updated_at: datetime
+
+
+class WebhookSecretOut(WebhookOut):
+    secret: str = Field(
+        description="Signs every delivery (`Trustdesk-Signature`); shown only this once."
+    )
+
+
+class ActionStatusOut(BaseModel):
+    """An action with its delivery state, and the event its webhook carries."""
+
+    id: uuid.UUID
+    service_id: uuid.UUID
+    kind: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime | None
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None
+    acknowledged_at: datetime | None
+    time_to_delivery_ms: int | None = Field(
+        description="From the notice or screening that opened the case to delivery."
+    )
+    event: dict[str, Any] = Field(description="The `action.issued` event, as delivered.")
+
+    @classmethod
+    def of(cls, view: ActionView) -> ActionStatusOut:
+        action = view.action
+        return cls(
+            id=action.id,
+            service_id=action.service_id,
+            kind=action.kind,
+            status=str(action.status),
+            attempts=action.attempts,
+            next_attempt_at=action.next_attempt_at,
+            last_error=action.last_error,
+            created_at=action.created_at,
+            delivered_at=action.delivered_at,
+            acknowledged_at=action.acknowledged_at,
+            time_to_delivery_ms=action.time_to_delivery_ms,
+            event=view.event(),
+        )
+
+
+class AuthorityReportIn(BaseModel):
+    """Who a report on a case goes to; both kept in the report, as digests in the log."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    authority: str | None = Field(default=None, max_length=200)
+    reference: str | None = Field(default=None, max_length=200)

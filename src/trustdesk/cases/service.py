@@ -1,0 +1,358 @@
+"""Cases: gathering notices and screening verdicts per target, the review queue, claims.
+
+A target is one content item (by the service's content id), a URL, or an account; every
+notice and every held or blocked verdict about the same target of a service joins the one
+case about it that is still undecided. The queue orders open cases by priority (trusted
+flagger first, then the severity of the category, from the pack) and age; a moderator
+claims a case exclusively for a while before deciding it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from trustdesk.cases.models import Case, CaseItem, CaseStatus, Decision, Strike
+from trustdesk.db.base import utcnow
+from trustdesk.db.engine import transaction
+from trustdesk.errors import Conflict, InvalidInput, NotFound
+from trustdesk.policy.schema import Category, Pack
+from trustdesk.policy.vocabulary import Severity
+from trustdesk.records import leaf
+from trustdesk.records import service as records
+from trustdesk.records.events import EventType
+from trustdesk.screening.service import StoredItem, stored_items
+
+CLAIM_MINUTES = 15
+TRUSTED_BONUS = 100
+SEVERITY_PRIORITY = {
+    Severity.CRITICAL: 40,
+    Severity.HIGH: 30,
+    Severity.MEDIUM: 20,
+    Severity.LOW: 10,
+}
+TERMS_PRIORITY = 5
+LANGUAGES = ("zh", "en")
+TERMS_PREFIX = "tos."
+
+
+class CaseNotFound(NotFound):
+    code = "case_not_found"
+
+
+class CaseClaimed(Conflict):
+    code = "case_claimed"
+    title = "Case claimed by another moderator"
+
+
+class CaseClosed(Conflict):
+    code = "case_closed"
+
+
+class UnknownCategory(InvalidInput):
+    code = "unknown_category"
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedCategory:
+    """A category named by a notice, a rule or a moderator, found in the service's packs."""
+
+    pack_id: str  # "tos" for the operator's own terms
+    category: str
+    article: str
+    basis: str  # law or terms
+    severity: Severity
+    label_en: str
+    label_zh: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.pack_id}:{self.category}"
+
+
+def resolve_category(packs: Sequence[Pack], name: str) -> ResolvedCategory:
+    """``name`` (``category``, ``pack:category`` or ``tos.<label>``) among ``packs``."""
+    name = name.strip()
+    if name.startswith(TERMS_PREFIX) and len(name) > len(TERMS_PREFIX) and len(name) <= 128:
+        label = name.removeprefix(TERMS_PREFIX)
+        return ResolvedCategory(
+            "tos", name, "terms of service", "terms", Severity.LOW, label, label
+        )
+    pack_id, _, category_id = name.rpartition(":")
+    for pack in packs:
+        if pack_id and pack.id != pack_id:
+            continue
+        found: Category | None = pack.category(category_id)
+        if found is not None:
+            return ResolvedCategory(
+                pack.id,
+                found.id,
+                found.article,
+                str(pack.basis),
+                found.severity,
+                found.label.en,
+                found.label.zh,
+            )
+    known = sorted({f"{p.id}:{c.id}" for p in packs for c in p.categories})
+    shown = ", ".join(known[:12]) + (", ..." if len(known) > 12 else "")
+    msg = f"{name[:80]!r} is not a category of this service's packs ({shown})"
+    raise UnknownCategory(msg)
+
+
+def target_key(content_id: str | None, url: str | None, subject: str | None) -> str:
+    """The digest that names what a case is about."""
+    if content_id:
+        key = f"content\x00{content_id}"
+    elif url:
+        key = f"url\x00{url}"
+    elif subject:
+        key = f"account\x00{subject}"
+    else:
+        raise InvalidInput("name the content id, the URL or the account concerned")
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def priority_of(category: ResolvedCategory, *, trusted: bool) -> int:
+    base = SEVERITY_PRIORITY.get(category.severity, TERMS_PRIORITY)
+    return base + (TRUSTED_BONUS if trusted else 0)
+
+
+def default_language(packs: Sequence[Pack]) -> str:
+    """The service's language for statements when a subject's is unknown."""
+    chinese = any(p.jurisdiction.code.split("-")[0] == "CN" for p in packs)
+    return "zh" if chinese else "en"
+
+
+@dataclass(frozen=True, slots=True)
+class Opening:
+    """What joins or opens a case."""
+
+    service_id: uuid.UUID
+    content_id: str | None
+    url: str | None
+    subject: str | None
+    category: ResolvedCategory
+    trusted: bool
+    automated: bool
+    language: str | None
+    at: datetime
+
+
+def open_or_join(session: Session, opening: Opening) -> Case:
+    """The undecided case about the opening's target, made if there is none; re-prioritised."""
+    key = target_key(opening.content_id, opening.url, opening.subject)
+    case = session.scalar(
+        select(Case)
+        .where(
+            Case.service_id == opening.service_id,
+            Case.target == key,
+            Case.status == CaseStatus.OPEN,
+        )
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    priority = priority_of(opening.category, trusted=opening.trusted)
+    if case is None:
+        case = Case(
+            id=uuid.uuid4(),
+            service_id=opening.service_id,
+            target=key,
+            content_id=opening.content_id,
+            url=opening.url,
+            subject=opening.subject,
+            language=opening.language if opening.language in LANGUAGES else "en",
+            status=CaseStatus.OPEN,
+            category=opening.category.key,
+            priority=priority,
+            trusted=opening.trusted,
+            automated_detection=opening.automated,
+            opened_at=opening.at,
+            updated_at=opening.at,
+        )
+        case.log_index = records.append(
+            session,
+            EventType.CASES_CASE_OPENED,
+            service_id=opening.service_id,
+            data={
+                "case_id": str(case.id),
+                "target_digest": key,
+                "category": opening.category.key,
+                "trusted": opening.trusted,
+                "automated": opening.automated,
+            },
+            now=opening.at,
+        ).index
+        session.add(case)
+    else:
+        if priority > case.priority:
+            case.priority, case.category = priority, opening.category.key
+        case.trusted = case.trusted or opening.trusted
+        case.subject = case.subject or opening.subject
+        case.updated_at = opening.at
+        if opening.language in LANGUAGES:
+            case.language = opening.language
+    session.flush()
+    return case
+
+
+def attach_item(session: Session, case: Case, item_id: uuid.UUID, at: datetime) -> None:
+    session.add(CaseItem(case_id=case.id, item_id=item_id, created_at=at))
+    session.flush()
+
+
+@dataclass(frozen=True, slots=True)
+class QueueEntry:
+    case_id: uuid.UUID
+    service_id: uuid.UUID
+    category: str
+    priority: int
+    trusted: bool
+    opened_at: datetime
+    notices: int
+    items: int
+    claimed_by: uuid.UUID | None
+    claim_expires_at: datetime | None
+
+
+def queue(
+    session: Session,
+    *,
+    service_id: uuid.UUID | None = None,
+    category: str | None = None,
+    include_claimed: bool = True,
+    limit: int = 50,
+    now: datetime | None = None,
+) -> list[QueueEntry]:
+    """Open cases, most urgent first (priority, then oldest); ``category`` routes by prefix."""
+    moment = now or utcnow()
+    query = select(Case).where(Case.status.in_([CaseStatus.OPEN, CaseStatus.APPEALED]))
+    if service_id is not None:
+        query = query.where(Case.service_id == service_id)
+    if category:
+        query = query.where(Case.category.startswith(category, autoescape=True))
+    if not include_claimed:
+        query = query.where(or_(Case.claim_expires_at.is_(None), Case.claim_expires_at < moment))
+    query = query.order_by(Case.priority.desc(), Case.opened_at).limit(limit)
+    with transaction(session):
+        return [
+            QueueEntry(
+                c.id,
+                c.service_id,
+                c.category,
+                c.priority,
+                c.trusted,
+                c.opened_at,
+                len(c.notices),
+                len(c.items),
+                c.claimed_by if c.claim_expires_at and c.claim_expires_at > moment else None,
+                c.claim_expires_at if c.claim_expires_at and c.claim_expires_at > moment else None,
+            )
+            for c in session.scalars(query)
+        ]
+
+
+def get_case(session: Session, case_id: uuid.UUID, *, lock: bool = False) -> Case:
+    query = select(Case).where(Case.id == case_id)
+    if lock:
+        query = query.with_for_update()
+    case = session.scalar(query.execution_options(populate_existing=True))
+    if case is None:
+        raise CaseNotFound(f"no case {case_id}")
+    return case
+
+
+def claim(
+    session: Session, case_id: uuid.UUID, user_id: uuid.UUID, *, now: datetime | None = None
+) -> Case:
+    """Claim ``case_id`` for ``user_id`` for :data:`CLAIM_MINUTES` (renewing their own claim)."""
+    moment = now or utcnow()
+    with transaction(session):
+        case = get_case(session, case_id, lock=True)
+        if case.status not in {CaseStatus.OPEN, CaseStatus.APPEALED}:
+            raise CaseClosed(f"case {case_id} is {case.status}")
+        held = case.claim_expires_at is not None and case.claim_expires_at > moment
+        if held and case.claimed_by != user_id:
+            raise CaseClaimed(f"case {case_id} is claimed until {case.claim_expires_at:%H:%M:%S}")
+        case.claimed_by = user_id
+        case.claim_expires_at = moment + timedelta(minutes=CLAIM_MINUTES)
+        session.flush()
+        return case
+
+
+def release(session: Session, case_id: uuid.UUID, user_id: uuid.UUID) -> None:
+    with transaction(session):
+        case = get_case(session, case_id, lock=True)
+        if case.claimed_by == user_id:
+            case.claimed_by = case.claim_expires_at = None
+
+
+def require_claim(case: Case, user_id: uuid.UUID, moment: datetime) -> None:
+    if (
+        case.claimed_by != user_id
+        or case.claim_expires_at is None
+        or case.claim_expires_at <= moment
+    ):
+        raise CaseClaimed(f"claim case {case.id} before deciding it")
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectHistory:
+    """What a moderator sees of a subject: by pseudonym, never by identity."""
+
+    subject: str
+    decisions: tuple[tuple[uuid.UUID, str, tuple[str, ...], datetime], ...]
+    active_strikes: int
+
+
+def history(
+    session: Session, service_id: uuid.UUID, subject: str, *, now: datetime | None = None
+) -> SubjectHistory:
+    moment = now or utcnow()
+    with transaction(session):
+        decided = session.execute(
+            select(Decision.id, Decision.category, Decision.actions, Decision.decided_at)
+            .join(Case, Case.id == Decision.case_id)
+            .where(Case.service_id == service_id, Case.subject == subject)
+            .order_by(Decision.decided_at.desc())
+            .limit(50)
+        ).all()
+        strikes = session.scalars(
+            select(Strike.id).where(
+                Strike.service_id == service_id,
+                Strike.subject == subject,
+                Strike.expires_at > moment,
+                Strike.withdrawn_at.is_(None),
+            )
+        ).all()
+    return SubjectHistory(
+        subject,
+        tuple((d_id, cat, tuple(acts), at) for d_id, cat, acts, at in decided),
+        len(strikes),
+    )
+
+
+def subject_digest(subject: str | None) -> str | None:
+    return leaf.text_digest(subject) if subject is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class CaseDetail:
+    """All a moderator sees of a case: content and findings, notices, the subject's past."""
+
+    case: Case
+    items: list[StoredItem]
+    history: SubjectHistory | None
+
+
+def case_detail(session: Session, case_id: uuid.UUID, *, now: datetime | None = None) -> CaseDetail:
+    with transaction(session):
+        case = get_case(session, case_id)
+        items = stored_items(session, [i.item_id for i in case.items])
+        past = history(session, case.service_id, case.subject, now=now) if case.subject else None
+        return CaseDetail(case, items, past)
