@@ -2,13 +2,38 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from dataclasses import fields
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from trustdesk.compliance.crypto import CryptoAssetView
+from trustdesk.compliance.crypto_entry import CryptoAssetIn
+from trustdesk.compliance.filings import DocumentView, FilingView
+from trustdesk.compliance.inventory import ServerView
+from trustdesk.compliance.obligations import ObligationStatus
+from trustdesk.compliance.residency import CheckResult, FindingView
+from trustdesk.compliance.servers import ServerIn
 from trustdesk.compliance.service import ServiceView
-from trustdesk.policy.vocabulary import ServiceType
+from trustdesk.compliance.vocabulary import (
+    AssetKind,
+    CryptoAssetType,
+    CryptoFunction,
+    DataClass,
+    FilingStatus,
+    FindingReason,
+    FindingStatus,
+    KeyState,
+    KeyType,
+    Mode,
+    Padding,
+    Primitive,
+    ProtocolType,
+)
+from trustdesk.policy.vocabulary import FilingKind, ServiceType
 
 
 class ServiceOut(BaseModel):
@@ -28,4 +53,320 @@ class ServiceOut(BaseModel):
             types=list(view.types),
             packs=list(view.packs),
             created_at=view.created_at,
+        )
+
+
+class Body(BaseModel):
+    """A request body: unknown keys are refused (there is no field for key material)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Short = Annotated[str, Field(max_length=500)]
+
+
+class FilingIn(Body):
+    kind: FilingKind
+    number: Short
+    authority: Short
+    issued_on: dt.date
+    expires_on: dt.date | None = None
+
+
+class DocumentOut(BaseModel):
+    id: uuid.UUID
+    filename: str
+    media_type: str
+    size: int
+    sha256: str
+    uploaded_by: str
+    uploaded_at: datetime
+    log_index: int
+
+    @classmethod
+    def of(cls, view: DocumentView) -> DocumentOut:
+        return cls(
+            id=view.id,
+            filename=view.filename,
+            media_type=view.media_type,
+            size=view.size,
+            sha256=view.digest.hex(),
+            uploaded_by=view.uploaded_by,
+            uploaded_at=view.uploaded_at,
+            log_index=view.log_index,
+        )
+
+
+class FilingOut(BaseModel):
+    id: uuid.UUID
+    service_id: uuid.UUID
+    kind: FilingKind
+    number: str
+    authority: str
+    issued_on: dt.date
+    expires_on: dt.date | None
+    status: FilingStatus
+    recorded_by: str
+    created_at: datetime
+    log_index: int
+    documents: list[DocumentOut]
+
+    @classmethod
+    def of(cls, view: FilingView) -> FilingOut:
+        return cls(
+            id=view.id,
+            service_id=view.service_id,
+            kind=view.kind,
+            number=view.number,
+            authority=view.authority,
+            issued_on=view.issued_on,
+            expires_on=view.expires_on,
+            status=view.status,
+            recorded_by=view.recorded_by,
+            created_at=view.created_at,
+            log_index=view.log_index,
+            documents=[DocumentOut.of(d) for d in view.documents],
+        )
+
+
+class ServerBody(Body):
+    name: Short
+    kind: AssetKind
+    role: Short
+    provider: Short
+    location: Annotated[str, Field(max_length=16)]
+    gbt2260: Annotated[str, Field(max_length=16)] | None = None
+    data_classes: Annotated[list[DataClass], Field(max_length=len(DataClass))] = []
+    populations: Annotated[list[Annotated[str, Field(max_length=16)]], Field(max_length=50)]
+
+    def entry(self) -> ServerIn:
+        return ServerIn(
+            name=self.name,
+            kind=self.kind,
+            role=self.role,
+            provider=self.provider,
+            location=self.location,
+            gbt2260=self.gbt2260,
+            data_classes=tuple(self.data_classes),
+            populations=tuple(self.populations),
+        )
+
+
+class ServerOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    kind: AssetKind
+    role: str
+    provider: str
+    location: str
+    gbt2260: str | None
+    data_classes: list[DataClass]
+    populations: list[str]
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, view: ServerView) -> ServerOut:
+        return cls(
+            id=view.id,
+            name=view.name,
+            kind=view.kind,
+            role=view.role,
+            provider=view.provider,
+            location=view.location,
+            gbt2260=view.gbt2260,
+            data_classes=list(view.data_classes),
+            populations=list(view.populations),
+            created_at=view.created_at,
+            updated_at=view.updated_at,
+        )
+
+
+class FindingOut(BaseModel):
+    id: uuid.UUID
+    server_id: uuid.UUID | None
+    server_name: str
+    pack_id: str
+    obligation_id: str
+    article: str
+    reason: FindingReason
+    detail: str
+    status: FindingStatus
+    opened_at: datetime
+    resolved_at: datetime | None
+    resolved_by: str | None
+    resolved_automatically: bool
+    resolution: str | None
+
+    @classmethod
+    def of(cls, view: FindingView) -> FindingOut:
+        return cls(
+            id=view.id,
+            server_id=view.server_id,
+            server_name=view.server_name,
+            pack_id=view.pack_id,
+            obligation_id=view.obligation_id,
+            article=view.article,
+            reason=view.reason,
+            detail=view.detail,
+            status=view.status,
+            opened_at=view.opened_at,
+            resolved_at=view.resolved_at,
+            resolved_by=view.resolved_by,
+            resolved_automatically=view.resolved_automatically,
+            resolution=view.resolution,
+        )
+
+
+class CheckOut(BaseModel):
+    servers: int
+    rules: list[str]
+    opened: list[FindingOut]
+    resolved: list[FindingOut]
+    open: list[FindingOut]
+    compliant: bool
+
+    @classmethod
+    def of(cls, result: CheckResult) -> CheckOut:
+        return cls(
+            servers=result.servers,
+            rules=[f"{r.pack_id}/{r.obligation_id}" for r in result.rules],
+            opened=[FindingOut.of(f) for f in result.opened],
+            resolved=[FindingOut.of(f) for f in result.resolved],
+            open=[FindingOut.of(f) for f in result.open],
+            compliant=not result.open,
+        )
+
+
+class ServerRecordedOut(BaseModel):
+    server: ServerOut
+    residency: CheckOut
+
+
+class ImportOut(BaseModel):
+    created: int
+    updated: int
+    sha256: str
+    residency: CheckOut
+
+
+class ResolveIn(Body):
+    reason: Annotated[str, Field(max_length=2000)]
+
+
+Text = Annotated[str, Field(max_length=500)]
+
+
+class CryptoAssetBody(Body):
+    """An algorithm, protocol, certificate or key's metadata. No field takes key material."""
+
+    asset_type: CryptoAssetType
+    name: Text
+    oid: Annotated[str, Field(max_length=100)] | None = None
+    servers: Annotated[list[uuid.UUID], Field(max_length=200)] = []
+    primitive: Primitive | None = None
+    parameter_set: Text | None = None
+    curve: Text | None = None
+    mode: Mode | None = None
+    padding: Padding | None = None
+    functions: Annotated[list[CryptoFunction], Field(max_length=len(CryptoFunction))] = []
+    security_level: Annotated[int, Field(strict=True)] | None = None
+    protocol: ProtocolType | None = None
+    version: Text | None = None
+    cipher_suites: Annotated[list[Text], Field(max_length=50)] = []
+    subject_name: Text | None = None
+    issuer_name: Text | None = None
+    not_valid_before: AwareDatetime | None = None
+    not_valid_after: AwareDatetime | None = None
+    certificate_format: Text | None = None
+    key_type: KeyType | None = None
+    key_size: Annotated[int, Field(strict=True)] | None = None
+    key_state: KeyState | None = None
+    key_format: Text | None = None
+    secured_by: Text | None = None
+    created_on: dt.date | None = None
+    expires_on: dt.date | None = None
+    algorithm_id: uuid.UUID | None = None
+
+    def entry(self) -> CryptoAssetIn:
+        values = self.model_dump(exclude={"servers", "functions", "cipher_suites"})
+        return CryptoAssetIn(
+            **values,
+            servers=tuple(self.servers),
+            functions=tuple(self.functions),
+            cipher_suites=tuple(self.cipher_suites),
+        )
+
+
+class CryptoAssetOut(CryptoAssetBody):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: uuid.UUID
+    where: list[str]
+    recorded_by: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, view: CryptoAssetView) -> CryptoAssetOut:
+        entry = view.entry
+        return cls(
+            id=view.id,
+            where=[place.label() for place in view.servers],
+            recorded_by=view.recorded_by,
+            created_at=view.created_at,
+            **{
+                **{f.name: getattr(entry, f.name) for f in fields(entry)},
+                "servers": list(entry.servers),
+                "functions": list(entry.functions),
+                "cipher_suites": list(entry.cipher_suites),
+            },
+        )
+
+
+class ObligationOut(BaseModel):
+    pack: str
+    obligation: str
+    article: str
+    kind: str
+    title: dict[str, str]
+    status: str
+    evidence: list[str]
+    due: dt.date | None
+    overdue: bool
+    due_soon: bool
+
+
+class ComplianceStatusOut(BaseModel):
+    service_id: uuid.UUID
+    service: str
+    obligations: list[ObligationOut]
+    met: int
+    not_met: int
+    unknown: int
+    overdue: int
+
+    @classmethod
+    def of(cls, view: ServiceView, rows: list[ObligationStatus]) -> ComplianceStatusOut:
+        return cls(
+            service_id=view.id,
+            service=view.name,
+            obligations=[
+                ObligationOut(
+                    pack=r.pack_id,
+                    obligation=r.obligation_id,
+                    article=r.article,
+                    kind=r.kind,
+                    title={"en": r.title_en, "zh": r.title_zh},
+                    status=str(r.status),
+                    evidence=list(r.evidence),
+                    due=r.due,
+                    overdue=r.overdue,
+                    due_soon=r.due_soon,
+                )
+                for r in rows
+            ],
+            met=sum(r.status == "met" for r in rows),
+            not_met=sum(r.status == "not_met" for r in rows),
+            unknown=sum(r.status == "unknown" for r in rows),
+            overdue=sum(r.overdue for r in rows),
         )

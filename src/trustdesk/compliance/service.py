@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import unicodedata
 import uuid
 from collections.abc import Iterable
@@ -16,12 +17,14 @@ from trustdesk.compliance.models import Service, ServicePack, ServiceTypeRow
 from trustdesk.db.engine import transaction
 from trustdesk.errors import Conflict, InvalidInput, NotFound
 from trustdesk.http.callers import ServiceCaller
+from trustdesk.policy.schema import Pack
 from trustdesk.policy.service import PackRegistry
 from trustdesk.policy.vocabulary import ServiceType
 from trustdesk.records import service as records
 from trustdesk.records.events import EventType
 
 MAX_NAME_LENGTH = 200
+log = logging.getLogger("trustdesk.compliance")
 
 
 class ServiceNotFound(NotFound):
@@ -122,6 +125,23 @@ def find_service_by_name(session: Session, name: str) -> ServiceView | None:
     with transaction(session):
         service = session.scalar(select(Service).where(Service.name == name))
         return ServiceView.of(service) if service else None
+
+
+def packs_for(session: Session, registry: PackRegistry, service_id: uuid.UUID) -> tuple[Pack, ...]:
+    """The packs that apply to a service; a pack no longer installed is skipped, loudly.
+
+    :class:`ServiceNotFound` if there is no such service.
+    """
+    with transaction(session):
+        if session.get(Service, service_id) is None:
+            raise ServiceNotFound(f"no service {service_id}")
+        pack_ids = session.scalars(
+            select(ServicePack.pack_id).where(ServicePack.service_id == service_id)
+        ).all()
+    missing = [p for p in pack_ids if p not in registry.packs]
+    if missing:
+        log.warning("service %s names packs that are not installed: %s", service_id, missing)
+    return tuple(registry.packs[p] for p in pack_ids if p in registry.packs)
 
 
 def get_service_for(session: Session, caller: ServiceCaller, service_id: uuid.UUID) -> ServiceView:

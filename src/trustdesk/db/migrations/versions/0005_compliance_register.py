@@ -1,0 +1,282 @@
+"""Compliance register: filings and their documents, servers and data stores, residency
+findings, the cryptography inventory.
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-11-30
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+import trustdesk.db.base
+
+revision: str = "0005"
+down_revision: str | None = "0004"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "crypto_assets",
+        sa.Column("service_id", sa.Uuid(), nullable=False),
+        sa.Column("asset_type", sa.String(length=16), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("oid", sa.String(length=100), nullable=True),
+        sa.Column("primitive", sa.String(length=16), nullable=True),
+        sa.Column("parameter_set", sa.String(length=64), nullable=True),
+        sa.Column("curve", sa.String(length=64), nullable=True),
+        sa.Column("mode", sa.String(length=16), nullable=True),
+        sa.Column("padding", sa.String(length=16), nullable=True),
+        sa.Column(
+            "functions", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False
+        ),
+        sa.Column("security_level", sa.Integer(), nullable=True),
+        sa.Column("protocol", sa.String(length=16), nullable=True),
+        sa.Column("version", sa.String(length=32), nullable=True),
+        sa.Column(
+            "cipher_suites",
+            sa.JSON().with_variant(postgresql.JSONB(), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("subject_name", sa.String(length=500), nullable=True),
+        sa.Column("issuer_name", sa.String(length=500), nullable=True),
+        sa.Column("not_valid_before", trustdesk.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("not_valid_after", trustdesk.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("certificate_format", sa.String(length=32), nullable=True),
+        sa.Column("key_type", sa.String(length=16), nullable=True),
+        sa.Column("key_size", sa.Integer(), nullable=True),
+        sa.Column("key_state", sa.String(length=16), nullable=True),
+        sa.Column("key_format", sa.String(length=32), nullable=True),
+        sa.Column("secured_by", sa.String(length=200), nullable=True),
+        sa.Column("created_on", sa.Date(), nullable=True),
+        sa.Column("expires_on", sa.Date(), nullable=True),
+        sa.Column("algorithm_id", sa.Uuid(), nullable=True),
+        sa.Column("recorded_by", sa.String(length=200), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", trustdesk.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["algorithm_id"],
+            ["crypto_assets.id"],
+            name=op.f("fk_crypto_assets_algorithm_id_crypto_assets"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["service_id"],
+            ["services.id"],
+            name=op.f("fk_crypto_assets_service_id_services"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_crypto_assets")),
+        sa.UniqueConstraint(
+            "service_id",
+            "asset_type",
+            "name",
+            name=op.f("uq_crypto_assets_service_id_asset_type_name"),
+        ),
+    )
+    with op.batch_alter_table("crypto_assets", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_crypto_assets_service_id"), ["service_id"], unique=False
+        )
+
+    op.create_table(
+        "filings",
+        sa.Column("service_id", sa.Uuid(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("number", sa.String(length=100), nullable=False),
+        sa.Column("authority", sa.String(length=200), nullable=False),
+        sa.Column("issued_on", sa.Date(), nullable=False),
+        sa.Column("expires_on", sa.Date(), nullable=True),
+        sa.Column("recorded_by", sa.String(length=200), nullable=False),
+        sa.Column("log_index", sa.BigInteger(), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", trustdesk.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["service_id"],
+            ["services.id"],
+            name=op.f("fk_filings_service_id_services"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_filings")),
+        sa.UniqueConstraint(
+            "service_id", "kind", "number", name=op.f("uq_filings_service_id_kind_number")
+        ),
+    )
+    with op.batch_alter_table("filings", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_filings_service_id"), ["service_id"], unique=False)
+
+    op.create_table(
+        "servers",
+        sa.Column("service_id", sa.Uuid(), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("role", sa.String(length=100), nullable=False),
+        sa.Column("provider", sa.String(length=200), nullable=False),
+        sa.Column("location", sa.String(length=8), nullable=False),
+        sa.Column("gbt2260", sa.String(length=6), nullable=True),
+        sa.Column("updated_at", trustdesk.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", trustdesk.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["service_id"],
+            ["services.id"],
+            name=op.f("fk_servers_service_id_services"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_servers")),
+        sa.UniqueConstraint("service_id", "name", name=op.f("uq_servers_service_id_name")),
+    )
+    with op.batch_alter_table("servers", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_servers_service_id"), ["service_id"], unique=False)
+
+    op.create_table(
+        "crypto_asset_servers",
+        sa.Column("asset_id", sa.Uuid(), nullable=False),
+        sa.Column("server_id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["asset_id"],
+            ["crypto_assets.id"],
+            name=op.f("fk_crypto_asset_servers_asset_id_crypto_assets"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["server_id"],
+            ["servers.id"],
+            name=op.f("fk_crypto_asset_servers_server_id_servers"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("asset_id", "server_id", name=op.f("pk_crypto_asset_servers")),
+    )
+    with op.batch_alter_table("crypto_asset_servers", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_crypto_asset_servers_server_id"), ["server_id"], unique=False
+        )
+
+    op.create_table(
+        "filing_documents",
+        sa.Column("filing_id", sa.Uuid(), nullable=False),
+        sa.Column("filename", sa.String(length=200), nullable=False),
+        sa.Column("media_type", sa.String(length=64), nullable=False),
+        sa.Column("size", sa.BigInteger(), nullable=False),
+        sa.Column("digest", sa.LargeBinary(length=32), nullable=False),
+        sa.Column("content", sa.LargeBinary(), nullable=False),
+        sa.Column("uploaded_by", sa.String(length=200), nullable=False),
+        sa.Column("uploaded_at", trustdesk.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("log_index", sa.BigInteger(), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["filing_id"],
+            ["filings.id"],
+            name=op.f("fk_filing_documents_filing_id_filings"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_filing_documents")),
+    )
+    with op.batch_alter_table("filing_documents", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_filing_documents_filing_id"), ["filing_id"], unique=False
+        )
+
+    op.create_table(
+        "residency_findings",
+        sa.Column("service_id", sa.Uuid(), nullable=False),
+        sa.Column("server_id", sa.Uuid(), nullable=True),
+        sa.Column("server_name", sa.String(length=200), nullable=False),
+        sa.Column("pack_id", sa.String(length=64), nullable=False),
+        sa.Column("obligation_id", sa.String(length=128), nullable=False),
+        sa.Column("article", sa.String(length=32), nullable=False),
+        sa.Column("reason", sa.String(length=32), nullable=False),
+        sa.Column("detail", sa.String(length=500), nullable=False),
+        sa.Column("state", sa.String(length=64), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("opened_at", trustdesk.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("resolved_at", trustdesk.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("resolved_by", sa.String(length=200), nullable=True),
+        sa.Column("resolved_automatically", sa.Boolean(), nullable=False),
+        sa.Column("resolution", sa.String(length=2000), nullable=True),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["server_id"],
+            ["servers.id"],
+            name=op.f("fk_residency_findings_server_id_servers"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["service_id"],
+            ["services.id"],
+            name=op.f("fk_residency_findings_service_id_services"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_residency_findings")),
+    )
+    with op.batch_alter_table("residency_findings", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_residency_findings_server_id"), ["server_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_residency_findings_service_id"), ["service_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_residency_findings_status"), ["status"], unique=False)
+
+    op.create_table(
+        "server_data_classes",
+        sa.Column("server_id", sa.Uuid(), nullable=False),
+        sa.Column("data_class", sa.String(length=16), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["server_id"],
+            ["servers.id"],
+            name=op.f("fk_server_data_classes_server_id_servers"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("server_id", "data_class", name=op.f("pk_server_data_classes")),
+    )
+    op.create_table(
+        "server_populations",
+        sa.Column("server_id", sa.Uuid(), nullable=False),
+        sa.Column("region", sa.String(length=8), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["server_id"],
+            ["servers.id"],
+            name=op.f("fk_server_populations_server_id_servers"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("server_id", "region", name=op.f("pk_server_populations")),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("server_populations")
+    op.drop_table("server_data_classes")
+    with op.batch_alter_table("residency_findings", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_residency_findings_status"))
+        batch_op.drop_index(batch_op.f("ix_residency_findings_service_id"))
+        batch_op.drop_index(batch_op.f("ix_residency_findings_server_id"))
+
+    op.drop_table("residency_findings")
+    with op.batch_alter_table("filing_documents", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_filing_documents_filing_id"))
+
+    op.drop_table("filing_documents")
+    with op.batch_alter_table("crypto_asset_servers", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_crypto_asset_servers_server_id"))
+
+    op.drop_table("crypto_asset_servers")
+    with op.batch_alter_table("servers", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_servers_service_id"))
+
+    op.drop_table("servers")
+    with op.batch_alter_table("filings", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_filings_service_id"))
+
+    op.drop_table("filings")
+    with op.batch_alter_table("crypto_assets", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_crypto_assets_service_id"))
+
+    op.drop_table("crypto_assets")
