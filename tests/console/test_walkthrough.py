@@ -1,0 +1,208 @@
+"""The console in a real browser against a real server with the demo data: a notice from
+the public (without JavaScript), a moderator's claim and decision, the action delivered to
+the service's webhook, the notifier's appeal with the token, a senior moderator's reversal
+(in Chinese), every main page screenshot at 1280 and 390 px and checked by axe-core."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from console_support import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    SHOTS_FOR_THE_LEAD,
+    Camera,
+    require_chromium,
+)
+
+from receiver import Receiver, running_receiver
+
+from support import bearer, running_server
+
+DEMO_CHAT_KEY = "td_demo-chat-key-for-development-only"
+PASSWORD = "trustdesk-demo"
+PUBLIC_CATEGORY = "eu-dsa:STATEMENT_CATEGORY_CONSUMER_INFORMATION"
+OTHER_CATEGORY = "eu-dsa:STATEMENT_CATEGORY_ANIMAL_WELFARE"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    require_chromium()
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415  (only with chromium)
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def hook() -> Iterator[Receiver]:
+    with running_receiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, hook: Receiver) -> Iterator[str]:
+    require_chromium()
+    folder = tmp_path_factory.mktemp("console-server")
+    env = {"TRUSTDESK_DELIVERY_INTERVAL_SECONDS": "1"}
+    with running_server(folder, "--demo", env=env) as (base, _process):
+        answer = httpx.put(
+            f"{base}/v1/webhook", json={"url": hook.url}, headers=bearer(DEMO_CHAT_KEY)
+        )
+        assert answer.status_code == 200, answer.text
+        yield base
+
+
+@pytest.fixture(scope="module")
+def camera(tmp_path_factory: pytest.TempPathFactory) -> Camera:
+    return Camera(tmp_path_factory.mktemp("screenshots"))
+
+
+def sign_in(browser: Any, base: str, username: str, locale: str = "en-GB") -> Any:
+    context = browser.new_context(locale=locale, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(f"{base}/console/login")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    return page
+
+
+def file_notice(
+    page: Any, base: str, content_id: str, explanation: str, category: str = PUBLIC_CATEGORY
+) -> tuple[str, str]:
+    page.goto(f"{base}/console/report")
+    page.select_option("#service", label="Demo Chat")
+    page.click("form[method=get] button")
+    page.fill("#content_id", content_id)
+    page.select_option("#category", value=category)
+    page.fill("#explanation", explanation)
+    page.fill("#name", "A. Reader")
+    page.fill("#email", "reader@example.org")
+    page.check("input[name=good_faith]")
+    page.click("form[method=post] button[type=submit]")
+    page.wait_for_url(re.compile(r"/console/report/receipt$"))
+    return page.inner_text("#notice-id"), page.inner_text("#notice-token")
+
+
+def test_the_public_files_a_notice_without_javascript(browser: Any, server: str) -> None:
+    context = browser.new_context(java_script_enabled=False, locale="en-GB")
+    page = context.new_page()
+    notice_id, token = file_notice(
+        page, server, "msg-1010", "It sells a puppy kept in a cage.", OTHER_CATEGORY
+    )
+    assert token.startswith("tdn_")
+    page.reload()
+    assert page.locator("#notice-token").count() == 0, "the token is shown only once"
+    page.goto(f"{server}/console/outcome")
+    page.fill("#notice_id", notice_id)
+    page.fill("#token", token)
+    page.click("form[method=post] button[type=submit]")
+    assert "Waiting for review" in page.inner_text("#case-state")
+    context.close()
+
+
+def test_a_notice_is_decided_delivered_appealed_and_reversed(
+    browser: Any, server: str, hook: Receiver, camera: Camera
+) -> None:
+    from playwright.sync_api import expect  # noqa: PLC0415  (only with chromium)
+
+    # The public, in a browser asking for Chinese: the form, the receipt.
+    public = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    notifier = public.new_page()
+    notifier.goto(f"{server}/console/")
+    assert notifier.locator("html").get_attribute("lang") == "zh-Hans"
+    camera.check(notifier, "01-home-zh")
+    notifier.goto(f"{server}/console/report?service=")
+    notifier.select_option("#service", label="Demo Chat")
+    notifier.click("form[method=get] button")
+    camera.check(notifier, "02-notice-form-zh")
+    notice_id, token = file_notice(
+        notifier, server, "msg-1009", "The meeting notice hides a paid subscription."
+    )
+    assert "回执" in notifier.inner_text("h1")
+    camera.check(notifier, "03-receipt-zh")
+
+    # A moderator: the queue, a held message with its matches, claim, decide, delivery.
+    moderator = sign_in(browser, server, "mod.alice")
+    assert moderator.url.endswith("/console/queue")
+    camera.check(moderator, "04-queue")
+    moderator.select_option("#f-category", value="eu-dsa:STATEMENT_CATEGORY_SCAMS_AND_FRAUD")
+    expect(moderator.locator("#queue")).not_to_contain_text("Insult")
+    moderator.locator("#queue a", has_text="Scams").first.click()
+    moderator.wait_for_load_state()
+    case_url = moderator.url
+    moderator.click("text=Claim this case")
+    assert moderator.locator("mark").count() >= 1, "the matched span is highlighted"
+    camera.check(moderator, "05-case-claimed")
+    moderator.check("input[name=actions][value=stop_dissemination]")
+    moderator.fill("#d-facts", "Asks for a payment to release a parcel: advance-fee fraud.")
+    moderator.click("#decision-form button[type=submit]")
+    moderator.wait_for_url(case_url)
+    status = moderator.locator("[data-status]").first
+    status.wait_for()
+    moderator.wait_for_selector("[data-status=delivered]", timeout=30_000)
+    assert hook.bodies(), "the webhook received the action"
+    camera.check(moderator, "06-case-decided-delivered")
+
+    # The notifier's case: no action.
+    moderator.goto(f"{server}/console/queue?category={PUBLIC_CATEGORY}")
+    rows = moderator.locator("#queue tbody tr")
+    expect(rows).to_have_count(1)
+    rows.locator("button", has_text="Claim").click()
+    moderator.wait_for_load_state()
+    moderator.fill("#d-facts", "A meeting reminder; nothing unlawful in it.")
+    moderator.click("#decision-form button[type=submit]")
+    moderator.wait_for_selector("text=No action was decided")
+
+    # The notifier reads the outcome with the token and appeals.
+    notifier.goto(f"{server}/console/outcome")
+    camera.check(notifier, "07-outcome-form-zh")
+    notifier.fill("#notice_id", notice_id)
+    notifier.fill("#token", token)
+    notifier.click("form[method=post] button[type=submit]")
+    assert "已决定" in notifier.inner_text("#case-state")
+    camera.check(notifier, "08-outcome-zh")
+    notifier.fill("#reason", "The message links to a paid subscription it does not disclose.")
+    notifier.click("form[action$='/outcome/appeal'] button")
+    assert "申诉已提交" in notifier.inner_text("main")
+
+    # A senior moderator (Chinese profile) reverses: the content is acted on.
+    senior = sign_in(browser, server, "senior.chen")
+    assert senior.url.endswith("/console/queue")
+    senior.goto(f"{server}/console/appeals")
+    assert senior.locator("html").get_attribute("lang") == "zh-Hans"
+    camera.check(senior, "09-appeals-zh")
+    card = senior.locator("section.card", has_text="举报人提出的申诉").first
+    card.locator("input[value=reverse]").check()
+    card.locator("input[name=actions][value=stop_dissemination]").check()
+    card.locator("textarea").fill("链接指向未披露的付费订阅，应停止传播。")
+    card.locator("button[type=submit]").click()
+    assert "原决定已撤销" in senior.inner_text("main")
+
+    notifier.goto(f"{server}/console/outcome")
+    notifier.fill("#notice_id", notice_id)
+    notifier.fill("#token", token)
+    notifier.click("form[method=post] button[type=submit]")
+    acted = notifier.inner_text("#decision-actions")
+    assert "不予处置" not in acted, "after the reversal the content is acted on"
+    assert notifier.locator("#statement").count() == 1, "with a statement of reasons"
+
+    # The error pages and the sign-in page are checked too.
+    anonymous = browser.new_context(locale="en-GB").new_page()
+    anonymous.goto(f"{server}/console/login")
+    camera.check(anonymous, "10-login")
+    missing = anonymous.goto(f"{server}/console/no-such-page")
+    assert missing is not None and missing.status == 404
+    camera.check(anonymous, "11-not-found")
+    assert "Traceback" not in anonymous.content()
+    assert (SHOTS_FOR_THE_LEAD / "axe.json").is_file()
