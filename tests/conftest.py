@@ -21,11 +21,13 @@ from trustdesk.compliance import service as compliance
 from trustdesk.compliance.service import NewService
 from trustdesk.db import migrate
 from trustdesk.db.engine import Database, make_engine
+from trustdesk.permissions import Role
 from trustdesk.policy.service import PackRegistry, load_registry
 from trustdesk.policy.vocabulary import ServiceType
 from trustdesk.settings import Environment, Settings
 
-from support import ServiceFactory, TemporaryPostgres
+from desk import RULES, SYNTHETIC, Desk
+from support import ServiceFactory, TemporaryPostgres, bearer, token_for
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -83,7 +85,9 @@ def settings(tmp_path: Path) -> Settings:
         database_url=f"sqlite:///{tmp_path / 'unused.db'}",
         log_signing_key_path=tmp_path / "keys" / "log-signing.key",
         keyring_path=tmp_path / "keys" / "keyring.json",
+        blind_index_key_path=tmp_path / "keys" / "blind-index.key",
         checkpoint_interval_seconds=0,
+        delivery_interval_seconds=0,
     )
 
 
@@ -118,3 +122,31 @@ def make_service(database: Database, packs: PackRegistry) -> ServiceFactory:
             )
 
     return factory
+
+
+@pytest.fixture
+def desk(client: TestClient, database: Database, make_service: ServiceFactory) -> Desk:
+    """A service with the cases rule set, verified accounts, and the people of a desk."""
+    created = make_service("Casebook", pack_ids=("cn-xj-2014", "eu-dsa"))
+    key = created.api_key
+    uploaded = client.post(
+        "/v1/rulesets", files={"file": ("r.yaml", RULES.encode())}, headers=bearer(key)
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    for n, number in enumerate(SYNTHETIC, 1):
+        identity = {
+            "subject": f"acct-{n}",
+            "kind": "individual",
+            "name": f"Person {n}",
+            "document": {"type": "cn.ric", "number": number},
+        }
+        assert client.post("/v1/identities", json=identity, headers=bearer(key)).status_code == 201
+    return Desk(
+        client,
+        str(created.service.id),
+        key,
+        token_for(database, "mod.one", Role.MODERATOR),
+        token_for(database, "mod.two", Role.MODERATOR),
+        token_for(database, "senior.one", Role.SENIOR_MODERATOR),
+        token_for(database, "auditor.one", Role.AUDITOR),
+    )

@@ -18,8 +18,10 @@ import httpx
 import pytest
 from sqlalchemy import make_url, text
 
+from trustdesk.auth import service as auth
 from trustdesk.compliance.service import NewService
-from trustdesk.db.engine import make_engine
+from trustdesk.db.engine import Database, make_engine
+from trustdesk.permissions import Role
 from trustdesk.policy.vocabulary import ServiceType
 
 PROBLEM = "application/problem+json"
@@ -43,6 +45,13 @@ HOSTILE_STRINGS: tuple[str, ...] = (
 
 def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
+
+
+def token_for(database: Database, username: str, *roles: Role) -> str:
+    """A personal token for a new user ``username`` holding ``roles``."""
+    with database.session() as session:
+        auth.create_user(session, username=username, password="x" * 16, roles=list(roles))
+        return auth.issue_user_token(session, username)
 
 
 def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:

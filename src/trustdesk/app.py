@@ -5,28 +5,43 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import AsyncIterator
 
+import httpx
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from trustdesk import __version__
 from trustdesk.auth import service as auth
+from trustdesk.cases import api as cases_api
+from trustdesk.cases import delivery
+from trustdesk.cases import screened as cases_screened
+from trustdesk.cases.decisions import StrikePolicy
 from trustdesk.compliance import api as compliance_api
+from trustdesk.compliance import service as compliance
+from trustdesk.console import site as console
 from trustdesk.db.engine import Database
 from trustdesk.http import problems
 from trustdesk.http.deps import SessionDep
 from trustdesk.http.limits import BodySizeLimit
+from trustdesk.http.ratelimit import RateLimiter
+from trustdesk.identity import api as identity_api
+from trustdesk.identity import service as identity
+from trustdesk.identity.vault import open_vault
 from trustdesk.policy import api as policy_api
+from trustdesk.policy.schema import Pack
 from trustdesk.policy.service import load_registry
 from trustdesk.records import api as records_api
 from trustdesk.records import service as records
 from trustdesk.records.keys import load_or_create_signer
 from trustdesk.screening import api as screening_api
 from trustdesk.screening.runtime import CompiledCache, ScreenerRegistry
+from trustdesk.screening.service import Screened
 from trustdesk.settings import Settings
 
 DESCRIPTION = """\
@@ -45,22 +60,58 @@ def checkpoint_now(app: FastAPI) -> records.CheckpointView:
 
 
 async def _checkpoint_loop(app: FastAPI, interval: float) -> None:
+    """Sign a checkpoint at start (the log may have grown while we were down), then on time."""
     while True:
-        await asyncio.sleep(interval)
         try:
             await run_in_threadpool(checkpoint_now, app)
         except Exception:
             log.exception("signing a checkpoint failed; retrying in %s s", interval)
+        await asyncio.sleep(interval)
+
+
+def deliver_now(app: FastAPI, client: httpx.Client) -> delivery.DeliverySummary:
+    """One pass of webhook delivery: send the due actions, record each outcome."""
+    settings: Settings = app.state.settings
+    database: Database = app.state.database
+    with database.session() as session:
+        return delivery.deliver_due(
+            session,
+            app.state.vault.keyring,
+            client,
+            max_attempts=settings.delivery_max_attempts,
+        )
+
+
+async def _delivery_loop(app: FastAPI, interval: float) -> None:
+    client = delivery.make_client(app.state.settings.delivery_timeout_seconds)
+    try:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                summary = await run_in_threadpool(deliver_now, app, client)
+            except Exception:
+                log.exception("delivering actions failed; retrying in %s s", interval)
+            else:
+                if summary.attempted:
+                    log.info("webhook delivery: %s", summary.as_dict())
+    finally:
+        client.close()
 
 
 @contextlib.asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    interval = app.state.settings.checkpoint_interval_seconds
-    task = asyncio.create_task(_checkpoint_loop(app, interval)) if interval else None
+    settings: Settings = app.state.settings
+    tasks = []
+    if settings.checkpoint_interval_seconds:
+        interval = settings.checkpoint_interval_seconds
+        tasks.append(asyncio.create_task(_checkpoint_loop(app, interval)))
+    if settings.delivery_interval_seconds:
+        interval = settings.delivery_interval_seconds
+        tasks.append(asyncio.create_task(_delivery_loop(app, interval)))
     try:
         yield
     finally:
-        if task is not None:
+        for task in tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -81,6 +132,29 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     app.state.packs = load_registry(settings.pack_dirs)
     app.state.authenticator = auth.authenticate
     app.state.log_signer = load_or_create_signer(settings.log_signing_key_path, settings.log_origin)
+    app.state.vault = open_vault(settings)
+
+    def service_packs(session: Session, service_id: uuid.UUID) -> tuple[Pack, ...]:
+        return compliance.packs_for(session, app.state.packs, service_id)
+
+    def may_publish(session: Session, service_id: uuid.UUID, subject: str | None) -> bool:
+        return identity.may_publish(
+            session, service_id, service_packs(session, service_id), subject
+        )
+
+    def on_screened(session: Session, screened: Screened) -> None:
+        packs = service_packs(session, screened.service_id)
+        cases_screened.on_screened(session, packs, screened, policy=app.state.strike_policy)
+
+    app.state.service_packs = service_packs
+    app.state.publish_gate = may_publish
+    app.state.screening_listener = on_screened
+    app.state.strike_policy = StrikePolicy(
+        warn_at=settings.strike_warn_at,
+        suspend_at=max(settings.strike_suspend_at, settings.strike_warn_at + 1),
+        expiry_days=settings.strike_expiry_days,
+    )
+    app.state.notice_limiter = RateLimiter(settings.notices_per_minute)
     app.state.screeners = ScreenerRegistry(
         app.state.packs.all, CompiledCache(settings.cache_dir / "rulesets")
     )
@@ -111,4 +185,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     app.include_router(compliance_api.router)
     app.include_router(records_api.router)
     app.include_router(screening_api.router)
+    app.include_router(identity_api.router)
+    app.include_router(cases_api.router)
+    console.install(app)  # the web console under /console; / redirects to it
     return app

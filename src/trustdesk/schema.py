@@ -6,11 +6,21 @@ Alembic (autogenerate and ``alembic check``) compares the migrations against thi
 from __future__ import annotations
 
 from trustdesk.auth import models as auth_models
+from trustdesk.cases import models as cases_models
 from trustdesk.compliance import models as compliance_models
 from trustdesk.db.base import Base
+from trustdesk.identity import models as identity_models
 from trustdesk.records import models as records_models
 from trustdesk.screening import models as screening_models
 
 metadata = Base.metadata
 
-__all__ = ["auth_models", "compliance_models", "metadata", "records_models", "screening_models"]
+__all__ = [
+    "auth_models",
+    "cases_models",
+    "compliance_models",
+    "identity_models",
+    "metadata",
+    "records_models",
+    "screening_models",
+]

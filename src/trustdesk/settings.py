@@ -63,6 +63,44 @@ class Settings(BaseSettings):
         default=Path("var/keys/keyring.json"),
         description="Local key ring (key-encryption keys for evidence and the identity vault).",
     )
+    blind_index_key_path: Path = Field(
+        default=Path("var/keys/blind-index.key"),
+        description="HMAC key of the identity vault's blind index (finds duplicate document "
+        "numbers without decrypting); made on first start, kept apart from the key ring.",
+    )
+    disclosure_max_subjects: int = Field(
+        default=10,
+        ge=1,
+        le=1000,
+        description="Most subjects one identity disclosure request may name (no bulk export).",
+    )
+    disclosure_reveal_hours: int = Field(
+        default=72,
+        ge=1,
+        le=24 * 90,
+        description="How long after its approval a disclosure may be revealed (once).",
+    )
+    identity_retention_days: int = Field(
+        default=180,
+        ge=0,
+        le=36_500,
+        description="Keep an identity this many days after its erasure is requested (the "
+        "account closed) before its data key is destroyed.",
+    )
+    notices_per_minute: int = Field(
+        default=30,
+        ge=1,
+        description="Notices one client address may send a minute (POST /v1/notices).",
+    )
+    strike_warn_at: int = Field(
+        default=2, ge=1, description="Active strikes that bring a warning (DSA art. 23(1))."
+    )
+    strike_suspend_at: int = Field(
+        default=3, ge=2, description="Active strikes that bring an automatic suspension."
+    )
+    strike_expiry_days: int = Field(
+        default=365, ge=1, le=3650, description="How long a strike counts."
+    )
     evidence_retention_days: int | None = Field(
         default=None,
         ge=1,
@@ -74,6 +112,24 @@ class Settings(BaseSettings):
         default=60,
         ge=0,
         description="Sign a checkpoint at least this often while the log grows (0: off).",
+    )
+    delivery_interval_seconds: int = Field(
+        default=5,
+        ge=0,
+        description="Deliver due actions to the services' webhooks this often (0: off; "
+        "`trustdesk actions deliver` runs one pass).",
+    )
+    delivery_max_attempts: int = Field(
+        default=8,
+        ge=1,
+        le=50,
+        description="Webhook attempts per action before it goes dead for an operator.",
+    )
+    delivery_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=60,
+        description="Read timeout of one webhook attempt (connecting: at most 3 s).",
     )
     cache_dir: Path = Field(
         default=Path("var/cache"),

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from trustdesk.cli import evidence as evidence_cli
+from trustdesk.cli import output
 from trustdesk.crypto.keyring import LocalKeyRing
 from trustdesk.db import migrate
 from trustdesk.db.engine import Database
@@ -92,7 +93,7 @@ def test_purge_dry_run_then_purge(db_url: str, keyring: LocalKeyRing) -> None:
 def test_purge_shows_progress_for_many_rows(
     db_url: str, keyring: LocalKeyRing, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(evidence_cli, "PROGRESS_FROM", 2)
+    monkeypatch.setattr(output, "PROGRESS_FROM", 2)
     for _ in range(3):
         preserve(db_url, keyring)
     code, out, _ = invoke("purge", "--format", "json", "--db", db_url)

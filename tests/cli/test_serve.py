@@ -14,12 +14,17 @@ from sqlalchemy import select
 
 from trustdesk import demo
 from trustdesk.auth import service as auth
+from trustdesk.cases import service as cases
+from trustdesk.cases.models import Decision
 from trustdesk.compliance import service as compliance
 from trustdesk.db.engine import Database
+from trustdesk.identity import service as identity
+from trustdesk.identity.vault import open_vault
 from trustdesk.permissions import Role
 from trustdesk.policy.service import PackRegistry
 from trustdesk.screening import service as screening
 from trustdesk.screening.models import ContentItem
+from trustdesk.settings import Settings
 
 from support import bearer, clean_environment, running_server
 
@@ -49,9 +54,10 @@ def test_serve_migrates_loads_the_demo_and_answers(
     assert "mod.alice" in output
 
 
-def test_demo_loads_once(database: Database, packs: PackRegistry) -> None:
-    first = demo.load(database, packs)
-    second = demo.load(database, packs)
+def test_demo_loads_once(database: Database, packs: PackRegistry, settings: Settings) -> None:
+    vault = open_vault(settings)
+    first = demo.load(database, packs, vault)
+    second = demo.load(database, packs, vault)
     assert first == second
     with database.session() as session:
         services = compliance.list_services(session)
@@ -78,6 +84,19 @@ def test_demo_loads_once(database: Database, packs: PackRegistry) -> None:
     assert "msg-1009" not in verdicts  # allowed, so only counted
     assert counts["allow"] >= 2
     assert sum(counts.values()) == len(demo.MESSAGES)
+    with database.session() as session:
+        for subject, *_ in demo.IDENTITIES:
+            assert identity.status(session, chat.id, subject).status == "verified"
+        chat_packs = compliance.packs_for(session, packs, chat.id)
+        assert not identity.may_publish(session, chat.id, chat_packs, demo.UNVERIFIED_SUBJECT)
+        queue = cases.queue(session, service_id=chat.id)
+        decided = session.scalars(
+            select(Decision.automated_decision).where(Decision.service_id == chat.id)
+        ).all()
+    assert queue[0].trusted  # the trusted flagger's notice comes first
+    assert sum(entry.notices for entry in queue) == len(demo.NOTICES)
+    assert sum(entry.items for entry in queue) >= 1  # held messages wait for review
+    assert decided and set(decided) == {"fully"}  # blocked messages were decided at once
 
 
 def test_serve_refuses_placeholder_secrets_in_production(tmp_path: Path) -> None:

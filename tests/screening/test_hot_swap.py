@@ -39,7 +39,10 @@ def test_deploying_while_screening_drops_no_request(tmp_path: Path) -> None:
                 n = 0
                 while not stop.is_set() and n < 2000:
                     n += 1
-                    body = {"content": {"id": f"w{worker}-{n}", "text": "来玩百家乐和赌博"}}
+                    body = {
+                        "content": {"id": f"w{worker}-{n}", "text": "来玩百家乐和赌博"},
+                        "subject": demo.IDENTITIES[0][0],  # verified: the real-name gate opens
+                    }
                     response = own.post("/v1/screen", json=body)
                     verdict = response.json() if response.status_code == 200 else {}
                     answers.append(

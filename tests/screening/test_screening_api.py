@@ -48,8 +48,21 @@ def upload(client: TestClient, key: str, text: str, name: str = "rules.yaml") ->
     return response.json()  # type: ignore[no-any-return]
 
 
+SUBJECT = "acct-7"
+SYNTHETIC_RIC = "110105198802140419"  # a made-up resident identity number with a valid check
+
+
 def screen(client: TestClient, key: str, text: str, content_id: str = "m1") -> dict:  # type: ignore[type-arg]
-    body = {"content": {"id": content_id, "kind": "text", "text": text}, "subject": "acct-7"}
+    """Screen ``text`` from a subject with a verified identity (the services' pack asks one)."""
+    identity = {
+        "subject": SUBJECT,
+        "kind": "individual",
+        "name": "Test Person",
+        "document": {"type": "cn.ric", "number": SYNTHETIC_RIC},
+    }
+    registered = client.post("/v1/identities", headers=bearer(key), json=identity)
+    assert registered.json()["status"] == "verified", registered.text
+    body = {"content": {"id": content_id, "kind": "text", "text": text}, "subject": SUBJECT}
     response = client.post(  # json.dumps escapes lone surrogates, which UTF-8 cannot carry
         "/v1/screen",
         headers={**bearer(key), "content-type": "application/json"},

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from trustdesk.cli.context import DbOption, load_settings, open_database, session_for
 from trustdesk.cli.output import (
     FormatOption,
     ListFormat,
+    lazy_progress,
     print_json,
     reporting_errors,
-    stderr,
     stdout,
 )
 from trustdesk.errors import InvalidInput
@@ -27,7 +24,6 @@ from trustdesk.records.retention import HoldView
 app = typer.Typer(
     help="Preserved evidence: legal holds and the retention purge.", no_args_is_help=True
 )
-PROGRESS_FROM = 100  # rows: fewer purge too fast for a progress bar to help
 
 IdArgument = Annotated[str, typer.Argument(metavar="EVIDENCE_ID", show_default=False)]
 ByOption = Annotated[str, typer.Option("--by", metavar="NAME", help="Who acts (for the record).")]
@@ -67,33 +63,6 @@ def hold_json(view: HoldView) -> dict[str, object]:
     }
 
 
-class _LazyProgress:
-    """A progress bar on stderr, shown only once a purge turns out to be large."""
-
-    def __init__(self) -> None:
-        self.bar: Progress | None = None
-
-    def __call__(self, done: int, total: int) -> None:
-        if self.bar is None:
-            if total < PROGRESS_FROM:
-                return
-            columns = (TextColumn("purging"), BarColumn(), MofNCompleteColumn())
-            self.bar = Progress(*columns, TimeElapsedColumn(), console=stderr, transient=True)
-            self.bar.start()
-            self.bar.add_task("evidence", total=total)
-        self.bar.update(self.bar.task_ids[0], completed=done)
-
-
-@contextmanager
-def _progress() -> Iterator[_LazyProgress]:
-    progress = _LazyProgress()
-    try:
-        yield progress
-    finally:
-        if progress.bar is not None:
-            progress.bar.stop()
-
-
 @app.command()
 def purge(
     dry_run: Annotated[
@@ -106,7 +75,7 @@ def purge(
     with (
         reporting_errors(),
         session_for(db) as session,
-        _progress() as progress,
+        lazy_progress("purging") as progress,
     ):
         views = retention.purge_expired(session, dry_run=dry_run, progress=progress)
     if format_ is ListFormat.JSON:

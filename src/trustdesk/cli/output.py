@@ -10,12 +10,13 @@ from __future__ import annotations
 import enum
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy.exc import OperationalError
 
 from trustdesk.errors import ConfigurationError, InvalidInput, SourceError, TrustdeskError
@@ -74,3 +75,35 @@ def reporting_errors() -> Iterator[None]:
             code="database_unavailable",
             exit_code=EXIT_CONFIGURATION,
         )
+
+
+PROGRESS_FROM = 100  # rows: fewer finish too fast for a progress bar to help
+
+
+class _LazyProgress:
+    """A progress bar on stderr, shown only once the work turns out to be large."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.bar: Progress | None = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            if total < PROGRESS_FROM:
+                return
+            columns = (TextColumn(self.label), BarColumn(), MofNCompleteColumn())
+            self.bar = Progress(*columns, TimeElapsedColumn(), console=stderr, transient=True)
+            self.bar.start()
+            self.bar.add_task(self.label, total=total)
+        self.bar.update(self.bar.task_ids[0], completed=done, total=max(total, done))
+
+
+@contextmanager
+def lazy_progress(label: str) -> Iterator[Callable[[int, int], None]]:
+    """A ``progress(done, total)`` callback that draws a bar for long work, then clears it."""
+    progress = _LazyProgress(label)
+    try:
+        yield progress
+    finally:
+        if progress.bar is not None:
+            progress.bar.stop()

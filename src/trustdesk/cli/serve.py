@@ -36,10 +36,11 @@ def serve(
         migrate.upgrade(database.engine)
         app = create_app(settings, database)
         if load_demo:
-            credentials = demo.load(database, app.state.packs)
+            credentials = demo.load(database, app.state.packs, app.state.vault)
             stdout.print(demo.describe(credentials), highlight=False)
     bind_host = host or settings.host
     bind_port = port or settings.port
     stdout.print(f"trustdesk listening on http://{bind_host}:{bind_port}/", highlight=False)
+    stdout.print(f"  console: http://{bind_host}:{bind_port}/console/", highlight=False)
     stdout.print(f"  API document: http://{bind_host}:{bind_port}/docs", highlight=False)
     uvicorn.run(app, host=bind_host, port=bind_port, log_level="info", server_header=False)

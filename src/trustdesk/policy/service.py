@@ -6,10 +6,14 @@ ships and the operator's pack folders, and never changes afterwards.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
+from typing import Protocol
+
+from sqlalchemy.orm import Session
 
 from trustdesk.errors import ConfigurationError, SourceError, SourceLocation
 from trustdesk.policy import loader
@@ -40,6 +44,16 @@ class PackRegistry:
 
     def all(self) -> tuple[Pack, ...]:
         return tuple(self.packs.values())
+
+
+class ServicePacks(Protocol):
+    """The packs that apply to a service.
+
+    The compliance slice, which keeps services, answers this; the application hands it to
+    the slices below compliance (screening, identity) so they need not import it.
+    """
+
+    def __call__(self, session: Session, service_id: uuid.UUID) -> tuple[Pack, ...]: ...
 
 
 def load_registry(pack_dirs: Sequence[Path] = ()) -> PackRegistry:

@@ -209,3 +209,23 @@ def root_at(session: Session, tree_size: int) -> bytes:
         if not 0 <= tree_size <= _size(session):
             raise InvalidProofRequest(f"the log has no tree of size {tree_size}")
         return merkle.root(DatabaseSubtreeStore(session), tree_size)
+
+
+def count(
+    session: Session,
+    type_: EventType,
+    *,
+    service_id: uuid.UUID | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> int:
+    """How many entries of one type the log holds (for one service, in ``[start, end)``)."""
+    query = select(func.count()).select_from(LogEntry).where(LogEntry.type == str(type_))
+    if service_id is not None:
+        query = query.where(LogEntry.service_id == service_id)
+    if start is not None:
+        query = query.where(LogEntry.recorded_at >= start)
+    if end is not None:
+        query = query.where(LogEntry.recorded_at < end)
+    with transaction(session):
+        return int(session.scalar(query) or 0)

@@ -13,6 +13,7 @@ from trustdesk.http.deps import SessionDep
 from trustdesk.http.problems import PROBLEM_RESPONSES
 from trustdesk.policy.service import PackRegistry
 from trustdesk.screening import service
+from trustdesk.screening.engine import Verdict
 from trustdesk.screening.runtime import ScreenerRegistry, source_from_archive
 from trustdesk.screening.schemas import DeploymentOut, ScreenRequest, ScreenResponse
 
@@ -74,9 +75,17 @@ def screen(
     body: ScreenRequest, request: Request, caller: CallerDep, session: SessionDep
 ) -> ScreenResponse:
     item = service.ContentIn.of(body.content.id, body.content.text, body.subject, body.content.kind)
+    gate: service.PublishGate = request.app.state.publish_gate
+    if not gate(session, caller.service_id, item.subject):
+        service.count(session, caller.service_id, Verdict.BLOCK)  # nothing of it is stored
+        blocked = ScreenResponse.of(item.content_id, service.identity_required(item), None)
+        return blocked.model_copy(update={"ruleset": None})
     screener = _registry(request).for_service(session, caller.service_id)
     if screener is None:
         return ScreenResponse.of(item.content_id, None, None)
     screening = screener.screen(item.text)
-    item_id = service.record(session, caller.service_id, item, screening, context=body.context)
+    listener: service.ScreeningListener | None = request.app.state.screening_listener
+    item_id = service.record(
+        session, caller.service_id, item, screening, context=body.context, listener=listener
+    )
     return ScreenResponse.of(item.content_id, screening, item_id)

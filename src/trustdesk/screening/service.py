@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from typing import Any, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -24,7 +24,7 @@ from trustdesk.errors import InvalidInput, NotFound
 from trustdesk.records import leaf
 from trustdesk.records import service as records
 from trustdesk.records.events import EventType
-from trustdesk.screening.engine import Screening, Verdict
+from trustdesk.screening.engine import Finding, Screening, Verdict
 from trustdesk.screening.models import (
     ContentFinding,
     ContentItem,
@@ -214,6 +214,44 @@ def _count(session: Session, service_id: uuid.UUID, verdict: str, day: Any) -> N
     )
 
 
+class PublishGate(Protocol):
+    """Whether a subject of a service may publish at all (the identity slice answers)."""
+
+    def __call__(self, session: Session, service_id: uuid.UUID, subject: str | None) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Screened:
+    """A stored screening verdict, as handed to whoever reviews it (the cases slice)."""
+
+    service_id: uuid.UUID
+    item_id: uuid.UUID
+    item: ContentIn
+    screening: Screening
+    context: Mapping[str, Any]
+
+
+class ScreeningListener(Protocol):
+    """Told of every stored verdict, inside the transaction that stored it."""
+
+    def __call__(self, session: Session, screened: Screened) -> None: ...
+
+
+IDENTITY_REQUIRED = "identity_required"
+
+
+def identity_required(item: ContentIn) -> Screening:
+    """The verdict on content from a subject the publishing gate refuses (art. 4)."""
+    finding = Finding(IDENTITY_REQUIRED, IDENTITY_REQUIRED, "block", "enforce", 0, len(item.text))
+    return Screening(Verdict.BLOCK, (finding,), "")
+
+
+def count(session: Session, service_id: uuid.UUID, verdict: Verdict) -> None:
+    """Count a verdict without storing anything of the content."""
+    with transaction(session):
+        _count(session, service_id, str(verdict), utcnow().date())
+
+
 def record(
     session: Session,
     service_id: uuid.UUID,
@@ -221,9 +259,10 @@ def record(
     screening: Screening,
     *,
     context: Mapping[str, Any] | None = None,
+    listener: ScreeningListener | None = None,
 ) -> uuid.UUID | None:
-    """Count the verdict; store and log the item if anything matched. Returns its id."""
-    del context  # kept by the cases slice when it opens a case
+    """Count the verdict; store and log the item if anything matched, and tell ``listener``
+    (in the same transaction). Returns the stored item's id."""
     moment = utcnow()
     with transaction(session):
         _count(session, service_id, str(screening.verdict), moment.date())
@@ -257,15 +296,68 @@ def record(
                 findings=[ContentFinding(**asdict(f)) for f in screening.findings],
             )
         )
+        if listener is not None:
+            session.flush()
+            listener(session, Screened(service_id, item_id, item, screening, dict(context or {})))
         return item_id
 
 
-def counts(session: Session, service_id: uuid.UUID) -> dict[str, int]:
-    """How many items the service screened, by verdict, over all days."""
+def counts(
+    session: Session,
+    service_id: uuid.UUID | None,
+    *,
+    first_day: date | None = None,
+    last_day: date | None = None,
+) -> dict[str, int]:
+    """How many items were screened, by verdict: one service's (None: all), over all days
+    or over ``first_day``..``last_day`` (inclusive; counts are kept per UTC day)."""
+    query = select(ScreeningCount.verdict, func.sum(ScreeningCount.count))
+    if service_id is not None:
+        query = query.where(ScreeningCount.service_id == service_id)
+    if first_day is not None:
+        query = query.where(ScreeningCount.day >= first_day)
+    if last_day is not None:
+        query = query.where(ScreeningCount.day <= last_day)
     with transaction(session):
-        rows = session.execute(
-            select(ScreeningCount.verdict, func.sum(ScreeningCount.count))
-            .where(ScreeningCount.service_id == service_id)
-            .group_by(ScreeningCount.verdict)
-        ).all()
+        rows = session.execute(query.group_by(ScreeningCount.verdict)).all()
     return {verdict: int(total) for verdict, total in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class StoredItem:
+    """A stored content item with its findings, for review."""
+
+    id: uuid.UUID
+    content_id: str
+    subject: str | None
+    text: str
+    verdict: str
+    ruleset: str
+    created_at: datetime
+    findings: tuple[Finding, ...]
+
+
+def stored_items(session: Session, item_ids: Sequence[uuid.UUID]) -> list[StoredItem]:
+    """The stored items with these ids, oldest first."""
+    if not item_ids:
+        return []
+    with transaction(session):
+        rows = session.scalars(
+            select(ContentItem).where(ContentItem.id.in_(item_ids)).order_by(ContentItem.created_at)
+        ).all()
+        return [
+            StoredItem(
+                row.id,
+                row.content_id,
+                row.subject,
+                row.text,
+                row.verdict,
+                row.ruleset,
+                row.created_at,
+                tuple(
+                    Finding(f.rule, f.category, f.action, f.mode, f.start, f.end)
+                    for f in row.findings
+                ),
+            )
+            for row in rows
+        ]
