@@ -12,9 +12,8 @@ from trustdesk.cases.delivery import ActionView
 from trustdesk.cases.models import ActionStatus
 from trustdesk.cli.context import DbOption, load_settings, open_database, session_for
 from trustdesk.cli.output import FormatOption, ListFormat, print_json, reporting_errors, stdout
-from trustdesk.crypto.keyring import LocalKeyRing
+from trustdesk.crypto.keyring import open_configured
 from trustdesk.errors import InvalidInput
-from trustdesk.settings import Environment
 
 app = typer.Typer(
     help="Actions for services: list them, deliver the due ones, retry dead ones.",
@@ -112,9 +111,7 @@ def deliver(
     """Run one delivery pass now: POST every due action to its webhook (for cron, tests)."""
     with reporting_errors():
         settings = load_settings(db)
-        keyring = LocalKeyRing.open(
-            settings.keyring_path, development=settings.environment is not Environment.PRODUCTION
-        )
+        keyring = open_configured(settings)
         with (
             open_database(settings) as database,
             database.session() as session,

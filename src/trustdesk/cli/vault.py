@@ -18,14 +18,14 @@ from trustdesk.cli.output import (
     reporting_errors,
     stdout,
 )
-from trustdesk.crypto.keyring import LocalKeyRing
+from trustdesk.crypto.keyring import LocalKeyRing, open_configured
 from trustdesk.errors import Conflict
 from trustdesk.identity import service as identity
 from trustdesk.identity import vault as vaults
 from trustdesk.records import evidence
 from trustdesk.records import service as records
 from trustdesk.records.events import EventType
-from trustdesk.settings import Environment, Settings
+from trustdesk.settings import Settings
 
 app = typer.Typer(
     help="The identity vault and evidence keys: rotate, retire, and the erasure purge.",
@@ -38,8 +38,7 @@ class KeyInUse(Conflict):
 
 
 def _keyring(settings: Settings) -> LocalKeyRing:
-    development = settings.environment is not Environment.PRODUCTION
-    return LocalKeyRing.open(settings.keyring_path, development=development)
+    return open_configured(settings)
 
 
 @app.command()

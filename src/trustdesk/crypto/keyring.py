@@ -25,6 +25,7 @@ from typing import Any, Protocol, runtime_checkable
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
 
 from trustdesk.errors import ConfigurationError, TrustdeskError
+from trustdesk.settings import Environment, Settings
 
 log = logging.getLogger("trustdesk.crypto")
 
@@ -261,3 +262,9 @@ class LocalKeyRing:
             return aes_key_unwrap(kek.key, wrapped)
         except (InvalidUnwrap, ValueError) as exc:
             raise DecryptionFailed(f"the data key does not unwrap under {kek_id}") from exc
+
+
+def open_configured(settings: Settings) -> LocalKeyRing:
+    """The key ring at ``TRUSTDESK_KEYRING_PATH``; it warns outside development."""
+    development = settings.environment is Environment.DEVELOPMENT
+    return LocalKeyRing.open(settings.keyring_path, development=development)

@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 
 from trustdesk.crypto.blindindex import BlindIndex
 from trustdesk.crypto.envelope import DecryptionFailed, Sealed, open_sealed, seal
-from trustdesk.crypto.keyring import KeyRing, LocalKeyRing
+from trustdesk.crypto.keyring import KeyRing, open_configured
 from trustdesk.db import sealed as sealed_rows
 from trustdesk.identity.models import Identity
-from trustdesk.settings import Environment, Settings
+from trustdesk.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,9 +75,8 @@ class Vault:
 
 def open_vault(settings: Settings) -> Vault:
     """The vault configured by ``settings``: the local key ring and the blind-index key."""
-    development = settings.environment is not Environment.PRODUCTION
     return Vault(
-        LocalKeyRing.open(settings.keyring_path, development=development),
+        open_configured(settings),
         BlindIndex.open(settings.blind_index_key_path),
     )
 
