@@ -17,8 +17,9 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from trustdesk.auth import service as auth
-from trustdesk.cases import notices
+from trustdesk.cases import decisions, notices
 from trustdesk.cases import screened as cases_screened
+from trustdesk.cases import service as cases
 from trustdesk.compliance import crypto, filings, inventory
 from trustdesk.compliance import service as compliance
 from trustdesk.compliance.crypto_entry import CryptoAssetIn
@@ -33,13 +34,15 @@ from trustdesk.compliance.vocabulary import (
     ProtocolType,
 )
 from trustdesk.db.engine import Database
+from trustdesk.http.callers import UserCaller
+from trustdesk.identity import disclosure
 from trustdesk.identity import service as identity
 from trustdesk.identity.documents import cn_ric
 from trustdesk.identity.vault import Vault
 from trustdesk.identity.vocabulary import IdentityKind
-from trustdesk.permissions import Role
+from trustdesk.permissions import Role, permissions_for
 from trustdesk.policy.service import PackRegistry
-from trustdesk.policy.vocabulary import FilingKind, ServiceType
+from trustdesk.policy.vocabulary import ActionKind, FilingKind, ServiceType
 from trustdesk.screening import service as screening
 from trustdesk.screening.runtime import archive_folder, build_screener
 from trustdesk.screening.sources import load_ruleset
@@ -131,6 +134,7 @@ def load(database: Database, registry: PackRegistry, vault: Vault) -> DemoCreden
                     display_name=display_name,
                     language=language,
                 )
+        _review_and_disclose(session, registry)
     return DemoCredentials(
         services=SERVICES, usernames=tuple(u[0] for u in USERS), password=DEMO_PASSWORD
     )
@@ -348,6 +352,55 @@ def _register_compliance(session: Session, registry: PackRegistry) -> None:
         ),
     ):
         crypto.record_asset(session, chat.id, entry, by="demo")
+
+
+def _acting(session: Session, username: str) -> UserCaller:
+    user = next(u for u in auth.list_users(session) if u.username == username)
+    return UserCaller(user.id, user.username, permissions_for(user.roles))
+
+
+def _review_and_disclose(session: Session, registry: PackRegistry) -> None:
+    """A moderator's decision under appeal, and a disclosure request waiting for approvers,
+    so the appeals and disclosure pages have something to show."""
+    chat = compliance.find_service_by_name(session, SERVICES[0].name)
+    if chat is None or disclosure.list_requests(session, limit=1):
+        return
+    packs = compliance.packs_for(session, registry, chat.id)
+    moderator = _acting(session, "mod.alice")
+    held = next((q for q in cases.queue(session, service_id=chat.id) if q.items), None)
+    if held is not None:
+        cases.claim(session, held.case_id, moderator.user_id)
+        outcome = decisions.decide(
+            session,
+            packs,
+            held.case_id,
+            moderator,
+            decisions.DecisionIn(
+                category="art6.9",
+                actions=(ActionKind.DELETE,),
+                facts="Recruits 'part-time' workers who must pay a deposit first: a fraud lure.",
+            ),
+        )
+        decisions.file_appeal(
+            session,
+            packs,
+            outcome.decision.id,
+            by="subject",
+            reason="I run a real recruitment agency; the deposit is refundable.",
+        )
+    disclosure.request(
+        session,
+        _acting(session, "compliance.dana"),
+        disclosure.NewDisclosure(
+            chat.id,
+            "Example City Public Security Bureau",
+            "Criminal Procedure Law art. 54 (demonstration)",
+            "DEMO-2026-001",
+            (IDENTITIES[1][0],),
+        ),
+        packs=packs,
+        max_subjects=10,
+    )
 
 
 def describe(credentials: DemoCredentials) -> str:

@@ -14,10 +14,12 @@ from sqlalchemy import select
 
 from trustdesk import demo
 from trustdesk.auth import service as auth
+from trustdesk.cases import decisions
 from trustdesk.cases import service as cases
 from trustdesk.cases.models import Decision
 from trustdesk.compliance import service as compliance
 from trustdesk.db.engine import Database
+from trustdesk.identity import disclosure
 from trustdesk.identity import service as identity
 from trustdesk.identity.vault import open_vault
 from trustdesk.permissions import Role
@@ -96,7 +98,11 @@ def test_demo_loads_once(database: Database, packs: PackRegistry, settings: Sett
     assert queue[0].trusted  # the trusted flagger's notice comes first
     assert sum(entry.notices for entry in queue) == len(demo.NOTICES)
     assert sum(entry.items for entry in queue) >= 1  # held messages wait for review
-    assert decided and set(decided) == {"fully"}  # blocked messages were decided at once
+    assert decided.count("fully") == 4  # the four blocked messages were decided at once
+    assert decided.count("not_automated") == 1  # and mod.alice decided one held message
+    with database.session() as session:
+        assert [a.by for a in decisions.appeals(session)] == ["subject"]
+        assert [d.status for d in disclosure.list_requests(session)] == ["pending"]
 
 
 def test_serve_refuses_placeholder_secrets_in_production(tmp_path: Path) -> None:
