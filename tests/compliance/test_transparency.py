@@ -124,6 +124,7 @@ def test_csv_and_html_say_the_same_and_call_no_outside_host(desk: Desk, database
     flat = {(s, k): v for s, k, v in rows[1:]}
     assert flat[("decisions", "total")] == "3"
     assert flat[("notices.by_source", "trusted_flagger")] == "1"
+    assert flat[("notices.by_category", "cn-xj-2014:art6.9")] == "1"  # a dotted key stays whole
     page = transparency.to_html(report)
     assert page.count("<svg") >= 5
     assert not re.search(r"""(src|href)=["']?https?:""", page)
@@ -149,7 +150,10 @@ def test_the_api_report_is_logged_and_guarded(desk: Desk, database: Database) ->
 
 @pytest.mark.parametrize("value", ["=cmd|'/C calc'!A0", "+1+1", "@SUM(A1)", "-2-3"])
 def test_csv_cells_that_look_like_formulas_are_neutralised(value: str) -> None:
-    assert transparency._rows("x", {"k": value}) == [("x", "k", value)]
+    assert transparency._rows("x", {"k": value, "a.b": {"c.d": 1}}) == [
+        ("x.a.b", "c.d", "1"),
+        ("x", "k", value),
+    ]
     report_csv = transparency.to_csv(
         transparency.Report(
             dt.date(2026, 1, 1),

@@ -144,16 +144,18 @@ def to_json(report: Report) -> str:
     return json.dumps(report.as_json(), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 
 
-def _rows(prefix: str, value: Any) -> list[tuple[str, str, str]]:
-    if isinstance(value, dict):
-        rows: list[tuple[str, str, str]] = []
-        for key, inner in sorted(value.items()):
-            rows.extend(_rows(f"{prefix}.{key}" if prefix else str(key), inner))
-        return rows
-    if isinstance(value, list):
-        return [(prefix, "", ";".join(map(str, value)))]
-    section, _, key = prefix.rpartition(".")
-    return [(section, key, "" if value is None else str(value))]
+def _rows(section: str, value: Any) -> list[tuple[str, str, str]]:
+    """``(section, key, value)`` for every leaf under ``value``; keys are never re-split, so
+    a key with a dot in it (``cn-xj-2014:art6.9``) stays one key."""
+    rows: list[tuple[str, str, str]] = []
+    for key, inner in sorted(value.items()):
+        if isinstance(inner, dict):
+            rows.extend(_rows(f"{section}.{key}" if section else str(key), inner))
+        elif isinstance(inner, list):
+            rows.append((section, str(key), ";".join(map(str, inner))))
+        else:
+            rows.append((section, str(key), "" if inner is None else str(inner)))
+    return rows
 
 
 def to_csv(report: Report) -> str:
