@@ -454,7 +454,7 @@ def decide(
             if decision.automated_detection is None
             else decision.automated_detection
         )
-        outcome = _record(
+        return _conclude(
             session,
             packs,
             case,
@@ -465,21 +465,9 @@ def decide(
             automated_detection=detected,
             automated_decision=AutomatedDecision.NOT_AUTOMATED,
             decided_by=moderator.user_id,
+            policy=policy,
             moment=moment,
         )
-        outcome = _strike(
-            session,
-            packs,
-            case,
-            outcome,
-            category=category,
-            policy=policy or StrikePolicy(),
-            moment=moment,
-        )
-        case.status, case.updated_at = CaseStatus.DECIDED, moment
-        case.claimed_by = case.claim_expires_at = None
-        session.flush()
-        return outcome
 
 
 def decide_automatically(
@@ -494,7 +482,7 @@ def decide_automatically(
 ) -> Outcome:
     """A block rule's decision: fully automated, content stopped at once (art. 7)."""
     kinds: tuple[ActionKind, ...] = (ActionKind.STOP_DISSEMINATION,) if case.content_id else ()
-    outcome = _record(
+    return _conclude(
         session,
         packs,
         case,
@@ -505,6 +493,38 @@ def decide_automatically(
         automated_detection=True,
         automated_decision=AutomatedDecision.FULLY,
         decided_by=None,
+        policy=policy,
+        moment=moment,
+    )
+
+
+def _conclude(
+    session: Session,
+    packs: Sequence[Pack],
+    case: Case,
+    category: ResolvedCategory,
+    kinds: tuple[ActionKind, ...],
+    *,
+    facts: str,
+    until: datetime | None,
+    automated_detection: bool,
+    automated_decision: AutomatedDecision,
+    decided_by: uuid.UUID | None,
+    policy: StrikePolicy | None,
+    moment: datetime,
+) -> Outcome:
+    """Record a first decision on a case, strike the subject, and close the case."""
+    outcome = _record(
+        session,
+        packs,
+        case,
+        category,
+        kinds,
+        facts=facts,
+        until=until,
+        automated_detection=automated_detection,
+        automated_decision=automated_decision,
+        decided_by=decided_by,
         moment=moment,
     )
     outcome = _strike(
@@ -517,6 +537,7 @@ def decide_automatically(
         moment=moment,
     )
     case.status, case.updated_at = CaseStatus.DECIDED, moment
+    case.claimed_by = case.claim_expires_at = None
     session.flush()
     return outcome
 
