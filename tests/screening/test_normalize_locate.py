@@ -118,6 +118,29 @@ def test_compiled_batches_equal_reference_batches(
         start = stop
 
 
+@pytest.mark.parametrize("budget", [0, 100, 5000, 1 << 20])
+def test_compiled_batches_grow_past_their_first_buffer(budget: int) -> None:
+    # The batch is written into the bytes object it answers, sized for the budget plus a
+    # few kilobytes; long texts (each path: direct, ASCII, expansions, the general
+    # fallback) make it grow.
+    texts = [
+        "赌 博，" * 3000,
+        "x" * 9000,
+        "\ufdfa" * 2000,
+        "a " * 3000,
+        "中1 2 3 号 " * 1000,
+        "",
+        "加 微 信 the of 赌 . 博" * 500,
+    ]
+    compiled, reference = pair(Steps())
+    start = 0
+    while start < len(texts):
+        data, offsets, stop = compiled.utf8_batch(texts, start, budget)
+        expected_data, expected_offsets, expected_stop = reference.utf8_batch(texts, start, budget)
+        assert (data, list(offsets), stop) == (expected_data, list(expected_offsets), expected_stop)
+        start = stop
+
+
 def test_batch_offsets_point_at_each_text() -> None:
     normalizer = Normalizer()
     texts = ["ＡＢ", "", "赌 博", "x" * 10]

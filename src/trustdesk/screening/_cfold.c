@@ -38,6 +38,7 @@ typedef struct {
     int ascii;                  /* ASCII folds within ASCII (ascii_into applies) */
     uint8_t ascii_fold[128];    /* what each ASCII character folds to */
     uint8_t ascii_kind[128];    /* and its class (DELETE: dropped) */
+    uint32_t *utf8;             /* BMP code point -> its folding's UTF-8, see utf8_table() */
 } Folder;
 
 /* The folded text being built: code points, classes and (when wanted) original spans. */
@@ -543,8 +544,8 @@ static PyObject *Folder_normalize(Folder *self, PyObject *text) {
 
 /* -- straight to UTF-8: the common case in one pass -------------------------------------
  *
- * Folding writes UTF-8 as it goes and applies the CJK rule by holding back up to three
- * separators until the next character says whether they stay. The other two rules need the
+ * Folding writes UTF-8 as it goes and applies the CJK rule by going back over the one to
+ * three separators just written when the next character drops them. The other two rules need the
  * whole class sequence, so when the text may hold what they act on (two single letters or
  * digits one to three separators apart, the second followed by a separator; or a junction)
  * this gives up and the general path (fold, skip, encode) runs instead. */
@@ -553,7 +554,8 @@ typedef struct {
     unsigned char *at;
     unsigned char *end;
     unsigned char *start;
-    int heap;
+    int heap;        /* 0: not ours (on the stack), 1: PyMem, 2: the storage of ``obj`` */
+    PyObject *obj;   /* (2) a bytes object written in place, then cut to size: no copy */
 } Bytes;
 
 /* Make room for ``more`` further bytes: 0, or -1 with MemoryError set. */
@@ -569,7 +571,14 @@ static int bytes_reserve(Bytes *b, Py_ssize_t more) {
     size_t want = used + (size_t)more;
     cap = cap * 2 > want ? cap * 2 : want;
     unsigned char *bigger;
-    if (b->heap) {
+    if (b->heap == 2) {
+        if (_PyBytes_Resize(&b->obj, (Py_ssize_t)cap) < 0) { /* obj is NULL now */
+            b->start = b->at = b->end = NULL;
+            b->heap = 0;
+            return -1;
+        }
+        bigger = (unsigned char *)PyBytes_AS_STRING(b->obj);
+    } else if (b->heap) {
         bigger = PyMem_Realloc(b->start, cap);
     } else {
         bigger = PyMem_Malloc(cap);
@@ -584,12 +593,14 @@ static int bytes_reserve(Bytes *b, Py_ssize_t more) {
     b->start = bigger;
     b->at = bigger + used;
     b->end = bigger + cap;
-    b->heap = 1;
+    b->heap = b->heap == 2 ? 2 : 1;
     return 0;
 }
 
 static void bytes_free(Bytes *b) {
-    if (b->heap) {
+    if (b->heap == 2) {
+        Py_CLEAR(b->obj);
+    } else if (b->heap) {
         PyMem_Free(b->start);
     }
 }
@@ -617,9 +628,75 @@ static inline Py_ssize_t utf8_size(uint32_t c) {
     return c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
 }
 
+/* The hot loop's table, one uint32 per BMP code point: when the code point folds to one
+ * plain character (not deleted, not expanded) in the BMP, the UTF-8 of that character in
+ * the low three bytes (first byte lowest), its length (1 to 3) in bits 24-25 and its class
+ * in bits 28-31, PLAIN (bit 27) unless it is a separator or an edge; otherwise 0 (length
+ * 0: the loop reads the packed table instead). Stored
+ * as one four-byte write and an advance by the length (the fourth byte written is
+ * overwritten by the next character or lies past the end). */
+#define UTF8_SIZE(e) (((e) >> 24) & 3u)
+#define UTF8_KIND(e) ((uint8_t)((e) >> 28))
+#define PLAIN (1u << 27) /* not a separator, not an edge: the tight loop takes it */
+
+static uint32_t utf8_entry(uint32_t entry) {
+    uint32_t kind = entry >> 24, c = entry & PAYLOAD;
+    if (kind == EXPAND || kind == DELETE || c >= 0x10000) {
+        return 0;
+    }
+    uint32_t meta = kind << 28 | (kind != SEP && kind != EDGE ? PLAIN : 0);
+    if (c < 0x80) {
+        return c | 1u << 24 | meta;
+    }
+    if (c < 0x800) {
+        return (0xC0 | (c >> 6)) | (0x80 | (c & 0x3F)) << 8 | 2u << 24 | meta;
+    }
+    return (0xE0 | (c >> 12)) | (0x80 | ((c >> 6) & 0x3F)) << 8 | (0x80 | (c & 0x3F)) << 16 |
+           3u << 24 | meta;
+}
+
+/* A character's UTF-8 as a Word: up to four bytes (first byte lowest) and their count. */
 typedef struct {
-    Py_ssize_t run;      /* separators just seen */
-    uint32_t held[3];    /* the first three of them, not written yet */
+    uint32_t bytes;
+    uint32_t size;
+} Word;
+
+static inline Word word_of(uint32_t c) {
+    Word w;
+    if (c < 0x80) {
+        w.bytes = c;
+        w.size = 1;
+    } else if (c < 0x800) {
+        w.bytes = (0xC0 | (c >> 6)) | (0x80 | (c & 0x3F)) << 8;
+        w.size = 2;
+    } else if (c < 0x10000) {
+        w.bytes = (0xE0 | (c >> 12)) | (0x80 | ((c >> 6) & 0x3F)) << 8 | (0x80 | (c & 0x3F)) << 16;
+        w.size = 3;
+    } else {
+        w.bytes = (0xF0 | (c >> 18)) | (0x80 | ((c >> 12) & 0x3F)) << 8 |
+                  (0x80 | ((c >> 6) & 0x3F)) << 16 | (0x80 | (c & 0x3F)) << 24;
+        w.size = 4;
+    }
+    return w;
+}
+
+/* Write a Word: one four-byte store where the byte order allows it. The caller has made
+ * room for four bytes. */
+HOT unsigned char *put_word(unsigned char *at, uint32_t bytes, uint32_t size) {
+#if PY_LITTLE_ENDIAN
+    memcpy(at, &bytes, 4);
+#else
+    at[0] = (unsigned char)bytes;
+    at[1] = (unsigned char)(bytes >> 8);
+    at[2] = (unsigned char)(bytes >> 16);
+    at[3] = (unsigned char)(bytes >> 24);
+#endif
+    return at + size;
+}
+
+typedef struct {
+    Py_ssize_t run;      /* separators just written */
+    unsigned char *mark; /* where they begin */
     uint8_t before;      /* the class before them */
     uint8_t last;        /* the class seen last */
     int lone;            /* the last character is a letter or digit after a separator or edge */
@@ -629,38 +706,29 @@ typedef struct {
 } Direct;
 
 #define STACK_BYTES 4096
+#define BATCH_BYTES ((Py_ssize_t)1 << 24) /* the most a batch allocates before it needs to */
 
-/* One folded character, written at ``*at``. The caller has made room: four bytes for every
- * character still to come, held separators included (each was such a character). */
-HOT unsigned char *direct(Direct *d, unsigned char *at, uint32_t c, uint8_t kind, int skipping) {
+/* One folded character, written at ``*at``. Separators are written as they come; when the
+ * character after one to three of them drops them (the CJK rule), writing goes back to
+ * where they began. The caller has made room: four bytes for every character still to
+ * come and four more (every write is a four-byte store). */
+HOT unsigned char *direct(Direct *d, unsigned char *at, Word w, uint8_t kind, int skipping) {
     if (kind == SEP) {
         if (d->run == 0) {
             d->general |= d->lone & d->chained;
             d->single = d->lone;
-        }
-        if (d->run < 3) {
-            d->held[d->run] = c;
-        } else {
-            if (d->run == 3) {
-                for (int j = 0; j < 3; j++) {
-                    at = put_utf8(at, d->held[j]);
-                }
-            }
-            at = put_utf8(at, c);
+            d->mark = at;
         }
         d->run++;
         d->last = kind;
-        return at;
+        return put_word(at, w.bytes, w.size);
     }
     int gap = d->run >= 1 && d->run <= 3;
     if (gap) {
-        int dropped = skipping && kind == CJK && d->before == CJK;
-        d->general |= (kind == CJK && d->before == DIGIT) || (kind == DIGIT && d->before == CJK);
-        if (!dropped) {
-            for (Py_ssize_t j = 0; j < d->run; j++) {
-                at = put_utf8(at, d->held[j]);
-            }
+        if (skipping && kind == CJK && d->before == CJK) {
+            at = d->mark;
         }
+        d->general |= (kind == CJK && d->before == DIGIT) || (kind == DIGIT && d->before == CJK);
     }
     int lone = latin_or_digit(kind) && (d->last == SEP || d->last == EDGE);
     d->chained = lone && d->single && gap;
@@ -669,20 +737,88 @@ HOT unsigned char *direct(Direct *d, unsigned char *at, uint32_t c, uint8_t kind
     d->run = 0;
     d->before = kind;
     d->last = kind;
-    return put_utf8(at, c);
+    return put_word(at, w.bytes, w.size);
 }
 
+/* A separator (its utf8 entry ``sep``) after no separator, then a PLAIN character
+ * (``next``): direct() for the two, with selects where it branches (whether the CJK rule
+ * drops the separator depends on the text, so a branch there is mispredicted often). */
+HOT unsigned char *one_gap(Direct *d, unsigned char *at, uint32_t sep, uint32_t next,
+                           int skipping) {
+    uint8_t kind = UTF8_KIND(next), before = d->before;
+    int lone = latin_or_digit(kind);
+    int dropped = skipping & (kind == CJK) & (before == CJK);
+    d->general |= (d->lone & d->chained) | ((kind == CJK) & (before == DIGIT)) |
+                  ((kind == DIGIT) & (before == CJK));
+    d->chained = lone & d->lone;
+    d->lone = lone;
+    d->single = 0;
+    d->before = kind;
+    d->last = kind;
+    unsigned char *after = put_word(at, sep, UTF8_SIZE(sep));
+    at = dropped ? at : after;
+    return put_word(at, next, UTF8_SIZE(next));
+}
+
+/* The common case first: a stretch of code points whose foldings are plain BMP characters
+ * (PLAIN in the utf8 table: not separators, not edges) after no separator, where direct()
+ * would only write each and note its class (``single`` and ``chained`` stay 0, ``lone``
+ * can only hold for a stretch of one character after an edge); a tight loop writes them.
+ * Every other character goes through direct(), from the utf8 table where it holds the
+ * character, from the packed table (deletions, expansions, astral characters) otherwise. */
 #define DIRECT_LOOP(TYPE)                                                                   \
     do {                                                                                    \
         const TYPE *data = (const TYPE *)raw;                                               \
-        for (Py_ssize_t i = 0; i < n && !(d.general && skipping); i++) {                    \
-            uint32_t entry = packed[data[i]];                                               \
+        Py_ssize_t i = 0;                                                                   \
+        while (i < n && !(d.general && skipping)) {                                         \
+            if (d.run == 0) {                                                               \
+                Py_ssize_t first = i;                                                       \
+                uint32_t kind = d.last;                                                     \
+                for (; i < n; i++) {                                                        \
+                    uint32_t c = data[i];                                                   \
+                    uint32_t fast = sizeof(TYPE) < 4 || c < 0x10000 ? utf8[c] : 0;          \
+                    if (!(fast & PLAIN)) {                                                  \
+                        break;                                                              \
+                    }                                                                       \
+                    at = put_word(at, fast, UTF8_SIZE(fast));                               \
+                    kind = UTF8_KIND(fast);                                                 \
+                }                                                                           \
+                if (i > first) {                                                            \
+                    d.lone = i - first == 1 && d.last == EDGE && latin_or_digit(kind);      \
+                    d.chained = 0;                                                          \
+                    d.before = (uint8_t)kind;                                               \
+                    d.last = (uint8_t)kind;                                                 \
+                }                                                                           \
+                if (i >= n) {                                                               \
+                    break;                                                                  \
+                }                                                                           \
+            }                                                                               \
+            uint32_t c = data[i];                                                           \
+            uint32_t fast = sizeof(TYPE) < 4 || c < 0x10000 ? utf8[c] : 0;                  \
+            if (UTF8_KIND(fast) == SEP && d.run == 0 && i + 1 < n) {                        \
+                uint32_t c2 = data[i + 1];                                                  \
+                uint32_t next = sizeof(TYPE) < 4 || c2 < 0x10000 ? utf8[c2] : 0;            \
+                if (next & PLAIN) {                                                         \
+                    at = one_gap(&d, at, fast, next, skipping);                             \
+                    i += 2;                                                                 \
+                    continue;                                                               \
+                }                                                                           \
+            }                                                                               \
+            if (fast != 0) {                                                                \
+                Word w = {fast & 0x00FFFFFFu, UTF8_SIZE(fast)};                             \
+                at = direct(&d, at, w, UTF8_KIND(fast), skipping);                          \
+                i++;                                                                        \
+                continue;                                                                   \
+            }                                                                               \
+            uint32_t entry = packed[c];                                                     \
             uint8_t kind = (uint8_t)(entry >> 24);                                          \
             if (kind == DELETE) {                                                           \
+                i++;                                                                        \
                 continue;                                                                   \
             }                                                                               \
             if (kind != EXPAND) {                                                           \
-                at = direct(&d, at, entry & PAYLOAD, kind, skipping);                       \
+                at = direct(&d, at, word_of(entry & PAYLOAD), kind, skipping);              \
+                i++;                                                                        \
                 continue;                                                                   \
             }                                                                               \
             Py_ssize_t e = (Py_ssize_t)((entry & PAYLOAD) - EXPANDED);                      \
@@ -694,9 +830,10 @@ HOT unsigned char *direct(Direct *d, unsigned char *at, uint32_t c, uint8_t kind
             }                                                                               \
             at = b->at;                                                                     \
             for (Py_ssize_t j = from; j < from + size; j++) {                               \
-                at = direct(&d, at, self->expansion_chars[j], self->expansion_classes[j],   \
-                            skipping);                                                      \
+                at = direct(&d, at, word_of(self->expansion_chars[j]),                      \
+                            self->expansion_classes[j], skipping);                          \
             }                                                                               \
+            i++;                                                                            \
         }                                                                                   \
     } while (0)
 
@@ -707,8 +844,9 @@ static int direct_into(Folder *self, PyObject *text, Bytes *b) {
     const void *raw = PyUnicode_DATA(text);
     int width = PyUnicode_KIND(text);
     const uint32_t *packed = self->packed;
+    const uint32_t *utf8 = self->utf8;
     int skipping = self->separators;
-    Direct d = {0, {0, 0, 0}, EDGE, EDGE, 0, 0, 0, 0};
+    Direct d = {0, NULL, EDGE, EDGE, 0, 0, 0, 0};
     Py_ssize_t mark = b->at - b->start;
     if (n > (PY_SSIZE_T_MAX - 16) / 4) {
         PyErr_NoMemory();
@@ -728,11 +866,6 @@ static int direct_into(Folder *self, PyObject *text, Bytes *b) {
     if (d.general && skipping) {
         b->at = b->start + mark;
         return 1;
-    }
-    if (d.run >= 1 && d.run <= 3) {
-        for (Py_ssize_t j = 0; j < d.run; j++) {
-            at = put_utf8(at, d.held[j]);
-        }
     }
     b->at = at;
     return 0;
@@ -803,7 +936,7 @@ static PyObject *Folder_normalize_utf8(Folder *self, PyObject *text) {
         return NULL;
     }
     unsigned char stack[STACK_BYTES];
-    Bytes b = {stack, stack + STACK_BYTES, stack, 0};
+    Bytes b = {stack, stack + STACK_BYTES, stack, 0, NULL};
     PyObject *result = NULL;
     if (utf8_into(self, text, &b) == 0) {
         result = PyBytes_FromStringAndSize((const char *)b.start, b.at - b.start);
@@ -843,10 +976,19 @@ static PyObject *Folder_utf8_batch(Folder *self, PyObject *const *args, Py_ssize
         PyErr_SetString(PyExc_IndexError, "start is not an index of texts");
         return NULL;
     }
-    Bytes b = {NULL, NULL, NULL, 0};
+    /* Written in place into the bytes object answered, sized once for the budget (capped:
+     * it grows by doubling past that). */
+    Py_ssize_t initial = budget < BATCH_BYTES ? (budget > 0 ? budget : 0) : BATCH_BYTES;
+    Bytes b = {NULL, NULL, NULL, 2, PyBytes_FromStringAndSize(NULL, initial + STACK_BYTES)};
     Py_ssize_t cap = 64, taken = 0;
     int64_t *offsets = PyMem_Malloc(cap * sizeof(int64_t));
     PyObject *result = NULL;
+    if (b.obj == NULL) {
+        b.heap = 0;
+        goto done;
+    }
+    b.start = b.at = (unsigned char *)PyBytes_AS_STRING(b.obj);
+    b.end = b.start + PyBytes_GET_SIZE(b.obj);
     if (offsets == NULL) {
         PyErr_NoMemory();
         goto done;
@@ -877,7 +1019,13 @@ static PyObject *Folder_utf8_batch(Folder *self, PyObject *const *args, Py_ssize
         *b.at++ = 0xFF;
     }
     offsets[taken] = b.at - b.start;
-    PyObject *data = PyBytes_FromStringAndSize((const char *)b.start, b.at - b.start);
+    if (_PyBytes_Resize(&b.obj, b.at - b.start) < 0) {
+        b.heap = 0;
+        goto done;
+    }
+    PyObject *data = b.obj;
+    b.obj = NULL;
+    b.heap = 0;
     PyObject *starts = PyBytes_FromStringAndSize((const char *)offsets,
                                                  (taken + 1) * (Py_ssize_t)sizeof(int64_t));
     if (data != NULL && starts != NULL) {
@@ -1229,6 +1377,19 @@ static int Folder_init(Folder *self, PyObject *args, PyObject *kwargs) {
             return -1;
         }
     }
+    self->utf8 = PyMem_Malloc(0x10000 * sizeof(uint32_t));
+    if (self->utf8 == NULL) {
+        if (self->words.buf != NULL) {
+            PyBuffer_Release(&self->words);
+            self->words.buf = NULL;
+        }
+        PyBuffer_Release(&self->table);
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (uint32_t cp = 0; cp < 0x10000; cp++) {
+        self->utf8[cp] = utf8_entry(table[cp]);
+    }
     self->packed = table;
     self->separators = separators;
     self->ascii = 1;
@@ -1253,6 +1414,7 @@ static void Folder_dealloc(Folder *self) {
     PyMem_Free(self->expansion_chars);
     PyMem_Free(self->expansion_classes);
     PyMem_Free(self->expansion_starts);
+    PyMem_Free(self->utf8);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
