@@ -17,7 +17,7 @@ rules:
     action: block
     terms: [赌场, casino]
   - id: fraud-bait
-    category: art6.9
+    category: art6.10
     action: hold
     terms: [稳赚不赔, guaranteed returns]
 """
@@ -49,7 +49,7 @@ class Desk:
     def notice(self, **fields: Any) -> Any:
         body: dict[str, Any] = {
             "service_id": self.service_id,
-            "category": "art6.9",
+            "category": "art6.10",
             "explanation": "It promises returns nobody can promise.",
             "good_faith": True,
             "content_id": "m-1",

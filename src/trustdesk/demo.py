@@ -193,8 +193,8 @@ def _register_identities(session: Session, registry: PackRegistry, vault: Vault)
 
 # (content id or URL, category, explanation, from the trusted flagger)
 NOTICES: tuple[tuple[str, str, str, bool], ...] = (
-    ("msg-1006", "art6.9", "Promises guaranteed returns: an investment scam.", False),
-    ("msg-1003", "art6.9", "Asks for a deposit before paid 'part-time' work.", True),
+    ("msg-1006", "art6.10", "Promises guaranteed returns: an investment scam.", False),
+    ("msg-1003", "art6.10", "Asks for a deposit before paid 'part-time' work.", True),
     (
         "https://chat.example/share/abc",
         "STATEMENT_CATEGORY_SCAMS_AND_FRAUD",
@@ -376,7 +376,7 @@ def _review_and_disclose(session: Session, registry: PackRegistry) -> None:
             held.case_id,
             moderator,
             decisions.DecisionIn(
-                category="art6.9",
+                category="art6.10",
                 actions=(ActionKind.DELETE,),
                 facts="Recruits 'part-time' workers who must pay a deposit first: a fraud lure.",
             ),

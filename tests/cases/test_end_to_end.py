@@ -45,7 +45,7 @@ def test_notice_decision_webhook_appeal_reversal_restore_webhook(
         assert desk.post(f"/v1/cases/{case_id}/claim", {}, desk.moderator).status_code == 200
         decided = desk.post(
             f"/v1/cases/{case_id}/decision",
-            {"category": "art6.9", "actions": ["stop_dissemination"], "facts": "A scam lure."},
+            {"category": "art6.10", "actions": ["stop_dissemination"], "facts": "A scam lure."},
             desk.moderator,
         ).json()
         decision_id = decided["decision"]["id"]
@@ -65,7 +65,7 @@ def test_notice_decision_webhook_appeal_reversal_restore_webhook(
             "until": None,
         }
         assert event["decision"]["id"] == decision_id
-        assert event["decision"]["category"] == "cn-xj-2014:art6.9"
+        assert event["decision"]["category"] == "cn-xj-2014:art6.10"
         acked = desk.post(f"/v1/actions/{stop['id']}/ack", {}).json()
         assert acked["status"] == "acknowledged"
         outcome = desk.client.get(f"/v1/notices/{receipt['notice_id']}", headers=token).json()

@@ -37,7 +37,7 @@ def test_a_notice_opens_a_case_and_gets_a_receipt(desk: Desk, database: Database
     queue = desk.get("/v1/cases/queue", desk.moderator).json()
     assert len(queue) == 1
     assert queue[0]["notices"] == 1
-    assert queue[0]["category"] == "cn-xj-2014:art6.9"
+    assert queue[0]["category"] == "cn-xj-2014:art6.10"
     outcome = desk.client.get(
         f"/v1/notices/{receipt['notice_id']}", headers={"X-Notice-Token": receipt["token"]}
     )
@@ -60,7 +60,7 @@ def test_notices_about_one_item_gather_and_trusted_flaggers_go_first(desk: Desk)
         "/v1/notices",
         json={
             "service_id": desk.service_id,
-            "category": "art6.10",
+            "category": "art6.7",
             "explanation": "Threats.",
             "good_faith": True,
             "content_id": "m-2",
@@ -70,8 +70,12 @@ def test_notices_about_one_item_gather_and_trusted_flaggers_go_first(desk: Desk)
     assert trusted.json()["trusted"] is True
     queue = desk.get("/v1/cases/queue", desk.moderator).json()
     assert [(q["trusted"], q["notices"]) for q in queue] == [(True, 1), (False, 2)]
-    routed = desk.get("/v1/cases/queue?category=cn-xj-2014:art6.9", desk.moderator).json()
+    routed = desk.get("/v1/cases/queue?category=cn-xj-2014:art6.10", desk.moderator).json()
     assert [q["notices"] for q in routed] == [2]
+    by_pack = desk.get("/v1/cases/queue?category=cn-xj-2014", desk.moderator).json()
+    assert len(by_pack) == 2
+    near = desk.get("/v1/cases/queue?category=cn-xj-2014:art6.1", desk.moderator).json()
+    assert near == []  # art6.1 is not a prefix of art6.10
 
 
 @pytest.mark.parametrize(
@@ -139,13 +143,13 @@ def test_a_moderator_claims_sees_and_decides_with_a_statement_in_chinese(desk: D
     assert_problem(other, 409, "case_claimed")
     decided = desk.post(
         f"/v1/cases/{case_id}/decision",
-        {"category": "art6.9", "actions": ["delete"], "facts": "An investment scam lure."},
+        {"category": "art6.10", "actions": ["delete"], "facts": "An investment scam lure."},
         desk.moderator,
     )
     assert decided.status_code == 201, decided.text
     outcome = decided.json()
-    assert outcome["decision"]["category"] == "cn-xj-2014:art6.9"
-    assert outcome["decision"]["citation"] == "6(9)"
+    assert outcome["decision"]["category"] == "cn-xj-2014:art6.10"
+    assert outcome["decision"]["citation"] == "6(10)"
     assert outcome["decision"]["automated_detection"] is True
     assert [a["kind"] for a in outcome["actions"]] == ["delete"]
     statement = outcome["statements"][0]
@@ -153,7 +157,7 @@ def test_a_moderator_claims_sees_and_decides_with_a_statement_in_chinese(desk: D
     assert "删除" in statement["text"] and "申诉" in statement["text"]
     again = desk.post(
         f"/v1/cases/{case_id}/decision",
-        {"category": "art6.9", "actions": [], "facts": "x"},
+        {"category": "art6.10", "actions": [], "facts": "x"},
         desk.moderator,
     )
     assert_problem(again, 409, "case_closed")
@@ -162,7 +166,7 @@ def test_a_moderator_claims_sees_and_decides_with_a_statement_in_chinese(desk: D
 def test_deciding_needs_a_claim_and_the_right_role(desk: Desk) -> None:
     desk.notice()
     case_id = desk.get("/v1/cases/queue", desk.moderator).json()[0]["case_id"]
-    body = {"category": "art6.9", "actions": [], "facts": "Not a scam."}
+    body = {"category": "art6.10", "actions": [], "facts": "Not a scam."}
     assert_problem(
         desk.post(f"/v1/cases/{case_id}/decision", body, desk.moderator), 409, "case_claimed"
     )
@@ -171,7 +175,7 @@ def test_deciding_needs_a_claim_and_the_right_role(desk: Desk) -> None:
     )
     assert_problem(desk.get("/v1/cases/queue"), 403, "permission_denied")  # a service key
     bad = claim_and_decide(
-        desk, case_id, desk.moderator, category="art6.9", actions=["suspend_updates"], facts="x"
+        desk, case_id, desk.moderator, category="art6.10", actions=["suspend_updates"], facts="x"
     )
     assert_problem(bad, 422, "invalid_decision")  # no subject on a notice-only case
 
@@ -197,7 +201,7 @@ def test_appeal_by_the_subject_reversed_by_a_senior_restores(
         desk,
         case_id,
         desk.moderator,
-        category="art6.9",
+        category="art6.10",
         actions=["stop_dissemination"],
         facts="Scam.",
     ).json()
@@ -234,7 +238,7 @@ def test_the_first_decider_may_not_decide_the_appeal(desk: Desk, database: Datab
     desk.screen("m-40", "稳赚不赔", subject="acct-2")
     case_id = desk.get("/v1/cases/queue", both).json()[0]["case_id"]
     decision = claim_and_decide(
-        desk, case_id, both, category="art6.9", actions=["delete"], facts="Scam."
+        desk, case_id, both, category="art6.10", actions=["delete"], facts="Scam."
     ).json()
     appeal = desk.post(
         "/v1/appeals", {"decision_id": decision["decision"]["id"], "reason": "No."}
@@ -255,7 +259,7 @@ def test_a_notifier_appeals_a_decision_not_to_act(desk: Desk) -> None:
     token = {"X-Notice-Token": receipt["token"]}
     case_id = desk.get("/v1/cases/queue", desk.moderator).json()[0]["case_id"]
     claim_and_decide(
-        desk, case_id, desk.moderator, category="art6.9", actions=[], facts="Not a scam."
+        desk, case_id, desk.moderator, category="art6.10", actions=[], facts="Not a scam."
     )
     appeal = desk.client.post(
         f"/v1/notices/{receipt['notice_id']}/appeal", json={"reason": "It is."}, headers=token
@@ -276,7 +280,7 @@ def test_hostile_facts_and_appeal_reasons_never_break_the_server(desk: Desk, hos
     desk.screen("x-1", "稳赚不赔", subject="acct-1")
     case_id = desk.get("/v1/cases/queue", desk.moderator).json()[0]["case_id"]
     desk.post(f"/v1/cases/{case_id}/claim", {}, desk.moderator)
-    body = {"category": "art6.9", "actions": ["delete"], "facts": hostile[:5000]}
+    body = {"category": "art6.10", "actions": ["delete"], "facts": hostile[:5000]}
     answer = desk.client.post(  # json.dumps escapes lone surrogates, which UTF-8 cannot carry
         f"/v1/cases/{case_id}/decision",
         content=json.dumps(body),

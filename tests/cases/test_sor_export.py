@@ -82,8 +82,8 @@ def decided(desk: Desk) -> dict[str, str]:
         desk, case, category=SCAMS, actions=["stop_dissemination"], facts="Phishing."
     )["decision"]["puid"]
 
-    case = notice_case(desk, category="art6.9", content_id="m-3")
-    puids["cn"] = decide(desk, case, category="art6.9", actions=["delete"], facts="Scam.")[
+    case = notice_case(desk, category="art6.10", content_id="m-3")
+    puids["cn"] = decide(desk, case, category="art6.10", actions=["delete"], facts="Scam.")[
         "decision"
     ]["puid"]
 

@@ -64,7 +64,7 @@ def decided(settings: Settings, env: dict[str, str]) -> Iterator[dict[str, str]]
         served = create_app(settings.model_copy(update={"database_url": url}), database)
         found: dict[str, str] = {"service": str(created.service.id)}
         with TestClient(served) as client:
-            for name, category, content in (("eu", SCAMS, "m-1"), ("cn", "art6.9", "m-2")):
+            for name, category, content in (("eu", SCAMS, "m-1"), ("cn", "art6.10", "m-2")):
                 notice = {
                     "service_id": str(created.service.id),
                     "category": category,

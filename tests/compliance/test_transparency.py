@@ -47,7 +47,7 @@ def busy(desk: Desk, database: Database) -> None:
     desk.post(f"/v1/cases/{held['case_id']}/claim", {}, desk.moderator)
     decided = desk.post(
         f"/v1/cases/{held['case_id']}/decision",
-        {"category": "art6.9", "actions": ["delete"], "facts": "Scam bait."},
+        {"category": "art6.10", "actions": ["delete"], "facts": "Scam bait."},
         desk.moderator,
     ).json()
     appeal = desk.post("/v1/appeals", {"decision_id": decided["decision"]["id"], "reason": "No."})
@@ -124,7 +124,7 @@ def test_csv_and_html_say_the_same_and_call_no_outside_host(desk: Desk, database
     flat = {(s, k): v for s, k, v in rows[1:]}
     assert flat[("decisions", "total")] == "3"
     assert flat[("notices.by_source", "trusted_flagger")] == "1"
-    assert flat[("notices.by_category", "cn-xj-2014:art6.9")] == "1"  # a dotted key stays whole
+    assert flat[("notices.by_category", "cn-xj-2014:art6.10")] == "1"  # a dotted key stays whole
     page = transparency.to_html(report)
     assert page.count("<svg") >= 5
     assert not re.search(r"""(src|href)=["']?https?:""", page)

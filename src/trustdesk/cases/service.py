@@ -229,13 +229,18 @@ def queue(
     limit: int = 50,
     now: datetime | None = None,
 ) -> list[QueueEntry]:
-    """Open cases, most urgent first (priority, then oldest); ``category`` routes by prefix."""
+    """Open cases, most urgent first (priority, then oldest); ``category`` routes them."""
     moment = now or utcnow()
     query = select(Case).where(Case.status.in_([CaseStatus.OPEN, CaseStatus.APPEALED]))
     if service_id is not None:
         query = query.where(Case.service_id == service_id)
-    if category:
-        query = query.where(Case.category.startswith(category, autoescape=True))
+    if category:  # "pack:category" exactly, or every category of a pack
+        exact = ":" in category
+        query = query.where(
+            Case.category == category
+            if exact
+            else Case.category.startswith(f"{category}:", autoescape=True)
+        )
     if not include_claimed:
         query = query.where(or_(Case.claim_expires_at.is_(None), Case.claim_expires_at < moment))
     query = query.order_by(Case.priority.desc(), Case.opened_at).limit(limit)

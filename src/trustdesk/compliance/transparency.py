@@ -146,7 +146,7 @@ def to_json(report: Report) -> str:
 
 def _rows(section: str, value: Any) -> list[tuple[str, str, str]]:
     """``(section, key, value)`` for every leaf under ``value``; keys are never re-split, so
-    a key with a dot in it (``cn-xj-2014:art6.9``) stays one key."""
+    a key with a dot in it (``cn-xj-2014:art6.10``) stays one key."""
     rows: list[tuple[str, str, str]] = []
     for key, inner in sorted(value.items()):
         if isinstance(inner, dict):
