@@ -24,7 +24,7 @@ TRACEBACK = re.compile(r"Traceback|File \"|line \d+, in ")
 def receipt_of(visitor: Visitor, desk: Desk, **fields: Any) -> tuple[str, str]:
     form = {
         "service_id": desk.service_id,
-        "category": "cn-xj-2014:art6.9",
+        "category": "cn-xj-2014:art6.10",
         "content_id": "m-notice",
         "explanation": "It promises returns nobody can promise.",
         "good_faith": "yes",
@@ -172,7 +172,7 @@ def test_a_bad_notice_comes_back_with_its_values_and_the_reason(
 ) -> None:
     form = {
         "service_id": desk.service_id,
-        "category": "cn-xj-2014:art6.9",
+        "category": "cn-xj-2014:art6.10",
         "content_id": "m-kept",
         "explanation": "Kept explanation.",
         "good_faith": "yes",
@@ -190,7 +190,7 @@ def test_public_notices_are_rate_limited_like_the_api(visitor: Visitor, desk: De
         assert desk.notice(content_id=f"api-{n}").status_code == 201
     form = {
         "service_id": desk.service_id,
-        "category": "cn-xj-2014:art6.9",
+        "category": "cn-xj-2014:art6.10",
         "content_id": "m-over",
         "explanation": "One too many.",
         "good_faith": "yes",
@@ -217,7 +217,7 @@ def test_the_queue_filters_counts_and_refreshes_in_part(
     old = visitor.get("/console/queue?age=7d")
     assert 'id="queue-empty"' in old.text
     partial = visitor.get(
-        "/console/queue?category=cn-xj-2014:art6.9", headers={"HX-Request": "true"}
+        "/console/queue?category=cn-xj-2014:art6.10", headers={"HX-Request": "true"}
     )
     assert "<html" not in partial.text
     assert re.search(r'id="count-total">2<', partial.text)
@@ -249,7 +249,7 @@ def test_claim_decide_and_see_the_actions(visitor: Visitor, desk: Desk, held_cas
     assert "You have claimed this case" in page
     refused = visitor.post(
         f"{case}/decision",
-        {"category": "cn-xj-2014:art6.9", "actions": "suspend_updates", "facts": "Kept facts."},
+        {"category": "cn-xj-2014:art6.10", "actions": "suspend_updates", "facts": "Kept facts."},
         form_page=case,
     )
     assert refused.status_code == 422
@@ -257,7 +257,7 @@ def test_claim_decide_and_see_the_actions(visitor: Visitor, desk: Desk, held_cas
     assert "Kept facts." in refused.text
     decided = visitor.post(
         f"{case}/decision",
-        {"category": "cn-xj-2014:art6.9", "actions": "stop_dissemination", "facts": "Fraud bait."},
+        {"category": "cn-xj-2014:art6.10", "actions": "stop_dissemination", "facts": "Fraud bait."},
         form_page=case,
     )
     assert decided.status_code == 303
@@ -293,7 +293,7 @@ def test_a_notifier_appeals_and_a_senior_reverses(
     queue = desk.get("/v1/cases/queue", desk.moderator).json()
     case_id = queue[0]["case_id"]
     assert desk.post(f"/v1/cases/{case_id}/claim", {}, desk.moderator).status_code == 200
-    no_action = {"category": "cn-xj-2014:art6.9", "actions": [], "facts": "Nothing unlawful."}
+    no_action = {"category": "cn-xj-2014:art6.10", "actions": [], "facts": "Nothing unlawful."}
     assert desk.post(f"/v1/cases/{case_id}/decision", no_action, desk.moderator).status_code == 201
     outcome = visitor.post("/console/outcome", {"notice_id": notice_id, "token": token})
     assert "File the appeal" in outcome.text
@@ -350,7 +350,7 @@ def test_the_moderator_who_decided_may_not_decide_the_appeal(
     visitor.post(f"{case}/claim", form_page=case)
     visitor.post(
         f"{case}/decision",
-        {"category": "cn-xj-2014:art6.9", "actions": "stop_dissemination", "facts": "Bait."},
+        {"category": "cn-xj-2014:art6.10", "actions": "stop_dissemination", "facts": "Bait."},
         form_page=case,
     )
     decision = desk.get(f"/v1/cases/{held_case}", desk.senior).json()["decisions"][0]["id"]
@@ -377,7 +377,7 @@ FORMS: dict[str, tuple[str, str, dict[str, str]]] = {
         "/console/report",
         {
             "service_id": "{service}",
-            "category": "cn-xj-2014:art6.9",
+            "category": "cn-xj-2014:art6.10",
             "content_id": "m-hostile",
             "url": "https://chat.example/m",
             "explanation": "Why it is unlawful.",
@@ -400,7 +400,7 @@ FORMS: dict[str, tuple[str, str, dict[str, str]]] = {
         "/console/cases/{case}/decision",
         "/console/queue",
         {
-            "category": "cn-xj-2014:art6.9",
+            "category": "cn-xj-2014:art6.10",
             "actions": "stop_dissemination",
             "facts": "F.",
             "until": "",

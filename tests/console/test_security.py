@@ -39,12 +39,31 @@ STAFF_VIEWS: dict[str, tuple[str, str, Permission]] = {
     "decide": ("POST", "/console/cases/{id}/decision", P.CASES_CASE_DECIDE),
     "appeals": ("GET", "/console/appeals", P.CASES_APPEAL_DECIDE),
     "decide_appeal": ("POST", "/console/appeals/{id}/decision", P.CASES_APPEAL_DECIDE),
+    "disclosures": ("GET", "/console/disclosures", P.IDENTITY_DISCLOSURE_APPROVE),
+    "vote_disclosure": ("POST", "/console/disclosures/{id}/vote", P.IDENTITY_DISCLOSURE_APPROVE),
+    "disclosure_requests": ("GET", "/console/disclosures/requests", P.IDENTITY_DISCLOSURE_REQUEST),
+    "request_disclosure": ("POST", "/console/disclosures/requests", P.IDENTITY_DISCLOSURE_REQUEST),
+    "compliance": ("GET", "/console/compliance", P.COMPLIANCE_REGISTER_READ),
+    "transparency": ("GET", "/console/compliance/transparency", P.COMPLIANCE_REPORT_READ),
+    "transparency_report": ("POST", "/console/compliance/transparency", P.COMPLIANCE_REPORT_READ),
+    "record_log": ("GET", "/console/log", P.RECORDS_LOG_READ),
+    "users": ("GET", "/console/admin/users", P.AUTH_USER_MANAGE),
+    "services": ("GET", "/console/admin/services", P.COMPLIANCE_SERVICE_READ),
+    "rulesets": ("GET", "/console/admin/rulesets", P.SCREENING_RULESET_READ),
 }
 # someone who lacks each permission
 LACKING = {
     P.CASES_CASE_READ: "approver.one",
     P.CASES_CASE_DECIDE: "auditor.one",
     P.CASES_APPEAL_DECIDE: "mod.one",
+    P.IDENTITY_DISCLOSURE_APPROVE: "auditor.one",
+    P.IDENTITY_DISCLOSURE_REQUEST: "mod.one",
+    P.COMPLIANCE_REGISTER_READ: "mod.one",
+    P.COMPLIANCE_REPORT_READ: "approver.one",
+    P.RECORDS_LOG_READ: "approver.one",
+    P.AUTH_USER_MANAGE: "auditor.one",
+    P.COMPLIANCE_SERVICE_READ: "mod.one",
+    P.SCREENING_RULESET_READ: "approver.one",
 }
 
 

@@ -206,3 +206,69 @@ def test_a_notice_is_decided_delivered_appealed_and_reversed(
     camera.check(anonymous, "11-not-found")
     assert "Traceback" not in anonymous.content()
     assert (SHOTS_FOR_THE_LEAD / "axe.json").is_file()
+
+
+def test_two_approvers_approve_a_disclosure_and_compliance_reads_its_register(
+    browser: Any, server: str, camera: Camera
+) -> None:
+    from playwright.sync_api import expect  # noqa: PLC0415  (only with chromium)
+
+    # The first approver (English) sees the demo's pending request and approves it.
+    eli = sign_in(browser, server, "approver.eli")
+    eli.goto(f"{server}/console/disclosures")
+    card = eli.locator("section.card", has_text="DEMO-2026-001")
+    expect(card).to_contain_text("Criminal Procedure Law art. 54")
+    camera.check(eli, "12-disclosures")
+    card.locator("input[name=verdict][value=approve]").check()
+    card.locator("button[type=submit]").click()
+    expect(eli.locator("main")).to_contain_text("waits for another approver")
+
+    # The second approver (Chinese profile) approves: the request opens for one reveal.
+    fang = sign_in(browser, server, "approver.fang")
+    fang.goto(f"{server}/console/disclosures")
+    assert fang.locator("html").get_attribute("lang") == "zh-Hans"
+    card = fang.locator("section.card", has_text="DEMO-2026-001")
+    expect(card).to_contain_text("approver.eli")
+    camera.check(fang, "13-disclosures-zh")
+    card.locator("input[name=verdict][value=approve]").check()
+    card.locator("button[type=submit]").click()
+    expect(fang.locator("main")).to_contain_text("请求已批准")
+
+    # The compliance officer: her requests, the register, the transparency report.
+    dana = sign_in(browser, server, "compliance.dana")
+    dana.goto(f"{server}/console/disclosures/requests")
+    expect(dana.locator("#my-disclosures")).to_contain_text("approved, not yet revealed")
+    camera.check(dana, "14-disclosure-requests")
+    dana.goto(f"{server}/console/compliance")
+    expect(dana.locator("#obligations tbody tr").first).to_be_visible()
+    camera.check(dana, "15-compliance")
+    dana.goto(f"{server}/console/compliance/transparency")
+    dana.click("#report-form button[type=submit]")
+    expect(dana.locator("svg.bars").first).to_be_visible()
+    camera.check(dana, "16-transparency")
+
+    # The auditor: the record log and one entry's inclusion proof.
+    gus = sign_in(browser, server, "auditor.gus")
+    gus.goto(f"{server}/console/log")
+    expect(gus.locator("#checkpoint")).to_contain_text("Root hash")
+    gus.fill("#l-check", "0")
+    gus.click("#proof button[type=submit]")
+    expect(gus.locator("#proof-result")).to_contain_text("Entry 0 is included")
+    camera.check(gus, "17-record-log")
+
+
+def test_an_admin_reads_users_services_and_rule_sets(
+    browser: Any, server: str, camera: Camera
+) -> None:
+    from playwright.sync_api import expect  # noqa: PLC0415  (only with chromium)
+
+    admin = sign_in(browser, server, "admin")
+    admin.goto(f"{server}/console/admin/users")
+    expect(admin.locator("#users")).to_contain_text("approver.fang")
+    camera.check(admin, "18-users")
+    admin.goto(f"{server}/console/admin/services")
+    expect(admin.locator("#services")).to_contain_text("Demo Chat")
+    camera.check(admin, "19-services")
+    admin.locator("#services a", has_text="Rule sets").first.click()
+    expect(admin.locator("#deployments tbody tr").first).to_contain_text("active")
+    camera.check(admin, "20-rulesets")

@@ -47,6 +47,16 @@ MESSAGES: dict[str, str] = {
     "case_claimed": N_("Another moderator has claimed this case."),
     "case_closed": N_("This case has been decided already."),
     "appeal_not_allowed": N_("An appeal is not possible here."),
+    "invalid_disclosure": N_("The disclosure request is incomplete or not valid."),
+    "disclosure_too_broad": N_(
+        "A disclosure names only a few subjects; there is no bulk disclosure."
+    ),
+    "disclosure_not_found": N_("There is no such disclosure request."),
+    "disclosure_closed": N_("This disclosure request is closed, or you have voted on it already."),
+    "disclosure_self_approval": N_("The requester of a disclosure may not approve or reject it."),
+    "invalid_period": N_("Choose a period from a date to a later one."),
+    "entry_not_found": N_("The record log has no such entry."),
+    "invalid_proof_request": N_("No proof can be made for this entry and tree size."),
     "unauthenticated": N_("Sign in to continue."),
     "invalid_credentials": N_("Wrong username or password."),
     "permission_denied": N_("Your role does not allow this page or action."),

@@ -21,7 +21,16 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from trustdesk.console import i18n, problems, web
-from trustdesk.console.pages import account, appeals, cases, public
+from trustdesk.console.pages import (
+    account,
+    admin,
+    appeals,
+    cases,
+    compliance,
+    disclosures,
+    public,
+    records,
+)
 from trustdesk.settings import Environment, Settings
 
 PREFIX = "/console"
@@ -84,7 +93,16 @@ def build(parent: FastAPI) -> FastAPI:
     )
     console.state = parent.state
     console.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for pages in (account, public, cases, appeals):
+    for pages in (
+        account,
+        public,
+        cases,
+        appeals,
+        disclosures,
+        compliance,
+        records,
+        admin,
+    ):
         console.include_router(pages.router)
     console.add_middleware(
         SessionMiddleware,
