@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator
 
@@ -49,6 +50,7 @@ trustdesk's HTTP API. Services authenticate with `Authorization: Bearer <key>` a
 their own data; errors are `application/problem+json` documents with a stable `code`.
 """
 log = logging.getLogger("trustdesk.app")
+PACKS_SECONDS = 1.0  # how long a service's pack list is reused (like the active rule set)
 
 
 def checkpoint_now(app: FastAPI) -> records.CheckpointView:
@@ -134,8 +136,17 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     app.state.log_signer = load_or_create_signer(settings.log_signing_key_path, settings.log_origin)
     app.state.vault = open_vault(settings)
 
+    remembered: dict[uuid.UUID, tuple[float, tuple[Pack, ...]]] = {}
+
     def service_packs(session: Session, service_id: uuid.UUID) -> tuple[Pack, ...]:
-        return compliance.packs_for(session, app.state.packs, service_id)
+        """A service's packs, read at most once a second: every screen asks (the gate)."""
+        now = time.monotonic()
+        hit = remembered.get(service_id)
+        if hit is not None and now - hit[0] < PACKS_SECONDS:
+            return hit[1]
+        packs = compliance.packs_for(session, app.state.packs, service_id)
+        remembered[service_id] = (now, packs)
+        return packs
 
     def may_publish(session: Session, service_id: uuid.UUID, subject: str | None) -> bool:
         return identity.may_publish(
