@@ -13,6 +13,7 @@ from trustdesk.cases.delivery import ActionView
 from trustdesk.cases.models import Action, Appeal, Case, Decision, Notice
 from trustdesk.cases.service import QueueEntry, SubjectHistory
 from trustdesk.policy.vocabulary import ActionKind
+from trustdesk.screening.schemas import FindingOut
 from trustdesk.screening.service import StoredItem
 
 
@@ -92,27 +93,7 @@ class QueueEntryOut(BaseModel):
 
     @classmethod
     def of(cls, entry: QueueEntry) -> QueueEntryOut:
-        return cls(
-            case_id=entry.case_id,
-            service_id=entry.service_id,
-            category=entry.category,
-            priority=entry.priority,
-            trusted=entry.trusted,
-            opened_at=entry.opened_at,
-            notices=entry.notices,
-            items=entry.items,
-            claimed_by=entry.claimed_by,
-            claim_expires_at=entry.claim_expires_at,
-        )
-
-
-class FindingOut(BaseModel):
-    rule: str
-    category: str
-    action: str
-    mode: str
-    start: int
-    end: int
+        return cls.model_validate(entry, from_attributes=True)
 
 
 class ItemOut(BaseModel):
@@ -126,25 +107,7 @@ class ItemOut(BaseModel):
 
     @classmethod
     def of(cls, item: StoredItem) -> ItemOut:
-        return cls(
-            id=item.id,
-            content_id=item.content_id,
-            text=item.text,
-            verdict=item.verdict,
-            ruleset=item.ruleset,
-            created_at=item.created_at,
-            findings=[
-                FindingOut(
-                    rule=f.rule,
-                    category=f.category,
-                    action=f.action,
-                    mode=f.mode,
-                    start=f.start,
-                    end=f.end,
-                )
-                for f in item.findings
-            ],
-        )
+        return cls.model_validate(item, from_attributes=True)
 
 
 class CaseNoticeOut(BaseModel):
@@ -291,19 +254,7 @@ class ActionOut(BaseModel):
 
     @classmethod
     def of(cls, action: Action) -> ActionOut:
-        return cls(
-            id=action.id,
-            decision_id=action.decision_id,
-            kind=action.kind,
-            content_id=action.content_id,
-            subject=action.subject,
-            until=action.until,
-            status=str(action.status),
-            attempts=action.attempts,
-            created_at=action.created_at,
-            delivered_at=action.delivered_at,
-            acknowledged_at=action.acknowledged_at,
-        )
+        return cls.model_validate(action, from_attributes=True)
 
 
 class StatementOut(BaseModel):
@@ -345,16 +296,7 @@ class AppealOut(BaseModel):
 
     @classmethod
     def of(cls, appeal: Appeal) -> AppealOut:
-        return cls(
-            id=appeal.id,
-            decision_id=appeal.decision_id,
-            by=appeal.by,
-            reason=appeal.reason,
-            filed_at=appeal.filed_at,
-            status=str(appeal.status),
-            decided_at=appeal.decided_at,
-            outcome=appeal.outcome,
-        )
+        return cls.model_validate(appeal, from_attributes=True)
 
 
 class AppealDecisionIn(BaseModel):

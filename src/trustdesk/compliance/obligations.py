@@ -73,6 +73,7 @@ class Context:
     today: dt.date
     now: dt.datetime
     checkpoint_interval_seconds: int
+    health: case_stats.Health  # read once: several checks look at it
     results: dict[str, Status] = field(default_factory=dict)
 
 
@@ -146,7 +147,7 @@ def _confidentiality(context: Context, obligation: ObligationBase) -> tuple[Stat
 def _disposal(context: Context, obligation: ObligationBase) -> tuple[Status, list[str]]:
     del obligation
     active = screening.active_version(context.session, context.service_id)
-    health = case_stats.health(context.session, context.service_id, context.now)
+    health = context.health
     evidence = [f"active rule set {active[:16]}" if active else "no rule set deployed"]
     evidence.append(f"{health.dead_actions} undeliverable action(s), {health.late_actions} late")
     if health.dead_actions or health.late_actions:
@@ -176,7 +177,7 @@ def _channel(context: Context, obligation: ObligationBase) -> tuple[Status, list
 
 def _statements(context: Context, obligation: ObligationBase) -> tuple[Status, list[str]]:
     del obligation
-    health = case_stats.health(context.session, context.service_id, context.now)
+    health = context.health
     if health.restrictions_without_statement:
         return Status.NOT_MET, [
             f"{health.restrictions_without_statement} restriction(s) without a statement"
@@ -187,7 +188,7 @@ def _statements(context: Context, obligation: ObligationBase) -> tuple[Status, l
 def _complaints(context: Context, obligation: ObligationBase) -> tuple[Status, list[str]]:
     params = obligation.params
     assert isinstance(params, InternalComplaintsParams)
-    health = case_stats.health(context.session, context.service_id, context.now)
+    health = context.health
     evidence = [f"appeals open for {params.window_days} days, decided by another reviewer"]
     if health.late_appeals:
         return Status.NOT_MET, [*evidence, f"{health.late_appeals} appeal(s) pending > 14 days"]
@@ -196,7 +197,7 @@ def _complaints(context: Context, obligation: ObligationBase) -> tuple[Status, l
 
 def _reporting(context: Context, obligation: ObligationBase) -> tuple[Status, list[str]]:
     del obligation
-    sent = case_stats.health(context.session, context.service_id, context.now).reports_sent
+    sent = context.health.reports_sent
     return Status.UNKNOWN, [f"{sent} report(s) to authorities sent; due per case, as needed"]
 
 
@@ -309,6 +310,7 @@ def statuses(
         moment.date(),
         moment,
         checkpoint_interval_seconds,
+        case_stats.health(session, service_id, moment),
     )
     found: list[ObligationStatus] = []
     pending: list[tuple[Pack, ObligationBase]] = []

@@ -43,15 +43,7 @@ class IdentityOut(BaseModel):
 
     @classmethod
     def of(cls, view: StatusView) -> IdentityOut:
-        return cls(
-            subject=view.subject,
-            status=view.status,
-            kind=view.kind,
-            document_type=view.document_type,
-            reason=view.reason,
-            verified_at=view.verified_at,
-            erase_after=view.erase_after,
-        )
+        return cls.model_validate(view, from_attributes=True)
 
 
 class DisclosureIn(BaseModel):
@@ -95,25 +87,7 @@ class DisclosureOut(BaseModel):
 
     @classmethod
     def of(cls, view: DisclosureView) -> DisclosureOut:
-        return cls(
-            id=view.id,
-            service_id=view.service_id,
-            authority=view.authority,
-            legal_basis=view.legal_basis,
-            reference=view.reference,
-            subjects=list(view.subjects),
-            requested_by=view.requested_by,
-            requested_at=view.requested_at,
-            approvals_required=view.approvals_required,
-            status=view.status,
-            votes=[
-                VoteOut(username=v.username, approve=v.approve, reason=v.reason, at=v.at)
-                for v in view.votes
-            ],
-            decided_at=view.decided_at,
-            expires_at=view.expires_at,
-            revealed_at=view.revealed_at,
-        )
+        return cls.model_validate(view, from_attributes=True)
 
 
 class RevealedOut(BaseModel):
@@ -127,15 +101,7 @@ class RevealedOut(BaseModel):
 
     @classmethod
     def of(cls, item: RevealedIdentity) -> RevealedOut:
-        return cls(
-            subject=item.subject,
-            found=item.found,
-            status=item.status,
-            kind=item.kind,
-            document_type=item.document_type,
-            name=item.name,
-            number=item.number,
-        )
+        return cls.model_validate(item, from_attributes=True)
 
 
 class RevealOut(BaseModel):
