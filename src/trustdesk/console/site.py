@@ -30,6 +30,7 @@ from trustdesk.console.pages import (
     disclosures,
     public,
     records,
+    rulesets,
 )
 from trustdesk.settings import Environment, Settings
 
@@ -102,6 +103,7 @@ def build(parent: FastAPI) -> FastAPI:
         compliance,
         records,
         admin,
+        rulesets,
     ):
         console.include_router(pages.router)
     console.add_middleware(
