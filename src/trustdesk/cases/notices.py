@@ -10,7 +10,6 @@ act, to appeal. A notice sent with a trusted flagger's key is marked and put fir
 from __future__ import annotations
 
 import re
-import unicodedata
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from trustdesk.policy.schema import Pack
 from trustdesk.records import leaf
 from trustdesk.records import service as records
 from trustdesk.records.events import EventType
+from trustdesk.text import has_forbidden_characters
 
 FLAGGER_KEY_PREFIX = "tdf_"
 NOTICE_TOKEN_PREFIX = "tdn_"  # noqa: S105  (a prefix, not a secret)
@@ -79,7 +79,7 @@ def _text(value: str | None, what: str, limit: int, *, required: bool = False) -
     value = value.strip()
     if len(value) > limit:
         raise InvalidNotice(f"{what} is at most {limit} characters")
-    if any(unicodedata.category(ch) in {"Cc", "Cs"} and ch not in "\n\t" for ch in value):
+    if has_forbidden_characters(value, prose=True, allow="\n\t"):
         raise InvalidNotice(f"{what} may not contain control characters")
     return value
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
 
 from trustdesk.errors import InvalidInput
+from trustdesk.text import has_forbidden_characters
 
 MAX_ACTOR = 200
 EARLIEST = dt.date(1990, 1, 1)  # no internet permit or server record predates this
@@ -22,7 +22,7 @@ def text(value: str, field: str, limit: int) -> str:
         raise InvalidRegisterEntry(f"{field} must not be empty")
     if len(value) > limit:
         raise InvalidRegisterEntry(f"{field} is at most {limit} characters long")
-    if any(unicodedata.category(ch).startswith("C") for ch in value):
+    if has_forbidden_characters(value):
         raise InvalidRegisterEntry(f"{field} may not contain control or format characters")
     return value
 

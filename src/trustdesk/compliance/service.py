@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import unicodedata
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from trustdesk.policy.service import PackRegistry
 from trustdesk.policy.vocabulary import ServiceType
 from trustdesk.records import service as records
 from trustdesk.records.events import EventType
+from trustdesk.text import has_forbidden_characters
 
 MAX_NAME_LENGTH = 200
 log = logging.getLogger("trustdesk.compliance")
@@ -66,7 +66,7 @@ def clean_name(name: str) -> str:
     if not name or len(name) > MAX_NAME_LENGTH:
         msg = f"a service name is 1 to {MAX_NAME_LENGTH} characters"
         raise InvalidInput(msg)
-    if any(unicodedata.category(ch).startswith("C") for ch in name):
+    if has_forbidden_characters(name):
         raise InvalidInput("a service name may not contain control or format characters")
     return name
 

@@ -31,6 +31,7 @@ from trustdesk.policy.schema import Pack
 from trustdesk.records import leaf
 from trustdesk.records import service as records
 from trustdesk.records.events import EventType
+from trustdesk.text import has_forbidden_characters
 
 MAX_SUBJECT = 200
 MAX_NAME = 200
@@ -99,7 +100,7 @@ def clean_text(value: str, what: str, limit: int) -> str:
     value = unicodedata.normalize("NFC", value.strip())
     if not value or len(value) > limit:
         raise InvalidIdentity(f"{what} is 1 to {limit} characters")
-    if any(unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Co", "Cn"} for ch in value):
+    if has_forbidden_characters(value):
         raise InvalidIdentity(f"{what} may not contain control, format or unassigned characters")
     return value
 

@@ -1,0 +1,23 @@
+"""The one rule for which characters free text may hold, with the options slices differ on.
+
+Names, references and identifiers (an identity's name, a register entry, a service name)
+refuse every character of Unicode's "other" class: controls, format characters such as
+bidirectional overrides and zero-width joiners, lone surrogates, private-use and
+unassigned code points. Prose a person writes (a notice's explanation, a decision's facts)
+keeps format characters, which some scripts need, and may allow line breaks and tabs; it
+still refuses the other controls and lone surrogates, which no database or reader wants.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+_ANY_OTHER = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
+_CONTROLS = frozenset({"Cc", "Cs"})
+
+
+def has_forbidden_characters(value: str, *, prose: bool = False, allow: str = "") -> bool:
+    """Whether ``value`` holds a character free text may not: any "other" character, or
+    with ``prose`` only controls and lone surrogates; characters in ``allow`` are exempt."""
+    forbidden = _CONTROLS if prose else _ANY_OTHER
+    return any(unicodedata.category(ch) in forbidden and ch not in allow for ch in value)
