@@ -24,6 +24,7 @@ from trustdesk.cases import delivery
 from trustdesk.cases import screened as cases_screened
 from trustdesk.cases.decisions import StrikePolicy
 from trustdesk.compliance import api as compliance_api
+from trustdesk.compliance import filings, inventory_csv
 from trustdesk.compliance import service as compliance
 from trustdesk.console import site as console
 from trustdesk.db.engine import Database
@@ -119,6 +120,24 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
                 await task
 
 
+UPLOAD_OVERHEAD = 64 * 1024  # a multipart body's boundaries, headers and other fields
+
+
+def upload_limits(settings: Settings) -> dict[str, int]:
+    """The routes taking files, in the API and the console, and their larger body limits."""
+    return {
+        r"(/v1|/console/admin)/rulesets(/check|/deploy)?": (
+            settings.max_ruleset_bytes + UPLOAD_OVERHEAD
+        ),
+        r"(/v1|/console)/compliance/services/[^/]+/filings/[^/]+/documents": (
+            filings.MAX_DOCUMENT_BYTES + UPLOAD_OVERHEAD
+        ),
+        r"(/v1|/console)/compliance/services/[^/]+/servers/import": (
+            inventory_csv.MAX_BYTES + UPLOAD_OVERHEAD
+        ),
+    }
+
+
 def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     """Build the application; ``database`` overrides the one named by the settings (tests)."""
     settings.require_secrets()
@@ -173,7 +192,8 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_request_bytes,
-        per_path={"/v1/rulesets": settings.max_ruleset_bytes},
+        per_path=upload_limits(settings),
+        checked_below=(f"{console.PREFIX}/",),
     )
 
     @app.get(

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from conftest import Desk
 from trustdesk.db.engine import Database
 from trustdesk.permissions import Role
 from trustdesk.records.models import LogEntry
 
+from desk import Desk
 from support import HOSTILE_STRINGS, assert_problem, bearer, token_for
 
 
@@ -76,6 +76,29 @@ def test_notices_about_one_item_gather_and_trusted_flaggers_go_first(desk: Desk)
     assert len(by_pack) == 2
     near = desk.get("/v1/cases/queue?category=cn-xj-2014:art6.1", desk.moderator).json()
     assert near == []  # art6.1 is not a prefix of art6.10
+    only_trusted = desk.get("/v1/cases/queue?trusted=true", desk.moderator).json()
+    assert [q["trusted"] for q in only_trusted] == [True]
+    untrusted = desk.get("/v1/cases/queue?trusted=false", desk.moderator).json()
+    assert [q["notices"] for q in untrusted] == [2]
+    newest = max(q["opened_at"] for q in queue)
+    oldest = min(q["opened_at"] for q in queue)
+    before = desk.get(f"/v1/cases/queue?opened_before={oldest}", desk.moderator).json()
+    assert [q["opened_at"] for q in before] == [oldest]
+    assert len(desk.get(f"/v1/cases/queue?opened_before={newest}", desk.moderator).json()) == 2
+    counts = desk.get("/v1/cases/queue/counts", desk.moderator).json()
+    assert counts == {
+        "total": 2,
+        "unclaimed": 2,
+        "trusted": 1,
+        "by_category": {"cn-xj-2014:art6.10": 1, "cn-xj-2014:art6.7": 1},
+    }
+    case_id = queue[0]["case_id"]
+    assert desk.post(f"/v1/cases/{case_id}/claim", {}, desk.moderator).status_code == 200
+    claimed = desk.get("/v1/cases/queue/counts?trusted=true", desk.moderator).json()
+    assert (claimed["total"], claimed["unclaimed"], claimed["trusted"]) == (1, 0, 1)
+    for bad in ("trusted=maybe", "opened_before=yesterday", "service_id=x", "limit=0"):
+        assert_problem(desk.get(f"/v1/cases/queue?{bad}", desk.moderator), 422, "invalid_request")
+    assert_problem(desk.get("/v1/cases/queue/counts", desk.key), 403, "permission_denied")
 
 
 @pytest.mark.parametrize(
@@ -295,3 +318,37 @@ def test_hostile_facts_and_appeal_reasons_never_break_the_server(desk: Desk, hos
             headers={**bearer(desk.key), "content-type": "application/json"},
         )
         assert filed.status_code in {201, 422}, filed.text
+
+
+def test_a_reviewers_pace_counts_their_own_decisions_by_hour_and_day(
+    desk: Desk, database: Database
+) -> None:
+    from datetime import timedelta  # noqa: PLC0415
+
+    from trustdesk.auth import service as auth  # noqa: PLC0415
+    from trustdesk.cases import decisions  # noqa: PLC0415
+    from trustdesk.db.base import utcnow  # noqa: PLC0415
+
+    for n in range(2):
+        desk.notice(content_id=f"m-pace-{n}")
+    for entry in desk.get("/v1/cases/queue", desk.moderator).json():
+        decided = claim_and_decide(
+            desk, entry["case_id"], desk.moderator, category="art6.10", actions=[], facts="None."
+        )
+        assert decided.status_code == 201, decided.text
+    with database.session() as session:
+        people = {u.username: u.id for u in auth.list_users(session)}
+        moment = utcnow()
+        assert decisions.reviewer_pace(session, people["mod.one"], now=moment) == (
+            decisions.ReviewerPace(last_hour=2, today=2)
+        )
+        later = moment + timedelta(minutes=61)
+        same_day = later.date() == moment.date()
+        assert decisions.reviewer_pace(session, people["mod.one"], now=later) == (
+            decisions.ReviewerPace(last_hour=0, today=2 if same_day else 0)
+        )
+        earlier = moment - timedelta(minutes=5)  # decisions after `now` are not counted
+        assert decisions.reviewer_pace(session, people["mod.one"], now=earlier).last_hour == 0
+        assert decisions.reviewer_pace(session, people["mod.two"], now=moment) == (
+            decisions.ReviewerPace(last_hour=0, today=0)
+        )

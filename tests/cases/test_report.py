@@ -13,7 +13,6 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 
-from conftest import Desk
 from trustdesk.cases import report
 from trustdesk.crypto.keyring import LocalKeyRing
 from trustdesk.db.engine import Database
@@ -22,7 +21,7 @@ from trustdesk.records import evidence
 from trustdesk.records.models import LogEntry
 from trustdesk.records.note import NoteSigner, NoteVerifier
 
-from desk import SYNTHETIC
+from desk import SYNTHETIC, Desk
 from support import HOSTILE_STRINGS, assert_problem, token_for
 
 SCAMS = "eu-dsa:STATEMENT_CATEGORY_SCAMS_AND_FRAUD"

@@ -9,14 +9,13 @@ from typing import Any
 
 import pytest
 
-from conftest import Desk
 from trustdesk.cases import sor
 from trustdesk.db.engine import Database
 from trustdesk.errors import InvalidInput
 from trustdesk.policy.schema import Pack
 from trustdesk.policy.service import PackRegistry
 
-from desk import SYNTHETIC
+from desk import SYNTHETIC, Desk
 from support import bearer
 
 SCAMS = "eu-dsa:STATEMENT_CATEGORY_SCAMS_AND_FRAUD"

@@ -154,6 +154,35 @@ def test_zip_bombs_and_junk_are_refused(monkeypatch: pytest.MonkeyPatch) -> None
     assert problems(Path("junk.zip")) == ["junk.zip:1:1: not a zip archive: File is not a zip file"]
 
 
+def test_a_huge_rule_file_in_a_small_zip_is_refused_unread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sources, "MAX_YAML_BYTES", 1024 * 1024)
+    spaces = zipped({"a.yaml": b" " * (16 * 1024 * 1024)})  # 16 MiB of YAML in ~16 KB
+    assert len(spaces) < 100_000
+    read: list[int] = []
+    original = zipfile.ZipExtFile.read
+
+    def counted(self: zipfile.ZipExtFile, n: int | None = -1) -> bytes:
+        data = original(self, n)
+        read.append(len(data))
+        return data
+
+    monkeypatch.setattr(zipfile.ZipExtFile, "read", counted)
+    assert archive_problems(spaces) == [
+        "up.zip/a.yaml:1:1: rule files exceed 1048576 bytes in all; put long term lists"
+        " in terms files"
+    ]
+    assert sum(read) == 0, "the file is refused by its declared size, never unpacked"
+
+
+def test_an_entry_named_with_a_nul_is_refused() -> None:
+    data = zipped({"Xa.yaml": FILES["a.yaml"]}).replace(b"Xa.yaml", b"\x00a.yaml")
+    assert archive_problems(data) == [
+        "up.zip/:1:1: an entry's name is empty or holds a NUL",
+    ]
+
+
 @pytest.mark.parametrize(
     ("reference", "expected"),
     [

@@ -1,4 +1,11 @@
-"""Use cases of the auth slice: issue and check API keys, create and sign in users."""
+"""Use cases of the auth slice: issue, list, revoke and check API keys; create, sign in and
+administer users (roles, deactivation, passwords).
+
+Administration has guard rails: nobody deactivates themself or takes away their own admin
+role, and the last active administrator can be neither deactivated nor demoted, so the desk
+always keeps someone who can run it. Every change is a record-log event whose data holds
+ids and roles only, never a password or its hash.
+"""
 
 from __future__ import annotations
 
@@ -15,15 +22,17 @@ from trustdesk.auth import secrets
 from trustdesk.auth.models import ApiKey, User, UserRole, UserToken
 from trustdesk.db.base import utcnow
 from trustdesk.db.engine import transaction
-from trustdesk.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from trustdesk.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Unauthenticated
 from trustdesk.http.callers import Caller, ServiceCaller, UserCaller
 from trustdesk.permissions import Permission, Role, permissions_for
 from trustdesk.records import service as records
 from trustdesk.records.events import EventType
+from trustdesk.text import has_forbidden_characters
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,62}$")
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024
+MAX_DISPLAY_NAME_LENGTH = 200
 LANGUAGES = frozenset({"zh", "en"})
 
 
@@ -37,6 +46,26 @@ class InvalidCredentials(Unauthenticated):
 
 class UserNotFound(NotFound):
     code = "user_not_found"
+
+
+class OwnAccountProtected(PermissionDenied):
+    """An administrator tried to deactivate themself or take away their own admin role."""
+
+    code = "own_account_protected"
+
+
+class LastAdmin(Conflict):
+    """The change would leave the desk without an active administrator."""
+
+    code = "last_admin"
+
+
+class ApiKeyNotFound(NotFound):
+    code = "apikey_not_found"
+
+
+class ApiKeyRevoked(Conflict):
+    code = "apikey_revoked"
 
 
 MAX_TOKEN_DAYS = 366
@@ -67,15 +96,47 @@ class UserView:
         )
 
 
-def issue_api_key(session: Session, service_id: uuid.UUID, key: str | None = None) -> str:
+@dataclass(frozen=True, slots=True)
+class ApiKeyView:
+    """What may be shown of an API key: never its digest, and the plaintext never exists."""
+
+    id: uuid.UUID
+    service_id: uuid.UUID
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    @classmethod
+    def of(cls, row: ApiKey) -> ApiKeyView:
+        return cls(row.id, row.service_id, row.prefix, row.created_at, row.revoked_at)
+
+
+def issue_api_key(
+    session: Session,
+    service_id: uuid.UUID,
+    key: str | None = None,
+    *,
+    by: UserCaller | None = None,
+) -> str:
     """A new API key for ``service_id``; the plaintext is returned once and never stored.
 
     ``key`` registers a key chosen by the caller instead of a random one; only the demo
-    data set does that, so its documented key works on every fresh database.
+    data set does that, so its documented key works on every fresh database. ``by`` is the
+    person issuing it from the console (checked for the permission and logged); the
+    service's first key, issued when it is registered, has none.
     """
+    if by is not None:
+        by.require(Permission.COMPLIANCE_SERVICE_MANAGE)
     key = key or secrets.new_api_key()
     if not key.startswith(secrets.API_KEY_PREFIX):
         raise InvalidInput(f"an API key starts with {secrets.API_KEY_PREFIX!r}")
+    data: dict[str, str] = {}
+    if by is not None:
+        data["by"] = str(by.user_id)
     with transaction(session):
         row = ApiKey(
             service_id=service_id,
@@ -88,9 +149,50 @@ def issue_api_key(session: Session, service_id: uuid.UUID, key: str | None = Non
             session,
             EventType.AUTH_APIKEY_ISSUED,
             service_id=service_id,
-            data={"key_id": str(row.id), "prefix": row.prefix},
+            data={"key_id": str(row.id), "prefix": row.prefix, **data},
         )
     return key
+
+
+def list_api_keys(session: Session, service_id: uuid.UUID) -> list[ApiKeyView]:
+    """A service's API keys, oldest first, revoked ones included."""
+    with transaction(session):
+        rows = session.scalars(
+            select(ApiKey)
+            .where(ApiKey.service_id == service_id)
+            .order_by(ApiKey.created_at, ApiKey.id)
+        ).all()
+        return [ApiKeyView.of(row) for row in rows]
+
+
+def revoke_api_key(
+    session: Session, actor: UserCaller, service_id: uuid.UUID, key_id: uuid.UUID
+) -> ApiKeyView:
+    """Revoke one of ``service_id``'s keys; it stops authenticating at once.
+
+    :class:`ApiKeyNotFound` for a missing key or another service's; :class:`ApiKeyRevoked`
+    if it was revoked already.
+    """
+    actor.require(Permission.COMPLIANCE_SERVICE_MANAGE)
+    with transaction(session):
+        row = session.scalar(
+            select(ApiKey)
+            .where(ApiKey.id == key_id, ApiKey.service_id == service_id)
+            .with_for_update()
+        )
+        if row is None:
+            raise ApiKeyNotFound(f"service {service_id} has no API key {key_id}")
+        if row.revoked_at is not None:
+            raise ApiKeyRevoked(f"the API key {row.prefix}... is revoked already")
+        row.revoked_at = utcnow()
+        session.flush()
+        records.append(
+            session,
+            EventType.AUTH_APIKEY_REVOKED,
+            service_id=service_id,
+            data={"key_id": str(row.id), "prefix": row.prefix, "by": str(actor.user_id)},
+        )
+        return ApiKeyView.of(row)
 
 
 def authenticate_api_key(session: Session, key: str) -> ServiceCaller:
@@ -108,15 +210,40 @@ def authenticate_api_key(session: Session, key: str) -> ServiceCaller:
     return ServiceCaller(service_id=row.service_id, key_id=row.id)
 
 
+def _check_password(password: str) -> None:
+    if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
+        msg = f"a password is {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters long"
+        raise InvalidInput(msg)
+    if "\x00" in password:
+        raise InvalidInput("a password may not contain a NUL character")
+    try:
+        password.encode()
+    except UnicodeEncodeError:
+        raise InvalidInput("a password must be valid Unicode text") from None
+
+
+def _check_roles(roles: Sequence[Role]) -> None:
+    if not roles:
+        raise InvalidInput("a user needs at least one role")
+
+
+def clean_display_name(display_name: str | None, username: str) -> str:
+    """A display name: 1-200 printable characters (the username if none is given)."""
+    name = (display_name or "").strip() or username
+    if len(name) > MAX_DISPLAY_NAME_LENGTH:
+        msg = f"a display name is at most {MAX_DISPLAY_NAME_LENGTH} characters"
+        raise InvalidInput(msg)
+    if has_forbidden_characters(name):
+        raise InvalidInput("a display name may not contain control or format characters")
+    return name
+
+
 def _check_new_user(username: str, password: str, roles: Sequence[Role], language: str) -> None:
     if not USERNAME.fullmatch(username):
         msg = "a username is 2-63 characters: lower-case letters, digits, '.', '_' or '-'"
         raise InvalidInput(msg)
-    if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
-        msg = f"a password is {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters long"
-        raise InvalidInput(msg)
-    if not roles:
-        raise InvalidInput("a user needs at least one role")
+    _check_password(password)
+    _check_roles(roles)
     if language not in LANGUAGES:
         raise InvalidInput(f"language must be one of {', '.join(sorted(LANGUAGES))}")
 
@@ -129,16 +256,25 @@ def create_user(
     roles: Iterable[Role],
     display_name: str | None = None,
     language: str = "en",
+    by: UserCaller | None = None,
 ) -> UserView:
-    """Create a console user with an argon2id password hash."""
+    """Create a console user with an argon2id password hash.
+
+    ``by`` is the administrator creating them from the console (checked and logged); the
+    CLI, run by whoever holds the database, passes none.
+    """
+    if by is not None:
+        by.require(Permission.AUTH_USER_MANAGE)
     role_list = sorted(set(roles))
     _check_new_user(username, password, role_list, language)
+    shown_name = clean_display_name(display_name, username)
+    actor = {"by": str(by.user_id)} if by is not None else {}
     with transaction(session):
         if session.scalar(select(User.id).where(User.username == username)) is not None:
             raise UsernameTaken(f"the username {username!r} is taken")
         user = User(
             username=username,
-            display_name=(display_name or username)[:200],
+            display_name=shown_name,
             password_hash=secrets.hash_password(password),
             language=language,
             roles=[UserRole(role=role) for role in role_list],
@@ -149,7 +285,11 @@ def create_user(
             session,
             EventType.AUTH_USER_CREATED,
             service_id=None,
-            data={"user_id": str(user.id), "roles": [str(role) for role in role_list]},
+            data={
+                "user_id": str(user.id),
+                "roles": [str(role) for role in role_list],
+                **actor,
+            },
         )
         return UserView.of(user)
 
@@ -170,6 +310,143 @@ def list_users(session: Session) -> list[UserView]:
     with transaction(session):
         users = session.scalars(select(User).order_by(User.username)).all()
         return [UserView.of(user) for user in users]
+
+
+def get_user(session: Session, user_id: uuid.UUID) -> UserView:
+    """The user with ``user_id`` (active or not), or :class:`UserNotFound`."""
+    with transaction(session):
+        user = session.get(User, user_id)
+        if user is None:
+            raise UserNotFound(f"no user {user_id}")
+        return UserView.of(user)
+
+
+def _locked_user(session: Session, user_id: uuid.UUID) -> User:
+    user = session.get(User, user_id, with_for_update=True, populate_existing=True)
+    if user is None:
+        raise UserNotFound(f"no user {user_id}")
+    return user
+
+
+def _other_active_admins(session: Session, user_id: uuid.UUID) -> int:
+    """How many active administrators there are besides ``user_id``.
+
+    The administrators' rows are locked (on PostgreSQL) so that two administrators
+    demoting each other at the same moment cannot both succeed.
+    """
+    others = (
+        select(User.id)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role == Role.ADMIN, User.active, User.id != user_id)
+    )
+    locked = session.scalars(others.with_for_update(of=User)).all()
+    return len(locked)
+
+
+def _keep_an_admin(session: Session, user: User, what: str) -> None:
+    if _other_active_admins(session, user.id) == 0:
+        msg = f"{user.username} is the last active administrator and cannot be {what}"
+        raise LastAdmin(msg)
+
+
+def set_roles(
+    session: Session, actor: UserCaller, user_id: uuid.UUID, roles: Iterable[Role]
+) -> UserView:
+    """Give ``user_id`` exactly ``roles`` (at least one).
+
+    :class:`OwnAccountProtected` if the actor would take away their own admin role,
+    :class:`LastAdmin` if the desk would be left without an active administrator.
+    """
+    actor.require(Permission.AUTH_USER_MANAGE)
+    role_list = sorted(set(roles))
+    _check_roles(role_list)
+    with transaction(session):
+        user = _locked_user(session, user_id)
+        before = sorted(r.role for r in user.roles)
+        if role_list == before:
+            return UserView.of(user)
+        if Role.ADMIN in before and Role.ADMIN not in role_list:
+            if user.id == actor.user_id:
+                raise OwnAccountProtected("you cannot take away your own admin role")
+            if user.active:
+                _keep_an_admin(session, user, "demoted")
+        kept = [r for r in user.roles if r.role in role_list]
+        held = {r.role for r in kept}
+        user.roles = kept + [UserRole(role=role) for role in role_list if role not in held]
+        session.flush()
+        records.append(
+            session,
+            EventType.AUTH_USER_ROLES_CHANGED,
+            service_id=None,
+            data={
+                "user_id": str(user.id),
+                "roles": [str(role) for role in role_list],
+                "previous_roles": [str(role) for role in before],
+                "by": str(actor.user_id),
+            },
+        )
+        session.refresh(user, ["roles"])
+        return UserView.of(user)
+
+
+def set_active(
+    session: Session, actor: UserCaller, user_id: uuid.UUID, *, active: bool
+) -> UserView:
+    """Deactivate or reactivate ``user_id``.
+
+    A deactivated user can no longer sign in, their console session ends at its next
+    request and their bearer tokens are revoked (reactivation does not bring them back).
+    :class:`OwnAccountProtected` for one's own account, :class:`LastAdmin` for the last
+    active administrator. Setting the state a user already has changes nothing.
+    """
+    actor.require(Permission.AUTH_USER_MANAGE)
+    with transaction(session):
+        user = _locked_user(session, user_id)
+        if user.active == active:
+            return UserView.of(user)
+        data: dict[str, object] = {"user_id": str(user.id), "by": str(actor.user_id)}
+        if not active:
+            if user.id == actor.user_id:
+                raise OwnAccountProtected("you cannot deactivate your own account")
+            if any(r.role is Role.ADMIN for r in user.roles):
+                _keep_an_admin(session, user, "deactivated")
+            live = session.scalars(
+                select(UserToken).where(
+                    UserToken.user_id == user.id, UserToken.revoked_at.is_(None)
+                )
+            ).all()
+            for token in live:
+                token.revoked_at = utcnow()
+            data["tokens_revoked"] = len(live)
+        user.active = active
+        session.flush()
+        records.append(
+            session,
+            EventType.AUTH_USER_REACTIVATED if active else EventType.AUTH_USER_DEACTIVATED,
+            service_id=None,
+            data=data,
+        )
+        return UserView.of(user)
+
+
+def set_password(
+    session: Session, actor: UserCaller, user_id: uuid.UUID, password: str
+) -> UserView:
+    """Give ``user_id`` a new password (hashed with argon2id; only the fact is logged)."""
+    actor.require(Permission.AUTH_USER_MANAGE)
+    _check_password(password)
+    password_hash = secrets.hash_password(password)
+    with transaction(session):
+        user = _locked_user(session, user_id)
+        user.password_hash = password_hash
+        session.flush()
+        records.append(
+            session,
+            EventType.AUTH_USER_PASSWORD_SET,
+            service_id=None,
+            data={"user_id": str(user.id), "by": str(actor.user_id)},
+        )
+        return UserView.of(user)
 
 
 def issue_user_token(

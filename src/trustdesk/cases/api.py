@@ -9,9 +9,10 @@ moderators: appeals.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from trustdesk.cases import decisions, delivery, notices, service
 from trustdesk.cases import report as case_report
@@ -31,6 +32,7 @@ from trustdesk.cases.schemas import (
     NoticeIn,
     NoticeOutcomeOut,
     OutcomeOut,
+    QueueCountsOut,
     QueueEntryOut,
     ReceiptOut,
     StatementOut,
@@ -171,25 +173,47 @@ def statements(
     ]
 
 
-@router.get("/cases/queue", summary="Open cases, most urgent first")
-def case_queue(
-    caller: UserCallerDep,
-    session: SessionDep,
+def _queue_filter(
     *,
     category: Annotated[str | None, Query(max_length=200)] = None,
     service_id: uuid.UUID | None = None,
     unclaimed: bool = False,
+    trusted: Annotated[
+        bool | None, Query(description="Only cases from trusted flaggers (true) or not (false).")
+    ] = None,
+    opened_before: Annotated[
+        datetime | None, Query(description="Only cases opened at or before this moment.")
+    ] = None,
+) -> service.QueueFilter:
+    return service.QueueFilter(
+        service_id=service_id,
+        category=category,
+        trusted=trusted,
+        opened_before=opened_before,
+        include_claimed=not unclaimed,
+    )
+
+
+QueueFilterDep = Annotated[service.QueueFilter, Depends(_queue_filter)]
+
+
+@router.get("/cases/queue", summary="Open cases, most urgent first")
+def case_queue(
+    caller: UserCallerDep,
+    session: SessionDep,
+    where: QueueFilterDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[QueueEntryOut]:
     caller.require(Permission.CASES_CASE_READ)
-    entries = service.queue(
-        session,
-        service_id=service_id,
-        category=category,
-        include_claimed=not unclaimed,
-        limit=limit,
-    )
-    return [QueueEntryOut.of(e) for e in entries]
+    return [QueueEntryOut.of(e) for e in service.queue(session, where=where, limit=limit)]
+
+
+@router.get("/cases/queue/counts", summary="How many open cases the queue's filters find")
+def case_queue_counts(
+    caller: UserCallerDep, session: SessionDep, where: QueueFilterDep
+) -> QueueCountsOut:
+    caller.require(Permission.CASES_CASE_READ)
+    return QueueCountsOut.of(service.queue_counts(session, where))
 
 
 @router.get("/cases/{case_id}", summary="A case: content, findings, notices, history")

@@ -10,7 +10,6 @@ not take the decision; a reversal restores what was restricted and gets its own 
 
 from __future__ import annotations
 
-import unicodedata
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -51,6 +50,7 @@ from trustdesk.policy.schema import Pack
 from trustdesk.policy.vocabulary import ActionKind
 from trustdesk.records import service as records
 from trustdesk.records.events import EventType
+from trustdesk.text import has_forbidden_characters
 
 MAX_FACTS = 5000
 CONTENT_ACTIONS = frozenset({ActionKind.STOP_DISSEMINATION, ActionKind.DELETE})
@@ -168,7 +168,7 @@ def _facts(text: str, what: str = "facts") -> str:
     text = text.strip()
     if not text or len(text) > MAX_FACTS:
         raise InvalidDecision(f"{what} are 1 to {MAX_FACTS} characters")
-    if any(unicodedata.category(ch) in {"Cc", "Cs"} and ch not in "\n\t" for ch in text):
+    if has_forbidden_characters(text, prose=True, allow="\n\t"):
         raise InvalidDecision(f"{what} may not contain control characters")
     return text
 
@@ -691,14 +691,50 @@ def notices_of(session: Session, case_id: uuid.UUID) -> list[Notice]:
 
 
 def appeals(
-    session: Session, *, status: AppealStatus | None = AppealStatus.PENDING, limit: int = 100
+    session: Session,
+    *,
+    status: AppealStatus | None = AppealStatus.PENDING,
+    case_id: uuid.UUID | None = None,
+    limit: int = 100,
 ) -> list[Appeal]:
-    """Appeals, oldest first (pending ones by default)."""
+    """Appeals, oldest first (pending ones by default); optionally only those of one case."""
     query = select(Appeal).order_by(Appeal.filed_at).limit(limit)
     if status is not None:
         query = query.where(Appeal.status == status)
+    if case_id is not None:
+        query = query.join(Decision, Decision.id == Appeal.decision_id).where(
+            Decision.case_id == case_id
+        )
     with transaction(session):
         return list(session.scalars(query))
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewerPace:
+    """How many decisions (appeals' included) one reviewer made lately: what the desk shows
+    them so that nobody reviews harmful content for hours without a break."""
+
+    last_hour: int
+    today: int  # since midnight UTC
+
+
+def reviewer_pace(
+    session: Session, user_id: uuid.UUID, *, now: datetime | None = None
+) -> ReviewerPace:
+    moment = now or utcnow()
+    midnight = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    hour_ago = moment - timedelta(hours=1)
+    query = select(
+        func.count().filter(Decision.decided_at >= hour_ago),
+        func.count().filter(Decision.decided_at >= midnight),
+    ).where(
+        Decision.decided_by == user_id,
+        Decision.decided_at >= min(midnight, hour_ago),
+        Decision.decided_at <= moment,
+    )
+    with transaction(session):
+        last_hour, today = session.execute(query).one()
+    return ReviewerPace(last_hour=int(last_hour), today=int(today))
 
 
 def statements_for(session: Session, service_id: uuid.UUID, subject: str) -> list[Statement]:

@@ -291,6 +291,15 @@ def list_actions(
         ]
 
 
+def case_actions(session: Session, case_id: uuid.UUID) -> list[ActionView]:
+    """Every action decided on ``case_id`` (appeals' included), oldest first."""
+    query = _views().where(Case.id == case_id).order_by(Action.created_at, Action.id)
+    with transaction(session):
+        return [
+            _view(row) for row in session.execute(query.execution_options(populate_existing=True))
+        ]
+
+
 def _locked_view(session: Session, action_id: uuid.UUID) -> ActionView | None:
     row = session.execute(
         _views()

@@ -30,7 +30,6 @@ import base64
 import binascii
 import hashlib
 import json
-import unicodedata
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -52,6 +51,7 @@ from trustdesk.records import leaf, merkle
 from trustdesk.records import service as records
 from trustdesk.records.events import EventType
 from trustdesk.records.note import NoteError, NoteSigner, NoteVerifier, open_checkpoint, open_note
+from trustdesk.text import has_forbidden_characters
 
 FORMAT = "trustdesk-authority-report/1"
 MAX_REPORT_BYTES = 64 * 1024 * 1024
@@ -90,7 +90,7 @@ def _label(value: str | None, what: str) -> str | None:
     value = value.strip()
     if len(value) > MAX_LABEL:
         raise InvalidInput(f"{what} is at most {MAX_LABEL} characters")
-    if any(unicodedata.category(ch) in {"Cc", "Cs"} for ch in value):
+    if has_forbidden_characters(value, prose=True):
         raise InvalidInput(f"{what} may not contain control characters")
     return value
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from trustdesk.cases.decisions import Outcome
 from trustdesk.cases.delivery import ActionView
 from trustdesk.cases.models import Action, Appeal, Case, Decision, Notice
-from trustdesk.cases.service import QueueEntry, SubjectHistory
+from trustdesk.cases.service import QueueCounts, QueueEntry, SubjectHistory
 from trustdesk.policy.vocabulary import ActionKind
 from trustdesk.screening.schemas import FindingOut
 from trustdesk.screening.service import StoredItem
@@ -94,6 +94,22 @@ class QueueEntryOut(BaseModel):
     @classmethod
     def of(cls, entry: QueueEntry) -> QueueEntryOut:
         return cls.model_validate(entry, from_attributes=True)
+
+
+class QueueCountsOut(BaseModel):
+    total: int
+    unclaimed: int
+    trusted: int
+    by_category: dict[str, int] = Field(description="Open cases per category, most first.")
+
+    @classmethod
+    def of(cls, counts: QueueCounts) -> QueueCountsOut:
+        return cls(
+            total=counts.total,
+            unclaimed=counts.unclaimed,
+            trusted=counts.trusted,
+            by_category=dict(counts.by_category),
+        )
 
 
 class ItemOut(BaseModel):

@@ -14,8 +14,10 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session
 
 from trustdesk.cases.models import Case, CaseItem, CaseStatus, Decision, Strike
@@ -40,6 +42,7 @@ SEVERITY_PRIORITY = {
 TERMS_PRIORITY = 5
 LANGUAGES = ("zh", "en")
 TERMS_PREFIX = "tos."
+Q = TypeVar("Q", bound="Select[*tuple[Any, ...]]")
 
 
 class CaseNotFound(NotFound):
@@ -220,6 +223,41 @@ class QueueEntry:
     claim_expires_at: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class QueueFilter:
+    """Which open cases a queue shows: ``category`` is "pack:category" exactly, or a pack
+    id for every category of that pack; ``trusted`` True/False keeps only cases notified
+    by a trusted flagger / by anyone else; ``opened_before`` keeps cases at least that old."""
+
+    service_id: uuid.UUID | None = None
+    category: str | None = None
+    trusted: bool | None = None
+    opened_before: datetime | None = None
+    include_claimed: bool = True
+
+    def apply(self, query: Q, moment: datetime) -> Q:
+        query = query.where(Case.status.in_([CaseStatus.OPEN, CaseStatus.APPEALED]))
+        if self.service_id is not None:
+            query = query.where(Case.service_id == self.service_id)
+        if self.category:
+            query = query.where(
+                Case.category == self.category
+                if ":" in self.category
+                else Case.category.startswith(f"{self.category}:", autoescape=True)
+            )
+        if self.trusted is not None:
+            query = query.where(Case.trusted.is_(self.trusted))
+        if self.opened_before is not None:
+            query = query.where(Case.opened_at <= self.opened_before)
+        if not self.include_claimed:
+            query = query.where(_unclaimed(moment))
+        return query
+
+
+def _unclaimed(moment: datetime) -> ColumnElement[bool]:
+    return or_(Case.claim_expires_at.is_(None), Case.claim_expires_at < moment)
+
+
 def queue(
     session: Session,
     *,
@@ -228,21 +266,15 @@ def queue(
     include_claimed: bool = True,
     limit: int = 50,
     now: datetime | None = None,
+    where: QueueFilter | None = None,
 ) -> list[QueueEntry]:
-    """Open cases, most urgent first (priority, then oldest); ``category`` routes them."""
+    """Open cases, most urgent first (priority, then oldest); ``category`` routes them.
+
+    ``where`` gives every filter at once (``service_id``, ``category`` and
+    ``include_claimed`` are shorthands for it)."""
     moment = now or utcnow()
-    query = select(Case).where(Case.status.in_([CaseStatus.OPEN, CaseStatus.APPEALED]))
-    if service_id is not None:
-        query = query.where(Case.service_id == service_id)
-    if category:  # "pack:category" exactly, or every category of a pack
-        exact = ":" in category
-        query = query.where(
-            Case.category == category
-            if exact
-            else Case.category.startswith(f"{category}:", autoescape=True)
-        )
-    if not include_claimed:
-        query = query.where(or_(Case.claim_expires_at.is_(None), Case.claim_expires_at < moment))
+    chosen = where or QueueFilter(service_id, category, include_claimed=include_claimed)
+    query = chosen.apply(select(Case), moment)
     query = query.order_by(Case.priority.desc(), Case.opened_at).limit(limit)
     with transaction(session):
         return [
@@ -260,6 +292,38 @@ def queue(
             )
             for c in session.scalars(query)
         ]
+
+
+@dataclass(frozen=True, slots=True)
+class QueueCounts:
+    """How many open cases a filter finds: in all, unclaimed, from trusted flaggers, and per
+    category (most first)."""
+
+    total: int
+    unclaimed: int
+    trusted: int
+    by_category: tuple[tuple[str, int], ...]
+
+
+def queue_counts(
+    session: Session, where: QueueFilter, *, now: datetime | None = None
+) -> QueueCounts:
+    """The counts of the whole queue ``where`` selects (not only the page shown)."""
+    moment = now or utcnow()
+    unclaimed = sql_case((_unclaimed(moment), 1), else_=0)
+    trusted = sql_case((Case.trusted.is_(True), 1), else_=0)
+    query = where.apply(
+        select(Case.category, func.count(), func.sum(unclaimed), func.sum(trusted)), moment
+    ).group_by(Case.category)
+    with transaction(session):
+        rows = [(c, int(n), int(u or 0), int(t or 0)) for c, n, u, t in session.execute(query)]
+    rows.sort(key=lambda row: (-row[1], row[0]))
+    return QueueCounts(
+        total=sum(row[1] for row in rows),
+        unclaimed=sum(row[2] for row in rows),
+        trusted=sum(row[3] for row in rows),
+        by_category=tuple((row[0], row[1]) for row in rows),
+    )
 
 
 def get_case(session: Session, case_id: uuid.UUID, *, lock: bool = False) -> Case:

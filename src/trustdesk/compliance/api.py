@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import urllib.parse
 import uuid
 from typing import Annotated, Literal
 
@@ -44,6 +43,7 @@ from trustdesk.compliance.schemas import (
 from trustdesk.compliance.vocabulary import FindingStatus
 from trustdesk.http.callers import CallerDep, UserCallerDep
 from trustdesk.http.deps import SessionDep, SettingsDep
+from trustdesk.http.downloads import attachment
 from trustdesk.http.problems import PROBLEM_RESPONSES
 from trustdesk.permissions import Permission
 from trustdesk.policy.service import PackRegistry
@@ -76,11 +76,6 @@ def _read(upload: UploadFile, limit: int) -> bytes:
     if len(content) > limit:
         raise filings.InvalidDocument(f"the file is larger than {limit} bytes")
     return content
-
-
-def _attachment(name: str) -> str:
-    fallback = "".join(c if (c.isascii() and c.isalnum()) or c in "._-" else "_" for c in name)
-    return f"attachment; filename=\"{fallback[:100]}\"; filename*=UTF-8''{urllib.parse.quote(name)}"
 
 
 # Filings (art. 2)
@@ -164,7 +159,7 @@ def read_document(
     caller.require(READ)
     view, content = filings.read_document(session, service_id, filing_id, document_id)
     headers = {
-        "Content-Disposition": _attachment(view.filename),
+        "Content-Disposition": attachment(view.filename),
         "X-Content-Type-Options": "nosniff",
         "Digest": f"sha-256={view.digest.hex()}",
     }
@@ -250,7 +245,7 @@ def import_servers(
 def export_servers(service_id: uuid.UUID, caller: UserCallerDep, session: SessionDep) -> Response:
     caller.require(READ)
     text = inventory.export_csv(session, service_id)
-    headers = {"Content-Disposition": _attachment("inventory.csv")}
+    headers = {"Content-Disposition": attachment("inventory.csv")}
     return Response(text, media_type="text/csv; charset=utf-8", headers=headers)
 
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import itertools
 import re
-import unicodedata
 
 from trustdesk.compliance import fields
 from trustdesk.errors import InvalidInput
+from trustdesk.text import has_forbidden_characters
 
 _ARMOUR = re.compile(
     r"-----\s*BEGIN|PRIVATE\s+KEY|ssh-(?:rsa|dss|ed25519)\s|ecdsa-sha2-|\"d\"\s*:", re.IGNORECASE
@@ -58,7 +58,7 @@ def looks_like_key(text: str) -> bool:
 
 def check_text(value: str, field: str, limit: int) -> str:
     """``value`` stripped: 1 to ``limit`` printable characters and no key material."""
-    if any(unicodedata.category(ch).startswith("C") for ch in value.strip()):
+    if has_forbidden_characters(value.strip()):
         msg = f"{field} may not contain control or format characters (key bytes are refused)"
         raise KeyMaterialRefused(msg)
     if looks_like_key(value):

@@ -3,11 +3,16 @@
 FastAPI's own ``max_body_size`` answers a declared oversize ``Content-Length`` in plain
 text, so trustdesk keeps this small middleware: a declared size over the limit is refused
 before the route runs; a streamed body that grows past it raises :class:`BodyTooLarge`,
-an ``HTTPException`` that the problem handlers turn into the same 413 document.
+an ``HTTPException`` that the problem handlers turn into the same 413 document. Upload
+routes get limits of their own (patterns of paths), and an application mounted below a
+``checked_below`` prefix (the console) answers both refusals itself, in its own format:
+its body is still cut at the limit, as the :class:`BodyTooLarge` its handlers turn into
+their page.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from urllib.parse import unquote_plus
 
@@ -22,7 +27,7 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, f"request bodies are limited to {limit} bytes")
 
 
-def _control_characters(scope: Scope) -> bool:
+def control_characters(scope: Scope) -> bool:
     """Whether the decoded path or the query string carries a C0 control character.
 
     No identifier or search term of ours contains one, and PostgreSQL refuses NUL in text,
@@ -37,17 +42,30 @@ class BodySizeLimit:
     """Refuse request bodies larger than ``max_bytes`` (or a path's own limit)."""
 
     def __init__(
-        self, app: ASGIApp, max_bytes: int, per_path: Mapping[str, int] | None = None
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        per_path: Mapping[str, int] | None = None,
+        checked_below: tuple[str, ...] = (),
     ) -> None:
+        """``per_path``: regular expressions a whole path must match, each with its limit
+        (the first match counts). ``checked_below``: path prefixes whose application refuses
+        control characters and oversize bodies itself."""
         self.app = app
         self.default = max_bytes
-        self.per_path = dict(per_path or {})
+        self.per_path = [(re.compile(path), limit) for path, limit in (per_path or {}).items()]
+        self.checked_below = checked_below
+
+    def limit_for(self, path: str) -> int:
+        return next((n for pattern, n in self.per_path if pattern.fullmatch(path)), self.default)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if _control_characters(scope):
+        path: str = scope.get("path", "")
+        answers_itself = path.startswith(self.checked_below)
+        if not answers_itself and control_characters(scope):
             response = problem_response(
                 400,
                 "bad_request",
@@ -56,12 +74,15 @@ class BodySizeLimit:
             )
             await response(scope, receive, send)
             return
-        limit = self.per_path.get(scope.get("path", ""), self.default)
-        await self._limited(scope, receive, send, limit)
+        limit = self.limit_for(path)
+        await self._limited(scope, receive, send, limit, answer_declared=not answers_itself)
 
-    async def _limited(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+    async def _limited(
+        self, scope: Scope, receive: Receive, send: Send, limit: int, *, answer_declared: bool
+    ) -> None:
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        too_large = declared is not None and (not declared.isdigit() or int(declared) > limit)
+        if too_large and answer_declared:
             response = problem_response(
                 413, "payload_too_large", "Payload too large", BodyTooLarge(limit).detail
             )

@@ -237,12 +237,18 @@ def get(
 
 
 def list_requests(
-    session: Session, *, status: DisclosureStatus | None = None, limit: int = 100
+    session: Session,
+    *,
+    status: DisclosureStatus | None = None,
+    requested_by: uuid.UUID | None = None,
+    limit: int = 100,
 ) -> list[DisclosureView]:
-    """Disclosure requests, newest first."""
+    """Disclosure requests, newest first: all, or those in ``status``, or one requester's."""
     query = select(DisclosureRequest).order_by(DisclosureRequest.created_at.desc()).limit(limit)
     if status is not None:
         query = query.where(DisclosureRequest.status == status)
+    if requested_by is not None:
+        query = query.where(DisclosureRequest.requested_by == requested_by)
     with transaction(session):
         return [DisclosureView.of(row) for row in session.scalars(query)]
 

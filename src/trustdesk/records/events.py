@@ -55,3 +55,8 @@ class EventType(enum.StrEnum):
     COMPLIANCE_CRYPTO_REMOVED = "compliance:crypto:removed"
     COMPLIANCE_CBOM_EXPORTED = "compliance:cbom:exported"
     COMPLIANCE_REPORT_GENERATED = "compliance:report:generated"
+    AUTH_APIKEY_REVOKED = "auth:apikey:revoked"
+    AUTH_USER_ROLES_CHANGED = "auth:user:roles_changed"
+    AUTH_USER_DEACTIVATED = "auth:user:deactivated"
+    AUTH_USER_REACTIVATED = "auth:user:reactivated"
+    AUTH_USER_PASSWORD_SET = "auth:user:password_set"  # noqa: S105  (an event name, not a secret)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import zipfile
 from typing import Annotated
 
 from fastapi import APIRouter, File, Request, UploadFile
@@ -14,7 +12,7 @@ from trustdesk.http.problems import PROBLEM_RESPONSES
 from trustdesk.policy.service import PackRegistry
 from trustdesk.screening import service
 from trustdesk.screening.engine import Verdict
-from trustdesk.screening.runtime import ScreenerRegistry, source_from_archive
+from trustdesk.screening.runtime import ScreenerRegistry, as_archive, source_from_archive
 from trustdesk.screening.schemas import DeploymentOut, ScreenRequest, ScreenResponse
 
 router = APIRouter(prefix="/v1", tags=["screening"], responses=PROBLEM_RESPONSES)
@@ -23,17 +21,6 @@ router = APIRouter(prefix="/v1", tags=["screening"], responses=PROBLEM_RESPONSES
 def _registry(request: Request) -> ScreenerRegistry:
     registry: ScreenerRegistry = request.app.state.screeners
     return registry
-
-
-def _as_archive(data: bytes, filename: str) -> bytes:
-    """An upload as the zip the store keeps: a zip as is, a single YAML file wrapped."""
-    if data[:4] == b"PK\x03\x04":
-        return data
-    name = filename if filename.endswith((".yaml", ".yml")) else "rules.yaml"
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(zipfile.ZipInfo(name.rsplit("/", 1)[-1], (1980, 1, 1, 0, 0, 0)), data)
-    return buffer.getvalue()
 
 
 @router.post(
@@ -45,7 +32,7 @@ def deploy(
     session: SessionDep,
     file: Annotated[UploadFile, File(description="A rule file (.yaml) or a zip of a rule folder.")],
 ) -> DeploymentOut:
-    archive = _as_archive(file.file.read(), file.filename or "rules.yaml")
+    archive = as_archive(file.file.read(), file.filename or "rules.yaml")
     packs: PackRegistry = request.app.state.packs
     source = source_from_archive(archive, packs.all())
     _registry(request).add(source)  # compiled before it goes live

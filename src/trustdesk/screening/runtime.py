@@ -55,6 +55,25 @@ def archive_folder(path: Path) -> bytes:
     return buffer.getvalue()
 
 
+def as_archive(data: bytes, filename: str) -> bytes:
+    """An upload as the zip the store keeps: a zip as is, a single YAML file wrapped.
+
+    As for a path (see ``load_ruleset``), a ``.zip`` name or a zip's signature makes it a zip.
+    The file keeps its base name if that is a plain rule-file name (printable, not hidden);
+    otherwise it is ``rules.yaml`` (a zip cuts a name at NUL, and a client names files freely).
+    """
+    if data[:4] == b"PK\x03\x04" or filename.lower().endswith(".zip"):
+        return data
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    plain = name.isprintable() and ":" not in name and not name.startswith(".")
+    if not (plain and name.endswith((".yaml", ".yml"))):
+        name = "rules.yaml"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), data)
+    return buffer.getvalue()
+
+
 def source_from_archive(archive: bytes, packs: Sequence[Pack]) -> RuleSetSource:
     """Load a rule set from its stored zip (through the same validation as any upload)."""
     return load_archive(archive, packs, name="upload.zip")

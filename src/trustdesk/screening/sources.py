@@ -47,6 +47,13 @@ class _Refused(Exception):
     """A file the rule set cannot use; the message says why."""
 
 
+_NOT = "not allowed in a rule-set archive"
+
+
+class _TooLarge(_Refused):
+    """A file larger than the room left for it (told before it is read or unpacked)."""
+
+
 @dataclass(frozen=True, slots=True)
 class RuleSetSource:
     """A checked rule set: its rules in file order, normalization, files read and version."""
@@ -129,7 +136,7 @@ class _Folder:
             if not stat.S_ISREG(info.st_mode):
                 raise _Refused("not a regular file")
             if info.st_size > limit:
-                raise _Refused(f"the rule set would exceed {MAX_RULESET_BYTES} bytes")
+                raise _TooLarge(f"the rule set would exceed {MAX_RULESET_BYTES} bytes")
             return path.read_bytes()
         except FileNotFoundError:
             raise _Refused("no such file in the rule set") from None
@@ -171,18 +178,17 @@ class _Archive:
             yield cls(archive, name)
 
     def _problem(self, info: zipfile.ZipInfo) -> str:
-        parts = info.filename.split("/")
-        if info.filename.startswith("/") or "\\" in info.filename or ":" in parts[0]:
-            return "absolute paths are not allowed in a rule-set archive"
-        if ".." in parts:
-            return "'..' is not allowed in a rule-set archive"
-        if stat.S_ISLNK(info.external_attr >> 16):
-            return "symbolic links are not allowed in a rule-set archive"
-        if info.flag_bits & 0x1:
-            return "encrypted entries are not supported"
-        if info.filename in self.members:
-            return "the archive holds this name twice"
-        return ""
+        name = info.filename  # zipfile cuts a name at a NUL: orig_filename keeps it
+        parts = name.split("/")
+        checks = (
+            (not name or "\x00" in info.orig_filename, "an entry's name is empty or holds a NUL"),
+            (name.startswith("/") or "\\" in name or ":" in parts[0], f"absolute paths are {_NOT}"),
+            (".." in parts, f"'..' is {_NOT}"),
+            (stat.S_ISLNK(info.external_attr >> 16), f"symbolic links are {_NOT}"),
+            (bool(info.flag_bits & 0x1), "encrypted entries are not supported"),
+            (name in self.members, "the archive holds this name twice"),
+        )
+        return next((message for failed, message in checks if failed), "")
 
     def display(self, name: str) -> str:
         return f"{self.name}/{name}"
@@ -198,7 +204,7 @@ class _Archive:
         if info is None:
             raise _Refused("no such file in the rule set")
         if info.file_size > limit:
-            raise _Refused(f"the rule set would exceed {MAX_RULESET_BYTES} bytes")
+            raise _TooLarge(f"the rule set would exceed {MAX_RULESET_BYTES} bytes")
         try:
             with self.archive.open(info) as member:
                 return member.read(info.file_size)
@@ -238,8 +244,8 @@ class _Loader:
             digest.update(size.to_bytes(8, "big") + content)
         return digest.hexdigest()
 
-    def _read(self, name: str) -> bytes:
-        raw = self.tree.read(name, MAX_RULESET_BYTES - self.bytes)
+    def _read(self, name: str, limit: int = MAX_RULESET_BYTES) -> bytes:
+        raw = self.tree.read(name, min(limit, MAX_RULESET_BYTES - self.bytes))
         self.bytes += len(raw)
         self.digests[name] = (len(raw), hashlib.sha256(raw).digest())
         return raw
@@ -247,11 +253,15 @@ class _Loader:
     def _file(self, name: str) -> None:
         display = self.tree.display(name)
         try:
-            raw = self._read(name)
-            self.yaml_bytes += len(raw)
-            if self.yaml_bytes > MAX_YAML_BYTES:
+            room = MAX_YAML_BYTES - self.yaml_bytes  # nothing larger is even unpacked
+            try:
+                raw = self._read(name, room)
+            except _TooLarge:
+                if room >= MAX_RULESET_BYTES - self.bytes:
+                    raise
                 message = f"rule files exceed {MAX_YAML_BYTES} bytes in all; put long term lists"
-                raise _Refused(f"{message} in terms files")
+                raise _Refused(f"{message} in terms files") from None
+            self.yaml_bytes += len(raw)
             document = yamlsource.parse(yamlsource.decode(raw, display), display)
             shell = yamlsource.validate(RuleFile, document)
         except _Refused as exc:
