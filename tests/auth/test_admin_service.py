@@ -177,7 +177,11 @@ def test_an_admin_sets_a_new_password_and_the_log_holds_no_secret(
     ann = make_user(database, "ann", Role.AUDITOR)
     new = "a brand new passphrase"
     with database.session() as session:
-        service.set_password(session, caller_of(admins[0]), ann.id, new)
+        renamed = service.set_roles(session, caller_of(admins[0]), ann.id, [Role.MODERATOR])
+        assert renamed.credentials == ann.credentials  # roles are no credentials
+        changed = service.set_password(session, caller_of(admins[0]), ann.id, new)
+        assert changed.credentials != ann.credentials  # older console sessions end
+        assert service.get_user(session, ann.id).credentials == changed.credentials
         assert service.sign_in(session, "ann", new).id == ann.id
         with pytest.raises(service.InvalidCredentials):
             service.sign_in(session, "ann", PASSWORD)

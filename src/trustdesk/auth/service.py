@@ -9,6 +9,7 @@ ids and roles only, never a password or its hash.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from collections.abc import Iterable, Sequence
@@ -73,12 +74,17 @@ MAX_TOKEN_DAYS = 366
 
 @dataclass(frozen=True, slots=True)
 class UserView:
+    """A user as the other slices see them. ``credentials`` changes whenever their password
+    does (a digest of its hash, which it does not reveal): a session made before a new
+    password can tell it is stale."""
+
     id: uuid.UUID
     username: str
     display_name: str
     language: str
     roles: tuple[Role, ...]
     active: bool
+    credentials: str
 
     @property
     def permissions(self) -> frozenset[Permission]:
@@ -93,6 +99,7 @@ class UserView:
             language=user.language,
             roles=tuple(r.role for r in user.roles),
             active=user.active,
+            credentials=hashlib.sha256(user.password_hash.encode()).hexdigest()[:16],
         )
 
 
