@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from fastapi.testclient import TestClient
+
+from support import HOSTILE_STRINGS
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -71,6 +75,8 @@ class Camera:
 
 PASSWORD = "x" * 16  # what support.token_for gives the desk's people
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+TRACEBACK = re.compile(r"Traceback|File \"|line \d+, in ")
+FORM = "application/x-www-form-urlencoded"
 
 
 class Visitor:
@@ -98,3 +104,32 @@ class Visitor:
         answer = self.post("/console/login", {"username": username, "password": password})
         assert answer.status_code == 303, answer.text
         return answer
+
+
+def assert_hostile_fields_answered(
+    visitor: Visitor,
+    path: str,
+    valid: Mapping[str, Any],
+    *,
+    token_page: str,
+    statuses: set[int],
+) -> None:
+    """Post the form ``valid`` to ``path`` once per field and hostile string (that field set
+    to it, the others valid): each answer has one of ``statuses``, escapes what it shows
+    and is never a traceback."""
+    for field in valid:
+        for hostile in HOSTILE_STRINGS:
+            values = {"csrf_token": visitor.token(token_page), **valid, field: hostile}
+            body = urlencode(values, doseq=True, errors="surrogatepass")
+            answer = visitor.client.post(
+                path, content=body, headers={"content-type": FORM}, follow_redirects=False
+            )
+            assert answer.status_code in statuses, (
+                path,
+                field,
+                hostile[:20],
+                answer.status_code,
+                answer.text[:300],
+            )
+            assert "<script>alert(1)</script>" not in answer.text
+            assert not TRACEBACK.search(answer.text)

@@ -43,13 +43,89 @@ STAFF_VIEWS: dict[str, tuple[str, str, Permission]] = {
     "vote_disclosure": ("POST", "/console/disclosures/{id}/vote", P.IDENTITY_DISCLOSURE_APPROVE),
     "disclosure_requests": ("GET", "/console/disclosures/requests", P.IDENTITY_DISCLOSURE_REQUEST),
     "request_disclosure": ("POST", "/console/disclosures/requests", P.IDENTITY_DISCLOSURE_REQUEST),
+    "reveal_disclosure": (
+        "POST",
+        "/console/disclosures/{id}/reveal",
+        P.IDENTITY_DISCLOSURE_REQUEST,
+    ),
     "compliance": ("GET", "/console/compliance", P.COMPLIANCE_REGISTER_READ),
     "transparency": ("GET", "/console/compliance/transparency", P.COMPLIANCE_REPORT_READ),
     "transparency_report": ("POST", "/console/compliance/transparency", P.COMPLIANCE_REPORT_READ),
+    **{  # the register's pages: /console/compliance/services/{id}/...
+        name: (method, f"/console/compliance/services/{{id}}/{rest}", permission)
+        for name, method, rest, permission in (
+            ("compliance_filings", "GET", "filings", P.COMPLIANCE_REGISTER_READ),
+            ("compliance_record_filing", "POST", "filings", P.COMPLIANCE_REGISTER_MANAGE),
+            (
+                "compliance_attach_document",
+                "POST",
+                "filings/{id}/documents",
+                P.COMPLIANCE_REGISTER_MANAGE,
+            ),
+            (
+                "compliance_document",
+                "GET",
+                "filings/{id}/documents/{id}",
+                P.COMPLIANCE_REGISTER_READ,
+            ),
+            ("compliance_servers", "GET", "servers", P.COMPLIANCE_REGISTER_READ),
+            ("compliance_record_server", "POST", "servers", P.COMPLIANCE_REGISTER_MANAGE),
+            (
+                "compliance_remove_server",
+                "POST",
+                "servers/{id}/remove",
+                P.COMPLIANCE_REGISTER_MANAGE,
+            ),
+            ("compliance_import_servers", "POST", "servers/import", P.COMPLIANCE_REGISTER_MANAGE),
+            ("compliance_servers_csv", "GET", "servers.csv", P.COMPLIANCE_REGISTER_READ),
+            ("compliance_residency", "GET", "residency", P.COMPLIANCE_REGISTER_READ),
+            (
+                "compliance_check_residency",
+                "POST",
+                "residency/check",
+                P.COMPLIANCE_REGISTER_MANAGE,
+            ),
+            (
+                "compliance_resolve_finding",
+                "POST",
+                "residency/findings/{id}/resolve",
+                P.COMPLIANCE_REGISTER_MANAGE,
+            ),
+            ("compliance_crypto", "GET", "crypto", P.COMPLIANCE_REGISTER_READ),
+            ("compliance_record_crypto", "POST", "crypto", P.COMPLIANCE_REGISTER_MANAGE),
+            (
+                "compliance_remove_crypto",
+                "POST",
+                "crypto/{id}/remove",
+                P.COMPLIANCE_REGISTER_MANAGE,
+            ),
+            ("compliance_cbom", "GET", "cbom.json", P.COMPLIANCE_REGISTER_READ),
+        )
+    },
     "record_log": ("GET", "/console/log", P.RECORDS_LOG_READ),
     "users": ("GET", "/console/admin/users", P.AUTH_USER_MANAGE),
+    "user": ("GET", "/console/admin/users/{id}", P.AUTH_USER_MANAGE),
+    "create_user": ("POST", "/console/admin/users", P.AUTH_USER_MANAGE),
+    "set_user_roles": ("POST", "/console/admin/users/{id}/roles", P.AUTH_USER_MANAGE),
+    "set_user_active": ("POST", "/console/admin/users/{id}/active", P.AUTH_USER_MANAGE),
+    "set_user_password": ("POST", "/console/admin/users/{id}/password", P.AUTH_USER_MANAGE),
     "services": ("GET", "/console/admin/services", P.COMPLIANCE_SERVICE_READ),
+    "create_service": ("POST", "/console/admin/services", P.COMPLIANCE_SERVICE_MANAGE),
+    "issue_api_key": ("POST", "/console/admin/services/{id}/keys", P.COMPLIANCE_SERVICE_MANAGE),
+    "revoke_api_key": (
+        "POST",
+        "/console/admin/services/{id}/keys/{id}/revoke",
+        P.COMPLIANCE_SERVICE_MANAGE,
+    ),
     "rulesets": ("GET", "/console/admin/rulesets", P.SCREENING_RULESET_READ),
+    "ruleset_check": ("POST", "/console/admin/rulesets/check", P.SCREENING_RULESET_READ),
+    "ruleset_deploy": ("POST", "/console/admin/rulesets/deploy", P.SCREENING_RULESET_DEPLOY),
+    "ruleset_activate": (
+        "POST",
+        "/console/admin/rulesets/{id}/activate",
+        P.SCREENING_RULESET_DEPLOY,
+    ),
+    "ruleset_archive": ("GET", "/console/admin/rulesets/{id}/archive", P.SCREENING_RULESET_READ),
 }
 # someone who lacks each permission
 LACKING = {
@@ -59,11 +135,14 @@ LACKING = {
     P.IDENTITY_DISCLOSURE_APPROVE: "auditor.one",
     P.IDENTITY_DISCLOSURE_REQUEST: "mod.one",
     P.COMPLIANCE_REGISTER_READ: "mod.one",
+    P.COMPLIANCE_REGISTER_MANAGE: "auditor.one",
     P.COMPLIANCE_REPORT_READ: "approver.one",
     P.RECORDS_LOG_READ: "approver.one",
     P.AUTH_USER_MANAGE: "auditor.one",
     P.COMPLIANCE_SERVICE_READ: "mod.one",
+    P.COMPLIANCE_SERVICE_MANAGE: "auditor.one",
     P.SCREENING_RULESET_READ: "approver.one",
+    P.SCREENING_RULESET_DEPLOY: "mod.one",
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -60,6 +61,16 @@ def test_accept_language_picks_by_quality() -> None:
 
 def test_every_console_string_is_translated_into_chinese() -> None:
     assert catalog.untranslated("zh") == [], "run python -m trustdesk.console.catalog"
+
+
+def test_a_plural_message_with_an_empty_form_counts_as_untranslated(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    zh = catalog.read("zh")
+    assert zh.get("%(num)s notice").string == ("%(num)s 条举报",)
+    zh.get("%(num)s notice").string = ("",)
+    monkeypatch.setattr(catalog, "read", lambda language: zh)
+    assert catalog.untranslated("zh") == ["%(num)s notice"]
 
 
 def test_the_catalogs_compile_and_translate() -> None:

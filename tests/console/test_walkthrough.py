@@ -239,9 +239,40 @@ def test_two_approvers_approve_a_disclosure_and_compliance_reads_its_register(
     dana.goto(f"{server}/console/disclosures/requests")
     expect(dana.locator("#my-disclosures")).to_contain_text("approved, not yet revealed")
     camera.check(dana, "14-disclosure-requests")
+    dana.locator("#my-disclosures button", has_text="Reveal once").click()
+    expect(dana.locator("#revealed")).to_contain_text("acct-23")
+    expect(dana.locator("#revealed")).to_contain_text("verified")
+    camera.check(dana, "21-disclosure-revealed")
+    dana.goto(f"{server}/console/disclosures/requests")
+    expect(dana.locator("#my-disclosures")).not_to_contain_text("Reveal once")
     dana.goto(f"{server}/console/compliance")
     expect(dana.locator("#obligations tbody tr").first).to_be_visible()
     camera.check(dana, "15-compliance")
+    dana.click("text=Run the check and resolve findings")
+    finding = dana.locator("#findings tbody tr.overdue").first
+    expect(finding).to_contain_text("frankfurt-backup")
+    finding.locator("textarea").fill("Backups move to the Urumqi data centre; contract signed.")
+    finding.locator("button[type=submit]").click()
+    expect(dana.locator("main")).to_contain_text("The finding is resolved")
+    camera.check(dana, "22-residency")
+    dana.goto(f"{server}/console/compliance")
+    dana.click("text=Add, remove or import servers")
+    dana.fill("#s-name", "urumqi-backup")
+    dana.select_option("#s-kind", value="data_store")
+    dana.fill("#s-role", "backup")
+    dana.fill("#s-provider", "Example Cloud")
+    dana.fill("#s-location", "CN-XJ")
+    dana.fill("#s-populations", "CN")
+    dana.click("#server-form button[type=submit]")
+    expect(dana.locator("#servers")).to_contain_text("urumqi-backup")
+    camera.check(dana, "23-servers")
+    dana.goto(f"{server}/console/compliance")
+    dana.click("text=Add or remove entries")
+    expect(dana.locator("main")).to_contain_text("SM4")
+    camera.check(dana, "24-crypto")
+    dana.goto(f"{server}/console/compliance")
+    dana.click("text=Record filings and attach documents")
+    camera.check(dana, "25-filings")
     dana.goto(f"{server}/console/compliance/transparency")
     dana.click("#report-form button[type=submit]")
     expect(dana.locator("svg.bars").first).to_be_visible()
@@ -257,18 +288,83 @@ def test_two_approvers_approve_a_disclosure_and_compliance_reads_its_register(
     camera.check(gus, "17-record-log")
 
 
-def test_an_admin_reads_users_services_and_rule_sets(
-    browser: Any, server: str, camera: Camera
-) -> None:
+RULE_FILE = b"""\
+rules:
+  - id: lottery-lure
+    category: art6.8
+    action: hold
+    terms: [lottery jackpot, insider draw numbers]
+  - id: prize-bait
+    category: art6.8
+    action: block
+    mode: shadow
+    terms: [claim your prize]
+"""
+
+
+def test_an_admin_runs_users_keys_and_rule_sets(browser: Any, server: str, camera: Camera) -> None:
     from playwright.sync_api import expect  # noqa: PLC0415  (only with chromium)
 
     admin = sign_in(browser, server, "admin")
     admin.goto(f"{server}/console/admin/users")
     expect(admin.locator("#users")).to_contain_text("approver.fang")
+    admin.fill("#u-username", "mod.dev")
+    admin.fill("#u-display", "Dev (moderator)")
+    admin.check("input[name=roles][value=moderator]")
+    admin.fill("#u-password", "a-long-demo-password")
+    admin.click("#user-form button[type=submit]")
+    expect(admin.locator("main")).to_contain_text("The user is created.")
     camera.check(admin, "18-users")
+    admin.locator("#users a", has_text="mod.dev").click()
+    expect(admin.locator("main")).to_contain_text("Dev (moderator)")
+    camera.check(admin, "26-user")
+
     admin.goto(f"{server}/console/admin/services")
     expect(admin.locator("#services")).to_contain_text("Demo Chat")
     camera.check(admin, "19-services")
+    keys = admin.locator("section.card", has_text="API keys of Demo Cloud")
+    keys.locator("button", has_text="Issue a new key").click()
+    key = admin.inner_text("#new-key-value")
+    assert key.startswith("td_")
+    camera.check(admin, "27-new-key")
+    assert httpx.get(f"{server}/v1/service", headers=bearer(key)).status_code == 200
+    admin.goto(f"{server}/console/admin/services")
+    assert key not in admin.content(), "a key is shown once"
+    keys = admin.locator("section.card", has_text="API keys of Demo Cloud")
+    keys.locator("tr", has_text=key[:11]).locator("button", has_text="Revoke").click()
+    expect(admin.locator("main")).to_contain_text("The API key is revoked")
+    assert httpx.get(f"{server}/v1/service", headers=bearer(key)).status_code == 401
+
+    admin.goto(f"{server}/console/admin/services")
     admin.locator("#services a", has_text="Rule sets").first.click()
     expect(admin.locator("#deployments tbody tr").first).to_contain_text("active")
+    expect(admin.locator("#shadow-results")).to_be_visible()
     camera.check(admin, "20-rulesets")
+    upload = {"name": "lottery.yaml", "mimeType": "application/yaml", "buffer": RULE_FILE}
+    admin.set_input_files("#rs-file", upload)
+    admin.click("#check-button")
+    expect(admin.locator("#checked-shadow")).to_contain_text("prize-bait")
+    camera.check(admin, "28-ruleset-checked")
+    admin.set_input_files("#rs-file", upload)
+    admin.click("#deploy-button")
+    expect(admin.locator("main")).to_contain_text("The rule set is deployed and active.")
+    hit = httpx.post(
+        f"{server}/v1/screen",
+        json={
+            "content": {"id": "msg-2001", "text": "the lottery jackpot tip"},
+            "subject": "acct-17",
+        },
+        headers=bearer(DEMO_CHAT_KEY),
+    )
+    assert hit.json()["verdict"] == "hold", hit.text
+    admin.locator("#deployments button", has_text="Make this version active again").first.click()
+    expect(admin.locator("main")).to_contain_text("The chosen rule set is active again.")
+    back = httpx.post(
+        f"{server}/v1/screen",
+        json={
+            "content": {"id": "msg-2002", "text": "the lottery jackpot tip"},
+            "subject": "acct-17",
+        },
+        headers=bearer(DEMO_CHAT_KEY),
+    )
+    assert back.json()["verdict"] == "allow", back.text

@@ -67,8 +67,10 @@ def untranslated(language: str) -> list[str]:
         if not message.id:
             continue
         found = catalog.get(message.id)
-        if found is None or not found.string or found.fuzzy:
-            missing.append(str(message.id))
+        forms = found.string if found is not None else ""
+        translated = all(forms) if isinstance(forms, tuple) else bool(forms)  # plural forms
+        if found is None or not translated or found.fuzzy:
+            missing.append(str(message.id[0] if isinstance(message.id, tuple) else message.id))
     return sorted(missing)
 
 

@@ -27,6 +27,9 @@ from trustdesk.console.pages import (
     appeals,
     cases,
     compliance,
+    compliance_crypto,
+    compliance_filings,
+    compliance_servers,
     disclosures,
     public,
     records,
@@ -89,7 +92,7 @@ def build(parent: FastAPI) -> FastAPI:
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
-        dependencies=[Depends(web.check_csrf), Depends(web.refuse_nul_characters)],
+        dependencies=[Depends(web.check_csrf), Depends(web.refuse_control_characters)],
         exception_handlers=dict(problems.HANDLERS),  # type: ignore[arg-type]
     )
     console.state = parent.state
@@ -101,6 +104,9 @@ def build(parent: FastAPI) -> FastAPI:
         appeals,
         disclosures,
         compliance,
+        compliance_filings,
+        compliance_servers,
+        compliance_crypto,
         records,
         admin,
         rulesets,

@@ -3,9 +3,10 @@
 A view asks for a :class:`Page` through :func:`public` (anyone) or :func:`staff` (a
 signed-in user holding one permission), and answers ``page.render(template, ...)``.
 The session lives in a signed cookie (see :mod:`trustdesk.console.site`); it holds the
-user's id, their profile language, the language they picked, one CSRF token and
-one-time messages. The user is looked up again on every request, so a deactivated account
-or a changed role takes effect at once.
+user's id, a digest of their credentials, their profile language, the language they
+picked, one CSRF token and one-time messages. The user is looked up again on every
+request, so a deactivated account, a changed role or a new password takes effect at once
+(a new password ends the sessions made before it).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import hmac
 import secrets
 import uuid
 from collections.abc import Callable
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -24,6 +26,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
+from starlette.datastructures import FormData
 
 from trustdesk.auth import service as auth
 from trustdesk.console import i18n
@@ -31,9 +34,11 @@ from trustdesk.console.nav import NAV, NavEntry
 from trustdesk.errors import InvalidInput, PermissionDenied
 from trustdesk.http.callers import UserCaller
 from trustdesk.http.deps import SessionDep
+from trustdesk.http.limits import control_characters
 from trustdesk.permissions import Permission
 
 SESSION_USER = "uid"
+SESSION_CREDENTIALS = "cred"
 SESSION_PROFILE_LANGUAGE = "profile_lang"
 SESSION_LANGUAGE = "lang"
 SESSION_CSRF = "csrf"
@@ -95,19 +100,30 @@ def csrf_token(request: Request) -> str:
     return token
 
 
-class NulCharacter(InvalidInput):
+async def form_of(request: Request) -> FormData:
+    """The request's form, parsed once; its uploaded files are closed when the request
+    ends, also on routes that take no form of their own (FastAPI closes only those)."""
+    form = await request.form()
+    stack = request.scope.get("fastapi_middleware_astack")
+    if isinstance(stack, AsyncExitStack):
+        stack.push_async_callback(form.close)
+    return form
+
+
+class ControlCharacter(InvalidInput):
     code = "invalid_request"
 
 
-async def refuse_nul_characters(request: Request) -> None:
-    """No form or query of a page carries U+0000; refuse it before any service sees it."""
-    if "\x00" in request.url.query or "%00" in request.url.query:
-        raise NulCharacter("the address contains a NUL character")
+async def refuse_control_characters(request: Request) -> None:
+    """No address of a page carries a control character, and no form U+0000; refuse them
+    (with the console's error page) before any service sees them."""
+    if control_characters(request.scope):
+        raise ControlCharacter("the address contains a control character")
     if request.method in {"GET", "HEAD", "OPTIONS"}:
         return
-    form = await request.form()
+    form = await form_of(request)
     if any(isinstance(value, str) and "\x00" in value for value in form.values()):
-        raise NulCharacter("the form contains a NUL character")
+        raise ControlCharacter("the form contains a NUL character")
 
 
 async def check_csrf(request: Request) -> None:
@@ -117,8 +133,7 @@ async def check_csrf(request: Request) -> None:
     expected = request.session.get(SESSION_CSRF)
     sent: object = request.headers.get(CSRF_HEADER)
     if sent is None:
-        form = await request.form()
-        sent = form.get(CSRF_FIELD)
+        sent = (await form_of(request)).get(CSRF_FIELD)
     if (
         not isinstance(expected, str)
         or not isinstance(sent, str)
@@ -139,6 +154,7 @@ def sign_in(request: Request, user: auth.UserView) -> None:
     picked = request.session.get(SESSION_LANGUAGE)
     request.session.clear()
     request.session[SESSION_USER] = str(user.id)
+    request.session[SESSION_CREDENTIALS] = user.credentials
     request.session[SESSION_PROFILE_LANGUAGE] = user.language
     if picked in i18n.LANGUAGES:
         request.session[SESSION_LANGUAGE] = picked
@@ -160,9 +176,15 @@ def _signed_in(request: Request, session: Session) -> ConsoleUser | None:
         user_id = uuid.UUID(raw)
     except ValueError:
         return None
-    # auth offers no lookup by id yet; the desk's staff is a short list.
-    found = next((u for u in auth.list_users(session) if u.id == user_id and u.active), None)
-    if found is None:
+    try:
+        found = auth.get_user(session, user_id)
+    except auth.UserNotFound:
+        found = None
+    if (
+        found is None
+        or not found.active
+        or request.session.get(SESSION_CREDENTIALS) != found.credentials  # a new password
+    ):
         request.session.clear()
         return None
     return ConsoleUser(

@@ -1,27 +1,304 @@
-"""Administrators' pages: users and their roles, services and their API keys."""
+"""Administrators' pages: users and their roles, services and their API keys.
+
+Each write is its own POST route asking for its own permission; the auth and compliance
+services enforce the guard rails (no locking oneself out, one active administrator at
+least) and log every change. A new API key's plaintext appears once, in the page that
+answers the POST that made it (``Cache-Control: no-store``): never in the session cookie,
+a one-time message or an address.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+import uuid
+from dataclasses import replace
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Form
 from fastapi.responses import Response
 
 from trustdesk.auth import service as auth
 from trustdesk.compliance import service as compliance
 from trustdesk.console import web
-from trustdesk.permissions import Permission
+from trustdesk.console.i18n import N_
+from trustdesk.console.labels import localized
+from trustdesk.console.problems import Problem, describe
+from trustdesk.errors import InvalidInput, TrustdeskError
+from trustdesk.permissions import Permission, Role
+from trustdesk.policy.service import PackRegistry
+from trustdesk.policy.vocabulary import ServiceType
 
 router = APIRouter()
 UsersPage = Annotated[web.Page, Depends(web.staff(Permission.AUTH_USER_MANAGE))]
 ServicesPage = Annotated[web.Page, Depends(web.staff(Permission.COMPLIANCE_SERVICE_READ))]
+ServicesManagePage = Annotated[web.Page, Depends(web.staff(Permission.COMPLIANCE_SERVICE_MANAGE))]
+# Generous bounds that stop junk before a service sees it; the services say the real limits.
+Short = Annotated[str, Form(max_length=200)]
+Name = Annotated[str, Form(max_length=1000)]
+Password = Annotated[str, Form(max_length=auth.MAX_PASSWORD_LENGTH)]
+Choices = Annotated[list[str] | None, Form(max_length=50)]
+
+ROLES: dict[Role, str] = {
+    Role.ADMIN: N_("Administrator"),
+    Role.MODERATOR: N_("Moderator"),
+    Role.SENIOR_MODERATOR: N_("Senior moderator"),
+    Role.COMPLIANCE_OFFICER: N_("Compliance officer"),
+    Role.DISCLOSURE_APPROVER: N_("Disclosure approver"),
+    Role.AUDITOR: N_("Auditor"),
+}
+SERVICE_TYPES: dict[ServiceType, str] = {
+    ServiceType.INSTANT_MESSAGING: N_("Instant messaging"),
+    ServiceType.CLOUD_STORAGE: N_("Cloud storage"),
+    ServiceType.ONLINE_CHAT: N_("Online chat"),
+    ServiceType.AUDIO_VIDEO_SHARING: N_("Audio and video sharing"),
+    ServiceType.SOCIAL_NETWORK: N_("Social network"),
+    ServiceType.OTHER: N_("Other"),
+}
+LANGUAGES = {"zh": "中文", "en": "English"}
+# The admin services' own refusals, in words an administrator can act on.
+MESSAGES = {
+    "own_account_protected": N_(
+        "You cannot deactivate your own account or take away your own admin role. "
+        "Ask another administrator."
+    ),
+    "last_admin": N_(
+        "This is the last active administrator: the desk must keep one, so this change "
+        "is refused. Make someone else an administrator first."
+    ),
+    "user_not_found": N_("There is no such user."),
+    "username_taken": N_("This username is taken; choose another."),
+    "apikey_not_found": N_("This service has no such API key."),
+    "apikey_revoked": N_("This API key is revoked already."),
+    "service_name_taken": N_("A service with this name exists already."),
+    "pack_not_found": N_("There is no such policy pack."),
+}
+
+
+def _problem(error: TrustdeskError) -> Problem:
+    problem = describe(error)
+    message = MESSAGES.get(error.code)
+    return replace(problem, message=message) if message else problem
+
+
+def _roles(values: list[str] | None) -> list[Role]:
+    try:
+        return [Role(value) for value in values or ()]
+    except ValueError:
+        raise InvalidInput("choose roles from the list") from None
+
+
+def _service_types(values: list[str] | None) -> list[ServiceType]:
+    try:
+        return [ServiceType(value) for value in values or ()]
+    except ValueError:
+        raise InvalidInput("choose service types from the list") from None
+
+
+# --- users ---------------------------------------------------------------------------
+
+
+def _users(
+    page: web.Page, status: int = 200, error: Problem | None = None, **form: Any
+) -> Response:
+    return page.render(
+        "admin/users.html",
+        status,
+        users=auth.list_users(page.db),
+        roles=ROLES,
+        languages=LANGUAGES,
+        error=error,
+        form=form,
+    )
 
 
 @router.get("/admin/users", name="users")
 def users(page: UsersPage) -> Response:
-    return page.render("admin/users.html", users=auth.list_users(page.db))
+    return _users(page)
+
+
+@router.post("/admin/users", name="create_user")
+def create_user(
+    *,
+    page: UsersPage,
+    username: Short = "",
+    display_name: Name = "",
+    language: Annotated[str, Form(max_length=8)] = "",
+    roles: Choices = None,
+    password: Password = "",
+) -> Response:
+    assert page.user is not None
+    form = {
+        "username": username,
+        "display_name": display_name,
+        "language": language,
+        "roles": list(roles or ()),
+    }
+    try:
+        auth.create_user(
+            page.db,
+            username=username.strip(),
+            password=password,
+            roles=_roles(roles),
+            display_name=display_name,
+            language=language,
+            by=page.user.caller(),
+        )
+        page.db.commit()
+    except TrustdeskError as exc:
+        problem = _problem(exc)
+        return _users(page, problem.status, problem, **form)
+    page.flash(N_("The user is created. Give them their password by a safe channel."))
+    return page.redirect("users")
+
+
+def _user(page: web.Page, user_id: uuid.UUID, error: Problem | None = None) -> Response:
+    assert page.user is not None
+    person = auth.get_user(page.db, user_id)
+    return page.render(
+        "admin/user.html",
+        error.status if error else 200,
+        person=person,
+        myself=person.id == page.user.id,
+        roles=ROLES,
+        languages=LANGUAGES,
+        error=error,
+    )
+
+
+@router.get("/admin/users/{user_id}", name="user")
+def user(user_id: uuid.UUID, page: UsersPage) -> Response:
+    return _user(page, user_id)
+
+
+def _after(page: web.Page, user_id: uuid.UUID, error: TrustdeskError | None) -> Response:
+    """The user's page again: with the refusal, or after the change with its message."""
+    if isinstance(error, auth.UserNotFound):
+        raise error
+    if error is not None:
+        return _user(page, user_id, _problem(error))
+    return page.redirect("user", user_id=user_id)
+
+
+@router.post("/admin/users/{user_id}/roles", name="set_user_roles")
+def set_user_roles(user_id: uuid.UUID, page: UsersPage, roles: Choices = None) -> Response:
+    assert page.user is not None
+    try:
+        auth.set_roles(page.db, page.user.caller(), user_id, _roles(roles))
+        page.db.commit()
+    except TrustdeskError as exc:
+        return _after(page, user_id, exc)
+    page.flash(N_("The roles are changed; they apply from the user's next request."))
+    return _after(page, user_id, None)
+
+
+@router.post("/admin/users/{user_id}/active", name="set_user_active")
+def set_user_active(
+    user_id: uuid.UUID, page: UsersPage, active: Annotated[str, Form(max_length=8)] = ""
+) -> Response:
+    assert page.user is not None
+    try:
+        if active not in {"yes", "no"}:
+            raise InvalidInput("choose to deactivate or to reactivate the user")
+        view = auth.set_active(page.db, page.user.caller(), user_id, active=active == "yes")
+        page.db.commit()
+    except TrustdeskError as exc:
+        return _after(page, user_id, exc)
+    if view.active:
+        page.flash(N_("The user is active again and may sign in."))
+    else:
+        page.flash(N_("The user is deactivated: signed out, and their tokens revoked."))
+    return _after(page, user_id, None)
+
+
+@router.post("/admin/users/{user_id}/password", name="set_user_password")
+def set_user_password(user_id: uuid.UUID, page: UsersPage, password: Password = "") -> Response:
+    assert page.user is not None
+    try:
+        auth.set_password(page.db, page.user.caller(), user_id, password)
+        page.db.commit()
+    except TrustdeskError as exc:
+        return _after(page, user_id, exc)
+    page.flash(N_("The new password is set. Give it to the user by a safe channel."))
+    return _after(page, user_id, None)
+
+
+# --- services and their API keys -----------------------------------------------------
+
+
+def _registry(page: web.Page) -> PackRegistry:
+    registry: PackRegistry = page.request.app.state.packs
+    return registry
+
+
+def _services(
+    page: web.Page,
+    status: int = 200,
+    *,
+    error: Problem | None = None,
+    create_error: Problem | None = None,
+    new_key: dict[str, Any] | None = None,
+    form: dict[str, Any] | None = None,
+) -> Response:
+    assert page.user is not None
+    services = compliance.list_services(page.db)
+    packs = [(p.id, localized(p.title, page.language)) for p in _registry(page).all()]
+    return page.render(
+        "admin/services.html",
+        status,
+        services=services,
+        keys={s.id: auth.list_api_keys(page.db, s.id) for s in services},
+        can_manage=page.user.can(Permission.COMPLIANCE_SERVICE_MANAGE),
+        service_types=SERVICE_TYPES,
+        packs=packs,
+        error=error,
+        create_error=create_error,
+        new_key=new_key,
+        form=form or {},
+    )
 
 
 @router.get("/admin/services", name="services")
 def services(page: ServicesPage) -> Response:
-    return page.render("admin/services.html", services=compliance.list_services(page.db))
+    return _services(page)
+
+
+@router.post("/admin/services", name="create_service")
+def create_service(
+    *, page: ServicesManagePage, name: Name = "", types: Choices = None, packs: Choices = None
+) -> Response:
+    form = {"name": name, "types": list(types or ()), "packs": list(packs or ())}
+    try:
+        created = compliance.create_service(
+            page.db, _registry(page), name=name, types=_service_types(types), packs=packs or ()
+        )
+        page.db.commit()
+    except TrustdeskError as exc:
+        problem = _problem(exc)
+        return _services(page, problem.status, create_error=problem, form=form)
+    shown = {"service": created.service.name, "key": created.api_key}
+    return _services(page, 201, new_key=shown)
+
+
+@router.post("/admin/services/{service_id}/keys", name="issue_api_key")
+def issue_api_key(service_id: uuid.UUID, page: ServicesManagePage) -> Response:
+    assert page.user is not None
+    try:
+        service = compliance.get_service(page.db, service_id)
+        key = auth.issue_api_key(page.db, service.id, by=page.user.caller())
+        page.db.commit()
+    except TrustdeskError as exc:
+        problem = _problem(exc)
+        return _services(page, problem.status, error=problem)
+    return _services(page, 201, new_key={"service": service.name, "key": key})
+
+
+@router.post("/admin/services/{service_id}/keys/{key_id}/revoke", name="revoke_api_key")
+def revoke_api_key(service_id: uuid.UUID, key_id: uuid.UUID, page: ServicesManagePage) -> Response:
+    assert page.user is not None
+    try:
+        auth.revoke_api_key(page.db, page.user.caller(), service_id, key_id)
+        page.db.commit()
+    except TrustdeskError as exc:
+        problem = _problem(exc)
+        return _services(page, problem.status, error=problem)
+    page.flash(N_("The API key is revoked; it no longer works."))
+    return page.redirect("services")

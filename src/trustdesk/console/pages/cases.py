@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -14,7 +13,7 @@ from fastapi.responses import Response
 
 from trustdesk.cases import decisions, delivery
 from trustdesk.cases import service as cases
-from trustdesk.cases.models import Case, CaseStatus
+from trustdesk.cases.models import CaseStatus
 from trustdesk.compliance import service as compliance
 from trustdesk.console import labels, web
 from trustdesk.console.highlight import Span, segments
@@ -25,15 +24,16 @@ from trustdesk.errors import InvalidInput, TrustdeskError
 from trustdesk.permissions import Permission
 from trustdesk.policy.schema import Pack
 from trustdesk.policy.service import PackRegistry, ServicePacks
-from trustdesk.policy.vocabulary import ActionKind
+from trustdesk.policy.vocabulary import ActionKind, Severity
 
 router = APIRouter()
 ReadPage = Annotated[web.Page, Depends(web.staff(Permission.CASES_CASE_READ))]
 DecidePage = Annotated[web.Page, Depends(web.staff(Permission.CASES_CASE_DECIDE))]
-QUEUE_FETCH = 500  # open cases read for one queue page; filters and counts run over these
+QUEUE_SHOWN = 200  # cases listed on one queue page; the counts cover the whole queue
 AGES = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7)}
 SOURCES = ("trusted", "anyone")
-ACTION_PAGES = 20
+BREAK_AFTER = 20  # decisions in an hour after which the queue suggests a break
+SENSITIVE = frozenset({Severity.CRITICAL})  # content of these categories starts folded away
 
 
 def packs_of(page: web.Page, service_id: uuid.UUID) -> tuple[Pack, ...]:
@@ -84,39 +84,33 @@ def queue(
         age if age in AGES else "",
     )
     moment = utcnow()
-    entries = cases.queue(
-        page.db,
+    where = cases.QueueFilter(
         service_id=filters.service,
         category=filters.category or None,
-        limit=QUEUE_FETCH,
-        now=moment,
+        trusted={"trusted": True, "anyone": False}.get(filters.source),
+        opened_before=moment - AGES[filters.age] if filters.age else None,
     )
-    capped = len(entries) >= QUEUE_FETCH
-    if filters.source:
-        entries = [e for e in entries if e.trusted == (filters.source == "trusted")]
-    if filters.age:
-        entries = [e for e in entries if moment - e.opened_at >= AGES[filters.age]]
+    entries = cases.queue(page.db, where=where, limit=QUEUE_SHOWN, now=moment)
+    counts = cases.queue_counts(page.db, where, now=moment)
     packs = all_packs(page)
     services = {s.id: s.name for s in compliance.list_services(page.db)}
-    by_category = Counter(e.category for e in entries)
     context: dict[str, Any] = {
         "entries": entries,
         "filters": filters,
-        "capped": capped,
+        "capped": counts.total > len(entries),
         "now": moment,
         "services": services,
         "categories": labels.category_choices(packs, page.language),
         "label": lambda key: labels.category_label(packs, key, page.language),
-        "counts": {
-            "total": len(entries),
-            "trusted": sum(1 for e in entries if e.trusted),
-            "unclaimed": sum(1 for e in entries if e.claimed_by is None),
-            "by_category": by_category.most_common(),
-        },
+        "counts": counts,
     }
     if page.request.headers.get("hx-request") == "true":
         return page.render("cases/_queue.html", **context)
-    return page.render("cases/queue.html", **context)
+    assert page.user is not None
+    pace = decisions.reviewer_pace(page.db, page.user.id, now=moment)
+    return page.render(
+        "cases/queue.html", pace=pace, break_due=pace.last_hour >= BREAK_AFTER, **context
+    )
 
 
 @router.post("/cases/{case_id}/claim", name="claim")
@@ -135,32 +129,20 @@ def release(case_id: uuid.UUID, page: DecidePage) -> Response:
     return page.redirect("queue")
 
 
-def case_actions(page: web.Page, case: Case) -> list[delivery.ActionView]:
-    """The actions of ``case`` with their delivery status.
-
-    The cases slice lists actions per service; a per-case read would spare this paging.
-    """
-    if not case.decisions:
-        return []
-    found: list[delivery.ActionView] = []
-    after = None
-    for _ in range(ACTION_PAGES):
-        batch = delivery.list_actions(
-            page.db, service_id=case.service_id, limit=QUEUE_FETCH, after=after
-        )
-        found.extend(view for view in batch if view.case_id == case.id)
-        if len(batch) < QUEUE_FETCH:
-            break
-        after = batch[-1].action.id
-    return found
-
-
 def _content(detail: cases.CaseDetail) -> list[dict[str, Any]]:
     shown = []
     for item in detail.items:
         spans = [Span(f.start, f.end, f"{f.rule} · {f.category}") for f in item.findings]
         shown.append({"item": item, "segments": segments(item.text, spans)})
     return shown
+
+
+def _sensitive(packs: Sequence[Pack], category: str) -> bool:
+    """Whether a case's content may be distressing enough to be folded until asked for."""
+    try:
+        return cases.resolve_category(packs, category).severity in SENSITIVE
+    except cases.UnknownCategory:
+        return False
 
 
 def case_context(page: web.Page, case_id: uuid.UUID) -> dict[str, Any]:
@@ -171,16 +153,13 @@ def case_context(page: web.Page, case_id: uuid.UUID) -> dict[str, Any]:
     packs = packs_of(page, case.service_id)
     moment = utcnow()
     claimed = case.claim_expires_at is not None and case.claim_expires_at > moment
-    pending = [
-        a
-        for a in decisions.appeals(page.db, status=None, limit=500)
-        if a.decision_id in {d.id for d in case.decisions}
-    ]
+    pending = decisions.appeals(page.db, status=None, case_id=case.id)
     return {
         "case": case,
         "content": _content(detail),
         "history": detail.history,
         "service": compliance.get_service(page.db, case.service_id),
+        "sensitive": _sensitive(packs, case.category),
         "mine": claimed and case.claimed_by == page.user.id,
         "claimed_by_other": claimed and case.claimed_by != page.user.id,
         "decidable": case.status is CaseStatus.OPEN,
@@ -188,7 +167,7 @@ def case_context(page: web.Page, case_id: uuid.UUID) -> dict[str, Any]:
         "actions": labels.action_choices(packs, page.language),
         "label": lambda key: labels.category_label(packs, key, page.language),
         "action_label": lambda kind: labels.action_label(packs, kind, page.language),
-        "action_views": case_actions(page, case),
+        "action_views": delivery.case_actions(page.db, case.id),
         "appeals": pending,
         "values": {"category": case.category, "actions": [], "facts": "", "until": ""},
     }

@@ -1,5 +1,9 @@
 """Compliance officers' pages: the obligations dashboard of a service and the
-transparency report (its figures drawn as inline SVG bars)."""
+transparency report (its figures drawn as inline SVG bars).
+
+The register's own pages (filings, servers and residency, cryptography), where it is
+changed and downloaded, live in the ``compliance_*`` modules beside this one.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from trustdesk.compliance import service as compliance
 from trustdesk.console import web
 from trustdesk.console.i18n import N_
 from trustdesk.console.pages.cases import packs_of
+from trustdesk.console.pages.compliance_forms import RegisterPage
 from trustdesk.console.problems import describe
 from trustdesk.db.base import utcnow
 from trustdesk.errors import TrustdeskError
@@ -23,7 +28,6 @@ from trustdesk.permissions import Permission
 from trustdesk.settings import Settings
 
 router = APIRouter()
-RegisterPage = Annotated[web.Page, Depends(web.staff(Permission.COMPLIANCE_REGISTER_READ))]
 ReportPage = Annotated[web.Page, Depends(web.staff(Permission.COMPLIANCE_REPORT_READ))]
 BAR_WIDTH = 240  # the longest bar of a chart, in SVG units
 STATUSES = {
@@ -79,6 +83,7 @@ def dashboard(
         servers=inventory.list_servers(page.db, service_id),
         findings=residency.list_findings(page.db, service_id),
         assets=crypto.list_assets(page.db, service_id),
+        manage=page.user is not None and page.user.can(Permission.COMPLIANCE_REGISTER_MANAGE),
     )
 
 

@@ -15,6 +15,7 @@ from trustdesk.console.pages.cases import packs_of
 from trustdesk.console.problems import Problem, describe
 from trustdesk.errors import TrustdeskError
 from trustdesk.identity import disclosure
+from trustdesk.identity.vault import Vault
 from trustdesk.identity.vocabulary import DisclosureStatus
 from trustdesk.permissions import Permission
 from trustdesk.settings import Settings
@@ -92,11 +93,7 @@ def _requests(
     page: RequestPage, status: int = 200, error: Problem | None = None, **form: str
 ) -> Response:
     assert page.user is not None
-    mine = [
-        r
-        for r in disclosure.list_requests(page.db, limit=SHOWN)
-        if r.requested_by == page.user.username
-    ]
+    mine = disclosure.list_requests(page.db, requested_by=page.user.id, limit=SHOWN)
     return page.render(
         "disclosures/requests.html",
         status,
@@ -151,3 +148,18 @@ def request_disclosure(
         return _requests(page, problem.status, problem, **form)
     page.flash(N_("The disclosure request is recorded; two approvers must approve it."))
     return page.redirect("disclosure_requests")
+
+
+@router.post("/disclosures/{disclosure_id}/reveal", name="reveal_disclosure")
+def reveal_disclosure(*, disclosure_id: uuid.UUID, page: RequestPage) -> Response:
+    """Open an approved request's identities, once, on the page answering the form itself:
+    never through a redirect, the session cookie or anything a browser keeps."""
+    assert page.user is not None
+    vault: Vault = page.request.app.state.vault
+    try:
+        view, identities = disclosure.reveal(page.db, vault, page.user.caller(), disclosure_id)
+        page.db.commit()
+    except TrustdeskError as exc:
+        problem = describe(exc)
+        return _requests(page, problem.status, problem)
+    return page.render("disclosures/revealed.html", disclosure=view, identities=identities)
