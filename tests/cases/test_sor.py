@@ -414,6 +414,22 @@ def test_no_personal_data_anywhere(dsa: Pack) -> None:
     assert str(case.id) not in line and str(case.service_id) not in line
 
 
+@pytest.mark.parametrize(
+    ("text", "left"),
+    [
+        ("mail " + "x" * 70 + "@example.com now", "mail xxxxxx[e-mail removed] now"),
+        (
+            "see " + "a" * 5000 + " and git+ssh://host/repo",
+            "see " + "a" * 5000 + " and [link removed]",
+        ),
+        ("a" * 50_000, "a" * 50_000),  # a long run with nothing personal is kept whole
+        ("on 2026-11-29 at www.example.cn", "on 2026-11-29 at [link removed]"),
+    ],
+)
+def test_redaction_finds_long_addresses_and_passes_over_long_runs(text: str, left: str) -> None:
+    assert sor.redact(text) == left
+
+
 @pytest.mark.parametrize("hostile", HOSTILE_STRINGS)
 def test_hostile_facts_make_a_statement_or_a_clear_rejection(dsa: Pack, hostile: str) -> None:
     try:
