@@ -15,7 +15,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-BENCHMARKS = ("foundation", "records", "screening", "identity")
+BENCHMARKS = ("foundation", "records", "screening", "identity", "console")
 RESULTS = Path(__file__).with_name("results")
 
 
