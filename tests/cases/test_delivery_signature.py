@@ -126,3 +126,28 @@ def test_public_https_urls_are_accepted_anywhere() -> None:
 def test_disguised_loopback_addresses_are_refused_in_production(url: str) -> None:
     with pytest.raises(InvalidWebhookUrl):
         validate_url(url, allow_loopback=False)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://10.0.0.5/hook",
+        "https://172.16.4.2/",
+        "https://192.168.1.1:8443/",
+        "https://169.254.169.254/latest/meta-data/",  # a cloud's metadata service
+        "https://100.64.0.1/",  # carrier-grade NAT
+        "https://224.0.0.1/",
+        "https://[fd00::1]/",
+        "https://[fe80::1]/",
+        "https://[::ffff:10.0.0.1]/",
+    ],
+)
+def test_addresses_outside_the_public_internet_are_refused_in_production(url: str) -> None:
+    assert validate_url(url, allow_loopback=True) == url  # a receiver on the office network
+    with pytest.raises(InvalidWebhookUrl, match="private, link-local"):
+        validate_url(url, allow_loopback=False)
+
+
+def test_public_addresses_are_accepted_in_production() -> None:
+    for url in ("https://8.8.8.8/hook", "https://[2001:4860:4860::8888]/"):
+        assert validate_url(url, allow_loopback=False) == url

@@ -104,9 +104,10 @@ def validate_url(url: str, *, allow_loopback: bool) -> str:
 
     ``https`` to a named or numbered host, no user name or password, no fragment, printable
     ASCII (an internationalised host name goes in its ``xn--`` form). ``http`` is accepted
-    only for a loopback host (a receiver on the same machine), and loopback hosts only
-    where ``allow_loopback`` (outside production): a tenant must not make the server call
-    its own ports.
+    only for a loopback host (a receiver on the same machine), and loopback hosts and
+    numbered hosts outside the public internet only where ``allow_loopback`` (outside
+    production): a tenant must not make the server call its own ports or its network's
+    (a name is not resolved here, so a name pointing inward is not caught).
     """
     if len(url) > MAX_URL_LENGTH:
         raise InvalidWebhookUrl(f"a webhook URL is at most {MAX_URL_LENGTH} characters")
@@ -134,7 +135,17 @@ def validate_url(url: str, *, allow_loopback: bool) -> str:
             raise InvalidWebhookUrl("a webhook may not point at this server's own machine")
     elif scheme != "https":
         raise InvalidWebhookUrl("a webhook URL uses https (http only to a loopback receiver)")
+    elif not allow_loopback and _internal(host):
+        msg = "a webhook may not point at a private, link-local, shared or reserved address"
+        raise InvalidWebhookUrl(msg)
     return url
+
+
+def _internal(host: str) -> bool:
+    """A numbered host outside the public internet (private networks, link-local addresses
+    such as a cloud's metadata service, carrier-grade NAT, multicast, reserved ranges)."""
+    address = _address(host)
+    return address is not None and (not address.is_global or address.is_multicast)
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
