@@ -12,20 +12,24 @@ import stat
 import uuid
 import zipfile
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 from console_support import TRACEBACK, Visitor
+from sqlalchemy import update
 
 from trustdesk.auth import service as auth
+from trustdesk.db.base import utcnow
 from trustdesk.db.engine import Database
 from trustdesk.permissions import Role
 from trustdesk.policy.service import PackRegistry
 from trustdesk.records import service as records
 from trustdesk.records.events import EventType
 from trustdesk.screening import service as screening
+from trustdesk.screening.models import ContentItem
 from trustdesk.screening.runtime import archive_folder
 from trustdesk.screening.sources import MAX_ARCHIVE_ENTRIES, MAX_YAML_BYTES, load_ruleset
 from trustdesk.settings import Settings
@@ -554,6 +558,30 @@ def test_the_page_shows_what_each_shadow_rule_would_have_done(
     assert "<mark>FREE   cash 100</mark>" in row
     assert "<mark>free money</mark> &lt;b&gt;now&lt;/b&gt;" in row  # escaped, never markup
     assert 'id="shadow-2"' not in page.text
+
+
+def test_shadow_results_can_be_limited_to_a_recent_period(
+    visitor: Visitor, desk: Desk, admin: str, database: Database
+) -> None:
+    visitor.sign_in(admin)
+    assert send(visitor, "deploy", desk.service_id, "trial.yaml", TRIAL).status_code == 303
+    desk.screen("m-old", "free money, long ago")
+    desk.screen("m-new", "free money today")
+    with database.session() as session, session.begin():
+        session.execute(
+            update(ContentItem)
+            .where(ContentItem.content_id == "m-old")
+            .values(created_at=utcnow() - timedelta(days=10))
+        )
+    shown = {
+        period: visitor.get(f"{PAGE}?service={desk.service_id}&period={period}").text
+        for period in ("", "7d", "30d", "junk")
+    }
+    for period, items in (("", 2), ("7d", 1), ("30d", 2), ("junk", 2)):
+        assert re.search(rf"data-items>{items}<", shown[period]), period
+    assert "<code>m-old</code>" not in shown["7d"]
+    assert 'value="7d" selected' in shown["7d"]
+    assert 'value="7d" selected' not in shown["junk"]  # an unknown period means all time
 
 
 def nul_named_entry() -> bytes:

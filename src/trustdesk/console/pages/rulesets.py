@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -23,6 +24,7 @@ from trustdesk.console import web
 from trustdesk.console.i18n import N_
 from trustdesk.console.pages.compliance import chosen_service
 from trustdesk.console.problems import Problem
+from trustdesk.db.base import utcnow
 from trustdesk.errors import InvalidInput, SourceError
 from trustdesk.http.downloads import attachment
 from trustdesk.http.problems import status_for
@@ -42,6 +44,7 @@ Version = Annotated[str, Path(max_length=64)]
 SHOWN = 50
 SHOWN_PROBLEMS = 200
 SUFFIXES = (".yaml", ".yml", ".zip")
+PERIODS = {"7d": timedelta(days=7), "30d": timedelta(days=30)}  # of shadow results shown
 ARCHIVE_NAME = "upload.zip"  # how source_from_archive names the upload in its messages
 
 
@@ -200,10 +203,14 @@ def _page(
     page: web.Page,
     service_id: uuid.UUID | None,
     status: int = 200,
+    *,
+    period: str = "",
     **shown: Any,
 ) -> Response:
-    """The rule-set page of ``service_id`` (None: no service yet), with what a form left."""
+    """The rule-set page of ``service_id`` (None: no service yet), with what a form left;
+    shadow results over ``period`` (a key of :data:`PERIODS`, or "" for all time)."""
     assert page.user is not None
+    since = utcnow() - PERIODS[period] if period in PERIODS else None
     listed = compliance.list_services(page.db)
     chosen = compliance.get_service(page.db, service_id) if service_id else None
     deployed = screening.deployments(page.db, service_id, limit=SHOWN) if service_id else []
@@ -222,7 +229,9 @@ def _page(
         chosen=chosen,
         deployments=deployed,
         active=deployed[0].version if deployed else None,
-        shadow=screening.shadow_results(page.db, service_id) if service_id else [],
+        shadow=screening.shadow_results(page.db, service_id, since=since) if service_id else [],
+        period=period if period in PERIODS else "",
+        periods=PERIODS,
         can_deploy=page.user.can(Permission.SCREENING_RULESET_DEPLOY),
         max_size=_size(upload_limit(_settings(page))),
         **context,
@@ -257,9 +266,12 @@ def _back(page: web.Page, service_id: uuid.UUID) -> Response:
 
 @router.get("/admin/rulesets", name="rulesets")
 def rulesets(
-    page: RulesPage, service: Annotated[str | None, Query(max_length=64)] = None
+    page: RulesPage,
+    service: Annotated[str | None, Query(max_length=64)] = None,
+    period: Annotated[str, Query(max_length=8)] = "",
 ) -> Response:
-    return _page(page, chosen_service(service, compliance.list_services(page.db)))
+    chosen = chosen_service(service, compliance.list_services(page.db))
+    return _page(page, chosen, period=period)
 
 
 @router.post("/admin/rulesets/check", name="ruleset_check")
