@@ -78,6 +78,9 @@ class ContentFinding(UUIDPrimaryKey, Base):
     start: Mapped[int] = mapped_column(Integer)
     end: Mapped[int] = mapped_column(Integer)
 
+    # Shadow findings are few among many: shadow_results finds them by mode.
+    __table_args__ = (Index("ix_content_findings_mode_item", "mode", "item_id"),)
+
 
 class ScreeningCount(Base):
     """How many items a service screened per day and verdict (allowed items end here)."""
