@@ -367,7 +367,8 @@ def _review_and_disclose(session: Session, registry: PackRegistry) -> None:
         return
     packs = compliance.packs_for(session, registry, chat.id)
     moderator = _acting(session, "mod.alice")
-    held = next((q for q in cases.queue(session, service_id=chat.id) if q.items), None)
+    queued = cases.queue(session, cases.QueueFilter(service_id=chat.id))
+    held = next((q for q in queued if q.items), None)
     if held is not None:
         cases.claim(session, held.case_id, moderator.user_id)
         outcome = decisions.decide(

@@ -91,7 +91,7 @@ def test_demo_loads_once(database: Database, packs: PackRegistry, settings: Sett
             assert identity.status(session, chat.id, subject).status == "verified"
         chat_packs = compliance.packs_for(session, packs, chat.id)
         assert not identity.may_publish(session, chat.id, chat_packs, demo.UNVERIFIED_SUBJECT)
-        queue = cases.queue(session, service_id=chat.id)
+        queue = cases.queue(session, cases.QueueFilter(service_id=chat.id))
         decided = session.scalars(
             select(Decision.automated_decision).where(Decision.service_id == chat.id)
         ).all()

@@ -205,7 +205,7 @@ def case_queue(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[QueueEntryOut]:
     caller.require(Permission.CASES_CASE_READ)
-    return [QueueEntryOut.of(e) for e in service.queue(session, where=where, limit=limit)]
+    return [QueueEntryOut.of(e) for e in service.queue(session, where, limit=limit)]
 
 
 @router.get("/cases/queue/counts", summary="How many open cases the queue's filters find")

@@ -260,38 +260,36 @@ def _unclaimed(moment: datetime) -> ColumnElement[bool]:
 
 def queue(
     session: Session,
+    where: QueueFilter | None = None,
     *,
-    service_id: uuid.UUID | None = None,
-    category: str | None = None,
-    include_claimed: bool = True,
     limit: int = 50,
     now: datetime | None = None,
-    where: QueueFilter | None = None,
 ) -> list[QueueEntry]:
-    """Open cases, most urgent first (priority, then oldest); ``category`` routes them.
-
-    ``where`` gives every filter at once (``service_id``, ``category`` and
-    ``include_claimed`` are shorthands for it)."""
+    """The open cases ``where`` selects (all of them by default), most urgent first:
+    priority, then oldest."""
     moment = now or utcnow()
-    chosen = where or QueueFilter(service_id, category, include_claimed=include_claimed)
+    chosen = where or QueueFilter()
     query = chosen.apply(select(Case), moment)
     query = query.order_by(Case.priority.desc(), Case.opened_at).limit(limit)
+    entries = []
     with transaction(session):
-        return [
-            QueueEntry(
-                c.id,
-                c.service_id,
-                c.category,
-                c.priority,
-                c.trusted,
-                c.opened_at,
-                len(c.notices),
-                len(c.items),
-                c.claimed_by if c.claim_expires_at and c.claim_expires_at > moment else None,
-                c.claim_expires_at if c.claim_expires_at and c.claim_expires_at > moment else None,
+        for c in session.scalars(query):
+            held = c.claim_expires_at is not None and c.claim_expires_at > moment
+            entries.append(
+                QueueEntry(
+                    c.id,
+                    c.service_id,
+                    c.category,
+                    c.priority,
+                    c.trusted,
+                    c.opened_at,
+                    len(c.notices),
+                    len(c.items),
+                    c.claimed_by if held else None,
+                    c.claim_expires_at if held else None,
+                )
             )
-            for c in session.scalars(query)
-        ]
+    return entries
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,6 +46,7 @@ SESSION_FLASH = "flash"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 MAX_FLASH = 5
+FORM_CLOSING = "trustdesk.form_closing"  # set in a request's scope once its form will close
 
 
 class CsrfRefused(PermissionDenied):
@@ -103,9 +104,10 @@ def csrf_token(request: Request) -> str:
 async def form_of(request: Request) -> FormData:
     """The request's form, parsed once; its uploaded files are closed when the request
     ends, also on routes that take no form of their own (FastAPI closes only those)."""
-    form = await request.form()
+    form = await request.form()  # Starlette parses once and keeps it on the request
     stack = request.scope.get("fastapi_middleware_astack")
-    if isinstance(stack, AsyncExitStack):
+    if isinstance(stack, AsyncExitStack) and not request.scope.get(FORM_CLOSING):
+        request.scope[FORM_CLOSING] = True
         stack.push_async_callback(form.close)
     return form
 

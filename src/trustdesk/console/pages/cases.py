@@ -90,7 +90,7 @@ def queue(
         trusted={"trusted": True, "anyone": False}.get(filters.source),
         opened_before=moment - AGES[filters.age] if filters.age else None,
     )
-    entries = cases.queue(page.db, where=where, limit=QUEUE_SHOWN, now=moment)
+    entries = cases.queue(page.db, where, limit=QUEUE_SHOWN, now=moment)
     counts = cases.queue_counts(page.db, where, now=moment)
     packs = all_packs(page)
     services = {s.id: s.name for s in compliance.list_services(page.db)}
