@@ -30,7 +30,6 @@ from desk import RULES, SYNTHETIC, Desk
 from support import ServiceFactory, TemporaryPostgres, bearer, token_for
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
 
 
 @pytest.fixture

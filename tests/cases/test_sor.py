@@ -30,12 +30,8 @@ from trustdesk.policy.sor import (
 
 from support import HOSTILE_STRINGS
 
-ENUMERATIONS = (
-    Path(__file__).resolve().parents[2].parent
-    / "shared"
-    / "reference"
-    / "dsa-sor-enumerations.json"
-)
+# The Transparency Database's enumerations; origin: tests/data/README.md
+ENUMERATIONS = Path(__file__).resolve().parents[1] / "data" / "dsa-sor-enumerations.json"
 DECIDED = datetime(2026, 5, 2, 10, 30, tzinfo=UTC)
 OPENED = datetime(2026, 5, 1, 23, 59, tzinfo=UTC)
 SCAMS = "STATEMENT_CATEGORY_SCAMS_AND_FRAUD"
