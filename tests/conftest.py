@@ -29,8 +29,6 @@ from trustdesk.settings import Environment, Settings
 from desk import RULES, SYNTHETIC, Desk
 from support import ServiceFactory, TemporaryPostgres, bearer, token_for
 
-REPO = Path(__file__).resolve().parents[1]
-
 
 @pytest.fixture
 def temporary_postgres() -> Iterator[TemporaryPostgres]:
