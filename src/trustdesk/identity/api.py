@@ -216,9 +216,7 @@ def reveal(
     caller: UserCallerDep,
     session: SessionDep,
 ) -> RevealOut:
-    view, identities = disclosure.reveal(
-        session, _vault(request), caller, disclosure_id, circles=_circles(request)
-    )
+    view, identities = disclosure.reveal(session, _vault(request), caller, disclosure_id)
     response.headers.update(NO_STORE)
     return RevealOut(
         disclosure=DisclosureOut.of(view), identities=[RevealedOut.of(i) for i in identities]

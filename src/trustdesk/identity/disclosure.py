@@ -10,7 +10,8 @@ No single person completes a disclosure: the requester and every approval that c
 come from independent accounts, whose circles (the account and everyone who created,
 re-roled or reset it, and so on up; :class:`Circles`) do not meet. A vote from an account
 not independent of the requester is refused, and so is an approval not independent of
-one already given; the reveal checks both again.
+one already given. (Control gained after a vote needs the account's new password, so it
+cannot reach back to the vote.)
 """
 
 from __future__ import annotations
@@ -308,21 +309,6 @@ def _check_independent(
             raise DependentApprovals(msg)
 
 
-def _still_independent(session: Session, circles: Circles, row: DisclosureRequest) -> None:
-    """The approvals that opened ``row``, checked again against control gained since."""
-    approvals = [v.user_id for v in row.votes if v.approve]
-    found = circles(session, {row.requested_by, *approvals})
-    taken = set(found[row.requested_by])
-    for user_id in approvals:
-        if found[user_id] & taken:
-            msg = (
-                "the approvals of this request are no longer independent of its requester "
-                f"or of each other: {_NOT_INDEPENDENT} since they were given"
-            )
-            raise DependentApprovals(msg)
-        taken |= found[user_id]
-
-
 def vote(
     session: Session,
     approver: UserCaller,
@@ -384,13 +370,11 @@ def reveal(
     requester: UserCaller,
     disclosure_id: uuid.UUID,
     *,
-    circles: Circles,
     now: datetime | None = None,
 ) -> tuple[DisclosureView, list[RevealedIdentity]]:
     """Decrypt the identities of an approved request, once, for its requester only.
 
-    A request found expired is recorded as such (committed) before the refusal; approvals
-    that are no longer independent (:class:`DependentApprovals`) reveal nothing.
+    A request found expired is recorded as such (committed) before the refusal.
     """
     requester.require(Permission.IDENTITY_DISCLOSURE_REQUEST)
     moment = now or utcnow()
@@ -400,7 +384,6 @@ def reveal(
             raise PermissionDenied("only the requester of a disclosure may reveal it")
         _expire_if_due(session, row, moment)
         if row.status is DisclosureStatus.APPROVED:
-            _still_independent(session, circles, row)
             return _reveal(session, vault, requester, row, moment)
     # outside the transaction, so that an expiry found just now is kept
     raise DisclosureClosed(f"disclosure request {disclosure_id} is {row.status}")
