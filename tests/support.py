@@ -17,10 +17,12 @@ from typing import Any, Protocol
 import httpx
 import pytest
 from sqlalchemy import make_url, text
+from sqlalchemy.orm import Session
 
 from trustdesk.auth import service as auth
 from trustdesk.compliance.service import NewService
 from trustdesk.db.engine import Database, make_engine
+from trustdesk.http.callers import UserCaller
 from trustdesk.permissions import Role
 from trustdesk.policy.vocabulary import ServiceType
 
@@ -47,10 +49,33 @@ def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
+CONFIRMING_ADMIN = "grants.confirmer"
+
+
+def confirm_grants(session: Session, username: str) -> None:
+    """Confirm ``username``'s pending role grants (the disclosure approver role) as a second
+    administrator would: one made by the command line, so it controls nobody."""
+    confirmer = next((u for u in auth.list_users(session) if u.username == CONFIRMING_ADMIN), None)
+    if confirmer is None:
+        confirmer = auth.create_user(
+            session, username=CONFIRMING_ADMIN, password="c" * 16, roles=[Role.ADMIN]
+        )
+    actor = UserCaller(confirmer.id, confirmer.username, confirmer.permissions)
+    user = next(u for u in auth.list_users(session) if u.username == username)
+    for role in user.pending_roles:
+        auth.confirm_role(session, actor, user.id, role)
+
+
+def make_user(session: Session, username: str, *roles: Role, password: str = "x" * 16) -> None:
+    """A user made by the command line holding ``roles``, any approver grant confirmed."""
+    auth.create_user(session, username=username, password=password, roles=list(roles))
+    confirm_grants(session, username)
+
+
 def token_for(database: Database, username: str, *roles: Role) -> str:
-    """A personal token for a new user ``username`` holding ``roles``."""
+    """A personal token for a new user ``username`` holding ``roles`` (confirmed)."""
     with database.session() as session:
-        auth.create_user(session, username=username, password="x" * 16, roles=list(roles))
+        make_user(session, username, *roles)
         return auth.issue_user_token(session, username)
 
 

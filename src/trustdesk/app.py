@@ -152,6 +152,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     app.state.database = database or Database.from_url(settings.database_url)
     app.state.packs = load_registry(settings.pack_dirs)
     app.state.authenticator = auth.authenticate
+    app.state.circles = auth.circles  # who controls whom, for disclosures' separation of duties
     app.state.log_signer = load_or_create_signer(settings.log_signing_key_path, settings.log_origin)
     app.state.vault = open_vault(settings)
 

@@ -9,11 +9,11 @@ from console_support import Visitor
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from trustdesk.auth import service as auth
 from trustdesk.db.engine import Database
 from trustdesk.permissions import Role
 
 from desk import Desk
+from support import make_user
 
 
 @pytest.fixture
@@ -25,9 +25,7 @@ def visitor(app: FastAPI) -> Iterator[Visitor]:
 @pytest.fixture
 def approver(database: Database) -> str:
     with database.session() as session:
-        auth.create_user(
-            session, username="approver.one", password="x" * 16, roles=[Role.DISCLOSURE_APPROVER]
-        )
+        make_user(session, "approver.one", Role.DISCLOSURE_APPROVER)
     return "approver.one"
 
 

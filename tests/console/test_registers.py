@@ -20,6 +20,7 @@ from trustdesk.permissions import Role
 from trustdesk.records.models import LogEntry
 
 from desk import SYNTHETIC, Desk
+from support import make_user
 
 REQUEST = {
     "authority": "Public Security Bureau",
@@ -36,9 +37,7 @@ def people(database: Database, approver: str) -> tuple[str, str, str]:
         auth.create_user(
             session, username="officer.one", password="x" * 16, roles=[Role.COMPLIANCE_OFFICER]
         )
-        auth.create_user(
-            session, username="approver.two", password="x" * 16, roles=[Role.DISCLOSURE_APPROVER]
-        )
+        make_user(session, "approver.two", Role.DISCLOSURE_APPROVER)
     return "officer.one", approver, "approver.two"
 
 

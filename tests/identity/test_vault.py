@@ -73,7 +73,7 @@ def seal_rows(folder: Path, vault: Vault, count: int) -> uuid.UUID:
                 log_index=0,
             )
             plain = Plain("individual", "cn.ric", f"N{n}", f"Name {n}")
-            row.store(vault.seal(row.id, service_id, plain))
+            vault.seal(row, plain)
             session.add(row)
         evidence.preserve(
             session,
@@ -153,8 +153,8 @@ def test_a_key_that_still_wraps_data_keys_cannot_retire(folder: Path) -> None:
 def test_a_row_moved_to_another_id_does_not_open(folder: Path) -> None:
     vault = open_test_vault(folder)
     service_id = uuid.uuid4()
-    row = Identity(id=uuid.uuid4(), service_id=service_id)
-    row.store(vault.seal(row.id, service_id, Plain("individual", "cn.ric", "N", "Name")))
+    row = Identity(id=uuid.uuid4(), service_id=service_id, subject="s")
+    vault.seal(row, Plain("individual", "cn.ric", "N", "Name"))
     assert vault.open(row).number == "N"
     row.id = uuid.uuid4()
     with pytest.raises(DecryptionFailed):

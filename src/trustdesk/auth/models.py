@@ -1,11 +1,11 @@
-"""Tables of the auth slice: API keys, console users and their roles."""
+"""Tables of the auth slice: API keys, console users, their roles and who controls them."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from trustdesk.db.base import Base, CreatedAt, StrEnumType, UUIDPrimaryKey
@@ -41,7 +41,13 @@ class User(UUIDPrimaryKey, CreatedAt, Base):
 
 
 class UserRole(Base):
-    """One role held by one user."""
+    """One role held by one user, or granted and waiting for its confirmation (``pending``).
+
+    ``granted_by`` is the administrator who granted it (None: the operator's command line,
+    or a grant made before grants were recorded); ``confirmed_by`` the second administrator
+    who confirmed a role that needs it (:data:`trustdesk.auth.service.CONFIRMED_ROLES`).
+    Like the log's ``"by"``, actors' ids carry no foreign key.
+    """
 
     __tablename__ = "user_roles"
 
@@ -49,6 +55,25 @@ class UserRole(Base):
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
     role: Mapped[Role] = mapped_column(StrEnumType(Role, 32), primary_key=True)
+    pending: Mapped[bool] = mapped_column(default=False, server_default=false())
+    granted_by: Mapped[uuid.UUID | None]  # an actor's id, as the log's "by" (no foreign key)
+    granted_at: Mapped[datetime | None]
+    confirmed_by: Mapped[uuid.UUID | None]
+    confirmed_at: Mapped[datetime | None]
+
+
+class UserControl(CreatedAt, Base):
+    """``controller_id`` controls ``user_id``: they created the account, changed its roles or
+    set its password, so they could act as it or chose what it may do. Rows are only ever
+    added: a password the user sets later does not undo what the controller could do."""
+
+    __tablename__ = "user_controls"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    controller_id: Mapped[uuid.UUID] = mapped_column(primary_key=True, index=True)
+    how: Mapped[str] = mapped_column(String(16), primary_key=True)
 
 
 class UserToken(UUIDPrimaryKey, CreatedAt, Base):

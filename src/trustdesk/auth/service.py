@@ -5,6 +5,16 @@ Administration has guard rails: nobody deactivates themself or takes away their 
 role, and the last active administrator can be neither deactivated nor demoted, so the desk
 always keeps someone who can run it. Every change is a record-log event whose data holds
 ids and roles only, never a password or its hash.
+
+Separation of duties (art. 5): whoever creates an account, changes its roles or sets its
+password *controls* it (:class:`~trustdesk.auth.models.UserControl`), and control passes
+on (an administrator controls what the administrators they made control). An account's
+*circle* is itself and everyone who controls it (:func:`circles`); two accounts are
+independent when their circles do not meet. The disclosure approver role is held only
+once a second administrator, independent of the account, confirms its grant
+(:func:`confirm_role`), and never together with the admin role. The command line, run by
+whoever holds the database, is the operator (``"by": "cli"`` in the log): it controls no
+account, and its approver grants wait for an administrator's confirmation like any other.
 """
 
 from __future__ import annotations
@@ -12,7 +22,8 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-from collections.abc import Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -20,7 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trustdesk.auth import secrets
-from trustdesk.auth.models import ApiKey, User, UserRole, UserToken
+from trustdesk.auth.models import ApiKey, User, UserControl, UserRole, UserToken
 from trustdesk.db.base import utcnow
 from trustdesk.db.engine import transaction
 from trustdesk.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Unauthenticated
@@ -35,6 +46,11 @@ MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024
 MAX_DISPLAY_NAME_LENGTH = 200
 LANGUAGES = frozenset({"zh", "en"})
+# Roles that count only once a second, independent administrator confirms their grant.
+CONFIRMED_ROLES = frozenset({Role.DISCLOSURE_APPROVER})
+# Roles no account holds together: whoever grants roles never also approves disclosures.
+EXCLUSIVE_ROLES = (frozenset({Role.ADMIN, Role.DISCLOSURE_APPROVER}),)
+OPERATOR = "cli"  # who the log names for what the command line does
 
 
 class UsernameTaken(Conflict):
@@ -61,6 +77,24 @@ class LastAdmin(Conflict):
     code = "last_admin"
 
 
+class ExclusiveRoles(InvalidInput):
+    """The roles asked for may not be held by one account (admin and disclosure approver)."""
+
+    code = "roles_exclusive"
+
+
+class GrantNotPending(Conflict):
+    """There is no grant of this role waiting for confirmation."""
+
+    code = "grant_not_pending"
+
+
+class ConfirmationRefused(PermissionDenied):
+    """The confirming administrator granted the role, or is not independent of the account."""
+
+    code = "grant_confirmation_refused"
+
+
 class ApiKeyNotFound(NotFound):
     code = "apikey_not_found"
 
@@ -85,6 +119,7 @@ class UserView:
     roles: tuple[Role, ...]
     active: bool
     credentials: str
+    pending_roles: tuple[Role, ...] = ()  # granted, waiting for a second administrator
 
     @property
     def permissions(self) -> frozenset[Permission]:
@@ -97,10 +132,23 @@ class UserView:
             username=user.username,
             display_name=user.display_name,
             language=user.language,
-            roles=tuple(r.role for r in user.roles),
+            roles=tuple(r.role for r in user.roles if not r.pending),
             active=user.active,
             credentials=hashlib.sha256(user.password_hash.encode()).hexdigest()[:16],
+            pending_roles=tuple(r.role for r in user.roles if r.pending),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class PendingGrant:
+    """A role granted to a user that holds no permission until another administrator
+    confirms it; ``granted_by`` is None when the command line granted it."""
+
+    user_id: uuid.UUID
+    username: str
+    role: Role
+    granted_by: str | None
+    granted_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,6 +280,53 @@ def _check_password(password: str) -> None:
 def _check_roles(roles: Sequence[Role]) -> None:
     if not roles:
         raise InvalidInput("a user needs at least one role")
+    for exclusive in EXCLUSIVE_ROLES:
+        if exclusive <= set(roles):
+            names = " and ".join(sorted(exclusive))
+            msg = f"one account may not hold both {names}: whoever grants roles never approves"
+            raise ExclusiveRoles(msg)
+
+
+def _grant(role: Role, by: uuid.UUID | None, moment: datetime) -> UserRole:
+    """A new role row: pending if the role needs a second administrator's confirmation."""
+    return UserRole(role=role, pending=role in CONFIRMED_ROLES, granted_by=by, granted_at=moment)
+
+
+def _control(
+    session: Session, user_id: uuid.UUID, by: uuid.UUID | None, how: str, moment: datetime
+) -> None:
+    """Record that ``by`` controls ``user_id`` (nobody controls their own account, and the
+    operator's command line controls none)."""
+    if by is None or by == user_id or session.get(UserControl, (user_id, by, how)) is not None:
+        return
+    session.add(UserControl(user_id=user_id, controller_id=by, how=how, created_at=moment))
+    session.flush()
+
+
+def _pending_data(roles: Iterable[UserRole]) -> dict[str, list[str]]:
+    pending = sorted(str(r.role) for r in roles if r.pending)
+    return {"pending": pending} if pending else {}
+
+
+def circles(
+    session: Session, user_ids: Iterable[uuid.UUID]
+) -> Mapping[uuid.UUID, frozenset[uuid.UUID]]:
+    """Each account's circle: itself and everyone who controls it, directly or through the
+    accounts they control. Accounts whose circles do not meet are independent."""
+    with transaction(session):
+        edges = session.execute(select(UserControl.user_id, UserControl.controller_id)).all()
+    controllers: defaultdict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
+    for user_id, controller_id in edges:
+        controllers[user_id].add(controller_id)
+    found: dict[uuid.UUID, frozenset[uuid.UUID]] = {}
+    for user_id in user_ids:
+        seen, todo = {user_id}, [user_id]
+        while todo:
+            for controller in controllers[todo.pop()] - seen:
+                seen.add(controller)
+                todo.append(controller)
+        found[user_id] = frozenset(seen)
+    return found
 
 
 def clean_display_name(display_name: str | None, username: str) -> str:
@@ -267,15 +362,18 @@ def create_user(
 ) -> UserView:
     """Create a console user with an argon2id password hash.
 
-    ``by`` is the administrator creating them from the console (checked and logged); the
-    CLI, run by whoever holds the database, passes none.
+    ``by`` is the administrator creating them from the console (checked and logged, and
+    from now on in control of the account); the CLI, run by whoever holds the database,
+    passes none and is logged as the operator. A role of :data:`CONFIRMED_ROLES` waits for
+    a second administrator's confirmation either way.
     """
     if by is not None:
         by.require(Permission.AUTH_USER_MANAGE)
     role_list = sorted(set(roles))
     _check_new_user(username, password, role_list, language)
     shown_name = clean_display_name(display_name, username)
-    actor = {"by": str(by.user_id)} if by is not None else {}
+    actor = str(by.user_id) if by is not None else OPERATOR
+    moment = utcnow()
     with transaction(session):
         if session.scalar(select(User.id).where(User.username == username)) is not None:
             raise UsernameTaken(f"the username {username!r} is taken")
@@ -284,10 +382,11 @@ def create_user(
             display_name=shown_name,
             password_hash=secrets.hash_password(password),
             language=language,
-            roles=[UserRole(role=role) for role in role_list],
+            roles=[_grant(role, by.user_id if by else None, moment) for role in role_list],
         )
         session.add(user)
         session.flush()
+        _control(session, user.id, by.user_id if by else None, "created", moment)
         records.append(
             session,
             EventType.AUTH_USER_CREATED,
@@ -295,7 +394,8 @@ def create_user(
             data={
                 "user_id": str(user.id),
                 "roles": [str(role) for role in role_list],
-                **actor,
+                **_pending_data(user.roles),
+                "by": actor,
             },
         )
         return UserView.of(user)
@@ -359,10 +459,13 @@ def _keep_an_admin(session: Session, user: User, what: str) -> None:
 def set_roles(
     session: Session, actor: UserCaller, user_id: uuid.UUID, roles: Iterable[Role]
 ) -> UserView:
-    """Give ``user_id`` exactly ``roles`` (at least one).
+    """Give ``user_id`` exactly ``roles`` (at least one); the actor then controls them.
 
+    A newly granted role of :data:`CONFIRMED_ROLES` is pending until another administrator
+    confirms it (:func:`confirm_role`); roles kept keep their state.
     :class:`OwnAccountProtected` if the actor would take away their own admin role,
-    :class:`LastAdmin` if the desk would be left without an active administrator.
+    :class:`LastAdmin` if the desk would be left without an active administrator,
+    :class:`ExclusiveRoles` for admin with disclosure approver.
     """
     actor.require(Permission.AUTH_USER_MANAGE)
     role_list = sorted(set(roles))
@@ -377,10 +480,14 @@ def set_roles(
                 raise OwnAccountProtected("you cannot take away your own admin role")
             if user.active:
                 _keep_an_admin(session, user, "demoted")
+        moment = utcnow()
         kept = [r for r in user.roles if r.role in role_list]
         held = {r.role for r in kept}
-        user.roles = kept + [UserRole(role=role) for role in role_list if role not in held]
+        user.roles = kept + [
+            _grant(role, actor.user_id, moment) for role in role_list if role not in held
+        ]
         session.flush()
+        _control(session, user.id, actor.user_id, "roles", moment)
         records.append(
             session,
             EventType.AUTH_USER_ROLES_CHANGED,
@@ -389,6 +496,7 @@ def set_roles(
                 "user_id": str(user.id),
                 "roles": [str(role) for role in role_list],
                 "previous_roles": [str(role) for role in before],
+                **_pending_data(user.roles),
                 "by": str(actor.user_id),
             },
         )
@@ -439,7 +547,11 @@ def set_active(
 def set_password(
     session: Session, actor: UserCaller, user_id: uuid.UUID, password: str
 ) -> UserView:
-    """Give ``user_id`` a new password (hashed with argon2id; only the fact is logged)."""
+    """Give ``user_id`` a new password (hashed with argon2id; only the fact is logged).
+
+    The actor knows it, so they control the account from now on (even after the user
+    chooses another: meanwhile the actor could have acted as them).
+    """
     actor.require(Permission.AUTH_USER_MANAGE)
     _check_password(password)
     password_hash = secrets.hash_password(password)
@@ -447,6 +559,7 @@ def set_password(
         user = _locked_user(session, user_id)
         user.password_hash = password_hash
         session.flush()
+        _control(session, user.id, actor.user_id, "password", utcnow())
         records.append(
             session,
             EventType.AUTH_USER_PASSWORD_SET,
@@ -454,6 +567,62 @@ def set_password(
             data={"user_id": str(user.id), "by": str(actor.user_id)},
         )
         return UserView.of(user)
+
+
+def confirm_role(session: Session, actor: UserCaller, user_id: uuid.UUID, role: Role) -> UserView:
+    """Confirm a pending grant of ``role`` to ``user_id``: from now on they hold it.
+
+    The confirming administrator must be independent of the account: not the one who
+    granted it, and sharing no one in their circle with the account's (so neither one
+    controls the other, and no one controls both). Confirming gives no control over the
+    account. :class:`GrantNotPending` if no such grant waits, :class:`ConfirmationRefused`
+    if the actor may not confirm it.
+    """
+    actor.require(Permission.AUTH_USER_MANAGE)
+    with transaction(session):
+        user = _locked_user(session, user_id)
+        grant = next((r for r in user.roles if r.role is role), None)
+        if grant is None or not grant.pending:
+            raise GrantNotPending(f"{user.username} has no grant of {role} to confirm")
+        if actor.user_id in {grant.granted_by, user.id}:
+            msg = "you granted this role or hold it: another administrator must confirm it"
+            raise ConfirmationRefused(msg)
+        found = circles(session, [actor.user_id, user.id])
+        if found[actor.user_id] & found[user.id]:
+            msg = (
+                f"you are not independent of {user.username}: one of you controls the other "
+                "or someone controls you both (created, re-roled or reset); another "
+                "administrator must confirm"
+            )
+            raise ConfirmationRefused(msg)
+        grant.pending, grant.confirmed_by, grant.confirmed_at = False, actor.user_id, utcnow()
+        session.flush()
+        records.append(
+            session,
+            EventType.AUTH_USER_ROLE_CONFIRMED,
+            service_id=None,
+            data={
+                "user_id": str(user.id),
+                "role": str(role),
+                "granted_by": str(grant.granted_by) if grant.granted_by else OPERATOR,
+                "by": str(actor.user_id),
+            },
+        )
+        return UserView.of(user)
+
+
+def pending_grants(session: Session) -> list[PendingGrant]:
+    """Every role grant waiting for a second administrator, oldest first."""
+    granter = User.__table__.alias("granter")
+    with transaction(session):
+        rows = session.execute(
+            select(User.id, User.username, UserRole.role, granter.c.username, UserRole.granted_at)
+            .join(UserRole, UserRole.user_id == User.id)
+            .outerjoin(granter, granter.c.id == UserRole.granted_by)
+            .where(UserRole.pending)
+            .order_by(UserRole.granted_at, User.username)
+        ).all()
+    return [PendingGrant(*row) for row in rows]
 
 
 def issue_user_token(

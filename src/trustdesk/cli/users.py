@@ -51,7 +51,11 @@ def create(
     ] = False,
     db: DbOption = None,
 ) -> None:
-    """Create a console user with an argon2id-hashed password."""
+    """Create a console user with an argon2id-hashed password.
+
+    A disclosure approver role waits ("pending") until an administrator confirms it in the
+    console: the command line names no one who could vouch for it.
+    """
     password, generated = _read_password(password_stdin)
     with (
         reporting_errors(),
@@ -69,6 +73,7 @@ def create(
         "id": str(user.id),
         "username": user.username,
         "roles": [str(r) for r in user.roles],
+        "pending_roles": [str(r) for r in user.pending_roles],
     }
     if generated:
         result["password"] = password
@@ -94,6 +99,7 @@ def list_(
                     "username": u.username,
                     "display_name": u.display_name,
                     "roles": [str(r) for r in u.roles],
+                    "pending_roles": [str(r) for r in u.pending_roles],
                     "language": u.language,
                     "active": u.active,
                 }
@@ -103,8 +109,9 @@ def list_(
         return
     table = Table("username", "name", "roles", "language", "active")
     for u in users:
+        roles = [*u.roles, *(f"{r} (pending)" for r in u.pending_roles)]
         table.add_row(
-            u.username, u.display_name, ", ".join(u.roles), u.language, "yes" if u.active else "no"
+            u.username, u.display_name, ", ".join(roles), u.language, "yes" if u.active else "no"
         )
     stdout.print(table)
 

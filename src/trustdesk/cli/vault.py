@@ -73,7 +73,9 @@ def _usage(session: Session) -> Counter[str]:
     )
 
 
-def _rewrap(settings: Settings, keyring: LocalKeyRing, by: str) -> int:
+def _rewrap(settings: Settings, keyring: LocalKeyRing, by: str) -> tuple[int, int]:
+    """Rewrap every data key under the current KEK, then seal identities still bound only
+    to their row and service (version 1) again, bound to their subject too; both counts."""
     with (
         open_database(settings) as database,
         database.session() as session,
@@ -81,6 +83,7 @@ def _rewrap(settings: Settings, keyring: LocalKeyRing, by: str) -> int:
     ):
         current = keyring.current_id()
         total = sum(n for kek, n in _usage(session).items() if kek != current)
+        total += vaults.weakly_sealed(session)
         done = 0
 
         def advance(moved: int) -> None:
@@ -91,14 +94,20 @@ def _rewrap(settings: Settings, keyring: LocalKeyRing, by: str) -> int:
         count = vaults.rewrap(session, keyring, advance) + evidence.rewrap(
             session, keyring, advance
         )
+        resealed = vaults.reseal(session, keyring, advance)
         records.append(
             session,
             EventType.IDENTITY_VAULT_REWRAPPED,
             service_id=None,
-            data={"kek_id": keyring.current_id(), "rewrapped": count, "by": by},
+            data={
+                "kek_id": keyring.current_id(),
+                "rewrapped": count,
+                "resealed": resealed,
+                "by": by,
+            },
         )
         session.commit()
-    return count
+    return count, resealed
 
 
 ByOption = Annotated[str, typer.Option("--by", metavar="NAME", help="Who acts (for the record).")]
@@ -110,23 +119,25 @@ def rotate(by: ByOption, db: DbOption = None) -> None:
 
     The server keeps running: it starts wrapping under the new key at once, and reads
     each row under whichever key wraps it while the rewrap goes on in small batches.
+    Identities sealed before they were bound to their subject are sealed again, bound.
     """
     with reporting_errors():
         settings = load_settings(db)
         keyring = _keyring(settings)
         new = keyring.rotate()
-        count = _rewrap(settings, keyring, by)
-    print_json({"current": new, "rewrapped": count})
+        count, resealed = _rewrap(settings, keyring, by)
+    print_json({"current": new, "rewrapped": count, "resealed": resealed})
 
 
 @app.command()
 def rewrap(by: ByOption, db: DbOption = None) -> None:
-    """Rewrap data keys still under an old key (finishes an interrupted rotation)."""
+    """Rewrap data keys still under an old key and seal identities not yet bound to their
+    subject again (finishes an interrupted rotation)."""
     with reporting_errors():
         settings = load_settings(db)
         keyring = _keyring(settings)
-        count = _rewrap(settings, keyring, by)
-    print_json({"current": keyring.current_id(), "rewrapped": count})
+        count, resealed = _rewrap(settings, keyring, by)
+    print_json({"current": keyring.current_id(), "rewrapped": count, "resealed": resealed})
 
 
 @app.command()

@@ -54,6 +54,14 @@ MESSAGES: dict[str, str] = {
     "disclosure_not_found": N_("There is no such disclosure request."),
     "disclosure_closed": N_("This disclosure request is closed, or you have voted on it already."),
     "disclosure_self_approval": N_("The requester of a disclosure may not approve or reject it."),
+    "disclosure_controlled_approver": N_(
+        "You may not vote on this request: your account and the requester's are not "
+        "independent (one created, re-roled or reset the other, or someone did so to both)."
+    ),
+    "disclosure_dependent_approvals": N_(
+        "Your approval would not count: your account and an earlier approver's are not "
+        "independent. Another approver must approve."
+    ),
     "invalid_period": N_("Choose a period from a date to a later one."),
     "entry_not_found": N_("The record log has no such entry."),
     "invalid_proof_request": N_("No proof can be made for this entry and tree size."),

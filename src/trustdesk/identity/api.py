@@ -37,6 +37,11 @@ def _vault(request: Request) -> Vault:
     return vault
 
 
+def _circles(request: Request) -> disclosure.Circles:
+    circles: disclosure.Circles = request.app.state.circles
+    return circles
+
+
 def _packs(request: Request, session: SessionDep, service_id: uuid.UUID) -> tuple[Pack, ...]:
     packs_of: ServicePacks = request.app.state.service_packs
     return packs_of(session, service_id)
@@ -139,10 +144,11 @@ def get_disclosure(
 def _vote(
     disclosure_id: uuid.UUID,
     body: VoteIn,
+    *,
+    request: Request,
     caller: UserCallerDep,
     session: SessionDep,
     settings: SettingsDep,
-    *,
     approve: bool,
 ) -> DisclosureOut:
     view = disclosure.vote(
@@ -152,6 +158,7 @@ def _vote(
         approve=approve,
         reason=body.reason,
         reveal_hours=settings.disclosure_reveal_hours,
+        circles=_circles(request),
     )
     return DisclosureOut.of(view)
 
@@ -160,22 +167,42 @@ def _vote(
 def approve(
     disclosure_id: uuid.UUID,
     body: VoteIn,
+    *,
+    request: Request,
     caller: UserCallerDep,
     session: SessionDep,
     settings: SettingsDep,
 ) -> DisclosureOut:
-    return _vote(disclosure_id, body, caller, session, settings, approve=True)
+    return _vote(
+        disclosure_id,
+        body,
+        request=request,
+        caller=caller,
+        session=session,
+        settings=settings,
+        approve=True,
+    )
 
 
 @router.post("/disclosures/{disclosure_id}/reject", summary="Reject, with a reason")
 def reject(
     disclosure_id: uuid.UUID,
     body: VoteIn,
+    *,
+    request: Request,
     caller: UserCallerDep,
     session: SessionDep,
     settings: SettingsDep,
 ) -> DisclosureOut:
-    return _vote(disclosure_id, body, caller, session, settings, approve=False)
+    return _vote(
+        disclosure_id,
+        body,
+        request=request,
+        caller=caller,
+        session=session,
+        settings=settings,
+        approve=False,
+    )
 
 
 @router.post(

@@ -5,14 +5,22 @@ number and the subjects (a few, never the whole service). Two approvers (``ident
 disclosure:approve``), neither of them the requester, approve it; any approver may reject
 it. The requester may then reveal it once, before it expires. Every step is a record-log
 entry, so disclosures are counted and provable; no entry carries a name or a number.
+
+No single person completes a disclosure: the requester and every approval that counts
+come from independent accounts, whose circles (the account and everyone who created,
+re-roled or reset it, and so on up; :class:`Circles`) do not meet. A vote from an account
+not independent of the requester is refused, and so is an approval not independent of
+one already given. (Control gained after a vote needs the account's new password, so it
+cannot reach back to the vote.)
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -57,6 +65,29 @@ class DisclosureClosed(Conflict):
 class SelfApproval(PermissionDenied):
     code = "disclosure_self_approval"
     title = "Requester may not approve"
+
+
+class ControlledApprover(PermissionDenied):
+    """The voter's account and the requester's are not independent."""
+
+    code = "disclosure_controlled_approver"
+    title = "Approver not independent of the requester"
+
+
+class DependentApprovals(PermissionDenied):
+    """Two approvals would come from accounts that are not independent of each other."""
+
+    code = "disclosure_dependent_approvals"
+    title = "Approvals not independent"
+
+
+class Circles(Protocol):
+    """Each account's circle: itself and everyone who controls it, directly or not (the auth
+    slice's :func:`trustdesk.auth.service.circles`, passed in by the caller)."""
+
+    def __call__(
+        self, session: Session, user_ids: Iterable[uuid.UUID]
+    ) -> Mapping[uuid.UUID, frozenset[uuid.UUID]]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,6 +284,31 @@ def list_requests(
         return [DisclosureView.of(row) for row in session.scalars(query)]
 
 
+_NOT_INDEPENDENT = (
+    "one of you controls the other, or someone controls you both "
+    "(they created the account, changed its roles or set its password)"
+)
+
+
+def _check_independent(
+    session: Session, circles: Circles, row: DisclosureRequest, voter: uuid.UUID, approve: bool
+) -> None:
+    """Refuse ``voter``'s vote unless they are independent of the requester and, for an
+    approval, of every approver so far."""
+    approvals = [v for v in row.votes if v.approve]
+    found = circles(session, {row.requested_by, voter, *(v.user_id for v in approvals)})
+    if found[voter] & found[row.requested_by]:
+        msg = f"your account is not independent of the requester's: {_NOT_INDEPENDENT}"
+        raise ControlledApprover(msg)
+    for earlier in approvals if approve else ():
+        if found[voter] & found[earlier.user_id]:
+            msg = (
+                f"your approval would not be independent of {earlier.username}'s: "
+                f"{_NOT_INDEPENDENT}; another approver must approve"
+            )
+            raise DependentApprovals(msg)
+
+
 def vote(
     session: Session,
     approver: UserCaller,
@@ -261,9 +317,14 @@ def vote(
     approve: bool,
     reason: str | None,
     reveal_hours: int,
+    circles: Circles,
     now: datetime | None = None,
 ) -> DisclosureView:
-    """An approver's approval or rejection; enough approvals open it for one reveal."""
+    """An approver's approval or rejection; enough approvals open it for one reveal.
+
+    :class:`ControlledApprover` if the approver is not independent of the requester,
+    :class:`DependentApprovals` if their approval is not independent of an earlier one.
+    """
     approver.require(Permission.IDENTITY_DISCLOSURE_APPROVE)
     reason = clean_text(reason, "reason", 500) if reason is not None else None
     if not approve and reason is None:
@@ -277,6 +338,7 @@ def vote(
             raise DisclosureClosed(f"disclosure request {disclosure_id} is {row.status}")
         if any(v.user_id == approver.user_id for v in row.votes):
             raise DisclosureClosed(f"{approver.username} has already voted on {disclosure_id}")
+        _check_independent(session, circles, row, approver.user_id, approve)
         event = (
             EventType.IDENTITY_DISCLOSURE_APPROVED
             if approve
@@ -310,7 +372,10 @@ def reveal(
     *,
     now: datetime | None = None,
 ) -> tuple[DisclosureView, list[RevealedIdentity]]:
-    """Decrypt the identities of an approved request, once, for its requester only."""
+    """Decrypt the identities of an approved request, once, for its requester only.
+
+    A request found expired is recorded as such (committed) before the refusal.
+    """
     requester.require(Permission.IDENTITY_DISCLOSURE_REQUEST)
     moment = now or utcnow()
     with transaction(session):
@@ -318,28 +383,35 @@ def reveal(
         if row.requested_by != requester.user_id:
             raise PermissionDenied("only the requester of a disclosure may reveal it")
         _expire_if_due(session, row, moment)
-        if row.status is not DisclosureStatus.APPROVED:
-            raise DisclosureClosed(f"disclosure request {disclosure_id} is {row.status}")
-        held = {
-            identity.subject: identity
-            for identity in session.scalars(
-                select(Identity).where(
-                    Identity.service_id == row.service_id, Identity.subject.in_(row.subjects)
-                )
+        if row.status is DisclosureStatus.APPROVED:
+            return _reveal(session, vault, requester, row, moment)
+    # outside the transaction, so that an expiry found just now is kept
+    raise DisclosureClosed(f"disclosure request {disclosure_id} is {row.status}")
+
+
+def _reveal(
+    session: Session, vault: Vault, requester: UserCaller, row: DisclosureRequest, moment: datetime
+) -> tuple[DisclosureView, list[RevealedIdentity]]:
+    held = {
+        identity.subject: identity
+        for identity in session.scalars(
+            select(Identity).where(
+                Identity.service_id == row.service_id, Identity.subject.in_(row.subjects)
             )
-        }
-        revealed = [_open(vault, subject, held.get(subject)) for subject in row.subjects]
-        row.status, row.revealed_at = DisclosureStatus.REVEALED, moment
-        _log(
-            session,
-            EventType.IDENTITY_DISCLOSURE_REVEALED,
-            row,
-            moment,
-            by=str(requester.user_id),
-            revealed=sum(r.number is not None for r in revealed),
         )
-        session.flush()
-        return DisclosureView.of(row), revealed
+    }
+    revealed = [_open(vault, subject, held.get(subject)) for subject in row.subjects]
+    row.status, row.revealed_at = DisclosureStatus.REVEALED, moment
+    _log(
+        session,
+        EventType.IDENTITY_DISCLOSURE_REVEALED,
+        row,
+        moment,
+        by=str(requester.user_id),
+        revealed=sum(r.number is not None for r in revealed),
+    )
+    session.flush()
+    return DisclosureView.of(row), revealed
 
 
 def _open(vault: Vault, subject: str, row: Identity | None) -> RevealedIdentity:

@@ -11,7 +11,16 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from trustdesk.db.base import Base, CreatedAt, PortableJSON, StrEnumType, UUIDPrimaryKey
@@ -36,6 +45,9 @@ class Identity(UUIDPrimaryKey, CreatedAt, SealedColumns, Base):
     erase_after: Mapped[datetime | None] = mapped_column(index=True)
     erased_at: Mapped[datetime | None]
     log_index: Mapped[int] = mapped_column(BigInteger)
+    # What the ciphertext is bound to (see trustdesk.identity.vault): 1 its row and service,
+    # 2 also its subject. Rows sealed before 0008 are 1 until `trustdesk vault rotate`.
+    seal_version: Mapped[int] = mapped_column(SmallInteger, default=2, server_default="1")
 
     __table_args__ = (
         UniqueConstraint("service_id", "subject"),

@@ -306,7 +306,7 @@ def _verified(
     row = _fresh(session, row, service_id, attempt, status=IdentityStatus.VERIFIED, now=now)
     row.reason, row.blind_index, row.verified_at = None, digest, now
     plain = Plain(str(attempt.kind), attempt.document_type, number, attempt.name)
-    row.store(vault.seal(row.id, service_id, plain))
+    vault.seal(row, plain)
     row.log_index = _log(session, EventType.IDENTITY_SUBJECT_VERIFIED, row, now)
     session.add(row)
     try:

@@ -70,6 +70,16 @@ MESSAGES = {
     "apikey_revoked": N_("This API key is revoked already."),
     "service_name_taken": N_("A service with this name exists already."),
     "pack_not_found": N_("There is no such policy pack."),
+    "roles_exclusive": N_(
+        "An administrator cannot also be a disclosure approver: whoever grants roles never "
+        "approves disclosures. Choose one of the two."
+    ),
+    "grant_not_pending": N_("No grant of this role is waiting for confirmation."),
+    "grant_confirmation_refused": N_(
+        "You cannot confirm this grant: you made it, or you and this user are not "
+        "independent (one of you created, re-roled or reset the other, or someone did so to "
+        "you both). Another administrator must confirm it."
+    ),
 }
 
 
@@ -103,6 +113,7 @@ def _users(
         "admin/users.html",
         status,
         users=auth.list_users(page.db),
+        pending=auth.pending_grants(page.db),
         roles=ROLES,
         languages=LANGUAGES,
         error=error,
@@ -133,7 +144,7 @@ def create_user(
         "roles": list(roles or ()),
     }
     try:
-        auth.create_user(
+        created = auth.create_user(
             page.db,
             username=username.strip(),
             password=password,
@@ -146,7 +157,32 @@ def create_user(
     except TrustdeskError as exc:
         problem = _problem(exc)
         return _users(page, problem.status, problem, **form)
-    page.flash(N_("The user is created. Give them their password by a safe channel."))
+    if created.pending_roles:
+        page.flash(
+            N_(
+                "The user is created. Their disclosure approver role applies only once another "
+                "administrator confirms it below. Give them their password by a safe channel."
+            )
+        )
+    else:
+        page.flash(N_("The user is created. Give them their password by a safe channel."))
+    return page.redirect("users")
+
+
+@router.post("/admin/users/{user_id}/roles/{role}/confirm", name="confirm_user_role")
+def confirm_user_role(user_id: uuid.UUID, role: str, page: UsersPage) -> Response:
+    """A second administrator confirms a pending grant (the disclosure approver role)."""
+    assert page.user is not None
+    try:
+        chosen = _roles([role[:32]])[0]
+        auth.confirm_role(page.db, page.user.caller(), user_id, chosen)
+        page.db.commit()
+    except auth.UserNotFound:
+        raise
+    except TrustdeskError as exc:
+        problem = _problem(exc)
+        return _users(page, problem.status, problem)
+    page.flash(N_("The grant is confirmed; the role applies from the user's next request."))
     return page.redirect("users")
 
 
@@ -186,7 +222,15 @@ def set_user_roles(user_id: uuid.UUID, page: UsersPage, roles: Choices = None) -
         page.db.commit()
     except TrustdeskError as exc:
         return _after(page, user_id, exc)
-    page.flash(N_("The roles are changed; they apply from the user's next request."))
+    if auth.get_user(page.db, user_id).pending_roles:
+        page.flash(
+            N_(
+                "The roles are changed. A disclosure approver role applies only once "
+                "another administrator confirms it."
+            )
+        )
+    else:
+        page.flash(N_("The roles are changed; they apply from the user's next request."))
     return _after(page, user_id, None)
 
 

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form
 from fastapi.responses import Response
 
+from trustdesk.auth import service as auth
 from trustdesk.compliance import service as compliance
 from trustdesk.console import web
 from trustdesk.console.i18n import N_
@@ -76,6 +77,7 @@ def vote_disclosure(
             approve=verdict == "approve",
             reason=reason.strip() or None,
             reveal_hours=_settings(page).disclosure_reveal_hours,
+            circles=auth.circles,
         )
         page.db.commit()  # reads before the use case may have opened the transaction it joined
     except TrustdeskError as exc:
@@ -160,6 +162,7 @@ def reveal_disclosure(*, disclosure_id: uuid.UUID, page: RequestPage) -> Respons
         view, identities = disclosure.reveal(page.db, vault, page.user.caller(), disclosure_id)
         page.db.commit()
     except TrustdeskError as exc:
+        page.db.commit()  # keep what the refusal recorded on its way (an expiry)
         problem = describe(exc)
         return _requests(page, problem.status, problem)
     return page.render("disclosures/revealed.html", disclosure=view, identities=identities)
