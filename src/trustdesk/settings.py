@@ -41,7 +41,19 @@ class Settings(BaseSettings):
     database_url: str = DEFAULT_DATABASE_URL
     secret_key: SecretStr = Field(
         default=SecretStr("development-only"),
-        description="Signs console sessions and CSRF tokens.",
+        description="Keys the console's cookies and its visitors' CSRF tokens.",
+    )
+    console_idle_minutes: int = Field(
+        default=30,
+        ge=1,
+        le=24 * 60,
+        description="A console session ends after this many minutes without a request.",
+    )
+    console_session_hours: int = Field(
+        default=12,
+        ge=1,
+        le=24 * 7,
+        description="A console session ends this many hours after signing in, however busy.",
     )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)

@@ -76,8 +76,8 @@ def upload(
 ) -> Any:
     token = visitor.token(page)
     files = {"file": (name, content, kind)}
-    return visitor.client.post(
-        path, data={"csrf_token": token}, files=files, follow_redirects=False
+    return visitor.client.post(  # the token in the form's address, as the page's form has it
+        path, params={"csrf_token": token}, files=files, follow_redirects=False
     )
 
 

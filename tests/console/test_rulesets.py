@@ -124,13 +124,19 @@ def send(
     *,
     csrf: bool = True,
 ) -> Any:
-    """Post the upload form to ``view`` (check or deploy) as a browser does."""
-    fields = {"csrf_token": visitor.token(PAGE)} if csrf else {}
+    """Post the upload form to ``view`` (check or deploy) as a browser does: the CSRF token
+    in the form's address (checked before the body is read) and in the form."""
+    token = visitor.token(PAGE)
+    fields = {"csrf_token": token} if csrf else {}
     fields["service"] = service
     content = data.encode() if isinstance(data, str) else data
     body, kind = multipart(fields, name, content)
     return visitor.client.post(
-        f"{PAGE}/{view}", content=body, headers={"content-type": kind}, follow_redirects=False
+        f"{PAGE}/{view}",
+        params={"csrf_token": token} if csrf else None,
+        content=body,
+        headers={"content-type": kind},
+        follow_redirects=False,
     )
 
 

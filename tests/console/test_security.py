@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from starlette.routing import Mount
 
+from trustdesk.console import web
 from trustdesk.permissions import Permission
 
 from desk import Desk
@@ -28,6 +29,11 @@ PUBLIC_VIEWS = {
     "outcome_form",
     "outcome",
     "notifier_appeal",
+}
+# views for any signed-in user (their own account): view -> (method, path)
+SIGNED_IN_VIEWS: dict[str, tuple[str, str]] = {
+    "account": ("GET", "/console/account"),
+    "sign_out_everywhere": ("POST", "/console/account/sign-out-everywhere"),
 }
 # view -> (method, path with {id}, the permission it needs)
 STAFF_VIEWS: dict[str, tuple[str, str, Permission]] = {
@@ -109,6 +115,7 @@ STAFF_VIEWS: dict[str, tuple[str, str, Permission]] = {
     "set_user_roles": ("POST", "/console/admin/users/{id}/roles", P.AUTH_USER_MANAGE),
     "set_user_active": ("POST", "/console/admin/users/{id}/active", P.AUTH_USER_MANAGE),
     "set_user_password": ("POST", "/console/admin/users/{id}/password", P.AUTH_USER_MANAGE),
+    "end_user_sessions": ("POST", "/console/admin/users/{id}/sessions/end", P.AUTH_USER_MANAGE),
     "services": ("GET", "/console/admin/services", P.COMPLIANCE_SERVICE_READ),
     "create_service": ("POST", "/console/admin/services", P.COMPLIANCE_SERVICE_MANAGE),
     "issue_api_key": ("POST", "/console/admin/services/{id}/keys", P.COMPLIANCE_SERVICE_MANAGE),
@@ -171,11 +178,26 @@ def permission_of(route: APIRoute) -> Any:
     return None
 
 
+def depends_on(route: APIRoute, call: Any) -> bool:
+    pending = list(route.dependant.dependencies)
+    while pending:
+        dependency = pending.pop()
+        if dependency.call is call:
+            return True
+        pending.extend(dependency.dependencies)
+    return False
+
+
 def test_every_view_is_public_or_asks_for_its_permission(app: FastAPI) -> None:
     routes = {route.name: route for route in console_routes(app)}
-    assert set(routes) == PUBLIC_VIEWS | set(STAFF_VIEWS), "list a new view here"
+    assert set(routes) == PUBLIC_VIEWS | set(SIGNED_IN_VIEWS) | set(STAFF_VIEWS), "list it here"
     for name in PUBLIC_VIEWS:
         assert permission_of(routes[name]) is None, name
+        assert not depends_on(routes[name], web.signed_in), name
+    for name, (method, _path) in SIGNED_IN_VIEWS.items():
+        assert permission_of(routes[name]) is None, name
+        assert depends_on(routes[name], web.signed_in), name
+        assert method in routes[name].methods
     for name, (method, _path, permission) in STAFF_VIEWS.items():
         assert permission_of(routes[name]) == permission, name
         assert method in routes[name].methods
@@ -187,9 +209,9 @@ def _call(visitor: Visitor, method: str, path: str) -> Any:
     return visitor.post(path, {"facts": "x", "outcome": "uphold"})
 
 
-@pytest.mark.parametrize("view", sorted(STAFF_VIEWS))
+@pytest.mark.parametrize("view", sorted(STAFF_VIEWS) + sorted(SIGNED_IN_VIEWS))
 def test_anonymous_visitors_are_sent_to_sign_in(visitor: Visitor, view: str) -> None:
-    method, path, _permission = STAFF_VIEWS[view]
+    method, path = STAFF_VIEWS[view][:2] if view in STAFF_VIEWS else SIGNED_IN_VIEWS[view]
     answer = _call(visitor, method, path.format(id=uuid.uuid4()))
     assert answer.status_code == 303
     assert answer.headers["location"].startswith("/console/login?next=%2Fconsole%2F")
@@ -224,13 +246,13 @@ def test_a_tampered_session_cookie_is_ignored(visitor: Visitor, desk: Desk) -> N
     visitor.sign_in("mod.one")
     assert visitor.get("/console/queue").status_code == 200
     jar = visitor.client.cookies
-    value = jar.get("trustdesk_console", path="/console")
+    value = jar.get("trustdesk_session", path="/console")
     assert value
     jar.clear()
-    good = {"cookie": f"trustdesk_console={value}"}
+    good = {"cookie": f"trustdesk_session={value}"}
     assert visitor.get("/console/queue", headers=good, follow_redirects=False).status_code == 200
     jar.clear()
-    forged = {"cookie": f"trustdesk_console={value[:-3]}AAA"}
+    forged = {"cookie": f"trustdesk_session={value[:-3]}AAA"}
     assert visitor.get("/console/queue", headers=forged, follow_redirects=False).status_code == 303
 
 

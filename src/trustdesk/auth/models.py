@@ -88,3 +88,26 @@ class UserToken(UUIDPrimaryKey, CreatedAt, Base):
     digest: Mapped[str] = mapped_column(String(64), unique=True)
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+
+
+class ConsoleSession(UUIDPrimaryKey, CreatedAt, Base):
+    """A signed-in console session, kept on the server.
+
+    The browser holds a random 256-bit token; only its SHA-256 digest is stored, so the
+    table does not open a session to whoever reads it. The CSRF token is the session's
+    own and is only ever embedded in the pages it renders (never in a cookie). A session
+    lives until ``expires_at`` (absolute), while seen within the idle timeout
+    (``last_seen_at``), and until revoked (sign-out, sign-out everywhere, deactivation, a
+    new password or new roles).
+    """
+
+    __tablename__ = "console_sessions"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    revoked_at: Mapped[datetime | None]

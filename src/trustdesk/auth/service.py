@@ -1,6 +1,10 @@
 """Use cases of the auth slice: issue, list, revoke and check API keys; create, sign in and
 administer users (roles, deactivation, passwords).
 
+Deactivating a user, setting their password or changing their roles ends their console
+sessions in the same transaction (:mod:`trustdesk.auth.sessions`); the administrator's own
+session, when they change their own account, is kept with ``keep_session``.
+
 Administration has guard rails: nobody deactivates themself or takes away their own admin
 role, and the last active administrator can be neither deactivated nor demoted, so the desk
 always keeps someone who can run it. Every change is a record-log event whose data holds
@@ -30,7 +34,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from trustdesk.auth import secrets
+from trustdesk.auth import secrets, sessions
 from trustdesk.auth.models import ApiKey, User, UserControl, UserRole, UserToken
 from trustdesk.db.base import utcnow
 from trustdesk.db.engine import transaction
@@ -457,9 +461,16 @@ def _keep_an_admin(session: Session, user: User, what: str) -> None:
 
 
 def set_roles(
-    session: Session, actor: UserCaller, user_id: uuid.UUID, roles: Iterable[Role]
+    session: Session,
+    actor: UserCaller,
+    user_id: uuid.UUID,
+    roles: Iterable[Role],
+    *,
+    keep_session: uuid.UUID | None = None,
 ) -> UserView:
-    """Give ``user_id`` exactly ``roles`` (at least one); the actor then controls them.
+    """Give ``user_id`` exactly ``roles`` (at least one), ending their console sessions
+    (but ``keep_session``: the actor's own, when they change their own roles); the actor
+    then controls them.
 
     A newly granted role of :data:`CONFIRMED_ROLES` is pending until another administrator
     confirms it (:func:`confirm_role`); roles kept keep their state.
@@ -488,6 +499,7 @@ def set_roles(
         ]
         session.flush()
         _control(session, user.id, actor.user_id, "roles", moment)
+        sessions.revoke_all(session, user.id, keep=_own(actor, user.id, keep_session))
         records.append(
             session,
             EventType.AUTH_USER_ROLES_CHANGED,
@@ -509,8 +521,8 @@ def set_active(
 ) -> UserView:
     """Deactivate or reactivate ``user_id``.
 
-    A deactivated user can no longer sign in, their console session ends at its next
-    request and their bearer tokens are revoked (reactivation does not bring them back).
+    A deactivated user can no longer sign in, their console sessions are revoked at once
+    and so are their bearer tokens (reactivation does not bring them back).
     :class:`OwnAccountProtected` for one's own account, :class:`LastAdmin` for the last
     active administrator. Setting the state a user already has changes nothing.
     """
@@ -533,6 +545,7 @@ def set_active(
             for token in live:
                 token.revoked_at = utcnow()
             data["tokens_revoked"] = len(live)
+            sessions.revoke_all(session, user.id)
         user.active = active
         session.flush()
         records.append(
@@ -545,9 +558,15 @@ def set_active(
 
 
 def set_password(
-    session: Session, actor: UserCaller, user_id: uuid.UUID, password: str
+    session: Session,
+    actor: UserCaller,
+    user_id: uuid.UUID,
+    password: str,
+    *,
+    keep_session: uuid.UUID | None = None,
 ) -> UserView:
-    """Give ``user_id`` a new password (hashed with argon2id; only the fact is logged).
+    """Give ``user_id`` a new password (hashed with argon2id; only the fact is logged),
+    ending their console sessions (but ``keep_session``, the actor's own, if theirs).
 
     The actor knows it, so they control the account from now on (even after the user
     chooses another: meanwhile the actor could have acted as them).
@@ -560,6 +579,7 @@ def set_password(
         user.password_hash = password_hash
         session.flush()
         _control(session, user.id, actor.user_id, "password", utcnow())
+        sessions.revoke_all(session, user.id, keep=_own(actor, user.id, keep_session))
         records.append(
             session,
             EventType.AUTH_USER_PASSWORD_SET,
@@ -623,6 +643,33 @@ def pending_grants(session: Session) -> list[PendingGrant]:
             .order_by(UserRole.granted_at, User.username)
         ).all()
     return [PendingGrant(*row) for row in rows]
+def _own(actor: UserCaller, user_id: uuid.UUID, keep: uuid.UUID | None) -> uuid.UUID | None:
+    """The session to keep: only ever the actor's own, on their own account."""
+    return keep if actor.user_id == user_id else None
+
+
+def sign_out_everywhere(
+    session: Session,
+    actor: UserCaller,
+    user_id: uuid.UUID,
+    *,
+    keep_session: uuid.UUID | None = None,
+) -> int:
+    """End every console session of ``user_id`` (but ``keep_session``, the actor's own, on
+    their own account); how many were open. Anyone may do it for themself; for someone
+    else it takes ``auth:user:manage``. Logged with ids only."""
+    if actor.user_id != user_id:
+        actor.require(Permission.AUTH_USER_MANAGE)
+    with transaction(session):
+        user = _locked_user(session, user_id)
+        ended = sessions.revoke_all(session, user.id, keep=_own(actor, user.id, keep_session))
+        records.append(
+            session,
+            EventType.AUTH_USER_SIGNED_OUT,
+            service_id=None,
+            data={"user_id": str(user.id), "sessions": ended, "by": str(actor.user_id)},
+        )
+        return ended
 
 
 def issue_user_token(

@@ -1,9 +1,11 @@
 """The console as an application of its own, mounted by ``create_app`` under ``/console``.
 
 It shares the main application's state (database, packs, vault, limiters, settings), has
-its own error pages (HTML, localized, never a traceback) and its own middleware: a signed
-session cookie (HttpOnly, SameSite=Lax, Secure outside development, scoped to
-``/console``), CSRF checks on every unsafe request, and security headers (a strict
+its own error pages (HTML, localized, never a traceback) and its own middleware: the
+server-side session's cookie and the gate in front of request bodies
+(:class:`SessionGate`), a signed cookie for what is not a secret (the language, one-time
+messages), both HttpOnly, SameSite=Lax, Secure outside development and scoped to
+``/console``; CSRF checks on every unsafe request, and security headers (a strict
 Content-Security-Policy: scripts, styles and images from our own static files only).
 """
 
@@ -14,7 +16,8 @@ import hmac
 from pathlib import Path
 from typing import Any
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
@@ -35,12 +38,14 @@ from trustdesk.console.pages import (
     records,
     rulesets,
 )
+from trustdesk.db.engine import Database
+from trustdesk.http.limits import BodyTooLarge
 from trustdesk.settings import Environment, Settings
 
 PREFIX = "/console"
 STATIC = Path(__file__).parent / "static"
-SESSION_COOKIE = "trustdesk_console"
-SESSION_HOURS = 8  # idle time after which a desk session ends (one shift)
+SESSION_COOKIE = "trustdesk_console"  # the signed cookie: language, messages, CSRF nonce
+SESSION_HOURS = 8  # how long the signed cookie's preferences are kept
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -75,6 +80,92 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+class SessionGate:
+    """The server-side session's cookie, and a gate in front of request bodies.
+
+    Views set the cookie through ``scope[web.SET_COOKIE]`` (a token, or "" to delete it);
+    it goes out HttpOnly, SameSite=Lax, ``Path=/console``, Secure outside development, and
+    without an expiry (the server ends the session).
+
+    FastAPI reads a form before any dependency runs, so the session and CSRF checks of an
+    upload must happen here, before its body is read: an unsafe request sending a
+    multipart body (the only kind that may exceed ``max_request_bytes``) is refused, with
+    not one byte of it read, unless it comes from a live session carrying its token in the
+    ``X-CSRF-Token`` header or the ``csrf_token`` query parameter. Any other body is cut at
+    ``max_request_bytes``, whatever larger limit the path has for uploads.
+    """
+
+    def __init__(self, app: ASGIApp, *, secure: bool, max_body: int) -> None:
+        self.app = app
+        self.secure = secure
+        self.max_body = max_body
+
+    def _cookie(self, value: str) -> bytes:
+        parts = [f"{web.SESSION_COOKIE}={value}", f"Path={PREFIX}", "HttpOnly", "SameSite=lax"]
+        if not value:
+            parts += ["Max-Age=0", "Expires=Thu, 01 Jan 1970 00:00:00 GMT"]
+        if self.secure:
+            parts.append("Secure")
+        return "; ".join(parts).encode("latin-1")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_cookie(message: Message) -> None:
+            value = scope.get(web.SET_COOKIE)
+            if message["type"] == "http.response.start" and isinstance(value, str):
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"set-cookie", self._cookie(value)),
+                ]
+            await send(message)
+
+        if scope["method"] in web.SAFE_METHODS:
+            await self.app(scope, receive, with_cookie)
+            return
+        request = Request(scope)
+        if web.is_multipart(request):
+            if not await self._may_upload(request):
+                refused = web.CsrfRefused("an upload needs a live session and its token")
+                response = problems.error_page(request, problems.describe(refused))
+                await response(scope, receive, with_cookie)
+                return
+            await self.app(scope, receive, with_cookie)
+            return
+        await self.app(scope, self._capped(receive), with_cookie)
+
+    async def _may_upload(self, request: Request) -> bool:
+        """Whether the request comes from a live session with its CSRF token, known from
+        its cookie, headers and address alone."""
+        if not request.cookies.get(web.SESSION_COOKIE):
+            return False
+        database: Database = request.app.state.database
+
+        def look_up() -> web.SignedIn | None:
+            with database.session() as db:
+                return web.resolve(request, db)
+
+        signed = await run_in_threadpool(look_up)
+        sent = request.headers.get(web.CSRF_HEADER) or request.query_params.get(web.CSRF_FIELD)
+        return signed is not None and web.same_token(signed.session.csrf_token, sent)
+
+    def _capped(self, receive: Receive) -> Receive:
+        received = 0
+
+        async def capped() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body:
+                    raise BodyTooLarge(self.max_body)
+            return message
+
+        return capped
 
 
 def session_secret(settings: Settings) -> str:
@@ -112,6 +203,11 @@ def build(parent: FastAPI) -> FastAPI:
         rulesets,
     ):
         console.include_router(pages.router)
+    console.add_middleware(
+        SessionGate,
+        secure=settings.environment is not Environment.DEVELOPMENT,
+        max_body=settings.max_request_bytes,
+    )
     console.add_middleware(
         SessionMiddleware,
         secret_key=session_secret(settings),

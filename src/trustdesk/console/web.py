@@ -1,23 +1,30 @@
 """What every console view shares: the signed-in user, permission checks, CSRF, rendering.
 
-A view asks for a :class:`Page` through :func:`public` (anyone) or :func:`staff` (a
-signed-in user holding one permission), and answers ``page.render(template, ...)``.
-The session lives in a signed cookie (see :mod:`trustdesk.console.site`); it holds the
-user's id, a digest of their credentials, their profile language, the language they
-picked, one CSRF token and one-time messages. The user is looked up again on every
-request, so a deactivated account, a changed role or a new password takes effect at once
-(a new password ends the sessions made before it).
+A view asks for a :class:`Page` through :func:`public` (anyone), :func:`signed_in` (any
+signed-in user) or :func:`staff` (a signed-in user holding one permission), and answers
+``page.render(template, ...)``.
+
+Sessions live on the server (:mod:`trustdesk.auth.sessions`): the ``trustdesk_session``
+cookie holds only a random token, looked up on every request, so signing out, "sign out
+everywhere", a deactivation, a new password or new roles end a session at once, and a
+copied cookie dies with it. Each session has its own CSRF token, kept in its row and
+embedded only in the pages it renders. A second, signed cookie (see
+:mod:`trustdesk.console.site`) keeps what is not a secret: the language picked, one-time
+messages, a notice's receipt, and the nonce behind an anonymous visitor's CSRF token (an
+HMAC of it under the server's key, so not readable from the cookie either).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
 import secrets
 import uuid
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -29,24 +36,29 @@ from starlette.applications import Starlette
 from starlette.datastructures import FormData
 
 from trustdesk.auth import service as auth
+from trustdesk.auth import sessions
 from trustdesk.console import i18n
 from trustdesk.console.nav import NAV, NavEntry
+from trustdesk.db.base import utcnow
+from trustdesk.db.engine import transaction
 from trustdesk.errors import InvalidInput, PermissionDenied
 from trustdesk.http.callers import UserCaller
 from trustdesk.http.deps import SessionDep
 from trustdesk.http.limits import control_characters
 from trustdesk.permissions import Permission
 
-SESSION_USER = "uid"
-SESSION_CREDENTIALS = "cred"
-SESSION_PROFILE_LANGUAGE = "profile_lang"
-SESSION_LANGUAGE = "lang"
-SESSION_CSRF = "csrf"
+SESSION_COOKIE = "trustdesk_session"  # the server-side session's token, and nothing else
+SESSION_LANGUAGE = "lang"  # keys of the signed cookie
+SESSION_NONCE = "anon"
 SESSION_FLASH = "flash"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 MAX_FLASH = 5
 FORM_CLOSING = "trustdesk.form_closing"  # set in a request's scope once its form will close
+SIGNED_IN = "trustdesk.signed_in"  # the request's session, once looked up (or None)
+SET_COOKIE = "trustdesk.session_cookie"  # a token to set, or "" to delete the cookie
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+MULTIPART = "multipart/form-data"
 
 
 class CsrfRefused(PermissionDenied):
@@ -78,6 +90,14 @@ class ConsoleUser:
         return UserCaller(self.id, self.username, self.permissions)
 
 
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    """A request's live session and its user."""
+
+    session: sessions.LiveSession
+    user: ConsoleUser
+
+
 def path_for(request: Request, name: str, /, **params: Any) -> str:
     """The path of the console's route ``name`` (resolved by the console, not the host app)."""
     console: Starlette = request.app
@@ -91,14 +111,110 @@ def session_of(request: Request) -> dict[str, Any]:
     return session
 
 
-def csrf_token(request: Request) -> str:
-    """The session's CSRF token, made on first use."""
+def now_of(request: Request) -> datetime:
+    """The time for session checks (tests may set ``app.state.console_clock``)."""
+    clock: Callable[[], datetime] | None = getattr(request.app.state, "console_clock", None)
+    return clock() if clock is not None else utcnow()
+
+
+def lifetimes_of(request: Request) -> sessions.Lifetimes:
+    settings = request.app.state.settings
+    return sessions.Lifetimes(
+        idle=timedelta(minutes=settings.console_idle_minutes),
+        absolute=timedelta(hours=settings.console_session_hours),
+    )
+
+
+def signed_in_of(request: Request) -> SignedIn | None:
+    """The request's session if it was looked up already (by :func:`resolve`)."""
+    found = request.scope.get(SIGNED_IN)
+    return found if isinstance(found, SignedIn) else None
+
+
+def resolve(request: Request, db: Session) -> SignedIn | None:
+    """The live session the request's cookie names, looked up once per request; a cookie
+    naming none is deleted with the answer."""
+    if SIGNED_IN in request.scope:
+        return signed_in_of(request)
+    token = request.cookies.get(SESSION_COOKIE)
+    found = None
+    if token:
+        with transaction(db):  # one short transaction for both
+            live = sessions.find(db, token, lifetimes_of(request), now=now_of(request))
+            user = _active_user(db, live.user_id) if live is not None else None
+        if live is not None and user is not None:
+            found = SignedIn(live, user)
+        else:
+            request.scope[SET_COOKIE] = ""
+    request.scope[SIGNED_IN] = found
+    return found
+
+
+def _active_user(db: Session, user_id: uuid.UUID) -> ConsoleUser | None:
+    try:
+        found = auth.get_user(db, user_id)
+    except auth.UserNotFound:
+        return None
+    if not found.active:
+        return None
+    return ConsoleUser(
+        found.id, found.username, found.display_name, found.language, found.permissions
+    )
+
+
+def _anonymous_token(request: Request, *, make: bool) -> str | None:
+    """An anonymous visitor's CSRF token: an HMAC, under a key derived from the server's
+    secret, of a random nonce kept in the signed cookie (which therefore does not reveal
+    the token)."""
     session = session_of(request)
-    token = session.get(SESSION_CSRF)
-    if not isinstance(token, str) or len(token) < 32:
-        token = secrets.token_urlsafe(32)
-        session[SESSION_CSRF] = token
+    nonce = session.get(SESSION_NONCE)
+    if not isinstance(nonce, str) or len(nonce) < 16:
+        if not make:
+            return None
+        nonce = secrets.token_urlsafe(16)
+        session[SESSION_NONCE] = nonce
+    secret = request.app.state.settings.secret_key.get_secret_value().encode()
+    key = hmac.new(secret, b"trustdesk.console.csrf", hashlib.sha256).digest()
+    mac = hmac.new(key, nonce.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
+
+
+def csrf_token(request: Request) -> str:
+    """The token a page embeds in its forms: the session's own when signed in, else the
+    anonymous visitor's (made on first use)."""
+    found = signed_in_of(request)
+    if found is not None:
+        return found.session.csrf_token
+    token = _anonymous_token(request, make=True)
+    assert token is not None  # made above
     return token
+
+
+def expected_csrf(request: Request) -> str | None:
+    """The token an unsafe request of this session must carry (None: there is none)."""
+    found = signed_in_of(request)
+    if found is not None:
+        return found.session.csrf_token
+    return _anonymous_token(request, make=False)
+
+
+def same_token(expected: str | None, sent: object) -> bool:
+    return (
+        isinstance(expected, str)
+        and isinstance(sent, str)
+        and hmac.compare_digest(expected.encode(), sent.encode("utf-8", "replace"))
+    )
+
+
+def is_multipart(request: Request) -> bool:
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return kind == MULTIPART
+
+
+def with_csrf(request: Request, url: str) -> str:
+    """``url`` carrying the CSRF token in its query: the action of a form that uploads a
+    file, whose token must be checked before its (large) body is read."""
+    return f"{url}{'&' if '?' in url else '?'}{CSRF_FIELD}={csrf_token(request)}"
 
 
 async def form_of(request: Request) -> FormData:
@@ -128,19 +244,20 @@ async def refuse_control_characters(request: Request) -> None:
         raise ControlCharacter("the form contains a NUL character")
 
 
-async def check_csrf(request: Request) -> None:
-    """Refuse any unsafe request without the session's token (form field or htmx header)."""
-    if request.method in {"GET", "HEAD", "OPTIONS"}:
+async def check_csrf(request: Request, db: SessionDep) -> None:
+    """Refuse any unsafe request without its session's token: the ``csrf_token`` form
+    field, the ``X-CSRF-Token`` header (htmx) or, for an upload (multipart), the header or
+    the ``csrf_token`` query parameter only, so that it is checked before the body is read
+    (see ``site.SessionGate``)."""
+    if request.method in SAFE_METHODS:
         return
-    expected = request.session.get(SESSION_CSRF)
+    resolve(request, db)
     sent: object = request.headers.get(CSRF_HEADER)
-    if sent is None:
+    if sent is None and is_multipart(request):
+        sent = request.query_params.get(CSRF_FIELD)
+    elif sent is None:
         sent = (await form_of(request)).get(CSRF_FIELD)
-    if (
-        not isinstance(expected, str)
-        or not isinstance(sent, str)
-        or not hmac.compare_digest(expected.encode(), sent.encode("utf-8", "replace"))
-    ):
+    if not same_token(expected_csrf(request), sent):
         raise CsrfRefused("the form was not sent from this session's page; reload and retry")
 
 
@@ -151,54 +268,48 @@ def flash(request: Request, message: str, kind: str = "ok") -> None:
     request.session[SESSION_FLASH] = pending
 
 
-def sign_in(request: Request, user: auth.UserView) -> None:
-    """Start a fresh session for ``user`` (keeping only the language they picked)."""
-    picked = request.session.get(SESSION_LANGUAGE)
-    request.session.clear()
-    request.session[SESSION_USER] = str(user.id)
-    request.session[SESSION_CREDENTIALS] = user.credentials
-    request.session[SESSION_PROFILE_LANGUAGE] = user.language
+def _keep_language_only(request: Request) -> None:
+    session = session_of(request)
+    picked = session.get(SESSION_LANGUAGE)
+    session.clear()
     if picked in i18n.LANGUAGES:
-        request.session[SESSION_LANGUAGE] = picked
-    csrf_token(request)
+        session[SESSION_LANGUAGE] = picked
 
 
-def sign_out(request: Request) -> None:
-    picked = request.session.get(SESSION_LANGUAGE)
-    request.session.clear()
-    if picked in i18n.LANGUAGES:
-        request.session[SESSION_LANGUAGE] = picked
-
-
-def _signed_in(request: Request, session: Session) -> ConsoleUser | None:
-    raw = request.session.get(SESSION_USER)
-    if not isinstance(raw, str):
-        return None
-    try:
-        user_id = uuid.UUID(raw)
-    except ValueError:
-        return None
-    try:
-        found = auth.get_user(session, user_id)
-    except auth.UserNotFound:
-        found = None
-    if (
-        found is None
-        or not found.active
-        or request.session.get(SESSION_CREDENTIALS) != found.credentials  # a new password
-    ):
-        request.session.clear()
-        return None
-    return ConsoleUser(
-        found.id, found.username, found.display_name, found.language, found.permissions
+def sign_in(request: Request, db: Session, user: auth.UserView) -> SignedIn:
+    """Start a fresh session for ``user``: a new token, whatever cookie came with the
+    request (no fixation), and a session the request brought ends. The signed cookie
+    keeps only the language picked."""
+    brought = resolve(request, db)
+    if brought is not None:
+        sessions.revoke(db, brought.session.id, now=now_of(request))
+    token, live = sessions.open_session(db, user.id, lifetimes_of(request), now=now_of(request))
+    _keep_language_only(request)
+    request.scope[SET_COOKIE] = token
+    found = SignedIn(
+        live,
+        ConsoleUser(user.id, user.username, user.display_name, user.language, user.permissions),
     )
+    request.scope[SIGNED_IN] = found
+    return found
+
+
+def sign_out(request: Request, db: Session) -> None:
+    """End the request's session on the server (its cookie, wherever copied, opens nothing
+    from now on) and forget it in the browser."""
+    found = resolve(request, db)
+    if found is not None:
+        sessions.revoke(db, found.session.id, now=now_of(request))
+    _keep_language_only(request)
+    request.scope[SET_COOKIE] = ""
+    request.scope[SIGNED_IN] = None
 
 
 def language_of(request: Request) -> str:
-    session = session_of(request)
+    found = signed_in_of(request)
     return i18n.choose(
-        session.get(SESSION_LANGUAGE),
-        session.get(SESSION_PROFILE_LANGUAGE),
+        session_of(request).get(SESSION_LANGUAGE),
+        found.user.language if found is not None else None,
         request.headers.get("accept-language"),
     )
 
@@ -249,6 +360,7 @@ class Page:
     db: Session
     user: ConsoleUser | None
     language: str
+    session: sessions.LiveSession | None = None
 
     def url(self, name: str, /, **params: Any) -> str:
         return path_for(self.request, name, **params)
@@ -294,6 +406,7 @@ def render(
             csrf_token=csrf_token(request),
             url=lambda name, /, **params: path_for(request, name, **params),
             csrf_header=Markup('{"X-CSRF-Token": "%s"}') % csrf_token(request),
+            with_csrf=lambda url: with_csrf(request, url),
             flashes=[(str(k), str(m)) for k, m in messages],
             **context,
         )
@@ -303,16 +416,27 @@ def render(
 
 def public(request: Request, db: SessionDep) -> Page:
     """A page anyone may see (the user is known if signed in)."""
-    user = _signed_in(request, db)
-    language = i18n.choose(
-        request.session.get(SESSION_LANGUAGE),
-        user.language if user else request.session.get(SESSION_PROFILE_LANGUAGE),
-        request.headers.get("accept-language"),
+    found = resolve(request, db)
+    return Page(
+        request,
+        db,
+        found.user if found else None,
+        language_of(request),
+        found.session if found else None,
     )
-    return Page(request, db, user, language)
 
 
 PublicPage = Annotated[Page, Depends(public)]
+
+
+def signed_in(page: PublicPage) -> Page:
+    """A dependency: the page of any signed-in user (their own account)."""
+    if page.user is None:
+        raise LoginRequired(page.request.url.path)
+    return page
+
+
+SignedInPage = Annotated[Page, Depends(signed_in)]
 
 
 def staff(permission: Permission) -> Callable[[Page], Page]:

@@ -61,3 +61,4 @@ class EventType(enum.StrEnum):
     AUTH_USER_REACTIVATED = "auth:user:reactivated"
     AUTH_USER_PASSWORD_SET = "auth:user:password_set"  # noqa: S105  (an event name, not a secret)
     AUTH_USER_ROLE_CONFIRMED = "auth:user:role_confirmed"
+    AUTH_USER_SIGNED_OUT = "auth:user:signed_out"  # every console session ended at once

@@ -1,4 +1,5 @@
-"""Signing in and out, the home page, and the language switch."""
+"""Signing in and out, one's own account (its sessions, signing out everywhere), the home
+page, and the language switch."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from fastapi import APIRouter, Form, Query
 from fastapi.responses import RedirectResponse, Response
 
 from trustdesk.auth import service as auth
+from trustdesk.auth import sessions
 from trustdesk.console import i18n, web
 from trustdesk.console.i18n import N_
 from trustdesk.console.problems import MESSAGES
-from trustdesk.console.web import PublicPage
+from trustdesk.console.web import PublicPage, SignedInPage
 from trustdesk.errors import TrustdeskError
 from trustdesk.http.ratelimit import RateLimiter
 from trustdesk.permissions import Permission
@@ -85,17 +87,42 @@ def login(
             next_path=safe_next(next_path, ""),
             username=username[:200],
         )
-    web.sign_in(page.request, user)
-    page.user = web.ConsoleUser(
-        user.id, user.username, user.display_name, user.language, user.permissions
-    )
+    signed = web.sign_in(page.request, page.db, user)
+    page.user, page.session = signed.user, signed.session
     return RedirectResponse(safe_next(next_path, _home_of(page)), status_code=303)
 
 
 @router.post("/logout", name="logout")
 def logout(page: PublicPage) -> Response:
-    web.sign_out(page.request)
+    web.sign_out(page.request, page.db)
     web.flash(page.request, N_("You are signed out."))
+    return page.redirect("login")
+
+
+@router.get("/account", name="account")
+def account(page: SignedInPage) -> Response:
+    assert page.user is not None
+    live = sessions.list_live(
+        page.db, page.user.id, web.lifetimes_of(page.request), now=web.now_of(page.request)
+    )
+    settings = page.request.app.state.settings
+    return page.render(
+        "account.html",
+        sessions=live,
+        current=page.session.id if page.session else None,
+        idle_minutes=settings.console_idle_minutes,
+        session_hours=settings.console_session_hours,
+    )
+
+
+@router.post("/account/sign-out-everywhere", name="sign_out_everywhere")
+def sign_out_everywhere(page: SignedInPage) -> Response:
+    """End every session of the user, this one included (a lost laptop, a shared desk)."""
+    assert page.user is not None
+    auth.sign_out_everywhere(page.db, page.user.caller(), page.user.id)
+    page.db.commit()
+    web.sign_out(page.request, page.db)
+    web.flash(page.request, N_("You are signed out everywhere."))
     return page.redirect("login")
 
 

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, Form
 from fastapi.responses import Response
 
 from trustdesk.auth import service as auth
+from trustdesk.auth import sessions
 from trustdesk.compliance import service as compliance
 from trustdesk.console import web
 from trustdesk.console.i18n import N_
@@ -189,10 +190,14 @@ def confirm_user_role(user_id: uuid.UUID, role: str, page: UsersPage) -> Respons
 def _user(page: web.Page, user_id: uuid.UUID, error: Problem | None = None) -> Response:
     assert page.user is not None
     person = auth.get_user(page.db, user_id)
+    live = sessions.list_live(
+        page.db, person.id, web.lifetimes_of(page.request), now=web.now_of(page.request)
+    )
     return page.render(
         "admin/user.html",
         error.status if error else 200,
         person=person,
+        sessions=len(live),
         myself=person.id == page.user.id,
         roles=ROLES,
         languages=LANGUAGES,
@@ -203,6 +208,11 @@ def _user(page: web.Page, user_id: uuid.UUID, error: Problem | None = None) -> R
 @router.get("/admin/users/{user_id}", name="user")
 def user(user_id: uuid.UUID, page: UsersPage) -> Response:
     return _user(page, user_id)
+
+
+def _mine(page: web.Page) -> uuid.UUID | None:
+    """The administrator's own session: kept when they change their own account."""
+    return page.session.id if page.session is not None else None
 
 
 def _after(page: web.Page, user_id: uuid.UUID, error: TrustdeskError | None) -> Response:
@@ -218,7 +228,9 @@ def _after(page: web.Page, user_id: uuid.UUID, error: TrustdeskError | None) -> 
 def set_user_roles(user_id: uuid.UUID, page: UsersPage, roles: Choices = None) -> Response:
     assert page.user is not None
     try:
-        auth.set_roles(page.db, page.user.caller(), user_id, _roles(roles))
+        auth.set_roles(
+            page.db, page.user.caller(), user_id, _roles(roles), keep_session=_mine(page)
+        )
         page.db.commit()
     except TrustdeskError as exc:
         return _after(page, user_id, exc)
@@ -230,7 +242,9 @@ def set_user_roles(user_id: uuid.UUID, page: UsersPage, roles: Choices = None) -
             )
         )
     else:
-        page.flash(N_("The roles are changed; they apply from the user's next request."))
+        page.flash(
+            N_("The roles are changed; the user is signed out and signs in again with them.")
+        )
     return _after(page, user_id, None)
 
 
@@ -257,11 +271,24 @@ def set_user_active(
 def set_user_password(user_id: uuid.UUID, page: UsersPage, password: Password = "") -> Response:
     assert page.user is not None
     try:
-        auth.set_password(page.db, page.user.caller(), user_id, password)
+        auth.set_password(page.db, page.user.caller(), user_id, password, keep_session=_mine(page))
         page.db.commit()
     except TrustdeskError as exc:
         return _after(page, user_id, exc)
     page.flash(N_("The new password is set. Give it to the user by a safe channel."))
+    return _after(page, user_id, None)
+
+
+@router.post("/admin/users/{user_id}/sessions/end", name="end_user_sessions")
+def end_user_sessions(user_id: uuid.UUID, page: UsersPage) -> Response:
+    """Sign the user out everywhere (on one's own account: everywhere but here)."""
+    assert page.user is not None
+    try:
+        auth.sign_out_everywhere(page.db, page.user.caller(), user_id, keep_session=_mine(page))
+        page.db.commit()
+    except TrustdeskError as exc:
+        return _after(page, user_id, exc)
+    page.flash(N_("The user is signed out everywhere."))
     return _after(page, user_id, None)
 
 
