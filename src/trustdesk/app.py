@@ -150,16 +150,19 @@ def screeners(settings: Settings, packs: Callable[[], Sequence[Pack]]) -> Screen
         wall_seconds=settings.ruleset_compile_wall_seconds,
         concurrency=settings.ruleset_compile_concurrency,
     )
-    quotas = Limits(
+    compiler = Compiler(limits, ruleset_limits(settings), cache)
+    return ScreenerRegistry(packs, cache, keep=settings.ruleset_versions_kept, compiler=compiler)
+
+
+def ruleset_limits(settings: Settings) -> Limits:
+    """What one rule set may unpack to and hold, from the settings (a service's quotas)."""
+    return Limits(
         unpacked_bytes=settings.ruleset_max_unpacked_bytes,
         member_bytes=settings.ruleset_max_member_bytes,
         members=settings.ruleset_max_members,
         ratio=settings.ruleset_max_compression_ratio,
         terms=settings.ruleset_max_terms,
         rules=settings.ruleset_max_rules,
-    )
-    return ScreenerRegistry(
-        packs, cache, keep=settings.ruleset_versions_kept, compiler=Compiler(limits, quotas, cache)
     )
 
 

@@ -42,6 +42,7 @@ DEMO = Path(screening.__file__).parent / "examples" / "demo"
 LIMIT = 2 * 1024 * 1024  # the upload limit of these tests (over the 1 MiB of other requests)
 MEMBERS = Settings.model_fields["ruleset_max_members"].default  # entries in a zip, at most
 RATIO = Settings.model_fields["ruleset_max_compression_ratio"].default
+TERMS = 100  # the terms quota of these tests
 TRIAL = """\
 rules:
   - id: gambling-ads
@@ -74,7 +75,7 @@ rules:
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    return settings.model_copy(update={"max_ruleset_bytes": LIMIT})
+    return settings.model_copy(update={"max_ruleset_bytes": LIMIT, "ruleset_max_terms": TERMS})
 
 
 @pytest.fixture
@@ -474,6 +475,16 @@ HOSTILE_UPLOADS: list[tuple[str, bytes | Callable[[], bytes], str, str | None]] 
         zipped({"a.yaml": RULES.encode(), "b/a.yaml": RULES.encode()}),
         "the rule id 'gambling-ads' is already used at up.zip/a.yaml:2:5",
         "up.zip/b/a.yaml:2:9",
+    ),
+    (
+        "many.yaml",
+        (
+            "rules:\n  - id: many\n    category: tos.spam\n    action: flag\n    terms: ["
+            + ", ".join(f"t{n}" for n in range(TERMS + 1))
+            + "]\n"
+        ).encode(),
+        f"the rule set holds more than {TERMS} terms",
+        None,
     ),
 ]
 

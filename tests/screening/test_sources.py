@@ -382,7 +382,7 @@ def test_each_archive_limit_is_named_when_it_refuses(
 ) -> None:
     with pytest.raises(SourceError) as caught:
         load_archive(zipped(files), (), name="up.zip", limits=limits)
-    assert [str(p) for p in caught.value.problems][0].startswith(expected)
+    assert str(caught.value.problems[0]).startswith(expected)
 
 
 def test_the_quotas_of_terms_and_rules_stop_the_load() -> None:
