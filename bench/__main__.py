@@ -15,7 +15,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-BENCHMARKS = ("foundation", "records", "screening", "identity", "console")
+BENCHMARKS = ("foundation", "records", "screening", "identity", "console", "rulesets")
 RESULTS = Path(__file__).with_name("results")
 
 

@@ -7,7 +7,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 
 import httpx
 from fastapi import FastAPI
@@ -42,8 +42,11 @@ from trustdesk.records import api as records_api
 from trustdesk.records import service as records
 from trustdesk.records.keys import load_or_create_signer
 from trustdesk.screening import api as screening_api
+from trustdesk.screening.compiler import CompileLimits, Compiler
 from trustdesk.screening.runtime import CompiledCache, ScreenerRegistry
 from trustdesk.screening.service import Screened
+from trustdesk.screening.sources import Limits
+from trustdesk.screening.uploads import UploadQuota
 from trustdesk.settings import Settings
 
 DESCRIPTION = """\
@@ -138,6 +141,31 @@ def upload_limits(settings: Settings) -> dict[str, int]:
     }
 
 
+def screeners(settings: Settings, packs: Callable[[], Sequence[Pack]]) -> ScreenerRegistry:
+    """The process's screeners, compiling uploads in child processes held to the settings."""
+    cache = CompiledCache(settings.cache_dir / "rulesets")
+    limits = CompileLimits(
+        memory_bytes=settings.ruleset_compile_memory_bytes,
+        cpu_seconds=settings.ruleset_compile_cpu_seconds,
+        wall_seconds=settings.ruleset_compile_wall_seconds,
+        concurrency=settings.ruleset_compile_concurrency,
+    )
+    compiler = Compiler(limits, ruleset_limits(settings), cache)
+    return ScreenerRegistry(packs, cache, keep=settings.ruleset_versions_kept, compiler=compiler)
+
+
+def ruleset_limits(settings: Settings) -> Limits:
+    """What one rule set may unpack to and hold, from the settings (a service's quotas)."""
+    return Limits(
+        unpacked_bytes=settings.ruleset_max_unpacked_bytes,
+        member_bytes=settings.ruleset_max_member_bytes,
+        members=settings.ruleset_max_members,
+        ratio=settings.ruleset_max_compression_ratio,
+        terms=settings.ruleset_max_terms,
+        rules=settings.ruleset_max_rules,
+    )
+
+
 def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     """Build the application; ``database`` overrides the one named by the settings (tests)."""
     settings.require_secrets()
@@ -186,8 +214,9 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         expiry_days=settings.strike_expiry_days,
     )
     app.state.notice_limiter = RateLimiter(settings.notices_per_minute)
-    app.state.screeners = ScreenerRegistry(
-        app.state.packs.all, CompiledCache(settings.cache_dir / "rulesets")
+    app.state.screeners = screeners(settings, app.state.packs.all)
+    app.state.upload_quota = UploadQuota(
+        settings.max_ruleset_bytes, settings.ruleset_deploys_per_hour
     )
     problems.install(app)
     app.add_middleware(

@@ -148,9 +148,67 @@ class Settings(BaseSettings):
         description="Compiled rule sets and other rebuildable files.",
     )
     max_ruleset_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        ge=1024,
+        description="Largest rule-set upload (a rule file or zip, API and console) accepted.",
+    )
+    ruleset_max_unpacked_bytes: int = Field(
         default=64 * 1024 * 1024,
         ge=1024,
-        description="Largest rule-set upload (POST /v1/rulesets) accepted.",
+        description="Most bytes one rule set may unpack to (every file of a zip, counted as "
+        "it is unpacked).",
+    )
+    ruleset_max_member_bytes: int = Field(
+        default=32 * 1024 * 1024, ge=1024, description="Most bytes one file of a zip unpacks to."
+    )
+    ruleset_max_members: int = Field(
+        default=2_000, ge=1, le=10_000, description="Most entries (files and folders) in a zip."
+    )
+    ruleset_max_compression_ratio: int = Field(
+        default=100,
+        ge=2,
+        le=500,
+        description="Most times smaller than its content a zip entry over 1 MiB may be packed "
+        "(more: refused as a likely zip bomb).",
+    )
+    ruleset_max_terms: int = Field(
+        default=250_000,
+        ge=1,
+        le=5_000_000,
+        description="Most terms (with except_terms) in one service's rule set. Compiling takes "
+        "about 2.5 KB of memory a term: raise TRUSTDESK_RULESET_COMPILE_MEMORY_BYTES with it.",
+    )
+    ruleset_max_rules: int = Field(
+        default=10_000, ge=1, le=100_000, description="Most rules in one service's rule set."
+    )
+    ruleset_deploys_per_hour: int = Field(
+        default=20,
+        ge=1,
+        description="Rule sets one service may send to deploy an hour (refused ones count).",
+    )
+    ruleset_compile_memory_bytes: int = Field(
+        default=1024 * 1024 * 1024,
+        ge=256 * 1024 * 1024,
+        description="Address space (RLIMIT_AS) of the child process that checks and compiles "
+        "an uploaded rule set.",
+    )
+    ruleset_compile_cpu_seconds: int = Field(
+        default=60, ge=1, description="CPU seconds (RLIMIT_CPU) of that child process."
+    )
+    ruleset_compile_wall_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="Wall-clock seconds that child may take (it is killed after); also how "
+        "long an upload waits for a free compiler.",
+    )
+    ruleset_compile_concurrency: int = Field(
+        default=1, ge=1, le=64, description="Compiler child processes one server runs at once."
+    )
+    ruleset_versions_kept: int = Field(
+        default=8,
+        ge=1,
+        description="Compiled rule-set versions one server process keeps in memory (the least "
+        "recently used is dropped, and loaded again from the cache when needed).",
     )
     max_request_bytes: int = Field(
         default=1_048_576,

@@ -31,7 +31,7 @@ from trustdesk.records.events import EventType
 from trustdesk.screening import service as screening
 from trustdesk.screening.models import ContentItem
 from trustdesk.screening.runtime import archive_folder
-from trustdesk.screening.sources import MAX_ARCHIVE_ENTRIES, MAX_YAML_BYTES, load_ruleset
+from trustdesk.screening.sources import load_ruleset
 from trustdesk.settings import Settings
 
 from desk import RULES, Desk
@@ -40,6 +40,9 @@ from support import HOSTILE_STRINGS, ServiceFactory
 PAGE = "/console/admin/rulesets"
 DEMO = Path(screening.__file__).parent / "examples" / "demo"
 LIMIT = 2 * 1024 * 1024  # the upload limit of these tests (over the 1 MiB of other requests)
+MEMBERS = Settings.model_fields["ruleset_max_members"].default  # entries in a zip, at most
+RATIO = Settings.model_fields["ruleset_max_compression_ratio"].default
+TERMS = 100  # the terms quota of these tests
 TRIAL = """\
 rules:
   - id: gambling-ads
@@ -72,7 +75,7 @@ rules:
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    return settings.model_copy(update={"max_ruleset_bytes": LIMIT})
+    return settings.model_copy(update={"max_ruleset_bytes": LIMIT, "ruleset_max_terms": TERMS})
 
 
 @pytest.fixture
@@ -411,7 +414,7 @@ def many_entries() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
         archive.writestr("rules.yaml", RULES)
-        for n in range(MAX_ARCHIVE_ENTRIES):
+        for n in range(MEMBERS):
             archive.writestr(f"e/{n}", b"")
     return buffer.getvalue()
 
@@ -459,14 +462,14 @@ HOSTILE_UPLOADS: list[tuple[str, bytes | Callable[[], bytes], str, str | None]] 
     ("up.zip", zipped({"/etc/evil.yaml": RULES.encode()}), "absolute paths are not allowed", None),
     ("up.zip", zipped({"C:/evil.yaml": RULES.encode()}), "absolute paths are not allowed", None),
     ("up.zip", with_link(), "symbolic links are not allowed", "up.zip/rules.yaml:1:1"),
-    ("up.zip", lying_zip(), "unpacks to 1099511627776 bytes", "up.zip:1:1"),
+    ("up.zip", lying_zip(), "unpacks to 1099511627776 bytes", "up.zip/rules.yaml:1:1"),
     (
         "up.zip",
         deflate_bomb,
-        f"rule files exceed {MAX_YAML_BYTES} bytes",
+        f"more than {RATIO} times its packed size (a likely zip bomb)",
         "up.zip/rules.yaml:1:1",
     ),
-    ("up.zip", many_entries, f"more than {MAX_ARCHIVE_ENTRIES} entries", "up.zip:1:1"),
+    ("up.zip", many_entries, f"more than {MEMBERS} entries", "up.zip:1:1"),
     (
         "up.zip",
         zipped({"README.md": b"hi"}),
@@ -478,6 +481,16 @@ HOSTILE_UPLOADS: list[tuple[str, bytes | Callable[[], bytes], str, str | None]] 
         zipped({"a.yaml": RULES.encode(), "b/a.yaml": RULES.encode()}),
         "the rule id 'gambling-ads' is already used at up.zip/a.yaml:2:5",
         "up.zip/b/a.yaml:2:9",
+    ),
+    (
+        "many.yaml",
+        (
+            "rules:\n  - id: many\n    category: tos.spam\n    action: flag\n    terms: ["
+            + ", ".join(f"t{n}" for n in range(TERMS + 1))
+            + "]\n"
+        ).encode(),
+        f"the rule set holds more than {TERMS} terms",
+        None,
     ),
 ]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import stat
 import time
+import tracemalloc
 import zipfile
 from pathlib import Path
 
@@ -142,7 +143,11 @@ def test_zip_bombs_and_junk_are_refused(monkeypatch: pytest.MonkeyPatch) -> None
     bomb = zipped({"a.yaml": FILES["a.yaml"], "lists/a.txt": bytes(2 * 1024 * 1024)})
     assert len(bomb) < 10_000
     assert archive_problems(bomb) == [
-        "up.zip:1:1: unpacks to 2097237 bytes; a rule set holds at most 1048576"
+        "up.zip/lists/a.txt:1:1: unpacks to 2097152 bytes; an entry holds at most 1048576"
+    ]
+    two = zipped({"a.yaml": FILES["a.yaml"], "b.txt": bytes(600_000), "c.txt": bytes(600_000)})
+    assert archive_problems(two) == [
+        "up.zip:1:1: unpacks to 1200085 bytes; a rule set holds at most 1048576"
     ]
     monkeypatch.setattr(sources, "MAX_ARCHIVE_ENTRIES", 3)
     many = zipped({f"{i}.yaml": b"x" for i in range(4)})
@@ -158,6 +163,7 @@ def test_a_huge_rule_file_in_a_small_zip_is_refused_unread(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(sources, "MAX_YAML_BYTES", 1024 * 1024)
+    monkeypatch.setattr(sources, "MAX_COMPRESSION_RATIO", 10_000)  # the YAML limit comes first
     spaces = zipped({"a.yaml": b" " * (16 * 1024 * 1024)})  # 16 MiB of YAML in ~16 KB
     assert len(spaces) < 100_000
     read: list[int] = []
@@ -254,9 +260,14 @@ def test_a_ten_million_line_terms_file_is_refused_fast() -> None:
 
 def test_limits(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sources, "MAX_TERMS", 3)
-    assert problems(write(FILES)) == [
-        "rs/sub/b.yaml:5:17: the rule set would hold more than 3 terms (with except_terms)"
-    ]
+    with pytest.raises(sources.RuleSetQuotaExceeded) as caught:
+        load_ruleset(write(FILES), ())
+    assert caught.value.code == "ruleset_quota_exceeded"
+    assert caught.value.message == (
+        "the rule set holds more than 3 terms (with except_terms), the most one rule set may "
+        "hold here; refused at rs/sub/b.yaml:2:5"
+    )
+    monkeypatch.setattr(sources, "MAX_TERMS", 5)
     monkeypatch.setattr(sources, "MAX_RULE_FILES", 1)
     assert problems(Path("rs")) == ["rs:1:1: more than 1 rule files"]
     monkeypatch.setattr(sources, "MAX_RULE_FILES", 1000)
@@ -273,3 +284,112 @@ def test_missing_and_empty_sources() -> None:
     Path("elsewhere.yaml").write_text("rules: []\n")
     (Path("empty") / "link.yaml").symlink_to(Path("elsewhere.yaml").resolve())
     assert problems(Path("empty")) == ["empty/link.yaml:1:1: symbolic links are not followed"]
+
+
+def bomb(unpacked: int, name: str = "lists/a.txt") -> bytes:
+    """A rule set whose terms file is ``unpacked`` bytes of zeros, deflated (about 1,000:1),
+    written a MiB at a time so that making it costs no memory either."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        archive.writestr("a.yaml", FILES["a.yaml"])
+        info = zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0))
+        info.compress_type = zipfile.ZIP_DEFLATED
+        with archive.open(info, "w", force_zip64=True) as out:
+            chunk = bytes(1 << 20)
+            for _ in range(unpacked >> 20):
+                out.write(chunk)
+    return buffer.getvalue()
+
+
+def test_a_zip_bomb_is_refused_with_little_memory() -> None:
+    """The bomb of the issue (459 KB unpacking to under the old 512 MiB ceiling cost 13 s and
+    1.1 GB): refused by its ratio before a byte of it is unpacked."""
+    declared = 400 * 1024 * 1024
+    data = bomb(declared)
+    assert len(data) < 600_000
+    tracemalloc.start()
+    try:
+        found = archive_problems(data)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert found == [
+        f"up.zip/lists/a.txt:1:1: unpacks to {declared} bytes from "
+        f"{zipfile.ZipFile(io.BytesIO(data)).getinfo('lists/a.txt').compress_size}: more than "
+        f"{sources.MAX_COMPRESSION_RATIO} times its packed size (a likely zip bomb)"
+    ]
+    assert peak < declared / 100, f"{peak} bytes traced while refusing a {declared}-byte bomb"
+
+
+def test_an_entry_lying_about_its_size_is_counted_as_it_unpacks() -> None:
+    """An archive whose directory claims a small entry: unpacking stops at the claim (and is
+    refused), never at the bomb's real size."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("a.yaml", FILES["a.yaml"])
+        archive.writestr("lists/a.txt", bytes(32 * 1024 * 1024))
+        archive.filelist[1].file_size = 1000  # the directory lies
+    tracemalloc.start()
+    try:
+        found = archive_problems(buffer.getvalue())
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert found == [
+        "up.zip/a.yaml:5:17: terms_file 'lists/a.txt': cannot be unpacked: Bad CRC-32 for file"
+        " 'lists/a.txt'"
+    ]
+    assert peak < 1024 * 1024
+
+
+@pytest.mark.parametrize(
+    ("limits", "files", "expected"),
+    [
+        (
+            sources.Limits(members=2),
+            {"a.yaml": b"x", "b.yaml": b"x", "c.yaml": b"x"},
+            "up.zip:1:1: more than 2 entries",
+        ),
+        (
+            sources.Limits(member_bytes=1000),
+            {"a.yaml": b"x", "lists/a.txt": b"t\n" * 600},
+            "up.zip/lists/a.txt:1:1: unpacks to 1200 bytes; an entry holds at most 1000",
+        ),
+        (
+            sources.Limits(unpacked_bytes=1000),
+            {"a.yaml": b"x" * 600, "lists/a.txt": b"t\n" * 300},
+            "up.zip:1:1: unpacks to 1200 bytes; a rule set holds at most 1000",
+        ),
+        (
+            sources.Limits(ratio=2),
+            {"a.yaml": b"x", "lists/a.txt": b"t\n" * (1 << 20)},
+            "up.zip/lists/a.txt:1:1: unpacks to 2097152 bytes from ",
+        ),
+        (
+            None,
+            {"a/" * 17 + "a.yaml": b"x"},
+            f"up.zip/{'a/' * 17}a.yaml:1:1: folders nest at most 16 deep",
+        ),
+        (
+            None,
+            {"a" * 600 + ".yaml": b"x"},
+            f"up.zip/{'a' * 600}.yaml:1:1: a name is at most 512 characters",
+        ),
+    ],
+)
+def test_each_archive_limit_is_named_when_it_refuses(
+    limits: sources.Limits | None, files: dict[str, bytes], expected: str
+) -> None:
+    with pytest.raises(SourceError) as caught:
+        load_archive(zipped(files), (), name="up.zip", limits=limits)
+    assert str(caught.value.problems[0]).startswith(expected)
+
+
+def test_the_quotas_of_terms_and_rules_stop_the_load() -> None:
+    data = zipped(FILES)
+    with pytest.raises(sources.RuleSetQuotaExceeded, match="more than 2 terms") as caught:
+        load_archive(data, (), limits=sources.Limits(terms=2))
+    assert caught.value.code == "ruleset_quota_exceeded"
+    with pytest.raises(sources.RuleSetQuotaExceeded, match="more than 1 rules"):
+        load_archive(data, (), limits=sources.Limits(rules=1))
+    assert len(load_archive(data, (), limits=sources.Limits(terms=5, rules=2)).rules) == 2

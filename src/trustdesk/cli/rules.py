@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from trustdesk.app import ruleset_limits
 from trustdesk.cli.context import load_settings
 from trustdesk.cli.output import reporting_errors, stdout
 from trustdesk.cli.policy import PackDirOption
@@ -29,10 +30,13 @@ def check(
     ],
     pack_dir: PackDirOption = None,
 ) -> None:
-    """Validate a rule set; print every problem as file:line:col and exit 1 if there are any."""
+    """Validate a rule set; print every problem as file:line:col and exit 1 if there are any.
+
+    The archive limits and the quotas of the server's settings apply (as to an upload)."""
     with reporting_errors():
-        registry = load_registry([*load_settings().pack_dirs, *(pack_dir or [])])
-        source = load_ruleset(path, registry.all())
+        settings = load_settings()
+        registry = load_registry([*settings.pack_dirs, *(pack_dir or [])])
+        source = load_ruleset(path, registry.all(), ruleset_limits(settings))
     terms = sum(len(rule.terms) for rule in source.rules)
     patterns = sum(len(rule.patterns) for rule in source.rules)
     stdout.print(

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from trustdesk.app import ruleset_limits
 from trustdesk.cli.context import DbOption, load_settings, open_database, session_for
 from trustdesk.cli.output import FormatOption, ListFormat, print_json, reporting_errors, stdout
 from trustdesk.compliance import service as compliance
@@ -44,7 +45,7 @@ def deploy(
     with reporting_errors():
         settings = load_settings(db)
         registry = load_registry(settings.pack_dirs)
-        source = load_ruleset(path, registry.all())
+        source = load_ruleset(path, registry.all(), ruleset_limits(settings))
         archive = path.read_bytes() if path.suffix == ".zip" else archive_folder(path)
         build_screener(source, CompiledCache(settings.cache_dir / "rulesets"))
         with open_database(settings) as database, database.session() as session:

@@ -10,9 +10,9 @@ from trustdesk.http.callers import CallerDep
 from trustdesk.http.deps import SessionDep
 from trustdesk.http.problems import PROBLEM_RESPONSES
 from trustdesk.policy.service import PackRegistry
-from trustdesk.screening import service
+from trustdesk.screening import service, uploads
 from trustdesk.screening.engine import Verdict
-from trustdesk.screening.runtime import ScreenerRegistry, as_archive, source_from_archive
+from trustdesk.screening.runtime import ScreenerRegistry, as_archive
 from trustdesk.screening.schemas import DeploymentOut, ScreenRequest, ScreenResponse
 
 router = APIRouter(prefix="/v1", tags=["screening"], responses=PROBLEM_RESPONSES)
@@ -24,7 +24,10 @@ def _registry(request: Request) -> ScreenerRegistry:
 
 
 @router.post(
-    "/rulesets", summary="Deploy a rule set (YAML file or zip of a folder)", status_code=201
+    "/rulesets",
+    summary="Deploy a rule set (YAML file or zip of a folder)",
+    status_code=201,
+    responses={429: PROBLEM_RESPONSES[422]},  # the deploys-per-hour quota, a busy compiler
 )
 def deploy(
     request: Request,
@@ -32,14 +35,18 @@ def deploy(
     session: SessionDep,
     file: Annotated[UploadFile, File(description="A rule file (.yaml) or a zip of a rule folder.")],
 ) -> DeploymentOut:
-    archive = as_archive(file.file.read(), file.filename or "rules.yaml")
+    quota: uploads.UploadQuota = request.app.state.upload_quota
+    archive = as_archive(uploads.read_upload(file.file, quota), file.filename or "rules.yaml")
     packs: PackRegistry = request.app.state.packs
-    source = source_from_archive(archive, packs.all())
-    _registry(request).add(source)  # compiled before it goes live
-    view = service.deploy(
-        session, caller.service_id, source, archive, by=f"api-key:{caller.key_id}"
-    )
-    _registry(request).forget_active(caller.service_id)
+    view = uploads.deploy(
+        session,
+        _registry(request),
+        packs.all(),
+        caller.service_id,
+        archive,
+        quota=quota,
+        by=f"api-key:{caller.key_id}",
+    )[1]
     return DeploymentOut.of(view)
 
 

@@ -93,3 +93,16 @@ class ScreeningCount(Base):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     verdict: Mapped[str] = mapped_column(String(8), primary_key=True)
     count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class RuleSetUpload(UUIDPrimaryKey, Base):
+    """A rule-set upload a service sent to deploy (deployed or refused): the deploys-per-hour
+    quota counts these, so a refused upload (which also cost a compile) counts too."""
+
+    __tablename__ = "ruleset_uploads"
+
+    service_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"))
+    uploaded_at: Mapped[datetime]
+    bytes: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (Index("ix_ruleset_uploads_service_at", "service_id", "uploaded_at"),)

@@ -10,11 +10,7 @@ every worker; requests in flight keep the screener they started with.
 from __future__ import annotations
 
 import io
-import json
 import logging
-import os
-import struct
-import tempfile
 import threading
 import time
 import uuid
@@ -27,11 +23,13 @@ from sqlalchemy.orm import Session
 
 from trustdesk.policy.schema import Pack
 from trustdesk.screening import service
-from trustdesk.screening.engine import CompiledParts, Screener, compile_screener
+from trustdesk.screening.cache import CompiledCache
+from trustdesk.screening.compiler import Compiled, Compiler
+from trustdesk.screening.engine import Screener, compile_screener
 from trustdesk.screening.sources import RuleSetSource, load_archive
 
+__all__ = ["CompiledCache", "ScreenerRegistry", "archive_folder", "as_archive", "build_screener"]
 log = logging.getLogger("trustdesk.screening")
-MAGIC = b"TDRS1\n"
 ACTIVE_TTL_SECONDS = 1.0
 
 
@@ -79,54 +77,6 @@ def source_from_archive(archive: bytes, packs: Sequence[Pack]) -> RuleSetSource:
     return load_archive(archive, packs, name="upload.zip")
 
 
-class CompiledCache:
-    """Compiled matcher bytes on disk, one file per rule-set version."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-
-    def _path(self, version: str) -> Path:
-        return self.folder / f"{version}.bin"
-
-    def get(self, version: str) -> CompiledParts | None:
-        try:
-            data = self._path(version).read_bytes()
-        except OSError:
-            return None
-        try:
-            if not data.startswith(MAGIC):
-                raise ValueError("not a compiled rule set")
-            (header_length,) = struct.unpack_from(">I", data, len(MAGIC))
-            offset = len(MAGIC) + 4
-            header = json.loads(data[offset : offset + header_length])
-            body = data[offset + header_length :]
-            literals = body[: header["literals"]]
-            exceptions = body[header["literals"] : header["literals"] + header["exceptions"]]
-            if header["version"] != version or len(exceptions) != header["exceptions"]:
-                raise ValueError("truncated or for another version")
-        except (ValueError, KeyError, struct.error) as exc:
-            log.warning(
-                "ignoring a broken compiled rule-set cache %s: %s", self._path(version), exc
-            )
-            return None
-        return CompiledParts(literals, exceptions)
-
-    def put(self, version: str, parts: CompiledParts) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        header = json.dumps(
-            {
-                "version": version,
-                "literals": len(parts.literals),
-                "exceptions": len(parts.exceptions),
-            }
-        ).encode()
-        data = MAGIC + struct.pack(">I", len(header)) + header + parts.literals + parts.exceptions
-        handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=f".{version}.")
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        Path(temporary).replace(self._path(version))
-
-
 def build_screener(source: RuleSetSource, cache: CompiledCache | None) -> Screener:
     """Compile ``source``, or load its compiled parts from ``cache``."""
     cached = cache.get(source.version) if cache else None
@@ -142,22 +92,47 @@ def build_screener(source: RuleSetSource, cache: CompiledCache | None) -> Screen
 
 
 class ScreenerRegistry:
-    """The screeners this process has built, and each service's active version."""
+    """The screeners this process holds, and each service's active version.
+
+    At most ``keep`` versions stay in memory, the least recently used going first; a version
+    needed again is loaded from the on-disk cache (checked in a ``compiler`` child, so the
+    server never parses or compiles a rule set itself when it has one).
+    """
 
     def __init__(
-        self, packs: Callable[[], Sequence[Pack]], cache: CompiledCache | None, keep: int = 8
+        self,
+        packs: Callable[[], Sequence[Pack]],
+        cache: CompiledCache | None,
+        keep: int = 8,
+        compiler: Compiler | None = None,
     ) -> None:
         self._packs = packs
         self._cache = cache
         self._keep = keep
+        self._compiler = compiler
         self._screeners: OrderedDict[str, Screener] = OrderedDict()
         self._active: dict[uuid.UUID, tuple[float, str | None]] = {}
         self._lock = threading.Lock()
         self._building: dict[str, threading.Lock] = {}
+        self.compiled = self.loaded = 0  # versions built by compiling, by loading the cache
 
-    def add(self, source: RuleSetSource) -> Screener:
-        """Compile (or load) a freshly deployed source before it becomes active."""
-        return self._get(source.version, lambda: source)
+    @property
+    def compiler(self) -> Compiler | None:
+        return self._compiler
+
+    @property
+    def held(self) -> tuple[str, ...]:
+        """The versions in memory, the least recently used first."""
+        with self._lock:
+            return tuple(self._screeners)
+
+    def add(self, compiled: Compiled | RuleSetSource, archive: bytes | None = None) -> Screener:
+        """Build (or load) a freshly checked rule set before it becomes active; ``archive``
+        (its zip) lets a compiler child rebuild it if its compiled parts are unusable."""
+        if isinstance(compiled, RuleSetSource):
+            compiled = Compiled(compiled, None)
+        checked = compiled
+        return self._get(checked.source.version, lambda: self._build(checked, archive))
 
     def for_service(self, session: Session, service_id: uuid.UUID) -> Screener | None:
         now = time.monotonic()
@@ -168,28 +143,69 @@ class ScreenerRegistry:
         version = seen[1]
         if version is None:
             return None
-        return self._get(
-            version,
-            lambda: source_from_archive(service.archive_of(session, version), self._packs()),
-        )
+
+        def rebuild() -> Screener:
+            archive = service.archive_of(session, version)
+            if self._compiler is None:
+                return self._build(Compiled(source_from_archive(archive, self._packs()), None))
+            return self._build(
+                self._compiler.compile(archive, self._packs(), quotas=False), archive
+            )
+
+        return self._get(version, rebuild)
 
     def forget_active(self, service_id: uuid.UUID) -> None:
         self._active.pop(service_id, None)
 
-    def _get(self, version: str, source: Callable[[], RuleSetSource]) -> Screener:
+    def _build(self, compiled: Compiled, archive: bytes | None = None) -> Screener:
+        """A screener from ``compiled``'s parts, or the cache's, or (neither usable) compiled
+        again: in a compiler child when there is one and ``archive`` is known."""
+        source, parts = compiled.source, compiled.parts
+        if parts is None and self._cache is not None:
+            parts = self._cache.get(source.version)
+        if parts is not None:
+            try:
+                screener = compile_screener(source, parts)[0]
+            except Exception as exc:  # a stale or foreign cache file: compile again
+                log.warning("recompiling rule set %s: cache unusable (%s)", source.version, exc)
+            else:
+                if compiled.parts is None:
+                    self.loaded += 1
+                else:
+                    self.compiled += 1
+                    if self._cache is not None:
+                        self._cache.put(source.version, compiled.parts)
+                return screener
+        self.compiled += 1
+        if self._compiler is not None and archive is not None:
+            fresh = self._compiler.compile(archive, self._packs(), quotas=False, cached=False)
+            assert fresh.parts is not None  # cached=False: always compiled
+            if self._cache is not None:
+                self._cache.put(source.version, fresh.parts)
+            return compile_screener(fresh.source, fresh.parts)[0]
+        screener, built = compile_screener(source)
+        if self._cache is not None:
+            self._cache.put(source.version, built)
+        return screener
+
+    def _get(self, version: str, build: Callable[[], Screener]) -> Screener:
         with self._lock:
             found = self._screeners.get(version)
             if found is not None:
                 self._screeners.move_to_end(version)
                 return found
             building = self._building.setdefault(version, threading.Lock())
-        with building:
-            with self._lock:
-                found = self._screeners.get(version)
-            if found is None:
-                found = build_screener(source(), self._cache)
+        try:
+            with building:
                 with self._lock:
-                    self._screeners[version] = found
-                    while len(self._screeners) > self._keep:
-                        self._screeners.popitem(last=False)
+                    found = self._screeners.get(version)
+                if found is None:
+                    found = build()
+                    with self._lock:
+                        self._screeners[version] = found
+                        while len(self._screeners) > self._keep:
+                            self._screeners.popitem(last=False)
+        finally:
+            with self._lock:
+                self._building.pop(version, None)
         return found

@@ -2,7 +2,12 @@
 
 Every problem of every file is raised at once as a :class:`SourceError`, each at
 file:line:col (problems inside a terms file point into that file).  Links, paths leaving the
-rule set and oversized archives are refused.  The ``version`` is the hex SHA-256 of
+rule set and oversized archives are refused.  An archive is held to :class:`Limits` as it is
+unpacked, not only by the sizes its directory declares: entries, bytes per entry and in all,
+and the compression ratio are counted as the bytes come out, so a zip bomb costs at most the
+limit and is refused early.  The terms and rules one rule set may hold are :class:`Limits`
+too (a service's quotas); beyond them the load stops with :class:`RuleSetQuotaExceeded`.
+The ``version`` is the hex SHA-256 of
 ``trustdesk-ruleset-v1\\n`` then, for every file read in path order, the path's length (4 bytes,
 big-endian), the path (UTF-8, relative to the rule-set root), the content's length (8 bytes)
 and the content's SHA-256: the same files give the same version from a folder or a zip.
@@ -27,7 +32,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from trustdesk import yamlsource
-from trustdesk.errors import SourceError, SourceLocation
+from trustdesk.errors import InvalidInput, SourceError, SourceLocation
 from trustdesk.policy.schema import Pack
 from trustdesk.screening.rules import Checks, Normalization, Origin, Rule, RuleFile, RuleSpec
 from trustdesk.screening.rules import parse_terms as _parse_terms
@@ -38,9 +43,67 @@ MAX_YAML_BYTES = 8 * 1024 * 1024  # YAML parsing is slow: long lists belong in t
 MAX_TERMS = 5_000_000  # terms and except_terms over the whole rule set
 MAX_TERMS_FILE_LINES = 5_000_000
 MAX_ARCHIVE_ENTRIES = 10_000
+MAX_RULES = 100_000
+MAX_COMPRESSION_RATIO = 500  # deflated text seldom shrinks 20 times; a bomb of zeros, 1,000
+RATIO_FREE_BYTES = 1 << 20  # an entry unpacking to less is never refused for its ratio
+MAX_PATH_DEPTH = 16  # folders in an entry's name
+MAX_PATH_CHARS = 512
+CHUNK = 1 << 16  # an archive entry is unpacked this much at a time
 RULE_SUFFIXES = (".yaml", ".yml")
 Loc = tuple[str | int, ...]
 M = TypeVar("M", bound=BaseModel)
+
+
+class RuleSetQuotaExceeded(InvalidInput):
+    """The rule set holds more than a service may deploy (terms, rules or bytes)."""
+
+    code = "ruleset_quota_exceeded"
+    title = "Rule set over quota"
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """How much one rule set may unpack to and hold; ``None`` takes the module's ceiling.
+
+    ``unpacked_bytes`` counts every file read (an archive's entries in all, as unpacked),
+    ``member_bytes`` one entry, ``members`` the archive's entries, ``ratio`` how many times
+    smaller than its content an entry may be packed (entries under ``RATIO_FREE_BYTES`` are
+    not held to it); ``terms`` (with except_terms) and ``rules`` are the service's quotas.
+    """
+
+    unpacked_bytes: int | None = None
+    member_bytes: int | None = None
+    members: int | None = None
+    ratio: int | None = None
+    terms: int | None = None
+    rules: int | None = None
+
+    def resolved(self) -> _Bounds:
+        """These limits, each at most its module ceiling (read now: tests lower them)."""
+
+        def pick(value: int | None, ceiling: int) -> int:
+            return ceiling if value is None else min(value, ceiling)
+
+        return _Bounds(
+            pick(self.unpacked_bytes, MAX_RULESET_BYTES),
+            pick(self.member_bytes, MAX_RULESET_BYTES),
+            pick(self.members, MAX_ARCHIVE_ENTRIES),
+            pick(self.ratio, MAX_COMPRESSION_RATIO),
+            pick(self.terms, MAX_TERMS),
+            pick(self.rules, MAX_RULES),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Bounds:
+    """:class:`Limits` resolved: every one a number."""
+
+    total: int
+    member_bytes: int
+    members: int
+    ratio: int
+    terms: int
+    rules: int
 
 
 class _Refused(Exception):
@@ -64,24 +127,35 @@ class RuleSetSource:
     files: tuple[str, ...]
 
 
-def load_ruleset(path: Path, packs: Sequence[Pack]) -> RuleSetSource:
+def load_ruleset(path: Path, packs: Sequence[Pack], limits: Limits | None = None) -> RuleSetSource:
     """Check the rule set at ``path`` (folder, YAML file or zip) against ``packs``."""
+    bounds = (limits or Limits()).resolved()
     if path.is_dir():
-        return _Loader(_Folder(path), Checks.of(packs)).load()
+        return _Loader(_Folder(path), Checks.of(packs), bounds).load()
     _refuse_if(not path.is_file(), str(path), "no such file or folder")
     with path.open("rb") as file:
         is_zip = file.read(4) == b"PK\x03\x04" or path.suffix == ".zip"
     if not is_zip:
-        return _Loader(_Folder(path.parent, only=path.name), Checks.of(packs)).load()
+        return _Loader(_Folder(path.parent, only=path.name), Checks.of(packs), bounds).load()
     size = path.stat().st_size
-    _refuse_if(size > MAX_RULESET_BYTES, str(path), f"larger than {MAX_RULESET_BYTES} bytes")
-    return load_archive(path.read_bytes(), packs, name=str(path))
+    _refuse_if(size > bounds.total, str(path), f"larger than {bounds.total} bytes")
+    return load_archive(path.read_bytes(), packs, name=str(path), limits=limits)
 
 
-def load_archive(data: bytes, packs: Sequence[Pack], *, name: str = "ruleset.zip") -> RuleSetSource:
-    """Check the rule set in the zip ``data``; ``name`` prefixes file names in messages."""
-    with _Archive.open(data, name) as archive:
-        return _Loader(archive, Checks.of(packs)).load()
+def load_archive(
+    data: bytes,
+    packs: Sequence[Pack] | Checks,
+    *,
+    name: str = "ruleset.zip",
+    limits: Limits | None = None,
+) -> RuleSetSource:
+    """Check the rule set in the zip ``data``; ``name`` prefixes file names in messages.
+
+    ``packs`` may be given as the :class:`Checks` they make (what a compiler process gets)."""
+    bounds = (limits or Limits()).resolved()
+    checks = packs if isinstance(packs, Checks) else Checks.of(packs)
+    with _Archive.open(data, name, bounds) as archive:
+        return _Loader(archive, checks, bounds).load()
 
 
 def _refuse_if(condition: bool, file: str, message: str) -> None:
@@ -106,6 +180,7 @@ def _hidden(name: str) -> bool:
 class _Folder:
     def __init__(self, root: Path, only: str | None = None) -> None:
         self.root, self.only = root, only
+        self.total = MAX_RULESET_BYTES  # set by the loader to its limit
 
     def display(self, name: str) -> str:
         return str(self.root / name)
@@ -136,7 +211,7 @@ class _Folder:
             if not stat.S_ISREG(info.st_mode):
                 raise _Refused("not a regular file")
             if info.st_size > limit:
-                raise _TooLarge(f"the rule set would exceed {MAX_RULESET_BYTES} bytes")
+                raise _TooLarge(f"the rule set would exceed {self.total} bytes")
             return path.read_bytes()
         except FileNotFoundError:
             raise _Refused("no such file in the rule set") from None
@@ -145,14 +220,14 @@ class _Folder:
 
 
 class _Archive:
-    def __init__(self, archive: zipfile.ZipFile, name: str) -> None:
-        self.archive, self.name = archive, name
+    def __init__(self, archive: zipfile.ZipFile, name: str, limits: _Bounds) -> None:
+        self.archive, self.name, self.limits = archive, name, limits
+        self.total = limits.total
         self.members: dict[str, zipfile.ZipInfo] = {}
         problems: list[SourceLocation] = []
         infos = archive.infolist()
-        _refuse_if(
-            len(infos) > MAX_ARCHIVE_ENTRIES, name, f"more than {MAX_ARCHIVE_ENTRIES} entries"
-        )
+        most = limits.members
+        _refuse_if(len(infos) > most, name, f"more than {most} entries")
         for info in infos:
             entry = info.filename
             problem = self._problem(info)
@@ -160,22 +235,22 @@ class _Archive:
                 problems.append(SourceLocation(f"{name}/{entry}", 1, 1, problem))
             elif not (info.is_dir() or _hidden(entry)):
                 self.members[entry] = info
-        total = sum(info.file_size for info in self.members.values())
-        if total > MAX_RULESET_BYTES:
-            message = f"unpacks to {total} bytes; a rule set holds at most {MAX_RULESET_BYTES}"
+        total = sum(info.file_size for info in self.members.values())  # as declared
+        if total > self.total:
+            message = f"unpacks to {total} bytes; a rule set holds at most {self.total}"
             problems.append(SourceLocation(name, 1, 1, message))
         if problems:
             raise SourceError(problems)
 
     @classmethod
     @contextmanager
-    def open(cls, data: bytes, name: str) -> Iterator[_Archive]:
+    def open(cls, data: bytes, name: str, limits: _Bounds) -> Iterator[_Archive]:
         try:
             archive = zipfile.ZipFile(io.BytesIO(data))
         except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
             raise SourceError([SourceLocation(name, 1, 1, f"not a zip archive: {exc}")]) from exc
         with archive:
-            yield cls(archive, name)
+            yield cls(archive, name, limits)
 
     def _problem(self, info: zipfile.ZipInfo) -> str:
         name = info.filename  # zipfile cuts a name at a NUL: orig_filename keeps it
@@ -187,8 +262,31 @@ class _Archive:
             (stat.S_ISLNK(info.external_attr >> 16), f"symbolic links are {_NOT}"),
             (bool(info.flag_bits & 0x1), "encrypted entries are not supported"),
             (name in self.members, "the archive holds this name twice"),
+            (len(name) > MAX_PATH_CHARS, f"a name is at most {MAX_PATH_CHARS} characters"),
+            (len(parts) > MAX_PATH_DEPTH + 1, f"folders nest at most {MAX_PATH_DEPTH} deep"),
+            (info.file_size > self._member_bytes, self._member_message(info.file_size)),
+            (self._too_packed(info.file_size, info.compress_size), self._ratio_message(info)),
         )
         return next((message for failed, message in checks if failed), "")
+
+    @property
+    def _member_bytes(self) -> int:
+        return self.limits.member_bytes
+
+    def _member_message(self, size: int) -> str:
+        return f"unpacks to {size} bytes; an entry holds at most {self._member_bytes}"
+
+    def _too_packed(self, unpacked: int, packed: int) -> bool:
+        ratio = self.limits.ratio
+        return unpacked > RATIO_FREE_BYTES and unpacked > ratio * max(packed, 1)
+
+    def _ratio_message(self, info: zipfile.ZipInfo, unpacked: int | None = None) -> str:
+        size = info.file_size if unpacked is None else unpacked
+        return (
+            f"unpacks to {'more than ' if unpacked else ''}{size} bytes from "
+            f"{info.compress_size}: more than {self.limits.ratio} times its packed size "
+            "(a likely zip bomb)"
+        )
 
     def display(self, name: str) -> str:
         return f"{self.name}/{name}"
@@ -200,21 +298,38 @@ class _Archive:
         return found
 
     def read(self, name: str, limit: int) -> bytes:
+        """The entry ``name``, unpacked a chunk at a time and counted as it comes out (the
+        sizes an archive declares are checked first, never trusted alone)."""
         info = self.members.get(name)
         if info is None:
             raise _Refused("no such file in the rule set")
         if info.file_size > limit:
-            raise _TooLarge(f"the rule set would exceed {MAX_RULESET_BYTES} bytes")
+            raise _TooLarge(f"the rule set would exceed {self.total} bytes")
+        cap = min(limit, self._member_bytes)
+        chunks: list[bytes] = []
+        unpacked = 0
         try:
             with self.archive.open(info) as member:
-                return member.read(info.file_size)
+                while chunk := member.read(CHUNK):
+                    unpacked += len(chunk)
+                    if unpacked > cap:
+                        raise (
+                            _TooLarge(f"the rule set would exceed {self.total} bytes")
+                            if cap == limit
+                            else _Refused(self._member_message(unpacked))
+                        )
+                    if self._too_packed(unpacked, info.compress_size):
+                        raise _Refused(self._ratio_message(info, unpacked))
+                    chunks.append(chunk)
         except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
             raise _Refused(f"cannot be unpacked: {exc}") from exc
+        return b"".join(chunks)
 
 
 class _Loader:
-    def __init__(self, tree: _Folder | _Archive, checks: Checks) -> None:
-        self.tree, self.checks = tree, checks
+    def __init__(self, tree: _Folder | _Archive, checks: Checks, limits: _Bounds) -> None:
+        self.tree, self.checks, self.limits = tree, checks, limits
+        self.total = tree.total = limits.total
         self.problems: list[SourceLocation] = []
         self.digests: dict[str, tuple[int, bytes]] = {}  # path -> (size, SHA-256)
         self.lists: dict[str, list[str] | None] = {}  # terms files read (None: unusable)
@@ -245,7 +360,7 @@ class _Loader:
         return digest.hexdigest()
 
     def _read(self, name: str, limit: int = MAX_RULESET_BYTES) -> bytes:
-        raw = self.tree.read(name, min(limit, MAX_RULESET_BYTES - self.bytes))
+        raw = self.tree.read(name, min(limit, self.total - self.bytes))
         self.bytes += len(raw)
         self.digests[name] = (len(raw), hashlib.sha256(raw).digest())
         return raw
@@ -257,7 +372,7 @@ class _Loader:
             try:
                 raw = self._read(name, room)
             except _TooLarge:
-                if room >= MAX_RULESET_BYTES - self.bytes:
+                if room >= self.total - self.bytes:
                     raise
                 message = f"rule files exceed {MAX_YAML_BYTES} bytes in all; put long term lists"
                 raise _Refused(f"{message} in terms files") from None
@@ -298,10 +413,17 @@ class _Loader:
         if spec.terms_file is not None:
             terms += self._terms_file(name, spec.terms_file, document, (*loc, "terms_file"))
         unique, except_terms = _unique(terms), _unique(spec.except_terms)
-        if self.terms <= MAX_TERMS < self.terms + len(unique) + len(except_terms):
-            message = f"the rule set would hold more than {MAX_TERMS} terms (with except_terms)"
-            self.problems.append(document.error((*loc, "terms_file"), message))
         self.terms += len(unique) + len(except_terms)
+        if self.terms > self.limits.terms:
+            raise RuleSetQuotaExceeded(
+                f"the rule set holds more than {self.limits.terms} terms (with except_terms), "
+                f"the most one rule set may hold here; refused at {origin}"
+            )
+        if len(self.rules) >= self.limits.rules:
+            raise RuleSetQuotaExceeded(
+                f"the rule set holds more than {self.limits.rules} rules, the most one rule set "
+                "may hold here"
+            )
         description = MappingProxyType(dict(spec.description or {}))
         self.rules.append(
             Rule(

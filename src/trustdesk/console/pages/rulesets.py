@@ -3,9 +3,9 @@ to an earlier version, and what the service's shadow rules would have done if li
 
 Checking needs only the read permission and changes nothing; deploying and switching need
 the deploy permission (asked before the form is read). An upload goes through the same
-steps as the API's (``as_archive``, ``source_from_archive``, compile, deploy); every refusal
-is shown on the page, with the form, as a message or as the rule set's problems at
-file:line:col.
+steps as the API's (``as_archive``, then ``screening.uploads``: quotas, a compiler child
+held to memory and time limits, deploy); every refusal is shown on the page, with the form,
+as a message or as the rule set's problems at file:line:col.
 """
 
 from __future__ import annotations
@@ -25,14 +25,16 @@ from trustdesk.console.i18n import N_
 from trustdesk.console.pages.compliance import chosen_service
 from trustdesk.console.problems import Problem
 from trustdesk.db.base import utcnow
-from trustdesk.errors import InvalidInput, SourceError
+from trustdesk.errors import InvalidInput, SourceError, TrustdeskError
 from trustdesk.http.downloads import attachment
 from trustdesk.http.problems import status_for
 from trustdesk.permissions import Permission
 from trustdesk.policy.service import PackRegistry
 from trustdesk.screening import service as screening
-from trustdesk.screening.runtime import ScreenerRegistry, as_archive, source_from_archive
-from trustdesk.screening.sources import RuleSetSource
+from trustdesk.screening import uploads
+from trustdesk.screening.compiler import CompilerBusy, RuleSetTooCostly
+from trustdesk.screening.runtime import ScreenerRegistry, as_archive
+from trustdesk.screening.sources import RuleSetQuotaExceeded, RuleSetSource
 from trustdesk.settings import Settings
 
 router = APIRouter()
@@ -56,6 +58,17 @@ class UploadRefused(InvalidInput):
     def __init__(self, notice: str, detail: str) -> None:
         super().__init__(detail)
         self.notice = notice
+
+
+# What an upload may be refused with; each is shown on the page with the form.
+REFUSALS = (
+    UploadRefused,
+    SourceError,
+    RuleSetQuotaExceeded,
+    RuleSetTooCostly,
+    CompilerBusy,
+    uploads.DeployQuotaExceeded,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,14 +183,29 @@ def _read(file: UploadFile | None, limit: int) -> tuple[str, bytes]:
     return name, data
 
 
-def _check(page: web.Page, file: UploadFile | None) -> Checked:
-    """Read and check the upload; raises UploadRefused or SourceError (named as uploaded)."""
+def _check(page: web.Page, file: UploadFile | None, deploy_to: uuid.UUID | None = None) -> Checked:
+    """Read and check the upload, and deploy it to ``deploy_to`` if given; raises
+    UploadRefused, SourceError (named as uploaded) or another refusal of ``uploads``."""
     name, data = _read(file, upload_limit(_settings(page)))
     archive = as_archive(data, name)
     packs: PackRegistry = page.request.app.state.packs
     wrapped = archive is not data
     try:
-        source = source_from_archive(archive, packs.all())
+        if deploy_to is None:
+            source = uploads.check(_registry(page), archive, packs.all())
+        else:
+            assert page.user is not None
+            page.db.commit()  # no transaction stays open while the upload compiles
+            quota: uploads.UploadQuota = page.request.app.state.upload_quota
+            source = uploads.deploy(
+                page.db,
+                _registry(page),
+                packs.all(),
+                deploy_to,
+                archive,
+                quota=quota,
+                by=f"console:{page.user.username}",
+            )[0]
     except SourceError as exc:
         problems = [
             replace(
@@ -238,12 +266,14 @@ def _page(
     )
 
 
-def _refused(
-    page: web.Page, service_id: uuid.UUID, upload: str, exc: UploadRefused | SourceError
-) -> Response:
+def _refused(page: web.Page, service_id: uuid.UUID, upload: str, exc: TrustdeskError) -> Response:
     """The page again, with the form, saying why the upload was refused."""
     if isinstance(exc, UploadRefused):
         problem = Problem(status_for(exc), exc.code, exc.notice, exc.message)
+        return _page(page, service_id, problem.status, problem=problem, upload=upload)
+    if not isinstance(exc, SourceError):  # a quota, a compiler limit: nothing was deployed
+        notice = N_("The rule set was refused; nothing was deployed.")
+        problem = Problem(status_for(exc), exc.code, notice, exc.message)
         return _page(page, service_id, problem.status, problem=problem, upload=upload)
     notice = N_("The rule set has problems; nothing was deployed. Fix each one and retry.")
     problem = Problem(status_for(exc), exc.code, notice)
@@ -280,7 +310,7 @@ def ruleset_check(*, page: RulesPage, service: ServiceForm = "", file: Upload = 
     chosen = _service(page, service)
     try:
         checked = _check(page, file)
-    except (UploadRefused, SourceError) as exc:
+    except REFUSALS as exc:
         return _refused(page, chosen.id, _name_of(file), exc)
     return _page(page, chosen.id, summary=checked.summary(), upload=checked.filename)
 
@@ -291,19 +321,9 @@ def ruleset_deploy(*, page: DeployPage, service: ServiceForm = "", file: Upload 
     assert page.user is not None
     chosen = _service(page, service)
     try:
-        checked = _check(page, file)
-        _registry(page).add(checked.source)  # compiled before it goes live
-        screening.deploy(
-            page.db,
-            chosen.id,
-            checked.source,
-            checked.archive,
-            by=f"console:{page.user.username}",
-        )
-        page.db.commit()  # the service lookup opened the transaction the deployment joined
-    except (UploadRefused, SourceError) as exc:
+        _check(page, file, deploy_to=chosen.id)
+    except REFUSALS as exc:
         return _refused(page, chosen.id, _name_of(file), exc)
-    _registry(page).forget_active(chosen.id)
     page.flash(N_("The rule set is deployed and active."))
     return _back(page, chosen.id)
 

@@ -1,0 +1,47 @@
+"""Rule-set uploads, counted by the deploys-per-hour quota.
+
+Revision ID: 0010
+Revises: 0007
+Create Date: 2026-12-07
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+import trustdesk.db.base
+
+revision: str = "0010"
+down_revision: str | None = "0007"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "ruleset_uploads",
+        sa.Column("service_id", sa.Uuid(), nullable=False),
+        sa.Column("uploaded_at", trustdesk.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("bytes", sa.BigInteger(), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["service_id"],
+            ["services.id"],
+            name=op.f("fk_ruleset_uploads_service_id_services"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ruleset_uploads")),
+    )
+    with op.batch_alter_table("ruleset_uploads", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_ruleset_uploads_service_at", ["service_id", "uploaded_at"], unique=False
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("ruleset_uploads", schema=None) as batch_op:
+        batch_op.drop_index("ix_ruleset_uploads_service_at")
+    op.drop_table("ruleset_uploads")
