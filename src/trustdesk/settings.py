@@ -140,6 +140,13 @@ class Settings(BaseSettings):
         ge=1024,
         description="Largest rule-set upload (POST /v1/rulesets) accepted.",
     )
+    screening_max_findings: int = Field(
+        default=100,
+        ge=1,
+        le=200,
+        description="Findings kept (answered and stored) per screened item; past it every "
+        "rule's matches are still counted and the verdict still comes from all of them.",
+    )
     max_request_bytes: int = Field(
         default=1_048_576,
         ge=1024,
