@@ -210,6 +210,13 @@ class Settings(BaseSettings):
         description="Compiled rule-set versions one server process keeps in memory (the least "
         "recently used is dropped, and loaded again from the cache when needed).",
     )
+    screening_max_findings: int = Field(
+        default=100,
+        ge=1,
+        le=200,
+        description="Findings kept (answered and stored) per screened item; past it every "
+        "rule's matches are still counted and the verdict still comes from all of them.",
+    )
     max_request_bytes: int = Field(
         default=1_048_576,
         ge=1024,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from trustdesk.policy.service import PackRegistry
-from trustdesk.screening.engine import Screener, Verdict, compile_screener
+from trustdesk.screening.engine import Screener, Screening, Verdict, compile_screener
 from trustdesk.screening.runtime import CompiledCache, build_screener
 from trustdesk.screening.sources import load_ruleset
 
@@ -142,3 +142,89 @@ def test_the_normalization_block_switches_steps_off(tmp_path: Path, packs: PackR
     screener = compile_screener(source)[0]
     assert screener.screen("網上賭場").verdict is Verdict.ALLOW
     assert screener.screen("网上赌场").verdict is Verdict.BLOCK
+
+
+# The cap on findings (issue 13, point 2): one message can match a term hundreds of thousands
+# of times; the screener keeps a bounded number of findings, counts every match per rule, and
+# takes the verdict from all of them.
+
+CAPPED = """\
+rules:
+  - id: watch-gambling
+    category: art6.8
+    action: hold
+    terms: [赌]
+  - id: gambling-ads
+    category: art6.8
+    action: block
+    terms: [百家乐]
+  - id: gambling-shadow
+    category: art6.8
+    action: block
+    mode: shadow
+    terms: [赌]
+  - id: contact-lure
+    category: art6.10
+    action: hold
+    patterns: ['赌']
+"""
+
+
+@pytest.fixture(scope="module")
+def capped(tmp_path_factory: pytest.TempPathFactory, packs: PackRegistry) -> Screener:
+    folder = write_rules(tmp_path_factory.mktemp("capped"), CAPPED)
+    return compile_screener(load_ruleset(folder, packs.all()))[0]
+
+
+def counted(result: Screening) -> dict[str, int]:
+    return {c.rule: c.matches for c in result.rule_counts}
+
+
+def test_findings_stop_at_the_cap_and_every_match_is_counted(capped: Screener) -> None:
+    text = "赌" * 50_000
+    result = capped.screen(text, 100)
+    assert len(result.findings) == 100
+    assert result.truncated
+    assert counted(result) == {
+        "watch-gambling": 50_000,
+        "gambling-shadow": 50_000,
+        "contact-lure": 50_000,
+    }
+    assert result.verdict is Verdict.HOLD
+    assert {f.rule for f in result.findings} == set(counted(result))  # each rule's first kept
+    assert [f.start for f in result.findings] == sorted(f.start for f in result.findings)
+    assert all(text[f.start : f.end] == "赌" for f in result.findings)
+
+
+def test_a_block_rule_matched_past_the_cap_still_blocks(capped: Screener) -> None:
+    text = "赌" * 5_000 + " 百家乐"
+    result = capped.screen(text, 10)
+    assert result.verdict is Verdict.BLOCK
+    assert len(result.findings) == 10
+    assert counted(result)["gambling-ads"] == 1
+    [block] = [f for f in result.findings if f.rule == "gambling-ads"]
+    assert text[block.start : block.end] == "百家乐"
+
+
+def test_when_rules_outnumber_the_cap_the_gravest_are_kept(capped: Screener) -> None:
+    result = capped.screen("赌赌 百家乐", 1)
+    assert result.verdict is Verdict.BLOCK
+    assert [f.rule for f in result.findings] == ["gambling-ads"]
+    assert result.truncated
+    assert sum(counted(result).values()) == 7
+
+
+def test_under_the_cap_nothing_is_cut_and_counts_match_findings(capped: Screener) -> None:
+    result = capped.screen("赌 百家乐 赌", 100)
+    assert not result.truncated
+    assert counted(result) == {
+        "watch-gambling": 2,
+        "gambling-ads": 1,
+        "gambling-shadow": 2,
+        "contact-lure": 2,
+    }
+    assert len(result.findings) == 7
+    assert capped.screen_many(["赌" * 300, "赌"], 5) == [
+        capped.screen("赌" * 300, 5),
+        capped.screen("赌", 5),
+    ]

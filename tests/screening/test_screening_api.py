@@ -80,6 +80,8 @@ def test_without_a_rule_set_everything_is_allowed(
         "id": "m1",
         "verdict": "allow",
         "findings": [],
+        "findings_truncated": False,
+        "rule_counts": [],
         "ruleset": None,
         "item_id": None,
     }

@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 from trustdesk.auth import secrets, sessions
 from trustdesk.auth.models import ApiKey, User, UserControl, UserRole, UserToken
 from trustdesk.db.base import utcnow
-from trustdesk.db.engine import transaction
+from trustdesk.db.engine import read_transaction, transaction
 from trustdesk.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Unauthenticated
 from trustdesk.http.callers import Caller, ServiceCaller, UserCaller
 from trustdesk.permissions import Permission, Role, permissions_for
@@ -258,7 +258,7 @@ def authenticate_api_key(session: Session, key: str) -> ServiceCaller:
     """The service a (non-revoked) key belongs to, or :class:`InvalidCredentials`."""
     if not key.startswith(secrets.API_KEY_PREFIX) or len(key) > 128:
         raise InvalidCredentials("the API key is not valid")
-    with transaction(session):
+    with read_transaction(session):
         row = session.execute(
             select(ApiKey.id, ApiKey.service_id).where(
                 ApiKey.digest == secrets.api_key_digest(key), ApiKey.revoked_at.is_(None)
@@ -706,7 +706,7 @@ def authenticate_user_token(
     """The active user a live token belongs to, or :class:`InvalidCredentials`."""
     if not token.startswith(secrets.USER_TOKEN_PREFIX) or len(token) > 128:
         raise InvalidCredentials("the token is not valid")
-    with transaction(session):
+    with read_transaction(session):
         user = session.scalar(
             select(User)
             .join(UserToken, UserToken.user_id == User.id)

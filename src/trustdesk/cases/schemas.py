@@ -13,7 +13,7 @@ from trustdesk.cases.delivery import ActionView
 from trustdesk.cases.models import Action, Appeal, Case, Decision, Notice
 from trustdesk.cases.service import QueueCounts, QueueEntry, SubjectHistory
 from trustdesk.policy.vocabulary import ActionKind
-from trustdesk.screening.schemas import FindingOut
+from trustdesk.screening.schemas import FindingOut, RuleCountOut
 from trustdesk.screening.service import StoredItem
 
 
@@ -120,6 +120,8 @@ class ItemOut(BaseModel):
     ruleset: str
     created_at: datetime
     findings: list[FindingOut]
+    findings_truncated: bool = Field(description="More matches than the findings kept.")
+    rule_counts: list[RuleCountOut] = Field(description="Every rule that matched, and how often.")
 
     @classmethod
     def of(cls, item: StoredItem) -> ItemOut:

@@ -19,25 +19,34 @@ from trustdesk.cases.service import (
 )
 from trustdesk.db.base import utcnow
 from trustdesk.policy.schema import Pack
-from trustdesk.screening.engine import Finding, Verdict
-from trustdesk.screening.service import Screened
+from trustdesk.screening.engine import Finding, RuleCount, Verdict
+from trustdesk.screening.service import Screened, rule_counts_of
 
 _REVIEWED = frozenset({"hold", "block", "flag"})
 
 
-def _enforced(findings: Sequence[Finding]) -> list[Finding]:
-    return [f for f in findings if f.mode == "enforce" and f.action in _REVIEWED]
+def _enforced(counts: Sequence[RuleCount]) -> list[RuleCount]:
+    return [c for c in counts if c.mode == "enforce" and c.action in _REVIEWED]
 
 
-def _facts(findings: Sequence[Finding], ruleset: str) -> str:
-    spans = "; ".join(f"rule {f.rule} ({f.category}) at [{f.start}, {f.end})" for f in findings)
-    return f"Automated screening with rule set {ruleset[:16]} matched: {spans}."
+def _facts(counts: Sequence[RuleCount], findings: Sequence[Finding], ruleset: str) -> str:
+    """Each rule's first match, and how often it matched (the findings stop at a cap)."""
+    first: dict[str, Finding] = {}
+    for finding in findings:
+        first.setdefault(finding.rule, finding)
+    parts = []
+    for counted in counts:
+        where = first.get(counted.rule)
+        span = f" at [{where.start}, {where.end})" if where is not None else ""
+        more = f", {counted.matches} matches in all" if counted.matches > 1 else ""
+        parts.append(f"rule {counted.rule} ({counted.category}){span}{more}")
+    return f"Automated screening with rule set {ruleset[:16]} matched: {'; '.join(parts)}."
 
 
 _SEVERITY = {"critical": 4, "high": 3, "medium": 2, "low": 1}
 
 
-def _gravest(resolved: Sequence[tuple[ResolvedCategory, Finding]]) -> ResolvedCategory:
+def _gravest(resolved: Sequence[tuple[ResolvedCategory, RuleCount]]) -> ResolvedCategory:
     return max(resolved, key=lambda pair: _SEVERITY.get(str(pair[0].severity), 0))[0]
 
 
@@ -48,14 +57,18 @@ def on_screened(
     *,
     policy: StrikePolicy | None = None,
 ) -> None:
-    """Open or join the case about the screened item; decide it at once if it was blocked."""
-    findings = _enforced(screened.screening.findings)
-    if not findings:
+    """Open or join the case about the screened item; decide it at once if it was blocked.
+
+    The rules are read from the screening's counts, which name every rule that matched even
+    when its findings were cut at the cap: the category and the decision do not depend on it.
+    """
+    counts = _enforced(rule_counts_of(screened.screening))
+    if not counts:
         return  # shadow hits only: kept for tuning rules, not for review
-    resolved: list[tuple[ResolvedCategory, Finding]] = []
-    for finding in findings:
+    resolved: list[tuple[ResolvedCategory, RuleCount]] = []
+    for counted in counts:
         try:
-            resolved.append((resolve_category(packs, finding.category), finding))
+            resolved.append((resolve_category(packs, counted.category), counted))
         except UnknownCategory:
             continue  # a rule set deployed before the service dropped a pack
     if not resolved:
@@ -85,7 +98,9 @@ def on_screened(
             packs,
             case,
             _gravest(blocking),
-            _facts([f for _, f in blocking], screened.screening.ruleset),
+            _facts(
+                [c for _, c in blocking], screened.screening.findings, screened.screening.ruleset
+            ),
             policy=policy,
             moment=moment,
         )

@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from trustdesk.cases.models import AutomatedDecision, Case, Decision, TrustedFlagger
-from trustdesk.db.engine import transaction
+from trustdesk.db.engine import read_transaction
 from trustdesk.errors import InvalidInput
 from trustdesk.policy.schema import Pack
 from trustdesk.policy.sor import (
@@ -611,7 +611,7 @@ class Exported:
 
 def count(session: Session, period: Period) -> int:
     """How many decisions the period holds (for a progress bar)."""
-    with transaction(session):
+    with read_transaction(session):
         query = select(func.count()).select_from(Decision).where(*period.where())
         return int(session.scalar(query) or 0)
 
@@ -631,7 +631,7 @@ def export(
     """
     after: tuple[datetime, uuid.UUID] | None = None
     while True:
-        with transaction(session):
+        with read_transaction(session):
             query = select(Decision).where(*period.where())
             if after is not None:
                 query = query.where(

@@ -3,7 +3,9 @@
 Each input line is ``{"id": ..., "text": ...}`` (or ``"path"`` to a UTF-8 text file,
 relative to the input file). Each output line is
 ``{"id", "verdict", "findings": [{"rule", "category", "action", "mode", "start", "end"}],
-"ruleset"}`` in input order. A bad line is reported on stderr with its line number and
+"findings_truncated", "rule_counts": [{"rule", "category", "action", "mode", "matches"}],
+"ruleset"}`` in input order: at most ``TRUSTDESK_SCREENING_MAX_FINDINGS`` findings an item,
+every match counted per rule. A bad line is reported on stderr with its line number and
 skipped; it never stops the run.
 """
 
@@ -80,13 +82,15 @@ def _parse(number: int, line: bytes, base: Path) -> tuple[Any, str] | str:
     return item["id"], text
 
 
-def _screen_chunk(chunk: list[tuple[int, bytes]], base: str) -> list[tuple[int, str, str]]:
+def _screen_chunk(
+    chunk: list[tuple[int, bytes]], base: str, limit: int
+) -> list[tuple[int, str, str]]:
     """Screen a chunk; returns (line number, kind, payload): kind "out" or "error"."""
     assert _screener is not None
     results: list[tuple[int, str, str]] = []
     parsed = [(n, _parse(n, line, Path(base))) for n, line in chunk]
     good = [(n, p) for n, p in parsed if isinstance(p, tuple)]
-    screenings = _screener.screen_many([p[1] for _, p in good])
+    screenings = _screener.screen_many([p[1] for _, p in good], limit)
     verdicts = {n: (p[0], s) for (n, p), s in zip(good, screenings, strict=True)}
     for n, p in parsed:
         if isinstance(p, str):
@@ -97,6 +101,8 @@ def _screen_chunk(chunk: list[tuple[int, bytes]], base: str) -> list[tuple[int, 
             "id": content_id,
             "verdict": str(screening.verdict),
             "findings": [asdict(f) for f in screening.findings],
+            "findings_truncated": screening.truncated,
+            "rule_counts": [asdict(c) for c in screening.rule_counts],
             "ruleset": screening.ruleset,
         }
         results.append((n, "out", json.dumps(out, ensure_ascii=False)))
@@ -132,6 +138,7 @@ def scan(
     if not input_file.is_file():
         fail(f"cannot read {input_file}", code="invalid_input", exit_code=2)
     total, bad = 0, 0
+    limit = settings.screening_max_findings
     base = str(input_file.resolve().parent)
     columns = (TextColumn("screening"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
     with (
@@ -142,7 +149,9 @@ def scan(
         task = progress.add_task("scan", total=input_file.stat().st_size)
         chunks = _chunks(handle, progress, task)
         if workers == 1:
-            results: Iterator[list[tuple[int, str, str]]] = (_screen_chunk(c, base) for c in chunks)
+            results: Iterator[list[tuple[int, str, str]]] = (
+                _screen_chunk(c, base, limit) for c in chunks
+            )
             for batch in results:
                 total, bad = _write(batch, out, total, bad)
         else:
@@ -152,7 +161,9 @@ def scan(
                 initializer=_init_worker,
                 initargs=(rules, dirs, cache),
             ) as pool:
-                for batch in pool.map(_screen_chunk, chunks, itertools.repeat(base)):
+                for batch in pool.map(
+                    _screen_chunk, chunks, itertools.repeat(base), itertools.repeat(limit)
+                ):
                     total, bad = _write(batch, out, total, bad)
     stderr.print(f"screened {total} item(s); {bad} bad line(s) skipped", highlight=False)
 

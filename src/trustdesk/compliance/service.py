@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from trustdesk.auth import service as auth
 from trustdesk.compliance.models import Service, ServicePack, ServiceTypeRow
-from trustdesk.db.engine import transaction
+from trustdesk.db.engine import read_transaction, transaction
 from trustdesk.errors import Conflict, InvalidInput, NotFound
 from trustdesk.http.callers import ServiceCaller
 from trustdesk.policy.schema import Pack
@@ -108,13 +108,13 @@ def create_service(
 
 
 def list_services(session: Session) -> list[ServiceView]:
-    with transaction(session):
+    with read_transaction(session):
         services = session.scalars(select(Service).order_by(Service.name)).all()
         return [ServiceView.of(service) for service in services]
 
 
 def get_service(session: Session, service_id: uuid.UUID) -> ServiceView:
-    with transaction(session):
+    with read_transaction(session):
         service = session.get(Service, service_id)
         if service is None:
             raise ServiceNotFound(f"no service {service_id}")
@@ -122,7 +122,7 @@ def get_service(session: Session, service_id: uuid.UUID) -> ServiceView:
 
 
 def find_service_by_name(session: Session, name: str) -> ServiceView | None:
-    with transaction(session):
+    with read_transaction(session):
         service = session.scalar(select(Service).where(Service.name == name))
         return ServiceView.of(service) if service else None
 
@@ -132,7 +132,7 @@ def packs_for(session: Session, registry: PackRegistry, service_id: uuid.UUID) -
 
     :class:`ServiceNotFound` if there is no such service.
     """
-    with transaction(session):
+    with read_transaction(session):
         if session.get(Service, service_id) is None:
             raise ServiceNotFound(f"no service {service_id}")
         pack_ids = session.scalars(

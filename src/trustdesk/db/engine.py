@@ -4,6 +4,15 @@
 :class:`~sqlalchemy.orm.Session` from the adapter (HTTP request, CLI command) and open
 their transactions on it; tests hand the factory a connection inside an outer
 transaction so each test is rolled back at the end.
+
+Two kinds of transaction: :func:`transaction` for use cases that may write (on SQLite it
+takes the write lock at ``BEGIN IMMEDIATE``, so writers queue instead of failing), and
+:func:`read_transaction` for use cases that only read. A read transaction is deferred on
+SQLite (WAL gives it a snapshot; it never holds the write lock, so however long it lasts
+no writer waits for it) and refuses writes on both backends: ``PRAGMA query_only`` on
+SQLite, ``SET TRANSACTION READ ONLY`` on PostgreSQL, and the session refuses to flush or
+execute an INSERT, UPDATE or DELETE (:class:`ReadOnlyTransaction`), so a read use case
+cannot write by accident.
 """
 
 from __future__ import annotations
@@ -14,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 from trustdesk.errors import ConfigurationError
 
@@ -37,11 +46,34 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+READ_ONLY = "trustdesk_read_only"  # execution option and session flag of a read transaction
+
+
+class ReadOnlyTransaction(RuntimeError):
+    """A read transaction was asked to write: a programming error."""
+
+
+def _query_only(connection: Connection, on: bool) -> None:
+    """Set SQLite's ``query_only`` on this DBAPI connection (remembered, so set only on change)."""
+    if connection.info.get(READ_ONLY, False) != on:
+        connection.exec_driver_sql(f"PRAGMA query_only = {'ON' if on else 'OFF'}")
+        connection.info[READ_ONLY] = on
+
+
 def _on_sqlite_begin(connection: Connection) -> None:
     # IMMEDIATE takes the write lock at BEGIN (waiting up to busy_timeout) rather than at
     # the first write, where a stale read snapshot would fail at once with SQLITE_BUSY.
     # SQLite has one writer at a time anyway; this makes concurrent use cases queue.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # A read transaction begins deferred: it reads a WAL snapshot and never takes the lock.
+    # (query_only first: under it, even BEGIN IMMEDIATE is refused as a write)
+    read_only = bool(connection.get_execution_options().get(READ_ONLY))
+    _query_only(connection, read_only)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def _on_postgresql_begin(connection: Connection) -> None:
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("SET TRANSACTION READ ONLY")
 
 
 def make_engine(url: str) -> Engine:
@@ -61,7 +93,9 @@ def make_engine(url: str) -> Engine:
     if backend == "postgresql":
         if parsed.drivername in {"postgresql", "postgres"}:
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(parsed, pool_pre_ping=True)
+        engine = create_engine(parsed, pool_pre_ping=True)
+        event.listen(engine, "begin", _on_postgresql_begin)
+        return engine
     msg = f"unsupported database {backend!r}: use sqlite:// or postgresql://"
     raise ConfigurationError(msg)
 
@@ -90,7 +124,7 @@ class Database:
             yield session
 
     def ping(self) -> None:
-        with self._sessions() as session:
+        with self._sessions() as session, read_transaction(session):
             session.execute(text("SELECT 1"))
 
     def dispose(self) -> None:
@@ -116,3 +150,47 @@ def transaction(session: Session) -> Iterator[Session]:
         return
     with session.begin():
         yield session
+
+
+@contextmanager
+def read_transaction(session: Session) -> Iterator[Session]:
+    """Run a use case that only reads, in a read-only transaction on ``session``.
+
+    On SQLite the transaction is deferred: it reads a snapshot and never takes the write
+    lock, so a long read (``log verify``, an export) makes no writer wait. Any write in it
+    fails (see the module's docstring). Inside a caller's transaction it joins that one.
+    """
+    if session.in_transaction():
+        yield session
+        return
+    with session.begin():
+        # A test's session joins an outer transaction with a savepoint, so the transaction
+        # has begun already: there the flags are set on the shared connection for the
+        # duration (SQLite), or only the session's own check applies (PostgreSQL).
+        shared = isinstance(session.get_bind(), Connection)
+        connection = session.connection(execution_options=None if shared else {READ_ONLY: True})
+        sqlite = connection.dialect.name == "sqlite"
+        if shared and sqlite:
+            _query_only(connection, True)
+        session.info[READ_ONLY] = True
+        try:
+            yield session
+        finally:
+            session.info.pop(READ_ONLY, None)
+            if shared and sqlite:
+                _query_only(connection, False)
+
+
+def _refuse_flush(session: Session, _context: object, _instances: object) -> None:
+    if session.info.get(READ_ONLY) and (session.new or session.dirty or session.deleted):
+        raise ReadOnlyTransaction("a read transaction cannot write (flush refused)")
+
+
+def _refuse_writes(state: ORMExecuteState) -> None:
+    writes = state.is_insert or state.is_update or state.is_delete
+    if writes and state.session.info.get(READ_ONLY):
+        raise ReadOnlyTransaction("a read transaction cannot write (statement refused)")
+
+
+event.listen(Session, "before_flush", _refuse_flush)
+event.listen(Session, "do_orm_execute", _refuse_writes)

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from trustdesk.db.base import utcnow
-from trustdesk.db.engine import transaction
+from trustdesk.db.engine import read_transaction, transaction
 from trustdesk.errors import Conflict, InvalidInput, NotFound
 from trustdesk.identity.documents import registry as documents
 from trustdesk.identity.models import Identity
@@ -334,7 +334,7 @@ def may_publish(
         return True
     if subject is None:
         return False
-    with transaction(session):
+    with read_transaction(session):
         found = session.scalar(
             select(Identity.status).where(
                 Identity.service_id == service_id, Identity.subject == subject

@@ -18,7 +18,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from trustdesk.db.base import utcnow
-from trustdesk.db.engine import transaction
+from trustdesk.db.engine import read_transaction, transaction
 from trustdesk.errors import InvalidInput, NotFound
 from trustdesk.records import leaf, merkle
 from trustdesk.records.events import EventType
@@ -71,7 +71,7 @@ def _size(session: Session) -> int:
 
 def size(session: Session) -> int:
     """How many entries the log holds."""
-    with transaction(session):
+    with read_transaction(session):
         return _size(session)
 
 
@@ -131,7 +131,7 @@ def _latest(session: Session) -> LogCheckpoint | None:
 
 
 def latest_checkpoint(session: Session) -> CheckpointView | None:
-    with transaction(session):
+    with read_transaction(session):
         row = _latest(session)
         return _view(row) if row else None
 
@@ -172,7 +172,7 @@ def entries(
     )
     if service_id is not None:
         query = query.where(LogEntry.service_id == service_id)
-    with transaction(session):
+    with read_transaction(session):
         rows = session.execute(query.order_by(LogEntry.index)).all()
     return [EntryView(index, leaf_bytes, leaf_hash) for index, leaf_bytes, leaf_hash in rows]
 
@@ -186,7 +186,7 @@ def entry(session: Session, index: int) -> EntryView:
 
 def inclusion_proof(session: Session, index: int, tree_size: int) -> list[bytes]:
     """The RFC 9162 inclusion proof of entry ``index`` in the tree of ``tree_size`` entries."""
-    with transaction(session):
+    with read_transaction(session):
         current = _size(session)
         if not 0 <= index < tree_size <= current:
             msg = f"need 0 <= index < size <= {current} (the log's size); got {index}, {tree_size}"
@@ -196,7 +196,7 @@ def inclusion_proof(session: Session, index: int, tree_size: int) -> list[bytes]
 
 def consistency_proof(session: Session, first: int, second: int) -> list[bytes]:
     """The RFC 9162 consistency proof between the trees of ``first`` and ``second`` entries."""
-    with transaction(session):
+    with read_transaction(session):
         current = _size(session)
         if not 0 < first <= second <= current:
             msg = f"need 0 < first <= second <= {current} (the log's size); got {first}, {second}"
@@ -205,7 +205,7 @@ def consistency_proof(session: Session, first: int, second: int) -> list[bytes]:
 
 
 def root_at(session: Session, tree_size: int) -> bytes:
-    with transaction(session):
+    with read_transaction(session):
         if not 0 <= tree_size <= _size(session):
             raise InvalidProofRequest(f"the log has no tree of size {tree_size}")
         return merkle.root(DatabaseSubtreeStore(session), tree_size)
@@ -227,5 +227,5 @@ def count(
         query = query.where(LogEntry.recorded_at >= start)
     if end is not None:
         query = query.where(LogEntry.recorded_at < end)
-    with transaction(session):
+    with read_transaction(session):
         return int(session.scalar(query) or 0)

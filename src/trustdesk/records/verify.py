@@ -6,6 +6,11 @@ one, every checkpoint's signature is checked and its root compared with the rebu
 its size, and consecutive checkpoints are checked for consistency with an RFC 9162 proof.
 The first entry that is wrong stops the walk (what follows it cannot be trusted); every
 checkpoint problem found before that is reported too.
+
+The log only grows (its tables refuse UPDATE and DELETE), so verification fixes the size
+and the checkpoints it checks in a first short read, then reads one chunk per short read
+transaction: on a running server, writers never wait for it (on SQLite a read transaction
+is deferred and holds no lock) and entries appended meanwhile are left for the next run.
 """
 
 from __future__ import annotations
@@ -18,12 +23,14 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from trustdesk.db.engine import read_transaction
 from trustdesk.records import merkle
 from trustdesk.records.models import LogCheckpoint, LogEntry, LogNode
 from trustdesk.records.note import NoteError, NoteVerifier, open_checkpoint
 from trustdesk.records.store import DatabaseSubtreeStore
 
-CHUNK = 10_000
+CHUNK = 10_000  # entries per read transaction
+CONSISTENCY_CHUNK = 100  # checkpoint pairs per read transaction
 
 
 @dataclass
@@ -39,22 +46,29 @@ class Report:
         return not self.problems
 
 
-def _entries(session: Session) -> Iterator[list[LogEntry]]:
+def _entries(
+    session: Session, size: int
+) -> Iterator[tuple[list[LogEntry], dict[tuple[int, int], bytes]]]:
+    """The first ``size`` entries a chunk at a time, each with the subtree hashes its leaves
+    complete, every chunk read in a read transaction of its own."""
     start = 0
-    while True:
-        rows = list(
-            session.scalars(
-                select(LogEntry)
-                .where(LogEntry.index >= start)
-                .order_by(LogEntry.index)
-                .limit(CHUNK)
+    while start < size:
+        with read_transaction(session):
+            rows = list(
+                session.scalars(
+                    select(LogEntry)
+                    .where(LogEntry.index >= start, LogEntry.index < size)
+                    .order_by(LogEntry.index)
+                    .limit(CHUNK)
+                )
             )
-        )
-        if not rows:
-            return
-        yield rows
-        start = rows[-1].index + 1
+            if not rows:
+                return
+            begin, end = start, start + len(rows)
+            stored = _stored_nodes(session, begin, end, end.bit_length())
         session.expunge_all()
+        yield rows, stored
+        start = rows[-1].index + 1
 
 
 def _stored_nodes(
@@ -111,9 +125,13 @@ def verify_log(
     origin: str,
     progress: Callable[[int], None] | None = None,
 ) -> Report:
-    """Check everything; ``progress`` is told how many entries each chunk held."""
+    """Check the log as it stands when called; ``progress`` is told how many entries each
+    chunk held."""
     report = Report()
-    checkpoints = list(session.scalars(select(LogCheckpoint).order_by(LogCheckpoint.size)))
+    with read_transaction(session):
+        size = _size(session)
+        checkpoints = list(session.scalars(select(LogCheckpoint).order_by(LogCheckpoint.size)))
+    session.expunge_all()
     pending = iter(checkpoints)
     next_checkpoint = next(pending, None)
     appender = merkle.MerkleAppender()
@@ -128,9 +146,7 @@ def verify_log(
             next_checkpoint = next(pending, None)
 
     settle_checkpoints()
-    for rows in _entries(session):
-        begin, end = appender.size, appender.size + len(rows)
-        stored = _stored_nodes(session, begin, end, end.bit_length())
+    for rows, stored in _entries(session, size):
         for row in rows:
             problem = _check_entry(row, appender.size)
             if problem is None:
@@ -154,31 +170,57 @@ def verify_log(
             f"({appender.size})"
         )
         return report
-    expected_nodes = sum(appender.size >> level for level in range(appender.size.bit_length()))
-    stored_nodes = session.scalar(select(func.count()).select_from(LogNode)) or 0
-    if stored_nodes != expected_nodes:
+    with read_transaction(session):
+        now, stored_nodes = _nodes_and_size(session)
+    if stored_nodes != _node_count(now):
         report.problems.append(
-            f"the log stores {stored_nodes} subtree hashes where {appender.size} entries make "
-            f"{expected_nodes}"
+            f"the log stores {stored_nodes} subtree hashes where {now} entries make "
+            f"{_node_count(now)}"
         )
     _check_consistency(session, checkpoints, report)
     return report
 
 
+def _size(session: Session) -> int:
+    last = session.scalar(select(func.max(LogEntry.index)))
+    return 0 if last is None else last + 1
+
+
+def _node_count(size: int) -> int:
+    """How many perfect subtrees (stored hashes) a log of ``size`` entries has."""
+    return sum(size >> level for level in range(size.bit_length()))
+
+
+def _nodes_and_size(session: Session) -> tuple[int, int]:
+    """The log's size now and the subtree hashes stored, read by one statement (one snapshot
+    on both backends: entries appended meanwhile came with their subtrees)."""
+    nodes = select(func.count()).select_from(LogNode).scalar_subquery()
+    last = select(func.max(LogEntry.index)).scalar_subquery()
+    row = session.execute(select(last, nodes)).one()
+    return (0 if row[0] is None else row[0] + 1), int(row[1] or 0)
+
+
 def _check_consistency(
     session: Session, checkpoints: Sequence[LogCheckpoint], report: Report
 ) -> None:
-    store = DatabaseSubtreeStore(session)
-    for first, second in itertools.pairwise(checkpoints):
-        if first.size == 0:
-            continue
-        proof = merkle.consistency_proof(store, first.size, second.size)
-        try:
-            merkle.verify_consistency(
-                first.size, second.size, proof, first.root_hash, second.root_hash
-            )
-        except merkle.ProofError as exc:
-            report.problems.append(
-                f"checkpoint {second.size}: not consistent with checkpoint {first.size}: "
-                f"{exc.message}"
-            )
+    pairs = [(a, b) for a, b in itertools.pairwise(checkpoints) if a.size]
+    for at in range(0, len(pairs), CONSISTENCY_CHUNK):
+        with read_transaction(session):
+            store = DatabaseSubtreeStore(session)
+            proofs = [
+                merkle.consistency_proof(store, first.size, second.size)
+                for first, second in pairs[at : at + CONSISTENCY_CHUNK]
+            ]
+        for (first, second), proof in zip(pairs[at : at + CONSISTENCY_CHUNK], proofs, strict=True):
+            _check_pair(first, second, proof, report)
+
+
+def _check_pair(
+    first: LogCheckpoint, second: LogCheckpoint, proof: list[bytes], report: Report
+) -> None:
+    try:
+        merkle.verify_consistency(first.size, second.size, proof, first.root_hash, second.root_hash)
+    except merkle.ProofError as exc:
+        report.problems.append(
+            f"checkpoint {second.size}: not consistent with checkpoint {first.size}: {exc.message}"
+        )

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Request, UploadFile
 
 from trustdesk.http.callers import CallerDep
-from trustdesk.http.deps import SessionDep
+from trustdesk.http.deps import SessionDep, SettingsDep
 from trustdesk.http.problems import PROBLEM_RESPONSES
 from trustdesk.policy.service import PackRegistry
 from trustdesk.screening import service, uploads
@@ -66,7 +66,11 @@ def activate(
 
 @router.post("/screen", summary="Screen one content item with the service's active rule set")
 def screen(
-    body: ScreenRequest, request: Request, caller: CallerDep, session: SessionDep
+    body: ScreenRequest,
+    request: Request,
+    caller: CallerDep,
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> ScreenResponse:
     item = service.ContentIn.of(body.content.id, body.content.text, body.subject, body.content.kind)
     gate: service.PublishGate = request.app.state.publish_gate
@@ -77,7 +81,7 @@ def screen(
     screener = _registry(request).for_service(session, caller.service_id)
     if screener is None:
         return ScreenResponse.of(item.content_id, None, None)
-    screening = screener.screen(item.text)
+    screening = screener.screen(item.text, settings.screening_max_findings)
     listener: service.ScreeningListener | None = request.app.state.screening_listener
     item_id = service.record(
         session, caller.service_id, item, screening, context=body.context, listener=listener

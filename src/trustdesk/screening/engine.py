@@ -10,6 +10,11 @@ the rule set has any, add one RE2 set pass. Only a message with a match pays for
 one call (``Normalizer.locate``, in C) turns hyperscan's byte ends into spans of the
 original text with word boundaries checked, and findings are plain tuples until the answer
 is built. ``screen_many`` scans a megabyte of normalized text at a time.
+
+A message can match a term hundreds of thousands of times (one character repeated), so the
+work per message is bounded: every match is counted per rule (the verdict and the counts
+take them all), but at most ``limit`` findings are kept, each matched rule's first one before
+any other, the graver rules' first when even those are too many.
 """
 
 from __future__ import annotations
@@ -47,12 +52,30 @@ class Finding:
 
 
 @dataclass(frozen=True, slots=True)
+class RuleCount:
+    """How often one rule matched one message: every match, kept as a finding or not."""
+
+    rule: str
+    category: str
+    action: str
+    mode: str
+    matches: int
+
+
+@dataclass(frozen=True, slots=True)
 class Screening:
-    """The answer for one message: verdict, the findings behind it, and the rule-set version."""
+    """The answer for one message: verdict, the findings behind it, and the rule-set version.
+
+    ``rule_counts``: every rule that matched, in rule-set order, with its number of matches
+    (the verdict comes from all of them); ``truncated``: ``findings`` holds fewer than all
+    the matches (the cap on findings per message was reached).
+    """
 
     verdict: Verdict
     findings: tuple[Finding, ...]
     ruleset: str
+    rule_counts: tuple[RuleCount, ...] = ()
+    truncated: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +99,7 @@ def steps_of(source: RuleSetSource) -> Steps:
 
 
 _BATCH_BYTES = 1 << 20  # screen_many scans this much normalized text at once
+MAX_FINDINGS = 100  # findings kept per message unless the caller says otherwise
 _Key = tuple[int, int, int]  # a finding inside the engine: (start, end, rule index)
 
 
@@ -103,7 +127,13 @@ class Screener:
         self._owners = tuple(owners)  # matcher id -> rule index (terms, then patterns)
         self._exception_owners = tuple(exception_owners)
         self._terms = literals.terms
-        self._ids = literals.terms.ids  # term index -> term ids
+        # term index -> the rules owning it (a term in two rules, or twice in one, is one term)
+        self._term_owners = tuple(
+            tuple(sorted({self._owners[term_id] for term_id in ids})) for ids in literals.terms.ids
+        )
+        # rules with patterns: a span found twice (two patterns, a pattern and a term) is one
+        # match, so their spans are remembered
+        self._mixed = frozenset(self._owners[len(self._owners) - len(patterns) :])
         # The hot path, bound once: normalize to UTF-8, scan, and (only on a hit) locate.
         self._utf8 = normalizer.utf8
         self._scan = literals.scan
@@ -115,16 +145,17 @@ class Screener:
     def rule_count(self) -> int:
         return len(self._rules)
 
-    def screen(self, text: str) -> Screening:
+    def screen(self, text: str, limit: int = MAX_FINDINGS) -> Screening:
+        """The verdict on ``text``, with at most ``limit`` findings (every match counted)."""
         data = self._utf8(text)
         found = self._scan(data)
         if found or self._has_patterns:
-            return self._judge(text, data, found, 0)
+            return self._judge(text, data, found, 0, limit)
         return self._allowed
 
-    def screen_many(self, texts: Sequence[str]) -> list[Screening]:
-        """``[screen(text) for text in texts]``: normalized into one buffer and scanned once
-        per megabyte, so a message without a hit costs no Python call of its own."""
+    def screen_many(self, texts: Sequence[str], limit: int = MAX_FINDINGS) -> list[Screening]:
+        """``[screen(text, limit) for text in texts]``: normalized into one buffer and scanned
+        once per megabyte, so a message without a hit costs no Python call of its own."""
         results = [self._allowed] * len(texts)
         start = 0
         while start < len(texts):
@@ -138,48 +169,95 @@ class Screener:
                 begin = offsets[at]
                 message = data[begin : offsets[at + 1] - 1]
                 results[start + at] = self._judge(
-                    texts[start + at], message, hits.get(at, []), begin
+                    texts[start + at], message, hits.get(at, []), begin, limit
                 )
             start = stop
         return results
 
-    def _judge(self, text: str, data: bytes, found: list[tuple[int, int]], base: int) -> Screening:
+    def _judge(
+        self, text: str, data: bytes, found: list[tuple[int, int]], base: int, limit: int
+    ) -> Screening:
         """The answer for ``text`` (normalized: ``data``), whose term matches are ``found``
-        (byte ends counted from ``base``)."""
+        (byte ends counted from ``base``): every match counted per rule, at most ``limit``
+        kept (plus each rule's first, which :meth:`_answer` chooses among)."""
+        counts: dict[int, int] = {}  # rule index -> matches
         keys: list[_Key] = []
+        mixed = self._mixed
+        seen: set[_Key] = set()  # spans of rules with patterns: each counted once
         if found:
             terms = self._terms
             located = self._locate(text, found, terms.sizes, terms.bounds, base)
             excepted = self._excepted(text, data) if located and self._exception_owners else {}
-            ids, owners = self._ids, self._owners
+            term_owners = self._term_owners
             for start, end, index, folded_start, folded_end in located:
-                for term_id in ids[index]:
-                    owner = owners[term_id]
+                for owner in term_owners[index]:
                     if excepted and any(
                         s <= folded_start and folded_end <= e for s, e in excepted.get(owner, ())
                     ):
                         continue
-                    keys.append((start, end, owner))
+                    if mixed and owner in mixed:
+                        if (start, end, owner) in seen:
+                            continue
+                        seen.add((start, end, owner))
+                    matched = counts.get(owner, 0)
+                    counts[owner] = matched + 1
+                    if not matched or len(keys) < limit:
+                        keys.append((start, end, owner))
         if self._has_patterns:
-            self._pattern_keys(text, data, keys)
-        if not keys:
+            self._pattern_keys(text, data, keys=keys, counts=counts, seen=seen, limit=limit)
+        if not counts:
             return self._allowed
-        rules = self._rules
-        if len(keys) == 1:  # the usual hit: one term of one rule
-            start, end, owner = keys[0]
-            finding = Finding(*rules[owner], start, end)
-            return Screening(_VERDICTS[self._ranks[owner]], (finding,), self.version)
-        distinct = sorted(set(keys))
-        ordered = tuple([Finding(*rules[owner], start, end) for start, end, owner in distinct])
-        rank = max([self._ranks[owner] for _, _, owner in distinct])
-        return Screening(_VERDICTS[rank], ordered, self.version)
+        return self._answer(keys, counts, limit)
 
-    def _pattern_keys(self, text: str, data: bytes, keys: list[_Key]) -> None:
+    def _answer(self, keys: list[_Key], counts: dict[int, int], limit: int) -> Screening:
+        """The verdict from every rule that matched; the findings: ``keys`` cut to ``limit``,
+        keeping each rule's first match (the gravest rules' first if even those are many)."""
+        rules, ranks = self._rules, self._ranks
+        total = sum(counts.values())
+        per_rule = tuple(RuleCount(*rules[owner], counts[owner]) for owner in sorted(counts))
+        verdict = _VERDICTS[max([ranks[owner] for owner in counts])]
+        if total == 1:  # the usual hit: one term of one rule
+            start, end, owner = keys[0]
+            return Screening(verdict, (Finding(*rules[owner], start, end),), self.version, per_rule)
+        distinct = sorted(set(keys))
+        if len(distinct) > limit:
+            first: dict[int, _Key] = {}
+            for key in distinct:
+                first.setdefault(key[2], key)
+            chosen = set(sorted(first.values(), key=lambda k: (-ranks[k[2]], k))[:limit])
+            for key in distinct:
+                if len(chosen) >= limit:
+                    break
+                chosen.add(key)
+            distinct = sorted(chosen)
+        ordered = tuple([Finding(*rules[owner], start, end) for start, end, owner in distinct])
+        return Screening(verdict, ordered, self.version, per_rule, total > len(ordered))
+
+    def _pattern_keys(
+        self,
+        text: str,
+        data: bytes,
+        *,
+        keys: list[_Key],
+        counts: dict[int, int],
+        seen: set[_Key],
+        limit: int,
+    ) -> None:
         hits = self._patterns.find(data.decode("utf-8", "surrogatepass"))
         if hits:
             mapped = self._normalizer.map(text)
+            owners, mixed = self._owners, self._mixed
             for hit in hits:
-                keys.append((*mapped.span(hit.start, hit.end), self._owners[hit.pattern]))
+                owner = owners[hit.pattern]
+                start, end = mapped.span(hit.start, hit.end)
+                if owner in mixed:
+                    if (start, end, owner) in seen:
+                        continue
+                    seen.add((start, end, owner))
+                matched = counts.get(owner, 0)
+                counts[owner] = matched + 1
+                if not matched or len(keys) < limit:
+                    keys.append((start, end, owner))
 
     def _excepted(self, text: str, data: bytes) -> dict[int, list[tuple[int, int]]]:
         """Rule index -> the spans of its except terms in the normalized text."""

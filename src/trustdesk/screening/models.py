@@ -4,11 +4,23 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from trustdesk.db.base import Base, CreatedAt, UUIDPrimaryKey
+from trustdesk.db.base import Base, CreatedAt, PortableJSON, UUIDPrimaryKey
 
 
 class RuleSetVersion(Base):
@@ -56,6 +68,9 @@ class ContentItem(UUIDPrimaryKey, CreatedAt, Base):
     verdict: Mapped[str] = mapped_column(String(8))
     ruleset: Mapped[str] = mapped_column(String(64))
     log_index: Mapped[int] = mapped_column(BigInteger)
+    # At most the screener's cap of findings is stored; every rule's matches are counted.
+    findings_truncated: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    rule_counts: Mapped[list[dict[str, Any]] | None] = mapped_column(PortableJSON)
     findings: Mapped[list[ContentFinding]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by="ContentFinding.start"
     )

@@ -40,10 +40,27 @@ class FindingOut(BaseModel):
     end: int
 
 
+class RuleCountOut(BaseModel):
+    rule: str
+    category: str
+    action: str
+    mode: str
+    matches: int = Field(description="How often the rule matched, findings kept or not.")
+
+
 class ScreenResponse(BaseModel):
     id: str
     verdict: Verdict
-    findings: list[FindingOut]
+    findings: list[FindingOut] = Field(
+        description="The matches, at most the server's cap (each matched rule's first kept)."
+    )
+    findings_truncated: bool = Field(
+        default=False, description="More matches than findings: the cap was reached."
+    )
+    rule_counts: list[RuleCountOut] = Field(
+        default_factory=list,
+        description="Every rule that matched, with its number of matches (past the cap too).",
+    )
     ruleset: str | None
     item_id: uuid.UUID | None = Field(
         default=None, description="Where held, blocked or matched content was stored."
@@ -59,6 +76,8 @@ class ScreenResponse(BaseModel):
             id=content_id,
             verdict=screening.verdict,
             findings=[FindingOut(**asdict(f)) for f in screening.findings],
+            findings_truncated=screening.truncated,
+            rule_counts=[RuleCountOut(**asdict(c)) for c in screening.rule_counts],
             ruleset=screening.ruleset,
             item_id=item_id,
         )

@@ -20,12 +20,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from trustdesk.db.base import utcnow
-from trustdesk.db.engine import transaction
+from trustdesk.db.engine import read_transaction, transaction
 from trustdesk.errors import InvalidInput, NotFound
 from trustdesk.records import leaf
 from trustdesk.records import service as records
 from trustdesk.records.events import EventType
-from trustdesk.screening.engine import Finding, Screening, Verdict
+from trustdesk.screening.engine import Finding, RuleCount, Screening, Verdict
 from trustdesk.screening.models import (
     ContentFinding,
     ContentItem,
@@ -182,12 +182,12 @@ def _deployments(session: Session, service_id: uuid.UUID, limit: int) -> list[De
 
 def deployments(session: Session, service_id: uuid.UUID, limit: int = 100) -> list[DeploymentView]:
     """The service's deployments, newest (the active one) first."""
-    with transaction(session):
+    with read_transaction(session):
         return _deployments(session, service_id, limit)
 
 
 def active_version(session: Session, service_id: uuid.UUID) -> str | None:
-    with transaction(session):
+    with read_transaction(session):
         return session.scalar(
             select(RuleSetDeployment.version)
             .where(RuleSetDeployment.service_id == service_id)
@@ -197,7 +197,7 @@ def active_version(session: Session, service_id: uuid.UUID) -> str | None:
 
 
 def archive_of(session: Session, version: str) -> bytes:
-    with transaction(session):
+    with read_transaction(session):
         archive = session.scalar(
             select(RuleSetVersion.archive).where(RuleSetVersion.version == version)
         )
@@ -208,7 +208,7 @@ def archive_of(session: Session, version: str) -> bytes:
 
 def deployed_archive(session: Session, service_id: uuid.UUID, version: str) -> bytes:
     """The stored zip of ``version``, if this service ever deployed it (else not found)."""
-    with transaction(session):
+    with read_transaction(session):
         archive = session.scalar(
             select(RuleSetVersion.archive)
             .join(RuleSetDeployment, RuleSetDeployment.version == RuleSetVersion.version)
@@ -261,7 +261,8 @@ IDENTITY_REQUIRED = "identity_required"
 def identity_required(item: ContentIn) -> Screening:
     """The verdict on content from a subject the publishing gate refuses (art. 4)."""
     finding = Finding(IDENTITY_REQUIRED, IDENTITY_REQUIRED, "block", "enforce", 0, len(item.text))
-    return Screening(Verdict.BLOCK, (finding,), "")
+    counted = RuleCount(IDENTITY_REQUIRED, IDENTITY_REQUIRED, "block", "enforce", 1)
+    return Screening(Verdict.BLOCK, (finding,), "", (counted,))
 
 
 def count(session: Session, service_id: uuid.UUID, verdict: Verdict) -> None:
@@ -280,44 +281,66 @@ def record(
     listener: ScreeningListener | None = None,
 ) -> uuid.UUID | None:
     """Count the verdict; store and log the item if anything matched, and tell ``listener``
-    (in the same transaction). Returns the stored item's id."""
+    (in the same transaction). Returns the stored item's id.
+
+    The item and its findings (at most the screener's cap) are written before the log entry,
+    whose append holds the log's lock to the end of the transaction: that section stays
+    short whatever the item (one update gives the item its log index).
+    """
     moment = utcnow()
+    if screening.verdict is Verdict.ALLOW and not screening.findings:
+        count(session, service_id, screening.verdict)
+        return None
+    item_id = uuid.uuid4()
+    row = ContentItem(
+        id=item_id,
+        service_id=service_id,
+        content_id=item.content_id,
+        subject=item.subject,
+        kind=item.kind,
+        text=item.text,
+        verdict=str(screening.verdict),
+        ruleset=screening.ruleset,
+        log_index=_NOT_LOGGED_YET,
+        findings=[ContentFinding(**asdict(f)) for f in screening.findings],
+        findings_truncated=screening.truncated,
+        rule_counts=[asdict(c) for c in rule_counts_of(screening)],
+    )
+    data = {
+        "item_id": str(item_id),
+        "content_id_digest": leaf.text_digest(item.content_id),
+        "text_digest": leaf.text_digest(item.text),
+        "verdict": str(screening.verdict),
+        "ruleset": screening.ruleset,
+        "rules": sorted({f.rule for f in screening.findings}),
+    }
     with transaction(session):
         _count(session, service_id, str(screening.verdict), moment.date())
-        if screening.verdict is Verdict.ALLOW and not screening.findings:
-            return None
-        item_id = uuid.uuid4()
+        session.add(row)
+        session.flush()
         entry = records.append(
-            session,
-            EventType.SCREENING_CONTENT_SCREENED,
-            service_id=service_id,
-            data={
-                "item_id": str(item_id),
-                "content_id_digest": leaf.text_digest(item.content_id),
-                "text_digest": leaf.text_digest(item.text),
-                "verdict": str(screening.verdict),
-                "ruleset": screening.ruleset,
-                "rules": sorted({f.rule for f in screening.findings}),
-            },
+            session, EventType.SCREENING_CONTENT_SCREENED, service_id=service_id, data=data
         )
-        session.add(
-            ContentItem(
-                id=item_id,
-                service_id=service_id,
-                content_id=item.content_id,
-                subject=item.subject,
-                kind=item.kind,
-                text=item.text,
-                verdict=str(screening.verdict),
-                ruleset=screening.ruleset,
-                log_index=entry.index,
-                findings=[ContentFinding(**asdict(f)) for f in screening.findings],
-            )
-        )
+        row.log_index = entry.index
+        session.flush()
         if listener is not None:
-            session.flush()
             listener(session, Screened(service_id, item_id, item, screening, dict(context or {})))
         return item_id
+
+
+_NOT_LOGGED_YET = -1  # an item's log index until its entry is appended (same transaction)
+
+
+def rule_counts_of(screening: Screening) -> tuple[RuleCount, ...]:
+    """Every rule that matched, with its matches (from the findings if the screening has no
+    counts: one made by hand, or an item stored before counts were)."""
+    if screening.rule_counts or not screening.findings:
+        return screening.rule_counts
+    counted: dict[tuple[str, str, str, str], int] = {}
+    for f in screening.findings:
+        key = (f.rule, f.category, f.action, f.mode)
+        counted[key] = counted.get(key, 0) + 1
+    return tuple(RuleCount(*key, n) for key, n in counted.items())
 
 
 def counts(
@@ -336,7 +359,7 @@ def counts(
         query = query.where(ScreeningCount.day >= first_day)
     if last_day is not None:
         query = query.where(ScreeningCount.day <= last_day)
-    with transaction(session):
+    with read_transaction(session):
         rows = session.execute(query.group_by(ScreeningCount.verdict)).all()
     return {verdict: int(total) for verdict, total in rows}
 
@@ -353,13 +376,15 @@ class StoredItem:
     ruleset: str
     created_at: datetime
     findings: tuple[Finding, ...]
+    findings_truncated: bool = False  # more matches than findings kept (the cap)
+    rule_counts: tuple[RuleCount, ...] = ()  # every rule that matched, with its matches
 
 
 def stored_items(session: Session, item_ids: Sequence[uuid.UUID]) -> list[StoredItem]:
     """The stored items with these ids, oldest first."""
     if not item_ids:
         return []
-    with transaction(session):
+    with read_transaction(session):
         rows = session.scalars(
             select(ContentItem).where(ContentItem.id.in_(item_ids)).order_by(ContentItem.created_at)
         ).all()
@@ -372,10 +397,14 @@ def stored_items(session: Session, item_ids: Sequence[uuid.UUID]) -> list[Stored
                 row.verdict,
                 row.ruleset,
                 row.created_at,
-                tuple(
+                findings := tuple(
                     Finding(f.rule, f.category, f.action, f.mode, f.start, f.end)
                     for f in row.findings
                 ),
+                row.findings_truncated,
+                tuple(RuleCount(**c) for c in row.rule_counts)
+                if row.rule_counts is not None
+                else rule_counts_of(Screening(Verdict(row.verdict), findings, row.ruleset)),
             )
             for row in rows
         ]
@@ -450,7 +479,7 @@ def shadow_results(
     )
     items = func.count(distinct(ContentItem.id))
     rule = (ContentFinding.rule, ContentFinding.category, ContentFinding.action)
-    with transaction(session):
+    with read_transaction(session):
         rows = session.execute(
             select(
                 *rule,

@@ -1,0 +1,35 @@
+"""Stored content keeps at most the screener's cap of findings: say when it was cut, and how
+often each rule matched in all.
+
+Revision ID: 0011
+Revises: 0007
+Create Date: 2026-12-07
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+revision: str = "0011"
+down_revision: str | None = "0007"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("content_items") as batch:
+        batch.add_column(
+            sa.Column("findings_truncated", sa.Boolean(), server_default=sa.false(), nullable=False)
+        )
+        json = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+        batch.add_column(sa.Column("rule_counts", json, nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("content_items") as batch:
+        batch.drop_column("rule_counts")
+        batch.drop_column("findings_truncated")
