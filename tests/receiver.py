@@ -30,6 +30,7 @@ from trustdesk.cases.models import (
     CaseStatus,
     Decision,
 )
+from trustdesk.cases.outbound import AddressGuard, Courier, Resolver, system_resolver
 
 HUGE = 50 * 1024 * 1024
 CHUNK = 64 * 1024
@@ -206,3 +207,10 @@ def seed_actions(
             for action_id in ids
         )
     return ids
+
+
+def courier(
+    deadline: float = 0.3, *, allow_internal: bool = True, resolver: Resolver = system_resolver
+) -> Courier:
+    """How the tests send: a short deadline, loopback receivers allowed (as outside production)."""
+    return Courier(AddressGuard(allow_internal, resolver), deadline=deadline)

@@ -9,13 +9,13 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import select
 
-from receiver import Receiver, running_receiver
-from trustdesk.cases import delivery
+from receiver import Receiver, courier, running_receiver
+from trustdesk.cases import delivery, dispatch
 from trustdesk.cases.models import Webhook
+from trustdesk.cases.outbound import Courier
 from trustdesk.cases.webhooks import Backoff, verify
 from trustdesk.crypto.keyring import KeyRing, LocalKeyRing
 from trustdesk.db.engine import Database
@@ -35,9 +35,8 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def http() -> Iterator[httpx.Client]:
-    with delivery.make_client(timeout=0.3) as client:
-        yield client
+def http() -> Courier:
+    return courier(deadline=0.3)
 
 
 def keyring_of(desk: Desk) -> KeyRing:
@@ -48,13 +47,14 @@ def keyring_of(desk: Desk) -> KeyRing:
 def deliver(
     desk: Desk,
     database: Database,
-    client: httpx.Client,
+    client: Courier,
     now: datetime | None = None,
-    **options: Any,
-) -> delivery.DeliverySummary:
-    options.setdefault("backoff", NO_JITTER)
+    *,
+    max_attempts: int = delivery.DEFAULT_MAX_ATTEMPTS,
+) -> dispatch.DeliverySummary:
+    policy = dispatch.DeliveryPolicy(max_attempts=max_attempts, backoff=NO_JITTER)
     with database.session() as session:
-        return delivery.deliver_due(session, keyring_of(desk), client, now, **options)
+        return dispatch.deliver_due(session, keyring_of(desk), client, now, policy=policy)
 
 
 def set_webhook(desk: Desk, url: str, key: str | None = None) -> str:
@@ -169,7 +169,7 @@ def test_hostile_webhook_urls_never_break_the_server(desk: Desk, hostile: str) -
 
 
 def test_an_action_is_delivered_signed_and_verifiable(
-    desk: Desk, database: Database, receiver: Receiver, http: httpx.Client
+    desk: Desk, database: Database, receiver: Receiver, http: Courier
 ) -> None:
     action_id = restrict(desk)
     secret = set_webhook(desk, receiver.url)
@@ -201,7 +201,7 @@ def test_an_action_is_delivered_signed_and_verifiable(
 
 
 def test_fails_times_out_then_recovers_with_growing_backoff(
-    desk: Desk, database: Database, receiver: Receiver, http: httpx.Client
+    desk: Desk, database: Database, receiver: Receiver, http: Courier
 ) -> None:
     action_id = restrict(desk)
     secret = set_webhook(desk, receiver.url)
@@ -233,7 +233,7 @@ def test_fails_times_out_then_recovers_with_growing_backoff(
 
 
 def test_dead_after_the_last_attempt_then_retried_by_an_operator(
-    desk: Desk, database: Database, receiver: Receiver, http: httpx.Client
+    desk: Desk, database: Database, receiver: Receiver, http: Courier
 ) -> None:
     action_id = restrict(desk)
     set_webhook(desk, receiver.url)
@@ -288,7 +288,7 @@ def test_backoff_grows_with_jitter_up_to_the_cap() -> None:
 
 
 def test_redirects_are_not_followed(
-    desk: Desk, database: Database, receiver: Receiver, http: httpx.Client
+    desk: Desk, database: Database, receiver: Receiver, http: Courier
 ) -> None:
     action_id = restrict(desk)
     set_webhook(desk, receiver.url)
@@ -299,7 +299,7 @@ def test_redirects_are_not_followed(
 
 
 def test_a_huge_answer_is_not_read(
-    desk: Desk, database: Database, receiver: Receiver, http: httpx.Client
+    desk: Desk, database: Database, receiver: Receiver, http: Courier
 ) -> None:
     action_id = restrict(desk)
     set_webhook(desk, receiver.url)
@@ -311,7 +311,7 @@ def test_a_huge_answer_is_not_read(
 
 
 def test_an_unreachable_receiver_is_retried(
-    desk: Desk, database: Database, http: httpx.Client
+    desk: Desk, database: Database, http: Courier
 ) -> None:
     action_id = restrict(desk)
     with running_receiver() as gone:
@@ -326,7 +326,7 @@ def test_an_unreachable_receiver_is_retried(
 
 
 def test_without_a_webhook_actions_wait_for_polling_and_are_acknowledged(
-    desk: Desk, database: Database, receiver: Receiver, http: httpx.Client
+    desk: Desk, database: Database, receiver: Receiver, http: Courier
 ) -> None:
     set_webhook(desk, receiver.url)
     assert desk.client.delete("/v1/webhook", headers=bearer(desk.key)).status_code == 204
@@ -356,7 +356,7 @@ def test_without_a_webhook_actions_wait_for_polling_and_are_acknowledged(
 
 
 def test_a_delivered_action_is_acknowledged(
-    desk: Desk, database: Database, receiver: Receiver, http: httpx.Client
+    desk: Desk, database: Database, receiver: Receiver, http: Courier
 ) -> None:
     action_id = restrict(desk)
     set_webhook(desk, receiver.url)
@@ -367,7 +367,7 @@ def test_a_delivered_action_is_acknowledged(
 
 
 def test_an_ack_before_the_answer_is_recorded_wins(
-    desk: Desk, database: Database, receiver: Receiver, http: httpx.Client
+    desk: Desk, database: Database, receiver: Receiver, http: Courier
 ) -> None:
     """The service acks from inside its webhook handler: the late 2xx changes nothing."""
     action_id = restrict(desk)
@@ -402,7 +402,7 @@ def test_another_service_cannot_see_or_ack_your_actions(
 
 
 def test_time_to_delivery_is_recorded_for_the_case(
-    desk: Desk, database: Database, receiver: Receiver, http: httpx.Client
+    desk: Desk, database: Database, receiver: Receiver, http: Courier
 ) -> None:
     action_id = restrict(desk)
     set_webhook(desk, receiver.url)
@@ -417,7 +417,7 @@ def test_time_to_delivery_is_recorded_for_the_case(
 
 
 def test_webhook_secrets_move_with_a_key_rotation(
-    desk: Desk, database: Database, receiver: Receiver, http: httpx.Client
+    desk: Desk, database: Database, receiver: Receiver, http: Courier
 ) -> None:
     restrict(desk)
     secret = set_webhook(desk, receiver.url)

@@ -314,6 +314,7 @@ def set_webhook(
         caller.service_id,
         body.url,
         allow_loopback=settings.environment is not Environment.PRODUCTION,
+        guard=request.app.state.webhook_guard,
     )
     return WebhookSecretOut(url=done.url, updated_at=done.updated_at, secret=done.secret)
 
