@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from receiver import Receiver, courier, running_receiver
+from receiver import Receiver, running_receiver
+from sending import courier
 from trustdesk.cases import delivery, dispatch
 from trustdesk.cases.models import Webhook
 from trustdesk.cases.outbound import Courier
@@ -310,9 +311,7 @@ def test_a_huge_answer_is_not_read(
     assert action(desk, action_id)["status"] == "delivered"
 
 
-def test_an_unreachable_receiver_is_retried(
-    desk: Desk, database: Database, http: Courier
-) -> None:
+def test_an_unreachable_receiver_is_retried(desk: Desk, database: Database, http: Courier) -> None:
     action_id = restrict(desk)
     with running_receiver() as gone:
         url = gone.url

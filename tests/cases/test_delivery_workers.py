@@ -13,7 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from receiver import courier, running_receiver, seed_actions
+from receiver import running_receiver, seed_actions
+from sending import courier
 from trustdesk.app import create_app
 from trustdesk.cases import delivery, dispatch
 from trustdesk.cases.models import Action, ActionStatus

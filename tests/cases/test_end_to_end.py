@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from receiver import courier, running_receiver
+from receiver import running_receiver
+from sending import courier
 from trustdesk.cases import delivery, dispatch
 from trustdesk.cases.webhooks import Backoff, ReplayGuard, verify
 from trustdesk.crypto.keyring import KeyRing
