@@ -56,7 +56,6 @@ def _name(common: str) -> x509.Name:
 
 def _signed(
     subject: str,
-    key: ec.EllipticCurvePrivateKey,
     issuer: x509.Name,
     public: ec.EllipticCurvePublicKey,
 ) -> x509.CertificateBuilder:
@@ -79,9 +78,7 @@ class Authority:
         self.folder = folder
         self.key = ec.generate_private_key(ec.SECP256R1())
         self.cert = (
-            _signed(
-                "trustdesk test CA", self.key, _name("trustdesk test CA"), self.key.public_key()
-            )
+            _signed("trustdesk test CA", _name("trustdesk test CA"), self.key.public_key())
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .sign(self.key, hashes.SHA256())
         )

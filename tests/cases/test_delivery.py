@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from receiver import Receiver, running_receiver
+from receiver import Receiver, running_receiver, seed_actions
 from sending import courier
 from trustdesk.cases import delivery, dispatch
 from trustdesk.cases.models import Webhook
@@ -432,3 +432,17 @@ def test_webhook_secrets_move_with_a_key_rotation(
     assert deliver(desk, database, http).delivered == 1
     [request] = receiver.received
     assert verify(secret, request.body, request.headers["trustdesk-signature"])
+
+
+def test_a_pass_stops_at_its_limit(
+    desk: Desk, database: Database, receiver: Receiver, http: Courier
+) -> None:
+    set_webhook(desk, receiver.url)
+    with database.session() as session:
+        seed_actions(session, uuid.UUID(desk.service_id), 5)
+        first = dispatch.deliver_due(session, keyring_of(desk), http, limit=2)
+        assert (first.attempted, first.delivered) == (2, 2)
+        rest = dispatch.deliver_due(session, keyring_of(desk), http, limit=2)
+        assert rest.delivered == 2
+        assert dispatch.deliver_due(session, keyring_of(desk), http).delivered == 1
+    assert len(receiver.received) == 5

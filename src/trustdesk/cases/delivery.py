@@ -1,26 +1,29 @@
-"""Getting actions to services: the webhook, the delivery worker, polling, acknowledgements.
+"""Getting actions to services: the webhook, the worker's transactions, polling, acks.
 
 A service sets one webhook URL (``PUT /v1/webhook``) and receives its signing secret once;
 the secret is stored sealed under the key ring (associated data: the service id). Every
 pending action of a service with a webhook is POSTed to it as a signed event
-(:mod:`trustdesk.cases.webhooks` documents the scheme) by :func:`deliver_due`, which the
-server runs every ``TRUSTDESK_DELIVERY_INTERVAL_SECONDS`` and ``trustdesk actions deliver``
-runs once.
+(:mod:`trustdesk.cases.webhooks` documents the scheme) by the worker in
+:mod:`trustdesk.cases.dispatch`, which the server runs continuously (looking every
+``TRUSTDESK_DELIVERY_INTERVAL_SECONDS``) and ``trustdesk actions deliver`` runs once; it
+sends through :mod:`trustdesk.cases.outbound` (hosts vetted, a hard deadline per attempt).
 
-The worker claims one due action at a time by compare-and-set on ``(status, attempts)``
-(and, on PostgreSQL, ``FOR UPDATE SKIP LOCKED``), pushing its next attempt past a lease,
-and commits before sending; the outcome is recorded by a second compare-and-set on the
-attempt it claimed. Two workers therefore never send the same attempt, and an outcome
-arriving after the service acknowledged (or after another worker took over a lapsed lease)
-changes nothing. A worker that dies mid-send leaves the action due again when the lease
-ends: delivery is at least once, and the event id is the receiver's idempotency key.
+The worker claims a due action (:func:`claim_next`) by compare-and-set on
+``(status, attempts)`` (and, on PostgreSQL, ``FOR UPDATE SKIP LOCKED``), pushing its next
+attempt past a lease, and commits before sending; the outcome is recorded
+(:func:`record_outcome`) by a second compare-and-set on the attempt it claimed. Two workers
+therefore never send the same attempt, and an outcome arriving after the service
+acknowledged (or after another worker took over a lapsed lease) changes nothing. A worker
+that dies mid-send leaves the action due again when the lease ends: delivery is at least
+once, and the event id is the receiver's idempotency key.
 
 A 2xx answer marks the action ``delivered`` (and records the time from the case's opening
 to delivery); anything else is retried with exponential backoff until ``max_attempts``,
 when the action goes ``dead`` for an operator (``trustdesk actions list --status dead``,
-``trustdesk actions retry``). Without a webhook, actions wait for polling
-(``GET /v1/actions?status=pending``). Either way the service confirms with
-``POST /v1/actions/{id}/ack``; for a polling service that is also the moment of delivery.
+``trustdesk actions retry``); a URL the environment's rules refuse goes dead at once.
+Without a webhook, actions wait for polling (``GET /v1/actions?status=pending``). Either
+way the service confirms with ``POST /v1/actions/{id}/ack``; for a polling service that
+is also the moment of delivery.
 """
 
 from __future__ import annotations

@@ -119,10 +119,10 @@ class Dispatcher:
         return {claim.service_id for claim in self._flight.values()}
 
     def _fill(self, pool: httpcore.AsyncConnectionPool, budget: int) -> bool:
-        """Start attempts in the free slots, fairly; False if nothing was due to claim."""
+        """Start attempts in the free slots, fairly; whether it claimed anything."""
         free = min(self.policy.concurrency - len(self._flight), budget)
         if free <= 0:
-            return True
+            return False
         moment = self._moment()
         due = delivery.due_services(self.session, moment, self._busy() | self._skip)
         due.sort(key=lambda found: (self._served.get(found[0], -1), found[1]))
@@ -195,15 +195,9 @@ class Dispatcher:
         elif outcome is ActionStatus.PENDING:
             self.summary.retrying += 1
 
-    async def _settle(self, timeout: float | None) -> None:
-        """Wait for an attempt to end (or ``timeout``), and record those that did."""
-        if not self._flight:
-            if timeout:
-                await asyncio.sleep(timeout)
-            return
-        done, _ = await asyncio.wait(
-            self._flight, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
-        )
+    async def _settle(self) -> None:
+        """Wait for an attempt in flight to end, and record those that did."""
+        done, _ = await asyncio.wait(self._flight, return_when=asyncio.FIRST_COMPLETED)
         for task in done:
             self._finish(task)
 
@@ -212,9 +206,10 @@ class Dispatcher:
         async with self.courier.pool(self.policy.concurrency) as pool:
             while True:
                 progressed = self._fill(pool, limit - self.summary.attempted)
-                if not self._flight and not progressed:
+                if self._flight:
+                    await self._settle()
+                elif not progressed:
                     break
-                await self._settle(None)
         return self.new_round()
 
     async def run(self, interval: float, stop: asyncio.Event) -> None:
@@ -242,8 +237,9 @@ class Dispatcher:
                 )
                 stopping.cancel()
                 self._finish_done()
-            while self._flight:
-                await self._settle(None)
+            if self._flight:
+                await asyncio.wait(self._flight)
+                self._finish_done()
 
     def _finish_done(self) -> None:
         for task in [t for t in self._flight if t.done()]:
