@@ -1,15 +1,23 @@
-"""A real webhook receiver for the tests, and rows to deliver.
+"""Real webhook receivers for the tests, and rows to deliver.
 
 :class:`Receiver` is a threaded ``http.server`` on a free loopback port that records every
 request and answers as scripted: ``ok`` (200), ``500``, ``sleep`` (answers only after
 ``sleep_seconds``, past the client's read timeout), ``redirect`` (302 to ``/elsewhere``),
 ``huge`` (200 with a 50 MB body). It is the provider's side of the webhook, so the tests
-use it as a provider would: through HTTP, verifying signatures with the helper.
+use it as a provider would: through HTTP, verifying signatures with the helper. With a
+``tls`` context it speaks HTTPS and records the name each client asked for (SNI).
+
+:class:`Drip` is the slow receiver of issue 13: it reads the request, then sends its
+answer one byte every ``interval`` seconds, each byte arriving well inside any per-read
+timeout, and records whether the client waited for all of it or hung up first.
 """
 
 from __future__ import annotations
 
 import contextlib
+import socket
+import socketserver
+import ssl
 import threading
 import time
 import uuid
@@ -52,10 +60,19 @@ class Receiver:
     huge_sent: int = 0
     huge_done: threading.Event = field(default_factory=threading.Event)
     port: int = 0
+    arrived: list[float] = field(default_factory=list)  # time.monotonic() of each request
+    server_names: list[str | None] = field(default_factory=list)  # SNI, over TLS
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/hook"
+
+    def wait_for(self, count: int, seconds: float = 30.0) -> bool:
+        """Wait until ``count`` requests came (False if they did not in ``seconds``)."""
+        deadline = time.monotonic() + seconds
+        while len(self.received) < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return len(self.received) >= count
 
     def answer(self, *behaviours: str) -> None:
         self.script.extend(behaviours)
@@ -99,6 +116,7 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
                 {k.lower(): v for k, v in self.headers.items()},
                 self.rfile.read(min(length, 1_000_000)),
             )
+            receiver.arrived.append(time.monotonic())
             receiver.received.append(request)
             if receiver.on_request is not None:
                 receiver.on_request(request)
@@ -127,14 +145,102 @@ class _Server(ThreadingHTTPServer):
 
 
 @contextlib.contextmanager
-def running_receiver() -> Iterator[Receiver]:
+def running_receiver(tls: ssl.SSLContext | None = None) -> Iterator[Receiver]:
     receiver = Receiver()
     server = _Server(("127.0.0.1", 0), _handler(receiver))
+    if tls is not None:
+
+        def remember(_socket: ssl.SSLObject, name: str | None, _context: ssl.SSLContext) -> None:
+            receiver.server_names.append(name)
+
+        tls.sni_callback = remember  # type: ignore[assignment]
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     receiver.port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()
     try:
         yield receiver
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+
+
+@dataclass
+class Drip:
+    """A receiver that answers one byte every ``interval`` seconds (while ``dripping``)."""
+
+    interval: float = 0.25
+    dripping: bool = True
+    port: int = 0
+    requests: int = 0
+    started: threading.Event = field(default_factory=threading.Event)
+    ended: threading.Event = field(default_factory=threading.Event)
+    outcomes: list[str] = field(default_factory=list)  # "cut after N bytes" or "answered"
+    spans: list[tuple[float, float]] = field(default_factory=list)  # each answer's start, end
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hook"
+
+    def serve(self, connection: socket.socket) -> None:
+        request = b""
+        while b"\r\n\r\n" not in request:
+            chunk = connection.recv(65536)
+            if not chunk:
+                return
+            request += chunk
+        head, _, body = request.partition(b"\r\n\r\n")
+        length = next(
+            (
+                int(line.split(b":")[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            ),
+            0,
+        )
+        while len(body) < length:
+            body += connection.recv(65536)
+        self.requests += 1
+        begun = time.monotonic()
+        if not self.dripping:
+            connection.sendall(ANSWER)
+            self.outcomes.append("answered")
+            return
+        self.started.set()
+        sent = 0
+        try:
+            for byte in ANSWER:
+                connection.sendall(bytes([byte]))
+                sent += 1
+                time.sleep(self.interval)
+            self.outcomes.append("answered")
+        except OSError:
+            self.outcomes.append(f"cut after {sent} bytes")
+        finally:
+            self.spans.append((begun, time.monotonic()))
+            self.ended.set()
+
+
+@contextlib.contextmanager
+def running_drip(interval: float = 0.25) -> Iterator[Drip]:
+    drip = Drip(interval)
+
+    class Handler(socketserver.BaseRequestHandler):
+        def handle(self) -> None:
+            with contextlib.suppress(OSError):
+                drip.serve(self.request)
+
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    drip.port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield drip
     finally:
         server.shutdown()
         server.server_close()

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 
-import httpx
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
@@ -20,9 +20,10 @@ from sqlalchemy.orm import Session
 from trustdesk import __version__
 from trustdesk.auth import service as auth
 from trustdesk.cases import api as cases_api
-from trustdesk.cases import delivery
+from trustdesk.cases import delivery, dispatch
 from trustdesk.cases import screened as cases_screened
 from trustdesk.cases.decisions import StrikePolicy
+from trustdesk.cases.outbound import AddressGuard, Courier
 from trustdesk.compliance import api as compliance_api
 from trustdesk.compliance import filings, inventory_csv
 from trustdesk.compliance import service as compliance
@@ -47,7 +48,7 @@ from trustdesk.screening.runtime import CompiledCache, ScreenerRegistry
 from trustdesk.screening.service import Screened
 from trustdesk.screening.sources import Limits
 from trustdesk.screening.uploads import UploadQuota
-from trustdesk.settings import Settings
+from trustdesk.settings import Environment, Settings
 
 DESCRIPTION = """\
 trustdesk's HTTP API. Services authenticate with `Authorization: Bearer <key>` and see only
@@ -75,33 +76,62 @@ async def _checkpoint_loop(app: FastAPI, interval: float) -> None:
         await asyncio.sleep(interval)
 
 
-def deliver_now(app: FastAPI, client: httpx.Client) -> delivery.DeliverySummary:
-    """One pass of webhook delivery: send the due actions, record each outcome."""
-    settings: Settings = app.state.settings
+def webhook_guard(settings: Settings) -> AddressGuard:
+    """Where webhooks may connect: outside production anywhere, in production the internet."""
+    return AddressGuard(allow_internal=settings.environment is not Environment.PRODUCTION)
+
+
+def courier_for(settings: Settings, guard: AddressGuard) -> Courier:
+    user_agent = f"trustdesk/{__version__} (webhook)"
+    return Courier(guard, deadline=settings.delivery_timeout_seconds, user_agent=user_agent)
+
+
+def delivery_policy(settings: Settings) -> dispatch.DeliveryPolicy:
+    return dispatch.DeliveryPolicy(
+        max_attempts=settings.delivery_max_attempts, concurrency=settings.delivery_concurrency
+    )
+
+
+def vet_webhooks(app: FastAPI) -> list[delivery.StoredRefusal]:
+    """Check every stored webhook URL against this environment's rules, logging refusals.
+
+    Deliveries to a refused one go dead saying why; the service must set a new URL.
+    """
     database: Database = app.state.database
     with database.session() as session:
-        return delivery.deliver_due(
-            session,
-            app.state.vault.keyring,
-            client,
-            max_attempts=settings.delivery_max_attempts,
+        refused = delivery.vet_stored_webhooks(session, app.state.webhook_guard)
+    for found in refused:
+        log.warning(
+            "webhook of service %s is refused here, its deliveries will fail: %s",
+            found.service_id,
+            found.reason,
         )
+    return refused
 
 
-async def _delivery_loop(app: FastAPI, interval: float) -> None:
-    client = delivery.make_client(app.state.settings.delivery_timeout_seconds)
+@contextlib.asynccontextmanager
+async def _delivering(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    if settings.environment is Environment.PRODUCTION:  # the rules may have changed
+        # On a thread of its own: a tenant's slow name server must not delay the start.
+        vetting = threading.Thread(target=vet_webhooks, args=(app,), daemon=True)
+        app.state.webhook_vetting = vetting
+        vetting.start()
+    if not settings.delivery_interval_seconds:
+        yield
+        return
+    worker = dispatch.DeliveryWorker(
+        app.state.database,
+        app.state.vault.keyring,
+        courier_for(settings, app.state.webhook_guard),
+        delivery_policy(settings),
+        settings.delivery_interval_seconds,
+    )
+    await run_in_threadpool(worker.start)
     try:
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                summary = await run_in_threadpool(deliver_now, app, client)
-            except Exception:
-                log.exception("delivering actions failed; retrying in %s s", interval)
-            else:
-                if summary.attempted:
-                    log.info("webhook delivery: %s", summary.as_dict())
+        yield
     finally:
-        client.close()
+        await run_in_threadpool(worker.stop)
 
 
 @contextlib.asynccontextmanager
@@ -111,11 +141,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     if settings.checkpoint_interval_seconds:
         interval = settings.checkpoint_interval_seconds
         tasks.append(asyncio.create_task(_checkpoint_loop(app, interval)))
-    if settings.delivery_interval_seconds:
-        interval = settings.delivery_interval_seconds
-        tasks.append(asyncio.create_task(_delivery_loop(app, interval)))
     try:
-        yield
+        async with _delivering(app):
+            yield
     finally:
         for task in tasks:
             task.cancel()
@@ -183,6 +211,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     app.state.circles = auth.circles  # who controls whom, for disclosures' separation of duties
     app.state.log_signer = load_or_create_signer(settings.log_signing_key_path, settings.log_origin)
     app.state.vault = open_vault(settings)
+    app.state.webhook_guard = webhook_guard(settings)  # tests may give it a resolver
 
     remembered: dict[uuid.UUID, tuple[float, tuple[Pack, ...]]] = {}
 

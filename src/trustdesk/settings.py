@@ -138,10 +138,18 @@ class Settings(BaseSettings):
         description="Webhook attempts per action before it goes dead for an operator.",
     )
     delivery_timeout_seconds: float = Field(
-        default=5.0,
+        default=10.0,
         gt=0,
         le=60,
-        description="Read timeout of one webhook attempt (connecting: at most 3 s).",
+        description="Hard deadline of one webhook attempt, all of it: resolving the host, "
+        "connecting, TLS, sending, and the answer's status and headers.",
+    )
+    delivery_concurrency: int = Field(
+        default=8,
+        ge=1,
+        le=256,
+        description="Webhook attempts one process keeps in flight at once, each to a "
+        "different service (one slot per service, handed out round robin).",
     )
     cache_dir: Path = Field(
         default=Path("var/cache"),

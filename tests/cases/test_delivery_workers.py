@@ -14,8 +14,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from receiver import running_receiver, seed_actions
+from sending import courier
 from trustdesk.app import create_app
-from trustdesk.cases import delivery
+from trustdesk.cases import delivery, dispatch
 from trustdesk.cases.models import Action, ActionStatus
 from trustdesk.cases.webhooks import verify
 from trustdesk.compliance import service as compliance
@@ -56,18 +57,14 @@ def test_two_workers_deliver_each_action_exactly_once(
             delivery.set_webhook(session, keyring, service_id, receiver.url, allow_loopback=True)
             ids = seed_actions(session, service_id, ACTIONS)
         barrier = threading.Barrier(2)
-        summaries: list[delivery.DeliverySummary] = []
+        summaries: list[dispatch.DeliverySummary] = []
         failures: list[BaseException] = []
 
         def work() -> None:
             try:
-                with (
-                    Database.from_url(url) as own,
-                    own.session() as session,
-                    delivery.make_client(2.0) as client,
-                ):
+                with Database.from_url(url) as own, own.session() as session:
                     barrier.wait()
-                    summaries.append(delivery.deliver_due(session, keyring, client))
+                    summaries.append(dispatch.deliver_due(session, keyring, courier(2.0)))
             except BaseException as exc:  # reported below, in the test's thread
                 failures.append(exc)
 

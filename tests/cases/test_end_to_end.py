@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from receiver import running_receiver
-from trustdesk.cases import delivery
+from sending import courier
+from trustdesk.cases import delivery, dispatch
 from trustdesk.cases.webhooks import Backoff, ReplayGuard, verify
 from trustdesk.crypto.keyring import KeyRing
 from trustdesk.db.engine import Database
@@ -24,11 +25,10 @@ def test_notice_decision_webhook_appeal_reversal_restore_webhook(
 ) -> None:
     keyring: KeyRing = desk.client.app.state.vault.keyring  # type: ignore[attr-defined]
 
-    def deliver(now: datetime | None = None) -> delivery.DeliverySummary:
-        with database.session() as session, delivery.make_client(timeout=0.5) as client:
-            return delivery.deliver_due(
-                session, keyring, client, now, backoff=Backoff(draw=lambda: 0.0)
-            )
+    def deliver(now: datetime | None = None) -> dispatch.DeliverySummary:
+        policy = dispatch.DeliveryPolicy(backoff=Backoff(draw=lambda: 0.0))
+        with database.session() as session:
+            return dispatch.deliver_due(session, keyring, courier(0.5), now, policy=policy)
 
     with running_receiver() as receiver:
         # The service points its webhook at its receiver and keeps the secret shown once.

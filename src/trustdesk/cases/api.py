@@ -18,6 +18,7 @@ from trustdesk.cases import decisions, delivery, notices, service
 from trustdesk.cases import report as case_report
 from trustdesk.cases.decisions import StrikePolicy
 from trustdesk.cases.models import ActionStatus, AppealStatus
+from trustdesk.cases.outbound import AddressGuard
 from trustdesk.cases.schemas import (
     ActionStatusOut,
     AppealDecisionIn,
@@ -49,7 +50,7 @@ from trustdesk.http.ratelimit import RateLimiter
 from trustdesk.permissions import Permission
 from trustdesk.policy.schema import Pack
 from trustdesk.policy.service import ServicePacks
-from trustdesk.settings import Environment, Settings
+from trustdesk.settings import Settings
 
 router = APIRouter(prefix="/v1", tags=["cases"], responses=PROBLEM_RESPONSES)
 TokenHeader = Annotated[str, Header(alias="X-Notice-Token", max_length=200)]
@@ -307,13 +308,14 @@ def decide_appeal(
 def set_webhook(
     body: WebhookIn, request: Request, caller: CallerDep, session: SessionDep
 ) -> WebhookSecretOut:
-    settings: Settings = request.app.state.settings
+    guard: AddressGuard = request.app.state.webhook_guard  # the environment's rules
     done = delivery.set_webhook(
         session,
         request.app.state.vault.keyring,
         caller.service_id,
         body.url,
-        allow_loopback=settings.environment is not Environment.PRODUCTION,
+        allow_loopback=guard.allow_internal,
+        guard=guard,
     )
     return WebhookSecretOut(url=done.url, updated_at=done.updated_at, secret=done.secret)
 

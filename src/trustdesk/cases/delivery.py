@@ -1,52 +1,50 @@
-"""Getting actions to services: the webhook, the delivery worker, polling, acknowledgements.
+"""Getting actions to services: the webhook, the worker's transactions, polling, acks.
 
 A service sets one webhook URL (``PUT /v1/webhook``) and receives its signing secret once;
 the secret is stored sealed under the key ring (associated data: the service id). Every
 pending action of a service with a webhook is POSTed to it as a signed event
-(:mod:`trustdesk.cases.webhooks` documents the scheme) by :func:`deliver_due`, which the
-server runs every ``TRUSTDESK_DELIVERY_INTERVAL_SECONDS`` and ``trustdesk actions deliver``
-runs once.
+(:mod:`trustdesk.cases.webhooks` documents the scheme) by the worker in
+:mod:`trustdesk.cases.dispatch`, which the server runs continuously (looking every
+``TRUSTDESK_DELIVERY_INTERVAL_SECONDS``) and ``trustdesk actions deliver`` runs once; it
+sends through :mod:`trustdesk.cases.outbound` (hosts vetted, a hard deadline per attempt).
 
-The worker claims one due action at a time by compare-and-set on ``(status, attempts)``
-(and, on PostgreSQL, ``FOR UPDATE SKIP LOCKED``), pushing its next attempt past a lease,
-and commits before sending; the outcome is recorded by a second compare-and-set on the
-attempt it claimed. Two workers therefore never send the same attempt, and an outcome
-arriving after the service acknowledged (or after another worker took over a lapsed lease)
-changes nothing. A worker that dies mid-send leaves the action due again when the lease
-ends: delivery is at least once, and the event id is the receiver's idempotency key.
+The worker claims a due action (:func:`claim_next`) by compare-and-set on
+``(status, attempts)`` (and, on PostgreSQL, ``FOR UPDATE SKIP LOCKED``), pushing its next
+attempt past a lease, and commits before sending; the outcome is recorded
+(:func:`record_outcome`) by a second compare-and-set on the attempt it claimed. Two workers
+therefore never send the same attempt, and an outcome arriving after the service
+acknowledged (or after another worker took over a lapsed lease) changes nothing. A worker
+that dies mid-send leaves the action due again when the lease ends: delivery is at least
+once, and the event id is the receiver's idempotency key.
 
 A 2xx answer marks the action ``delivered`` (and records the time from the case's opening
 to delivery); anything else is retried with exponential backoff until ``max_attempts``,
 when the action goes ``dead`` for an operator (``trustdesk actions list --status dead``,
-``trustdesk actions retry``). Without a webhook, actions wait for polling
-(``GET /v1/actions?status=pending``). Either way the service confirms with
-``POST /v1/actions/{id}/ack``; for a polling service that is also the moment of delivery.
+``trustdesk actions retry``); a URL the environment's rules refuse goes dead at once.
+Without a webhook, actions wait for polling (``GET /v1/actions?status=pending``). Either
+way the service confirms with ``POST /v1/actions/{id}/ack``; for a polling service that
+is also the moment of delivery.
 """
 
 from __future__ import annotations
 
 import hashlib
-import time
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-import httpx
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from trustdesk import __version__
 from trustdesk.cases.models import Action, ActionStatus, Case, Decision, Webhook
+from trustdesk.cases.outbound import AddressGuard, HostRefused
 from trustdesk.cases.webhooks import (
-    EVENT_ID_HEADER,
     EVENT_TYPE,
-    IDEMPOTENCY_HEADER,
-    SIGNATURE_HEADER,
     Backoff,
-    encode_event,
+    InvalidWebhookUrl,
     new_secret,
-    signature_header,
     validate_url,
 )
 from trustdesk.crypto.envelope import DecryptionFailed, Sealed, open_sealed, seal
@@ -60,8 +58,7 @@ from trustdesk.records import service as records
 from trustdesk.records.events import EventType
 
 DEFAULT_MAX_ATTEMPTS = 8
-CLAIM_LEASE = timedelta(minutes=5)  # longer than any one attempt can take
-PASS_LIMIT = 200  # attempts per pass at most
+CLAIM_LEASE = timedelta(minutes=5)  # longer than any attempt's deadline (60 s at most)
 MAX_ERROR = 500
 
 
@@ -129,26 +126,6 @@ class ActionView:
         }
 
 
-@dataclass
-class DeliverySummary:
-    """What one pass of :func:`deliver_due` did."""
-
-    attempted: int = 0
-    delivered: int = 0
-    retrying: int = 0
-    dead: int = 0
-    skipped_services: int = 0  # unreachable this pass; their other actions wait
-
-    def as_dict(self) -> dict[str, int]:
-        return {
-            "attempted": self.attempted,
-            "delivered": self.delivered,
-            "retrying": self.retrying,
-            "dead": self.dead,
-            "skipped_services": self.skipped_services,
-        }
-
-
 def _aad(service_id: uuid.UUID) -> bytes:
     return f"trustdesk:webhook:{service_id}".encode()
 
@@ -172,10 +149,17 @@ def set_webhook(
     url: str,
     *,
     allow_loopback: bool,
+    guard: AddressGuard | None = None,
     now: datetime | None = None,
 ) -> WebhookSet:
-    """Set the service's webhook URL and give it a new signing secret (the old one ends)."""
+    """Set the service's webhook URL and give it a new signing secret (the old one ends).
+
+    With a ``guard`` (the server's), the host name is resolved now and refused unless it
+    reaches only addresses the guard allows; it is resolved and vetted again on every attempt.
+    """
     url = validate_url(url.strip(), allow_loopback=allow_loopback)
+    if guard is not None:
+        guard.check_url(url)
     moment = now or utcnow()
     secret = new_secret()
     with transaction(session):
@@ -393,26 +377,21 @@ def delivery_times(session: Session, case_id: uuid.UUID) -> list[DeliveryTime]:
     ]
 
 
-# --- the worker -------------------------------------------------------------------------
-
-
-def make_client(timeout: float = 5.0) -> httpx.Client:
-    """The HTTP client deliveries use: short timeouts, no redirects, no proxy from the env."""
-    return httpx.Client(
-        timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)),
-        follow_redirects=False,
-        trust_env=False,
-        headers={"User-Agent": f"trustdesk/{__version__} (webhook)"},
-        limits=httpx.Limits(max_connections=10, max_keepalive_connections=5),
-    )
+# --- the worker's transactions (the worker itself: trustdesk.cases.dispatch) -------------
 
 
 @dataclass(frozen=True, slots=True)
-class _Claim:
+class Claim:
+    """One attempt a worker holds: the action, which attempt it is, where to send it."""
+
     view: ActionView
     attempt: int
     url: str
     sealed: Sealed | None
+
+    @property
+    def service_id(self) -> uuid.UUID:
+        return self.view.action.service_id
 
 
 def _cas(action_id: uuid.UUID, attempts: int) -> Any:
@@ -443,20 +422,46 @@ def _mark_dead(
     return True
 
 
-def _claim_next(
-    session: Session, moment: datetime, skip: set[uuid.UUID], max_attempts: int
-) -> _Claim | Literal[False] | None:
-    """Claim the most overdue action; None if nothing is due, False if this one went away."""
+def due_services(
+    session: Session, moment: datetime, exclude: Collection[uuid.UUID], limit: int = 1000
+) -> list[tuple[uuid.UUID, datetime]]:
+    """Services with a webhook and actions due at ``moment``, each with its most overdue."""
+    oldest = func.min(Action.next_attempt_at)
+    query = (
+        select(Action.service_id, oldest)
+        .join(Webhook, Webhook.id == Action.service_id)
+        .where(Action.status == ActionStatus.PENDING, Action.next_attempt_at <= moment)
+        .group_by(Action.service_id)
+        .order_by(oldest)
+        .limit(limit)
+    )
+    if exclude:
+        query = query.where(Action.service_id.not_in(list(exclude)))
+    with transaction(session):
+        return [(row[0], row[1]) for row in session.execute(query) if row[1] is not None]
+
+
+def claim_next(
+    session: Session, moment: datetime, service_id: uuid.UUID, max_attempts: int
+) -> Claim | Literal[False] | None:
+    """Claim the service's most overdue action: None if none is due, False if it went away.
+
+    The claim pushes the action's next attempt past :data:`CLAIM_LEASE` and commits, so the
+    attempt is made with no transaction open; an action whose attempts ran out while its
+    worker died goes dead here instead.
+    """
     query = (
         select(Action.id, Action.attempts, Webhook.url)
         .join(Webhook, Webhook.id == Action.service_id)
-        .where(Action.status == ActionStatus.PENDING, Action.next_attempt_at <= moment)
+        .where(
+            Action.service_id == service_id,
+            Action.status == ActionStatus.PENDING,
+            Action.next_attempt_at <= moment,
+        )
         .order_by(Action.next_attempt_at, Action.id)
         .limit(1)
         .with_for_update(of=Action, skip_locked=True)
     )
-    if skip:
-        query = query.where(Action.service_id.not_in(skip))
     with transaction(session):
         row = session.execute(query).first()
         if row is None:
@@ -472,45 +477,27 @@ def _claim_next(
         )
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
             return False  # another worker claimed it first
-        webhook = session.get(Webhook, view.action.service_id)
+        webhook = session.get(Webhook, service_id)
         if webhook is None:
             return False
-        return _Claim(view, row.attempts + 1, row.url, webhook.sealed())
+        return Claim(view, row.attempts + 1, row.url, webhook.sealed())
 
 
-def _send(client: httpx.Client, url: str, secret: str, body: bytes, event_id: str) -> str | None:
-    """POST one event; None on a 2xx, else why not (a network error, a timeout, a status)."""
-    headers = {
-        "Content-Type": "application/json",
-        IDEMPOTENCY_HEADER: event_id,
-        EVENT_ID_HEADER: event_id,
-        SIGNATURE_HEADER: signature_header(secret, body, timestamp=int(time.time())),
-    }
-    try:
-        # Streamed and closed unread: the receiver's body is never read, whatever its size.
-        with client.stream("POST", url, content=body, headers=headers) as response:
-            status = response.status_code
-    except httpx.TimeoutException as exc:
-        return f"timeout ({type(exc).__name__})"
-    except (httpx.HTTPError, httpx.InvalidURL) as exc:
-        return f"network error ({type(exc).__name__})"
-    if 200 <= status < 300:
-        return None
-    if 300 <= status < 400:
-        return f"HTTP {status} (redirects are not followed)"
-    return f"HTTP {status}"
-
-
-def _record(
+def record_outcome(
     session: Session,
-    claim: _Claim,
+    claim: Claim,
     error: str | None,
     moment: datetime,
     *,
     max_attempts: int,
     backoff: Backoff,
+    final: bool = False,
 ) -> ActionStatus | None:
-    """Store an attempt's outcome if the claim still holds; the action's new status."""
+    """Store an attempt's outcome if the claim still holds; the action's new status.
+
+    ``error`` None: delivered. Otherwise the action waits for its next attempt, or goes dead
+    after the last one or at once when ``final`` (retrying cannot help: a refused URL).
+    """
     action = claim.view.action
     with transaction(session):
         if error is None:
@@ -540,7 +527,7 @@ def _record(
                 now=moment,
             )
             return ActionStatus.DELIVERED
-        if claim.attempt >= max_attempts:
+        if final or claim.attempt >= max_attempts:
             dead = _mark_dead(session, claim.view, claim.attempt, error, moment)
             return ActionStatus.DEAD if dead else None
         retry_at = moment + timedelta(seconds=backoff.delay(claim.attempt))
@@ -552,65 +539,40 @@ def _record(
         return ActionStatus.PENDING if done.rowcount == 1 else None  # type: ignore[attr-defined]
 
 
-def _open_secret(claim: _Claim, keyring: KeyRing) -> str | None:
-    service_id = claim.view.action.service_id
+def open_secret(claim: Claim, keyring: KeyRing) -> str | None:
+    """The webhook's signing secret, or None if it cannot be opened (set it again)."""
     if claim.sealed is None:
         return None
     try:
-        return open_sealed(claim.sealed, keyring, aad=_aad(service_id)).decode()
+        return open_sealed(claim.sealed, keyring, aad=_aad(claim.service_id)).decode()
     except DecryptionFailed:
         return None
 
 
-def deliver_due(
-    session: Session,
-    keyring: KeyRing,
-    client: httpx.Client,
-    now: datetime | None = None,
-    *,
-    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-    backoff: Backoff | None = None,
-    limit: int = PASS_LIMIT,
-) -> DeliverySummary:
-    """One delivery pass: send every due action (up to ``limit``) and record each outcome.
+@dataclass(frozen=True, slots=True)
+class StoredRefusal:
+    """A stored webhook that the current rules refuse (see :func:`vet_stored_webhooks`)."""
 
-    ``now`` fixes the clock that decides what is due and when retries fall (tests move it
-    forward instead of sleeping); the signature's timestamp is always the real time of
-    sending. A service whose endpoint times out or is unreachable is skipped for the rest
-    of the pass, so one dead receiver costs one timeout per pass, not one per action.
-    Give it a session with no transaction open: each claim and each outcome commits on its
-    own, and nothing is held while a request is in flight.
+    service_id: uuid.UUID
+    reason: str  # for the operator: names the address
+    url_sha256: str
+
+
+def vet_stored_webhooks(session: Session, guard: AddressGuard) -> list[StoredRefusal]:
+    """Every stored webhook URL the rules of this environment refuse (run at start).
+
+    A URL set under other rules (in development, or before its name moved) is refused here
+    as it is on every attempt, where its actions go dead saying why.
     """
-    backoff = backoff or Backoff()
-    summary = DeliverySummary()
-    keys: dict[uuid.UUID, str | None] = {}
-    skip: set[uuid.UUID] = set()
-    for _ in range(limit):
-        claim = _claim_next(session, now or utcnow(), skip, max_attempts)
-        if claim is None:
-            break
-        if claim is False:
-            continue
-        service_id = claim.view.action.service_id
-        if service_id not in keys:
-            keys[service_id] = _open_secret(claim, keyring)
-        secret = keys[service_id]
-        summary.attempted += 1
-        if secret is None:
-            error: str | None = "the webhook's signing secret cannot be opened; set it again"
-        else:
-            body = encode_event(claim.view.event())
-            error = _send(client, claim.url, secret, body, str(claim.view.action.id))
-        if error is not None and not error.startswith("HTTP"):
-            skip.add(service_id)
-        outcome = _record(
-            session, claim, error, now or utcnow(), max_attempts=max_attempts, backoff=backoff
-        )
-        if outcome is ActionStatus.DELIVERED:
-            summary.delivered += 1
-        elif outcome is ActionStatus.DEAD:
-            summary.dead += 1
-        elif outcome is ActionStatus.PENDING:
-            summary.retrying += 1
-    summary.skipped_services = len(skip)
-    return summary
+    with transaction(session):
+        rows = list(session.execute(select(Webhook.id, Webhook.url).order_by(Webhook.id)))
+    refused = []
+    for service_id, url in rows:
+        try:
+            validate_url(url, allow_loopback=guard.allow_internal)
+            guard.check_url(url)
+        except HostRefused as exc:
+            refused.append(StoredRefusal(service_id, exc.detail, _digest(url)))
+        except InvalidWebhookUrl as exc:
+            refused.append(StoredRefusal(service_id, exc.message, _digest(url)))
+    return refused

@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from trustdesk.cases.addresses import IPAddress, parse, refusal
 from trustdesk.errors import InvalidInput, Unauthenticated
 
 SIGNATURE_HEADER = "Trustdesk-Signature"
@@ -71,11 +72,8 @@ def new_secret() -> str:
     return SECRET_PREFIX + secrets.token_urlsafe(32)
 
 
-def _address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    try:
-        address = ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return None
+def _address(host: str) -> IPAddress | None:
+    address = parse(host)
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         return address.ipv4_mapped
     return address
@@ -106,8 +104,9 @@ def validate_url(url: str, *, allow_loopback: bool) -> str:
     ASCII (an internationalised host name goes in its ``xn--`` form). ``http`` is accepted
     only for a loopback host (a receiver on the same machine), and loopback hosts and
     numbered hosts outside the public internet only where ``allow_loopback`` (outside
-    production): a tenant must not make the server call its own ports or its network's
-    (a name is not resolved here, so a name pointing inward is not caught).
+    production): a tenant must not make the server call its own ports or its network's.
+    A name is not resolved here: :class:`trustdesk.cases.outbound.AddressGuard` resolves and
+    vets it at registration and again on every attempt.
     """
     if len(url) > MAX_URL_LENGTH:
         raise InvalidWebhookUrl(f"a webhook URL is at most {MAX_URL_LENGTH} characters")
@@ -143,9 +142,10 @@ def validate_url(url: str, *, allow_loopback: bool) -> str:
 
 def _internal(host: str) -> bool:
     """A numbered host outside the public internet (private networks, link-local addresses
-    such as a cloud's metadata service, carrier-grade NAT, multicast, reserved ranges)."""
-    address = _address(host)
-    return address is not None and (not address.is_global or address.is_multicast)
+    such as a cloud's metadata service, carrier-grade NAT, multicast, reserved ranges, and
+    IPv4 ones inside IPv6: see :mod:`trustdesk.cases.addresses`)."""
+    address = parse(host)
+    return address is not None and refusal(address) is not None
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:

@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from trustdesk.cases import delivery
+from trustdesk.app import courier_for, delivery_policy, webhook_guard
+from trustdesk.cases import delivery, dispatch
 from trustdesk.cases.delivery import ActionView
 from trustdesk.cases.models import ActionStatus
 from trustdesk.cli.context import DbOption, load_settings, open_database, session_for
@@ -105,23 +106,16 @@ def retry(
 def deliver(
     limit: Annotated[
         int, typer.Option("--limit", min=1, max=10_000, help="Attempts in this pass at most.")
-    ] = delivery.PASS_LIMIT,
+    ] = dispatch.PASS_LIMIT,
     db: DbOption = None,
 ) -> None:
     """Run one delivery pass now: POST every due action to its webhook (for cron, tests)."""
     with reporting_errors():
         settings = load_settings(db)
         keyring = open_configured(settings)
-        with (
-            open_database(settings) as database,
-            database.session() as session,
-            delivery.make_client(settings.delivery_timeout_seconds) as client,
-        ):
-            summary = delivery.deliver_due(
-                session,
-                keyring,
-                client,
-                max_attempts=settings.delivery_max_attempts,
-                limit=limit,
+        courier = courier_for(settings, webhook_guard(settings))
+        with open_database(settings) as database, database.session() as session:
+            summary = dispatch.deliver_due(
+                session, keyring, courier, policy=delivery_policy(settings), limit=limit
             )
     print_json(summary.as_dict())
