@@ -12,6 +12,7 @@ permission is checked at once; a route missing from the table fails the matrix.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import uuid
 from collections.abc import Iterator
@@ -114,6 +115,7 @@ class World:
     other_notice_token: str = ""
     admin: UserCaller | None = None
     stale_session: str = ""  # the deactivated admin's session cookie, as it was
+    other_service_id: str = ""
 
 
 def _created(answer: Any) -> Any:
@@ -259,6 +261,7 @@ def build_world(
         tokens,
         notice_token=notice["token"],
         other_notice_token=other_notice["token"],
+        other_service_id=str(other.service.id),
         admin=admin,
     )
 
@@ -350,10 +353,13 @@ def csrf_of(client: TestClient) -> str:
     return found.group(1)
 
 
-def normalized(answer: Any, ids: dict[str, str]) -> tuple[int, str]:
+def normalized(answer: Any, ids: dict[str, str], template: str, probe: Probe) -> tuple[int, str]:
+    """The answer's status and text, the ids the request named replaced by ``<id>``."""
+    named = f"{template} {probe.query} {probe.json}"
     text = answer.text
-    for value in sorted(ids.values(), key=len, reverse=True):
-        text = text.replace(value, "<id>")
+    for name, value in sorted(ids.items(), key=lambda item: -len(item[1])):
+        if f"{{{name}}}" in named:
+            text = text.replace(value, "<id>")
     return answer.status_code, text
 
 
@@ -465,8 +471,8 @@ def test_every_caller_on_every_route(app: FastAPI, world: World) -> None:
                     caller=caller,
                     ids=world.missing,
                 )
-                mine = normalized(answer, world.params)
-                absent = normalized(ghost, world.missing)
+                mine = normalized(answer, world.params, template, probe)
+                absent = normalized(ghost, world.missing, template, probe)
                 if mine != absent or mine[0] not in (200, 404):
                     failures.append(f"{where}: A's objects {mine} but missing ones {absent}")
     assert probed >= len(routes) * len(CALLERS)
@@ -487,6 +493,43 @@ def test_a_notice_token_opens_only_its_own_notice(world: World) -> None:
                 headers={"X-Notice-Token": world.other_notice_token},
                 json=None if method == "GET" else {"reason": "Please look again."},
             )
-            answers.append(normalized(answer, ids))
+            answers.append(normalized(answer, ids, path, Probe(frozenset())))
         assert answers[0] == answers[1], path
         assert answers[0][0] == 404, answers[0]
+
+
+@pytest.mark.usefixtures("visitors")
+def test_an_object_addressed_under_another_service_is_not_found(world: World) -> None:
+    """Service A's filings, documents, servers, findings, assets and keys, addressed under
+    service B's path, answer exactly like ids that do not exist (by an administrator, who
+    may see both)."""
+    nested = [
+        (method, template)
+        for (method, template), (rule, _probe) in ROUTES.items()
+        if "{service_id}" in template and template.count("{") > 1
+    ]
+    assert len(nested) >= 10
+    for method, template in nested:
+        rule, probe = ROUTES[(method, template)]
+        answers = []
+        for ids in (world.params, world.missing):
+            under_b = {**ids, "service_id": world.other_service_id}
+            if is_console(method, template):
+                shifted = dataclasses.replace(probe, params={**probe.params, **under_b})
+                answer = console_call(world, method, template, shifted, Role.ADMIN.value)
+            else:
+                answer = api_call(
+                    world,
+                    method=method,
+                    template=template,
+                    rule=rule,
+                    probe=probe,
+                    caller=Role.ADMIN.value,
+                    ids=under_b,
+                )
+            answers.append(normalized(answer, under_b, template, probe))
+        where = f"{method} {template}"
+        if is_console(method, template):  # pages list every service's objects: the status
+            answers = [(status, "") for status, _text in answers]
+        assert answers[0] == answers[1], where
+        assert answers[0][0] in (404, 422), (where, answers[0])  # 422: an empty body
