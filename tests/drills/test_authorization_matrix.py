@@ -3,8 +3,11 @@
 The routes come from the application itself (``app.routes``, the console's mount included),
 the expectations from :mod:`route_access`. Callers: nobody, a user of every role (a personal
 token for ``/v1``, a signed-in session for the console), the key of service A and the key of
-service B. The probes use real objects of service A, made through the API; service B asking
-for them must get exactly the answer it gets for ids that do not exist.
+service B, a revoked key and a deactivated administrator (token and stale session). The
+probes use real objects of service A, made through the API; service B asking for them must
+get exactly the answer it gets for ids that do not exist. Probes are harmless: GET, or an
+empty body, which an allowed caller sees refused by validation (422) and any other caller
+must see refused before validation (401, 403, or the console's sign-in).
 
 Each caller's expectation follows from ``ROLE_PERMISSIONS``, so a role that gains or loses a
 permission is checked at once; a route missing from the table fails the matrix.
@@ -123,9 +126,7 @@ def _created(answer: Any) -> Any:
     return answer.json()
 
 
-def build_world(
-    app: FastAPI, desk: Desk, database: Database, make_service: ServiceFactory
-) -> World:
+def build_world(desk: Desk, database: Database, make_service: ServiceFactory) -> World:
     client, key_a = desk.client, desk.key
     other = make_service("Tenant B")
     tokens = {SERVICE_A: key_a, SERVICE_B: other.api_key}
@@ -382,8 +383,8 @@ def test_every_route_has_an_entry_and_every_entry_a_route(app: FastAPI) -> None:
 
 
 @pytest.fixture
-def world(app: FastAPI, desk: Desk, database: Database, make_service: ServiceFactory) -> World:
-    return build_world(app, desk, database, make_service)
+def world(desk: Desk, database: Database, make_service: ServiceFactory) -> World:
+    return build_world(desk, database, make_service)
 
 
 @pytest.fixture
