@@ -138,9 +138,10 @@ def clean_environment(**extra: str) -> dict[str, str]:
 
 @contextmanager
 def running_server(
-    folder: Path, *args: str, env: dict[str, str] | None = None
+    folder: Path, *args: str, env: dict[str, str] | None = None, db: str | None = None
 ) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    """``trustdesk serve`` as a real process on a free loopback port, on SQLite in ``folder``.
+    """``trustdesk serve`` as a real process on a free loopback port, on the database ``db``
+    (default: SQLite in ``folder``).
 
     Its output goes to ``folder / "server.log"`` (a pipe could fill up and stall it).
     """
@@ -154,7 +155,7 @@ def running_server(
         "--port",
         str(port),
         "--db",
-        f"sqlite:///{folder / 'var' / 'serve.db'}",
+        db or f"sqlite:///{folder / 'var' / 'serve.db'}",
         *args,
     ]
     process = subprocess.Popen(

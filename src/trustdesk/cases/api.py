@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from trustdesk.cases import decisions, delivery, notices, service
 from trustdesk.cases import report as case_report
 from trustdesk.cases.decisions import StrikePolicy
-from trustdesk.cases.models import ActionStatus, AppealStatus
+from trustdesk.cases.models import ActionStatus, AppealStatus, TrustedFlagger
 from trustdesk.cases.outbound import AddressGuard
 from trustdesk.cases.schemas import (
     ActionStatusOut,
@@ -43,7 +43,13 @@ from trustdesk.cases.schemas import (
     WebhookSecretOut,
 )
 from trustdesk.errors import Unauthenticated
-from trustdesk.http.callers import AnyCallerDep, CallerDep, UserCaller, UserCallerDep
+from trustdesk.http.callers import (
+    CallerDep,
+    ServiceCaller,
+    UserCaller,
+    service_or_user_holding,
+    user_holding,
+)
 from trustdesk.http.deps import SessionDep
 from trustdesk.http.problems import PROBLEM_RESPONSES
 from trustdesk.http.ratelimit import RateLimiter
@@ -54,6 +60,13 @@ from trustdesk.settings import Settings
 
 router = APIRouter(prefix="/v1", tags=["cases"], responses=PROBLEM_RESPONSES)
 TokenHeader = Annotated[str, Header(alias="X-Notice-Token", max_length=200)]
+CaseReader = Annotated[UserCaller, Depends(user_holding(Permission.CASES_CASE_READ))]
+CaseDecider = Annotated[UserCaller, Depends(user_holding(Permission.CASES_CASE_DECIDE))]
+AppealDecider = Annotated[UserCaller, Depends(user_holding(Permission.CASES_APPEAL_DECIDE))]
+Exporter = Annotated[UserCaller, Depends(user_holding(Permission.RECORDS_EXPORT_CREATE))]
+ActionReader = Annotated[
+    ServiceCaller | UserCaller, Depends(service_or_user_holding(Permission.CASES_ACTION_READ))
+]
 
 
 def _packs(request: Request, session: SessionDep, service_id: uuid.UUID) -> tuple[Pack, ...]:
@@ -66,21 +79,28 @@ def _policy(request: Request) -> StrikePolicy:
     return policy
 
 
+def _flagger(
+    session: SessionDep, authorization: Annotated[str | None, Header(max_length=500)] = None
+) -> TrustedFlagger | None:
+    """The trusted flagger sending a notice, if any. A dependency, so that a credential that
+    is not a flagger's key is refused (401) before the notice is validated."""
+    if authorization is None:
+        return None
+    scheme, _, key = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not key.startswith(notices.FLAGGER_KEY_PREFIX):
+        raise Unauthenticated("notices take no credential but a trusted flagger's key")
+    return notices.flagger_for(session, key.strip())
+
+
 @router.post("/notices", summary="Report content (no account needed)", status_code=201)
 def submit_notice(
     body: NoticeIn,
     request: Request,
     session: SessionDep,
-    authorization: Annotated[str | None, Header(max_length=500)] = None,
+    flagger: Annotated[TrustedFlagger | None, Depends(_flagger)],
 ) -> ReceiptOut:
     limiter: RateLimiter = request.app.state.notice_limiter
     limiter.check(request.client.host if request.client else "unknown")
-    flagger = None
-    if authorization is not None:
-        scheme, _, key = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not key.startswith(notices.FLAGGER_KEY_PREFIX):
-            raise Unauthenticated("notices take no credential but a trusted flagger's key")
-        flagger = notices.flagger_for(session, key.strip())
     notifier = body.notifier
     notice = notices.NoticeIn(
         service_id=body.service_id,
@@ -200,41 +220,36 @@ QueueFilterDep = Annotated[service.QueueFilter, Depends(_queue_filter)]
 
 @router.get("/cases/queue", summary="Open cases, most urgent first")
 def case_queue(
-    caller: UserCallerDep,
+    caller: CaseReader,
     session: SessionDep,
     where: QueueFilterDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[QueueEntryOut]:
-    caller.require(Permission.CASES_CASE_READ)
     return [QueueEntryOut.of(e) for e in service.queue(session, where, limit=limit)]
 
 
 @router.get("/cases/queue/counts", summary="How many open cases the queue's filters find")
 def case_queue_counts(
-    caller: UserCallerDep, session: SessionDep, where: QueueFilterDep
+    caller: CaseReader, session: SessionDep, where: QueueFilterDep
 ) -> QueueCountsOut:
-    caller.require(Permission.CASES_CASE_READ)
     return QueueCountsOut.of(service.queue_counts(session, where))
 
 
 @router.get("/cases/{case_id}", summary="A case: content, findings, notices, history")
-def get_case(case_id: uuid.UUID, caller: UserCallerDep, session: SessionDep) -> CaseOut:
-    caller.require(Permission.CASES_CASE_READ)
+def get_case(case_id: uuid.UUID, caller: CaseReader, session: SessionDep) -> CaseOut:
     detail = service.case_detail(session, case_id)
     return CaseOut.of(detail.case, detail.items, detail.history)
 
 
 @router.post("/cases/{case_id}/claim", summary="Claim a case for review (15 minutes)")
-def claim_case(case_id: uuid.UUID, caller: UserCallerDep, session: SessionDep) -> CaseOut:
-    caller.require(Permission.CASES_CASE_DECIDE)
+def claim_case(case_id: uuid.UUID, caller: CaseDecider, session: SessionDep) -> CaseOut:
     service.claim(session, case_id, caller.user_id)
     detail = service.case_detail(session, case_id)
     return CaseOut.of(detail.case, detail.items, detail.history)
 
 
 @router.post("/cases/{case_id}/release", summary="Give a claimed case back", status_code=204)
-def release_case(case_id: uuid.UUID, caller: UserCallerDep, session: SessionDep) -> None:
-    caller.require(Permission.CASES_CASE_DECIDE)
+def release_case(case_id: uuid.UUID, caller: CaseDecider, session: SessionDep) -> None:
     service.release(session, case_id, caller.user_id)
 
 
@@ -243,7 +258,7 @@ def decide_case(
     case_id: uuid.UUID,
     body: DecisionIn,
     request: Request,
-    caller: UserCallerDep,
+    caller: CaseDecider,
     session: SessionDep,
 ) -> OutcomeOut:
     case = service.case_detail(session, case_id).case
@@ -267,12 +282,11 @@ def decide_case(
 
 @router.get("/appeals", summary="Appeals, oldest first")
 def list_appeals(
-    caller: UserCallerDep,
+    caller: CaseReader,
     session: SessionDep,
     status: AppealStatus | None = AppealStatus.PENDING,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[AppealOut]:
-    caller.require(Permission.CASES_CASE_READ)
     return [AppealOut.of(a) for a in decisions.appeals(session, status=status, limit=limit)]
 
 
@@ -281,10 +295,9 @@ def decide_appeal(
     appeal_id: uuid.UUID,
     body: AppealDecisionIn,
     request: Request,
-    caller: UserCallerDep,
+    caller: AppealDecider,
     session: SessionDep,
 ) -> AppealDecisionOut:
-    caller.require(Permission.CASES_APPEAL_DECIDE)
     service_id = decisions.appeal_service(session, appeal_id)
     appeal, outcome = decisions.decide_appeal(
         session,
@@ -333,7 +346,7 @@ def delete_webhook(caller: CallerDep, session: SessionDep) -> None:
 
 @router.get("/actions", summary="Actions oldest first: a service's own, or all for operators")
 def list_actions(
-    caller: AnyCallerDep,
+    caller: ActionReader,
     session: SessionDep,
     *,
     status: ActionStatus | None = None,
@@ -345,9 +358,7 @@ def list_actions(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[ActionStatusOut]:
-    if isinstance(caller, UserCaller):
-        caller.require(Permission.CASES_ACTION_READ)
-    else:
+    if isinstance(caller, ServiceCaller):
         service_id = caller.service_id
     views = delivery.list_actions(
         session, service_id=service_id, status=status, limit=limit, after=after
@@ -372,11 +383,10 @@ def acknowledge_action(
 def authority_report(
     case_id: uuid.UUID,
     request: Request,
-    caller: UserCallerDep,
+    caller: Exporter,
     session: SessionDep,
     body: AuthorityReportIn | None = None,
 ) -> Response:
-    caller.require(Permission.RECORDS_EXPORT_CREATE)
     settings: Settings = request.app.state.settings
     made = case_report.build(
         session,

@@ -11,7 +11,7 @@ import datetime as dt
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile
 
 from trustdesk.compliance import (
     crypto,
@@ -41,7 +41,7 @@ from trustdesk.compliance.schemas import (
     ServiceOut,
 )
 from trustdesk.compliance.vocabulary import FindingStatus
-from trustdesk.http.callers import CallerDep, UserCallerDep
+from trustdesk.http.callers import CallerDep, UserCaller, user_holding
 from trustdesk.http.deps import SessionDep, SettingsDep
 from trustdesk.http.downloads import attachment
 from trustdesk.http.problems import PROBLEM_RESPONSES
@@ -51,6 +51,9 @@ from trustdesk.policy.service import PackRegistry
 router = APIRouter(prefix="/v1", tags=["services"], responses=PROBLEM_RESPONSES)
 register = APIRouter(prefix="/compliance/services/{service_id}", tags=["compliance register"])
 READ, MANAGE = Permission.COMPLIANCE_REGISTER_READ, Permission.COMPLIANCE_REGISTER_MANAGE
+Reader = Annotated[UserCaller, Depends(user_holding(READ))]
+Manager = Annotated[UserCaller, Depends(user_holding(MANAGE))]
+ReportReader = Annotated[UserCaller, Depends(user_holding(Permission.COMPLIANCE_REPORT_READ))]
 WarnDays = Annotated[
     int, Query(ge=0, le=filings.MAX_WARN_DAYS, description="Days before expiry to warn.")
 ]
@@ -83,18 +86,16 @@ def _read(upload: UploadFile, limit: int) -> bytes:
 
 @register.get("/filings", summary="The service's permits and filings")
 def list_filings(
-    service_id: uuid.UUID, caller: UserCallerDep, session: SessionDep, warn_days: WarnDays = 60
+    service_id: uuid.UUID, caller: Reader, session: SessionDep, warn_days: WarnDays = 60
 ) -> list[FilingOut]:
-    caller.require(READ)
     views = filings.list_filings(session, service_id, warn_days=warn_days)
     return [FilingOut.of(v) for v in views]
 
 
 @register.post("/filings", summary="Record a permit or filing", status_code=201)
 def record_filing(
-    service_id: uuid.UUID, body: FilingIn, caller: UserCallerDep, session: SessionDep
+    service_id: uuid.UUID, body: FilingIn, caller: Manager, session: SessionDep
 ) -> FilingOut:
-    caller.require(MANAGE)
     view = filings.record_filing(
         session,
         service_id,
@@ -112,11 +113,10 @@ def record_filing(
 def get_filing(
     service_id: uuid.UUID,
     filing_id: uuid.UUID,
-    caller: UserCallerDep,
+    caller: Reader,
     session: SessionDep,
     warn_days: WarnDays = 60,
 ) -> FilingOut:
-    caller.require(READ)
     return FilingOut.of(filings.get_filing(session, service_id, filing_id, warn_days=warn_days))
 
 
@@ -128,11 +128,10 @@ def get_filing(
 def attach_document(
     service_id: uuid.UUID,
     filing_id: uuid.UUID,
-    caller: UserCallerDep,
+    caller: Manager,
     session: SessionDep,
     file: Annotated[UploadFile, File(description="The document (PDF, PNG or JPEG).")],
 ) -> DocumentOut:
-    caller.require(MANAGE)
     view = filings.attach_document(
         session,
         service_id,
@@ -153,10 +152,9 @@ def read_document(
     service_id: uuid.UUID,
     filing_id: uuid.UUID,
     document_id: uuid.UUID,
-    caller: UserCallerDep,
+    caller: Reader,
     session: SessionDep,
 ) -> Response:
-    caller.require(READ)
     view, content = filings.read_document(session, service_id, filing_id, document_id)
     headers = {
         "Content-Disposition": attachment(view.filename),
@@ -170,10 +168,7 @@ def read_document(
 
 
 @register.get("/servers", summary="The service's servers and data stores")
-def list_servers(
-    service_id: uuid.UUID, caller: UserCallerDep, session: SessionDep
-) -> list[ServerOut]:
-    caller.require(READ)
+def list_servers(service_id: uuid.UUID, caller: Reader, session: SessionDep) -> list[ServerOut]:
     return [ServerOut.of(v) for v in inventory.list_servers(session, service_id)]
 
 
@@ -184,10 +179,9 @@ def record_server(
     service_id: uuid.UUID,
     body: ServerBody,
     request: Request,
-    caller: UserCallerDep,
+    caller: Manager,
     session: SessionDep,
 ) -> ServerRecordedOut:
-    caller.require(MANAGE)
     recorded = inventory.record_server(
         session, _packs(request), service_id, body.entry(), by=caller.username
     )
@@ -201,10 +195,9 @@ def remove_server(
     service_id: uuid.UUID,
     server_id: uuid.UUID,
     request: Request,
-    caller: UserCallerDep,
+    caller: Manager,
     session: SessionDep,
 ) -> CheckOut:
-    caller.require(MANAGE)
     result = inventory.remove_server(
         session, _packs(request), service_id, server_id, by=caller.username
     )
@@ -215,11 +208,10 @@ def remove_server(
 def import_servers(
     service_id: uuid.UUID,
     request: Request,
-    caller: UserCallerDep,
+    caller: Manager,
     session: SessionDep,
     file: Annotated[UploadFile, File(description="The inventory as CSV (UTF-8).")],
 ) -> ImportOut:
-    caller.require(MANAGE)
     content = _read(file, MAX_CSV_BYTES)
     imported = inventory.import_csv(
         session,
@@ -242,8 +234,7 @@ def import_servers(
     summary="The inventory as CSV (formula cells neutralised)",
     response_class=Response,
 )
-def export_servers(service_id: uuid.UUID, caller: UserCallerDep, session: SessionDep) -> Response:
-    caller.require(READ)
+def export_servers(service_id: uuid.UUID, caller: Reader, session: SessionDep) -> Response:
     text = inventory.export_csv(session, service_id)
     headers = {"Content-Disposition": attachment("inventory.csv")}
     return Response(text, media_type="text/csv; charset=utf-8", headers=headers)
@@ -251,9 +242,8 @@ def export_servers(service_id: uuid.UUID, caller: UserCallerDep, session: Sessio
 
 @register.post("/residency/check", summary="Run the residency check now")
 def check_residency(
-    service_id: uuid.UUID, request: Request, caller: UserCallerDep, session: SessionDep
+    service_id: uuid.UUID, request: Request, caller: Manager, session: SessionDep
 ) -> CheckOut:
-    caller.require(MANAGE)
     packs = service.packs_for(session, _packs(request), service_id)
     return CheckOut.of(residency.check(session, service_id, packs))
 
@@ -261,11 +251,10 @@ def check_residency(
 @register.get("/residency/findings", summary="Residency findings (open, resolved or all)")
 def list_findings(
     service_id: uuid.UUID,
-    caller: UserCallerDep,
+    caller: Reader,
     session: SessionDep,
     status: FindingStatus | None = None,
 ) -> list[FindingOut]:
-    caller.require(READ)
     return [FindingOut.of(f) for f in residency.list_findings(session, service_id, status)]
 
 
@@ -274,10 +263,9 @@ def resolve_finding(
     service_id: uuid.UUID,
     finding_id: uuid.UUID,
     body: ResolveIn,
-    caller: UserCallerDep,
+    caller: Manager,
     session: SessionDep,
 ) -> FindingOut:
-    caller.require(MANAGE)
     view = residency.resolve_finding(
         session, service_id, finding_id, by=caller.username, reason=body.reason
     )
@@ -288,10 +276,7 @@ def resolve_finding(
 
 
 @register.get("/crypto", summary="The cryptography inventory")
-def list_crypto(
-    service_id: uuid.UUID, caller: UserCallerDep, session: SessionDep
-) -> list[CryptoAssetOut]:
-    caller.require(READ)
+def list_crypto(service_id: uuid.UUID, caller: Reader, session: SessionDep) -> list[CryptoAssetOut]:
     return [CryptoAssetOut.of(v) for v in crypto.list_assets(session, service_id)]
 
 
@@ -299,18 +284,16 @@ def list_crypto(
     "/crypto", summary="Add an algorithm, protocol, certificate or key (metadata)", status_code=201
 )
 def record_crypto(
-    service_id: uuid.UUID, body: CryptoAssetBody, caller: UserCallerDep, session: SessionDep
+    service_id: uuid.UUID, body: CryptoAssetBody, caller: Manager, session: SessionDep
 ) -> CryptoAssetOut:
-    caller.require(MANAGE)
     view = crypto.record_asset(session, service_id, body.entry(), by=caller.username)
     return CryptoAssetOut.of(view)
 
 
 @register.delete("/crypto/{asset_id}", summary="Remove an entry", status_code=204)
 def remove_crypto(
-    service_id: uuid.UUID, asset_id: uuid.UUID, caller: UserCallerDep, session: SessionDep
+    service_id: uuid.UUID, asset_id: uuid.UUID, caller: Manager, session: SessionDep
 ) -> Response:
-    caller.require(MANAGE)
     crypto.remove_asset(session, service_id, asset_id, by=caller.username)
     return Response(status_code=204)
 
@@ -320,8 +303,7 @@ def remove_crypto(
     summary="The cryptography inventory as a CycloneDX 1.6 CBOM (the export is logged)",
     response_class=Response,
 )
-def export_cbom(service_id: uuid.UUID, caller: UserCallerDep, session: SessionDep) -> Response:
-    caller.require(READ)
+def export_cbom(service_id: uuid.UUID, caller: Reader, session: SessionDep) -> Response:
     exported = crypto.export_cbom(session, service_id)
     headers = {"Digest": f"sha-256={exported.digest}", "X-Log-Index": str(exported.log_index)}
     return Response(exported.document, media_type="application/vnd.cyclonedx+json", headers=headers)
@@ -338,11 +320,10 @@ router.include_router(register)
 def compliance_status(
     service_id: uuid.UUID,
     request: Request,
-    caller: UserCallerDep,
+    caller: Reader,
     session: SessionDep,
     settings: SettingsDep,
 ) -> ComplianceStatusOut:
-    caller.require(Permission.COMPLIANCE_REGISTER_READ)
     rows = obligations.statuses(
         session,
         lambda sid: service.packs_for(session, _packs(request), sid),
@@ -359,7 +340,7 @@ def compliance_status(
     response_model=None,
 )
 def transparency_report(
-    caller: UserCallerDep,
+    caller: ReportReader,
     session: SessionDep,
     *,
     from_: Annotated[dt.date, Query(alias="from")],
@@ -367,7 +348,6 @@ def transparency_report(
     service_id: uuid.UUID | None = None,
     format_: Annotated[Literal["json", "csv", "html"], Query(alias="format")] = "json",
 ) -> Response:
-    caller.require(Permission.COMPLIANCE_REPORT_READ)
     report = transparency.build(session, from_, to, service_id)
     transparency.record_generated(session, report, service_id)
     session.commit()

@@ -6,10 +6,9 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
-from trustdesk.errors import PermissionDenied
-from trustdesk.http.callers import CallerDep, UserCallerDep
+from trustdesk.http.callers import CallerDep, UserCaller, user_holding
 from trustdesk.http.deps import SessionDep, SettingsDep
 from trustdesk.http.problems import PROBLEM_RESPONSES
 from trustdesk.identity import disclosure, service
@@ -30,6 +29,10 @@ from trustdesk.policy.service import ServicePacks
 
 router = APIRouter(prefix="/v1", tags=["identity"], responses=PROBLEM_RESPONSES)
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+REQUEST, APPROVE = Permission.IDENTITY_DISCLOSURE_REQUEST, Permission.IDENTITY_DISCLOSURE_APPROVE
+Requester = Annotated[UserCaller, Depends(user_holding(REQUEST))]
+Approver = Annotated[UserCaller, Depends(user_holding(APPROVE))]
+Either = Annotated[UserCaller, Depends(user_holding(REQUEST, APPROVE))]  # may see requests
 
 
 def _vault(request: Request) -> Vault:
@@ -94,11 +97,10 @@ def erase(
 def request_disclosure(
     body: DisclosureIn,
     request: Request,
-    caller: UserCallerDep,
+    caller: Requester,
     session: SessionDep,
     settings: SettingsDep,
 ) -> DisclosureOut:
-    caller.require(Permission.IDENTITY_DISCLOSURE_REQUEST)
     new = disclosure.NewDisclosure(
         body.service_id, body.authority, body.legal_basis, body.reference, tuple(body.subjects)
     )
@@ -112,32 +114,20 @@ def request_disclosure(
     return DisclosureOut.of(view)
 
 
-_SEE = frozenset({Permission.IDENTITY_DISCLOSURE_REQUEST, Permission.IDENTITY_DISCLOSURE_APPROVE})
-
-
-def _may_see(caller: UserCallerDep) -> None:
-    if not caller.permissions & _SEE:
-        raise PermissionDenied(f"this needs one of the permissions {', '.join(sorted(_SEE))}")
-
-
 @router.get("/disclosures", summary="Disclosure requests, newest first")
 def list_disclosures(
-    caller: UserCallerDep,
+    caller: Either,
     session: SessionDep,
     status: DisclosureStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[DisclosureOut]:
-    _may_see(caller)
     return [
         DisclosureOut.of(v) for v in disclosure.list_requests(session, status=status, limit=limit)
     ]
 
 
 @router.get("/disclosures/{disclosure_id}", summary="One disclosure request and its votes")
-def get_disclosure(
-    disclosure_id: uuid.UUID, caller: UserCallerDep, session: SessionDep
-) -> DisclosureOut:
-    _may_see(caller)
+def get_disclosure(disclosure_id: uuid.UUID, caller: Either, session: SessionDep) -> DisclosureOut:
     return DisclosureOut.of(disclosure.get(session, disclosure_id))
 
 
@@ -146,7 +136,7 @@ def _vote(
     body: VoteIn,
     *,
     request: Request,
-    caller: UserCallerDep,
+    caller: Approver,
     session: SessionDep,
     settings: SettingsDep,
     approve: bool,
@@ -169,7 +159,7 @@ def approve(
     body: VoteIn,
     *,
     request: Request,
-    caller: UserCallerDep,
+    caller: Approver,
     session: SessionDep,
     settings: SettingsDep,
 ) -> DisclosureOut:
@@ -190,7 +180,7 @@ def reject(
     body: VoteIn,
     *,
     request: Request,
-    caller: UserCallerDep,
+    caller: Approver,
     session: SessionDep,
     settings: SettingsDep,
 ) -> DisclosureOut:
@@ -213,7 +203,7 @@ def reveal(
     disclosure_id: uuid.UUID,
     request: Request,
     response: Response,
-    caller: UserCallerDep,
+    caller: Requester,
     session: SessionDep,
 ) -> RevealOut:
     view, identities = disclosure.reveal(session, _vault(request), caller, disclosure_id)

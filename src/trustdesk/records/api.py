@@ -10,9 +10,9 @@ from __future__ import annotations
 import base64
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 
-from trustdesk.http.callers import AnyCallerDep, ServiceCaller
+from trustdesk.http.callers import ServiceCaller, UserCaller, service_or_user_holding
 from trustdesk.http.deps import SessionDep
 from trustdesk.http.problems import PROBLEM_RESPONSES
 from trustdesk.permissions import Permission
@@ -29,6 +29,9 @@ from trustdesk.settings import Settings
 
 router = APIRouter(prefix="/v1/log", tags=["record log"], responses=PROBLEM_RESPONSES)
 Index = Annotated[int, Query(ge=0, le=2**62)]
+LogReader = Annotated[
+    ServiceCaller | UserCaller, Depends(service_or_user_holding(Permission.RECORDS_LOG_READ))
+]
 
 
 def _b64(value: bytes) -> str:
@@ -59,11 +62,10 @@ def checkpoint(request: Request, session: SessionDep) -> CheckpointOut:
 
 
 @router.get("/entries", summary="Log entries start <= index < end (at most 1000)")
-def entries(session: SessionDep, caller: AnyCallerDep, start: Index, end: Index) -> list[EntryOut]:
+def entries(session: SessionDep, caller: LogReader, start: Index, end: Index) -> list[EntryOut]:
     if isinstance(caller, ServiceCaller):
         found = service.entries(session, start, end, service_id=caller.service_id)
     else:
-        caller.require(Permission.RECORDS_LOG_READ)
         found = service.entries(session, start, end)
     return [EntryOut(index=e.index, leaf=_b64(e.leaf), leaf_hash=_b64(e.leaf_hash)) for e in found]
 
