@@ -28,6 +28,7 @@ class Kind(enum.Enum):
     SERVICE_OR_USER = "a service (its own data), or a user holding one of the permissions"
     CONSOLE_PUBLIC = "anyone, in the console"
     CONSOLE_STAFF = "a signed-in console user holding the permission"
+    CONSOLE_SIGNED_IN = "any signed-in console user (their own account)"
 
 
 @dataclass(frozen=True)
@@ -188,6 +189,12 @@ ROUTES: dict[tuple[str, str], tuple[Rule, Probe]] = {
     ("GET", "/console/login"): console(None, 200),
     ("POST", "/console/login"): console(None, 401),  # an empty form: wrong credentials
     ("POST", "/console/logout"): console(None, 303),
+    ("GET", "/console/account"): (Rule(Kind.CONSOLE_SIGNED_IN), Probe(frozenset({200}))),
+    # probed after every other route: it ends the caller's sessions
+    ("POST", "/console/account/sign-out-everywhere"): (
+        Rule(Kind.CONSOLE_SIGNED_IN),
+        Probe(frozenset({303})),
+    ),
     ("POST", "/console/language"): console(None, 303),
     ("GET", "/console/report"): console(None, 200),
     ("POST", "/console/report"): console(None, 200),  # no service chosen: the form again
@@ -241,6 +248,11 @@ ROUTES: dict[tuple[str, str], tuple[Rule, Probe]] = {
     ("POST", "/console/admin/users/{user_id}/roles"): console(P.AUTH_USER_MANAGE, 303, 422),
     ("POST", "/console/admin/users/{user_id}/active"): console(P.AUTH_USER_MANAGE, 422),
     ("POST", "/console/admin/users/{user_id}/password"): console(P.AUTH_USER_MANAGE, 422),
+    # no grant of the role waits on the spare user: the users page with the conflict
+    ("POST", "/console/admin/users/{user_id}/roles/{role}/confirm"): console(
+        P.AUTH_USER_MANAGE, 409, params={"role": "disclosure_approver"}
+    ),
+    ("POST", "/console/admin/users/{user_id}/sessions/end"): console(P.AUTH_USER_MANAGE, 303),
     ("GET", "/console/admin/services"): console(P.COMPLIANCE_SERVICE_READ, 200),
     ("POST", "/console/admin/services"): console(P.COMPLIANCE_SERVICE_MANAGE, 422),
     ("POST", "/console/admin/services/{service_id}/keys"): console(

@@ -30,7 +30,8 @@ from route_access import ROUTES, Kind, Probe, Rule
 from starlette.routing import BaseRoute, Mount
 
 from trustdesk.auth import service as auth
-from trustdesk.console.site import SESSION_COOKIE
+from trustdesk.console.site import SESSION_COOKIE as BROWSER_COOKIE  # signed: language, nonce
+from trustdesk.console.web import SESSION_COOKIE  # the server-side session's token
 from trustdesk.db.engine import Database
 from trustdesk.http.callers import UserCaller
 from trustdesk.permissions import ROLE_PERMISSIONS, Role
@@ -98,6 +99,8 @@ def expected(rule: Rule, caller: str) -> str:  # noqa: PLR0911  (one answer per 
             return REFUSED
         case Kind.USER | Kind.CONSOLE_STAFF:
             return ALLOWED if is_user and holds else REFUSED
+        case Kind.CONSOLE_SIGNED_IN:
+            return ALLOWED if is_user else REFUSED
         case Kind.SERVICE_OR_USER:
             return ALLOWED if caller in (SERVICE_A, SERVICE_B) or holds else REFUSED
     raise AssertionError(rule)
@@ -118,6 +121,7 @@ class World:
     other_notice_token: str = ""
     admin: UserCaller | None = None
     stale_session: str = ""  # the deactivated admin's session cookie, as it was
+    browser_cookie: str = ""  # and the rest of their browser's state, after deactivation
     other_service_id: str = ""
 
 
@@ -312,9 +316,11 @@ def console_call(world: World, method: str, template: str, probe: Probe, caller:
     headers = bearer(world.tokens[caller]) if caller in (SERVICE_A, SERVICE_B, REVOKED_KEY) else {}
     if method != "GET":
         headers["X-CSRF-Token"] = world.csrf[caller]
-    if caller == DEACTIVATED:  # the cookie from before, every time (the app would end it)
+    if caller == DEACTIVATED:  # the session cookie from before, every time (the app ends it)
         visitor.cookies.clear()
-        headers["cookie"] = f"{SESSION_COOKIE}={world.stale_session}"
+        headers["cookie"] = (
+            f"{SESSION_COOKIE}={world.stale_session}; {BROWSER_COOKIE}={world.browser_cookie}"
+        )
     return visitor.request(
         method,
         template.format(**params),
@@ -418,6 +424,9 @@ def visitors(app: FastAPI, world: World, database: Database) -> Iterator[None]:
         assert world.admin is not None
         auth.set_active(session, world.admin, gone.id, active=False)
         session.commit()
+    # what their browser shows now: the session is gone, the form carries a visitor's token
+    world.csrf[DEACTIVATED] = csrf_of(world.visitors[DEACTIVATED])
+    world.browser_cookie = world.visitors[DEACTIVATED].cookies.get(BROWSER_COOKIE, path="/console")
     yield
     for client in clients:
         client.close()
@@ -428,7 +437,8 @@ def test_every_caller_on_every_route(app: FastAPI, world: World) -> None:
     """Allowed callers get the route's answer, the others a refusal; service B gets for
     service A's objects exactly what it gets for ids that do not exist."""
     failures: list[str] = []
-    routes = sorted(app_routes(app), key=lambda r: r == ("POST", "/console/logout"))  # last
+    ending = [("POST", "/console/account/sign-out-everywhere"), ("POST", "/console/logout")]
+    routes = sorted(app_routes(app), key=lambda r: ending.index(r) if r in ending else -1)
     probed, compared = 0, 0
     for method, template in routes:
         rule, probe = ROUTES[(method, template)]
@@ -448,6 +458,8 @@ def test_every_caller_on_every_route(app: FastAPI, world: World) -> None:
                     ids=world.params,
                 )
             probed += 1
+            if console and (method, template) in ending and caller != DEACTIVATED:
+                world.csrf[caller] = csrf_of(world.visitors[caller])  # the session ended
             where = f"{method} {template} as {caller}"
             if answer.status_code >= 500:
                 failures.append(f"{where}: {answer.status_code}")
