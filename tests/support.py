@@ -55,13 +55,14 @@ CONFIRMING_ADMIN = "grants.confirmer"
 def confirm_grants(session: Session, username: str) -> None:
     """Confirm ``username``'s pending role grants (the disclosure approver role) as a second
     administrator would: one made by the command line, so it controls nobody."""
-    confirmer = next((u for u in auth.list_users(session) if u.username == CONFIRMING_ADMIN), None)
-    if confirmer is None:
-        confirmer = auth.create_user(
-            session, username=CONFIRMING_ADMIN, password="c" * 16, roles=[Role.ADMIN]
-        )
+    users = {u.username: u for u in auth.list_users(session)}
+    user = users[username]
+    if not user.pending_roles:
+        return
+    confirmer = users.get(CONFIRMING_ADMIN) or auth.create_user(
+        session, username=CONFIRMING_ADMIN, password="c" * 16, roles=[Role.ADMIN]
+    )
     actor = UserCaller(confirmer.id, confirmer.username, confirmer.permissions)
-    user = next(u for u in auth.list_users(session) if u.username == username)
     for role in user.pending_roles:
         auth.confirm_role(session, actor, user.id, role)
 

@@ -49,3 +49,10 @@ def test_permissions_for_several_roles_is_the_union() -> None:
     both = permissions_for([Role.MODERATOR, Role.DISCLOSURE_APPROVER])
     assert both == ROLE_PERMISSIONS[Role.MODERATOR] | ROLE_PERMISSIONS[Role.DISCLOSURE_APPROVER]
     assert permissions_for([]) == frozenset()
+
+
+def test_an_administrator_never_approves_even_holding_the_approver_role() -> None:
+    """Accounts from before admin and approver were exclusive may hold both: no approval."""
+    both = permissions_for([Role.ADMIN, Role.DISCLOSURE_APPROVER])
+    assert Permission.IDENTITY_DISCLOSURE_APPROVE not in both
+    assert Permission.AUTH_USER_MANAGE in both

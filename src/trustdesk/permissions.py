@@ -90,8 +90,13 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 
 
 def permissions_for(roles: Iterable[Role]) -> frozenset[Permission]:
-    """Everything the holder of ``roles`` may do."""
+    """Everything the holder of ``roles`` may do. An administrator never approves a
+    disclosure, even holding the approver role too (an account from before the two were
+    made exclusive)."""
+    held = set(roles)
     granted: set[Permission] = set()
-    for role in roles:
+    for role in held:
         granted |= ROLE_PERMISSIONS[role]
+    if Role.ADMIN in held:
+        granted.discard(P.IDENTITY_DISCLOSURE_APPROVE)
     return frozenset(granted)

@@ -116,6 +116,11 @@ STAFF_VIEWS: dict[str, tuple[str, str, Permission]] = {
     "set_user_active": ("POST", "/console/admin/users/{id}/active", P.AUTH_USER_MANAGE),
     "set_user_password": ("POST", "/console/admin/users/{id}/password", P.AUTH_USER_MANAGE),
     "end_user_sessions": ("POST", "/console/admin/users/{id}/sessions/end", P.AUTH_USER_MANAGE),
+    "confirm_user_role": (
+        "POST",
+        "/console/admin/users/{id}/roles/disclosure_approver/confirm",
+        P.AUTH_USER_MANAGE,
+    ),
     "services": ("GET", "/console/admin/services", P.COMPLIANCE_SERVICE_READ),
     "create_service": ("POST", "/console/admin/services", P.COMPLIANCE_SERVICE_MANAGE),
     "issue_api_key": ("POST", "/console/admin/services/{id}/keys", P.COMPLIANCE_SERVICE_MANAGE),

@@ -198,3 +198,47 @@ def test_a_ciphertext_moved_to_another_row_does_not_open(desk: Desk, database: D
     assert revealed[0]["status"] == "unreadable"
     assert revealed[0]["number"] is None
     assert "另一" not in json.dumps(revealed)
+
+
+def test_a_refused_reveal_records_the_expiry_it_finds(desk: Desk, database: Database) -> None:
+    did = desk.request().json()["id"]
+    desk.vote(did, desk.approver1)
+    desk.vote(did, desk.approver2)
+    with database.session() as session:
+        session.execute(
+            update(DisclosureRequest).values(expires_at=utcnow() - timedelta(seconds=1))
+        )
+        session.commit()
+    assert_problem(desk.reveal(did), 409, "disclosure_closed")
+    # nothing else has looked at it since: the refusal itself kept the expiry
+    assert log_types(database)[-1] == "identity:disclosure:expired"
+    with database.session() as session:
+        row = session.scalars(select(DisclosureRequest)).one()
+        assert row.status == "expired"
+    assert_problem(desk.reveal(did), 409, "disclosure_closed")
+    assert log_types(database).count("identity:disclosure:expired") == 1
+
+
+def test_a_row_given_another_subject_does_not_open_as_them(desk: Desk, database: Database) -> None:
+    """The sealed identity is bound to its subject: a row moved to a subject that holds none
+    (its ciphertext, id and service unchanged) reveals nothing under that name."""
+    body = {
+        "subject": "second",
+        "kind": "individual",
+        "name": "另一 个人",
+        "document": {"type": "cn.ric", "number": ric("110101", "19800101", "002")},
+    }
+    desk.client.post("/v1/identities", json=body, headers=bearer(desk.key))
+    with database.session() as session:
+        moved = session.scalars(select(Identity).where(Identity.subject == "second")).one()
+        assert moved.seal_version == 2
+        moved.subject = "someone-else"
+        session.commit()
+    did = desk.request(["someone-else", "target"]).json()["id"]
+    desk.vote(did, desk.approver1)
+    desk.vote(did, desk.approver2)
+    revealed = {i["subject"]: i for i in desk.reveal(did).json()["identities"]}
+    assert revealed["someone-else"]["status"] == "unreadable"
+    assert revealed["someone-else"]["number"] is None
+    assert "另一" not in json.dumps(revealed)
+    assert revealed["target"]["number"] == NUMBER  # rows left alone still open

@@ -9,20 +9,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import rfc8785
 from sqlalchemy import select
 from typer.testing import CliRunner
 
 from trustdesk.cli.main import app
 from trustdesk.compliance import service as compliance
 from trustdesk.crypto.blindindex import BlindIndex
-from trustdesk.crypto.envelope import DecryptionFailed
+from trustdesk.crypto.envelope import DecryptionFailed, seal
 from trustdesk.crypto.keyring import LocalKeyRing
 from trustdesk.db import migrate
 from trustdesk.db.base import utcnow
 from trustdesk.db.engine import Database
 from trustdesk.errors import ConfigurationError
 from trustdesk.identity.models import Identity
-from trustdesk.identity.vault import Plain, Vault
+from trustdesk.identity.vault import Plain, Vault, associated_data
 from trustdesk.identity.vocabulary import IdentityKind, IdentityStatus
 from trustdesk.policy.service import load_registry
 from trustdesk.policy.vocabulary import ServiceType
@@ -162,3 +163,56 @@ def test_a_row_moved_to_another_id_does_not_open(folder: Path) -> None:
     row.store(None)
     with pytest.raises(DecryptionFailed, match="erased"):
         vault.open(row)
+
+
+def seal_as_before_0008(folder: Path, vault: Vault, service_id: uuid.UUID, subject: str) -> None:
+    """An identity sealed the way trustdesk did before revision 0008: bound to its row and
+    service only (seal version 1)."""
+    with (
+        Database.from_url(f"sqlite:///{folder / 'vault.db'}") as database,
+        database.session() as session,
+    ):
+        row = Identity(
+            id=uuid.uuid4(),
+            service_id=service_id,
+            subject=subject,
+            status=IdentityStatus.VERIFIED,
+            kind=IdentityKind.INDIVIDUAL,
+            document_type="cn.ric",
+            updated_at=utcnow(),
+            verified_at=utcnow(),
+            log_index=0,
+            seal_version=1,
+        )
+        document = {"kind": "individual", "document_type": "cn.ric", "number": "OLD", "name": "N"}
+        aad = associated_data(1, row.id, service_id, subject)
+        row.store(seal(rfc8785.dumps(document), vault.keyring, aad=aad))
+        session.add(row)
+        session.commit()
+
+
+def test_rotation_seals_old_identities_again_bound_to_their_subject(folder: Path) -> None:
+    vault = open_test_vault(folder)
+    service_id = seal_rows(folder, vault, 2)
+    seal_as_before_0008(folder, vault, service_id, "legacy")
+    assert opened(folder, vault)["legacy"] == "OLD"  # still opens before the rotation
+    rotated = runner.invoke(app, ["vault", "rotate", "--by", "ops"])
+    assert rotated.exit_code == 0, rotated.stderr
+    assert json.loads(rotated.stdout)["resealed"] == 1
+    vault = open_test_vault(folder)
+    assert opened(folder, vault) == {"s0": "N0", "s1": "N1", "legacy": "OLD"}
+    with (
+        Database.from_url(f"sqlite:///{folder / 'vault.db'}") as database,
+        database.session() as session,
+    ):
+        rows = {row.subject: row for row in session.scalars(select(Identity))}
+        assert {row.seal_version for row in rows.values()} == {2}
+        legacy = rows["legacy"]
+        legacy.subject = "someone-else"
+        with pytest.raises(DecryptionFailed):
+            vault.open(legacy)
+        legacy.seal_version = 1  # nor does it open as the old binding
+        with pytest.raises(DecryptionFailed):
+            vault.open(legacy)
+    again = runner.invoke(app, ["vault", "rewrap", "--by", "ops"])
+    assert json.loads(again.stdout)["resealed"] == 0
