@@ -44,7 +44,7 @@ from trustdesk.cases.schemas import (
 from trustdesk.errors import Unauthenticated
 from trustdesk.http.callers import AnyCallerDep, CallerDep, UserCaller, UserCallerDep
 from trustdesk.http.deps import SessionDep
-from trustdesk.http.problems import PROBLEM_RESPONSES
+from trustdesk.http.problems import CONFLICT_RESPONSES, PROBLEM_RESPONSES, RATE_LIMITED_RESPONSES
 from trustdesk.http.ratelimit import RateLimiter
 from trustdesk.permissions import Permission
 from trustdesk.policy.schema import Pack
@@ -65,7 +65,12 @@ def _policy(request: Request) -> StrikePolicy:
     return policy
 
 
-@router.post("/notices", summary="Report content (no account needed)", status_code=201)
+@router.post(
+    "/notices",
+    summary="Report content (no account needed)",
+    status_code=201,
+    responses=RATE_LIMITED_RESPONSES,
+)
 def submit_notice(
     body: NoticeIn,
     request: Request,
@@ -123,6 +128,7 @@ def notice_outcome(
     "/notices/{notice_id}/appeal",
     summary="Appeal a decision not to act on your notice",
     status_code=201,
+    responses=CONFLICT_RESPONSES,
 )
 def notifier_appeal(
     notice_id: uuid.UUID,
@@ -147,7 +153,12 @@ def register_flagger(body: FlaggerIn, caller: CallerDep, session: SessionDep) ->
     return FlaggerOut(id=flagger_id, key=key)
 
 
-@router.post("/appeals", summary="File a subject's appeal against a decision", status_code=201)
+@router.post(
+    "/appeals",
+    summary="File a subject's appeal against a decision",
+    status_code=201,
+    responses=CONFLICT_RESPONSES,
+)
 def subject_appeal(
     body: SubjectAppealIn, request: Request, caller: CallerDep, session: SessionDep
 ) -> AppealOut:
@@ -223,7 +234,11 @@ def get_case(case_id: uuid.UUID, caller: UserCallerDep, session: SessionDep) -> 
     return CaseOut.of(detail.case, detail.items, detail.history)
 
 
-@router.post("/cases/{case_id}/claim", summary="Claim a case for review (15 minutes)")
+@router.post(
+    "/cases/{case_id}/claim",
+    summary="Claim a case for review (15 minutes)",
+    responses=CONFLICT_RESPONSES,
+)
 def claim_case(case_id: uuid.UUID, caller: UserCallerDep, session: SessionDep) -> CaseOut:
     caller.require(Permission.CASES_CASE_DECIDE)
     service.claim(session, case_id, caller.user_id)
@@ -231,13 +246,23 @@ def claim_case(case_id: uuid.UUID, caller: UserCallerDep, session: SessionDep) -
     return CaseOut.of(detail.case, detail.items, detail.history)
 
 
-@router.post("/cases/{case_id}/release", summary="Give a claimed case back", status_code=204)
+@router.post(
+    "/cases/{case_id}/release",
+    summary="Give a claimed case back",
+    status_code=204,
+    responses=CONFLICT_RESPONSES,
+)
 def release_case(case_id: uuid.UUID, caller: UserCallerDep, session: SessionDep) -> None:
     caller.require(Permission.CASES_CASE_DECIDE)
     service.release(session, case_id, caller.user_id)
 
 
-@router.post("/cases/{case_id}/decision", summary="Decide a claimed case", status_code=201)
+@router.post(
+    "/cases/{case_id}/decision",
+    summary="Decide a claimed case",
+    status_code=201,
+    responses=CONFLICT_RESPONSES,
+)
 def decide_case(
     case_id: uuid.UUID,
     body: DecisionIn,
@@ -275,7 +300,11 @@ def list_appeals(
     return [AppealOut.of(a) for a in decisions.appeals(session, status=status, limit=limit)]
 
 
-@router.post("/appeals/{appeal_id}/decision", summary="Decide an appeal (senior moderators)")
+@router.post(
+    "/appeals/{appeal_id}/decision",
+    summary="Decide an appeal (senior moderators)",
+    responses=CONFLICT_RESPONSES,
+)
 def decide_appeal(
     appeal_id: uuid.UUID,
     body: AppealDecisionIn,
