@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from trustdesk import yamlsource
 from trustdesk.compliance import inventory_csv
 from trustdesk.compliance.servers import ServerIn
 from trustdesk.errors import SourceError
+from trustdesk.policy import loader
 from trustdesk.policy.service import PackRegistry
 from trustdesk.screening import rules, sources
 
@@ -93,3 +95,31 @@ def test_a_zip_asking_for_an_unknown_zip_version_is_refused(
     )
     body = assert_problem(answer, 422, "invalid_source")
     assert "not a zip archive" in body["detail"]
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "column"),
+    [("2024-02-30: x\n", 1, 1), ("a: 1\n? {b: 2014-12-48}\n: c\n", 2, 3)],
+)
+def test_an_impossible_date_in_a_yaml_key_is_a_source_error(
+    text: str, line: int, column: int
+) -> None:
+    """Values holding impossible dates were refused, keys were not: a ValueError escaped."""
+    with pytest.raises(SourceError, match="not a valid value") as raised:
+        yamlsource.parse(text, "pack.yaml")
+    assert (raised.value.problems[0].line, raised.value.problems[0].column) == (line, column)
+
+
+def test_the_fuzzed_pack_with_such_a_key_is_refused() -> None:
+    data = (CORPUS / "policy_pack" / "crash-date-in-a-key").read_bytes()
+    with pytest.raises(SourceError):
+        loader.parse(yamlsource.parse(yamlsource.decode(data, "pack.yaml"), "pack.yaml"))
+
+
+def test_uploading_a_rule_file_with_such_a_key_answers_422(
+    client: TestClient, make_service: ServiceFactory
+) -> None:
+    key = make_service().api_key
+    files = {"file": ("rules.yaml", b"2024-02-30: x\n")}
+    answer = client.post("/v1/rulesets", files=files, headers=bearer(key))
+    assert_problem(answer, 422, "invalid_source")
