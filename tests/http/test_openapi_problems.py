@@ -34,7 +34,7 @@ def test_every_route_documents_its_problem_answers(app: FastAPI) -> None:
             expected |= {"401", "403", "404", "422"}
         assert expected <= set(responses), (method, path, sorted(responses))
         for status, response in responses.items():
-            if status >= "400":
+            if int(status) >= 400:
                 # Problems are answered as application/problem+json, never application/json.
                 assert response["content"] == {PROBLEM: {"schema": PROBLEM_REF}}, (path, status)
 
