@@ -7,8 +7,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+FUZZ_SECONDS ?= 60
+FUZZ_EXAMPLES ?= 200
+FUZZ_MUTATIONS ?= 20000
 
-.PHONY: help install run test test-sqlite lint format bench clean
+.PHONY: help install run test test-sqlite lint format bench fuzz clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -45,6 +48,20 @@ format: $(STAMP) ## Apply ruff's fixes and formatting
 
 bench: $(STAMP) ## Run the benchmarks under bench/ and write their figures to bench/results/
 	$(BIN)/python -m bench
+
+# Crashes land in var/fuzz/ as crash-<sha1>: fix the cause, then add the file to
+# tests/fuzz/corpus/<target>/ with a regression test (tests/fuzz/test_regressions.py).
+fuzz: $(STAMP) ## Fuzz longer: atheris FUZZ_SECONDS (60) a target, schemathesis FUZZ_EXAMPLES (200)
+	@mkdir -p var/fuzz
+	@for target in $$($(BIN)/python tests/fuzz/run.py --list); do \
+	  echo "== atheris: $$target ($(FUZZ_SECONDS) s)"; mkdir -p var/fuzz/$$target; \
+	  $(BIN)/python tests/fuzz/run.py $$target var/fuzz/$$target tests/fuzz/corpus/$$target \
+	    -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=var/fuzz/ -print_final_stats=1 \
+	    || exit 1; \
+	done
+	TRUSTDESK_FUZZ_MUTATIONS=$(FUZZ_MUTATIONS) $(BIN)/python -m pytest -q tests/fuzz/test_targets.py
+	TRUSTDESK_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) scripts/with-postgres \
+	  $(BIN)/python -m pytest -q -p no:cacheprovider --timeout=7200 tests/fuzz/test_openapi.py
 
 clean: ## Remove the virtual environment, caches and local data
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

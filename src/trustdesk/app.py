@@ -259,7 +259,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         "/healthz",
         tags=["health"],
         summary="Liveness and database check",
-        responses={503: {"model": problems.Problem}},
+        responses={**problems.problems(400, 413), 503: problems.problems(503)[503]},
         response_model=None,
     )
     def healthz(session: SessionDep) -> dict[str, str] | JSONResponse:

@@ -72,6 +72,10 @@ class _Builder:
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        return self._construct(node)
+
+    def _construct(self, node: yaml.Node) -> Any:
+        """The value of ``node`` (a scalar, or a whole key), or None with a problem."""
         try:
             return self.loader.construct_object(node, deep=True)
         except ValueError as exc:  # e.g. an impossible date such as 2024-13-01
@@ -84,8 +88,11 @@ class _Builder:
     def _mapping(self, node: yaml.MappingNode, path: Loc) -> dict[Any, Any]:
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = self.loader.construct_object(key_node, deep=True)
+            problems = len(self.problems)
+            key = self._construct(key_node)  # keys are values too: 2024-02-30: is a date
             line, column = self._mark(key_node)
+            if len(self.problems) > problems:
+                continue
             if not isinstance(key, str | int):
                 self.problems.append(
                     SourceLocation(self.document.file, line, column, "keys must be text")

@@ -51,7 +51,7 @@ from trustdesk.http.callers import (
     user_holding,
 )
 from trustdesk.http.deps import SessionDep
-from trustdesk.http.problems import PROBLEM_RESPONSES
+from trustdesk.http.problems import CONFLICT_RESPONSES, PROBLEM_RESPONSES, RATE_LIMITED_RESPONSES
 from trustdesk.http.ratelimit import RateLimiter
 from trustdesk.permissions import Permission
 from trustdesk.policy.schema import Pack
@@ -92,7 +92,12 @@ def _flagger(
     return notices.flagger_for(session, key.strip())
 
 
-@router.post("/notices", summary="Report content (no account needed)", status_code=201)
+@router.post(
+    "/notices",
+    summary="Report content (no account needed)",
+    status_code=201,
+    responses=RATE_LIMITED_RESPONSES,
+)
 def submit_notice(
     body: NoticeIn,
     request: Request,
@@ -144,6 +149,7 @@ def notice_outcome(
     "/notices/{notice_id}/appeal",
     summary="Appeal a decision not to act on your notice",
     status_code=201,
+    responses=CONFLICT_RESPONSES,
 )
 def notifier_appeal(
     notice_id: uuid.UUID,
@@ -168,7 +174,12 @@ def register_flagger(body: FlaggerIn, caller: CallerDep, session: SessionDep) ->
     return FlaggerOut(id=flagger_id, key=key)
 
 
-@router.post("/appeals", summary="File a subject's appeal against a decision", status_code=201)
+@router.post(
+    "/appeals",
+    summary="File a subject's appeal against a decision",
+    status_code=201,
+    responses=CONFLICT_RESPONSES,
+)
 def subject_appeal(
     body: SubjectAppealIn, request: Request, caller: CallerDep, session: SessionDep
 ) -> AppealOut:
@@ -241,19 +252,33 @@ def get_case(case_id: uuid.UUID, caller: CaseReader, session: SessionDep) -> Cas
     return CaseOut.of(detail.case, detail.items, detail.history)
 
 
-@router.post("/cases/{case_id}/claim", summary="Claim a case for review (15 minutes)")
+@router.post(
+    "/cases/{case_id}/claim",
+    summary="Claim a case for review (15 minutes)",
+    responses=CONFLICT_RESPONSES,
+)
 def claim_case(case_id: uuid.UUID, caller: CaseDecider, session: SessionDep) -> CaseOut:
     service.claim(session, case_id, caller.user_id)
     detail = service.case_detail(session, case_id)
     return CaseOut.of(detail.case, detail.items, detail.history)
 
 
-@router.post("/cases/{case_id}/release", summary="Give a claimed case back", status_code=204)
+@router.post(
+    "/cases/{case_id}/release",
+    summary="Give a claimed case back",
+    status_code=204,
+    responses=CONFLICT_RESPONSES,
+)
 def release_case(case_id: uuid.UUID, caller: CaseDecider, session: SessionDep) -> None:
     service.release(session, case_id, caller.user_id)
 
 
-@router.post("/cases/{case_id}/decision", summary="Decide a claimed case", status_code=201)
+@router.post(
+    "/cases/{case_id}/decision",
+    summary="Decide a claimed case",
+    status_code=201,
+    responses=CONFLICT_RESPONSES,
+)
 def decide_case(
     case_id: uuid.UUID,
     body: DecisionIn,
@@ -290,7 +315,11 @@ def list_appeals(
     return [AppealOut.of(a) for a in decisions.appeals(session, status=status, limit=limit)]
 
 
-@router.post("/appeals/{appeal_id}/decision", summary="Decide an appeal (senior moderators)")
+@router.post(
+    "/appeals/{appeal_id}/decision",
+    summary="Decide an appeal (senior moderators)",
+    responses=CONFLICT_RESPONSES,
+)
 def decide_appeal(
     appeal_id: uuid.UUID,
     body: AppealDecisionIn,

@@ -44,7 +44,7 @@ from trustdesk.compliance.vocabulary import FindingStatus
 from trustdesk.http.callers import CallerDep, UserCaller, user_holding
 from trustdesk.http.deps import SessionDep, SettingsDep
 from trustdesk.http.downloads import attachment
-from trustdesk.http.problems import PROBLEM_RESPONSES
+from trustdesk.http.problems import CONFLICT_RESPONSES, PROBLEM_RESPONSES
 from trustdesk.permissions import Permission
 from trustdesk.policy.service import PackRegistry
 
@@ -92,7 +92,12 @@ def list_filings(
     return [FilingOut.of(v) for v in views]
 
 
-@register.post("/filings", summary="Record a permit or filing", status_code=201)
+@register.post(
+    "/filings",
+    summary="Record a permit or filing",
+    status_code=201,
+    responses=CONFLICT_RESPONSES,
+)
 def record_filing(
     service_id: uuid.UUID, body: FilingIn, caller: Manager, session: SessionDep
 ) -> FilingOut:
@@ -173,7 +178,10 @@ def list_servers(service_id: uuid.UUID, caller: Reader, session: SessionDep) -> 
 
 
 @register.post(
-    "/servers", summary="Add a server or data store (re-checks residency)", status_code=201
+    "/servers",
+    summary="Add a server or data store (re-checks residency)",
+    status_code=201,
+    responses=CONFLICT_RESPONSES,
 )
 def record_server(
     service_id: uuid.UUID,
@@ -204,7 +212,11 @@ def remove_server(
     return CheckOut.of(result)
 
 
-@register.post("/servers/import", summary="Import servers from CSV: all rows or none")
+@register.post(
+    "/servers/import",
+    summary="Import servers from CSV: all rows or none",
+    responses=CONFLICT_RESPONSES,
+)
 def import_servers(
     service_id: uuid.UUID,
     request: Request,
@@ -258,7 +270,11 @@ def list_findings(
     return [FindingOut.of(f) for f in residency.list_findings(session, service_id, status)]
 
 
-@register.post("/residency/findings/{finding_id}/resolve", summary="Resolve a finding, saying why")
+@register.post(
+    "/residency/findings/{finding_id}/resolve",
+    summary="Resolve a finding, saying why",
+    responses=CONFLICT_RESPONSES,
+)
 def resolve_finding(
     service_id: uuid.UUID,
     finding_id: uuid.UUID,
@@ -281,7 +297,10 @@ def list_crypto(service_id: uuid.UUID, caller: Reader, session: SessionDep) -> l
 
 
 @register.post(
-    "/crypto", summary="Add an algorithm, protocol, certificate or key (metadata)", status_code=201
+    "/crypto",
+    summary="Add an algorithm, protocol, certificate or key (metadata)",
+    status_code=201,
+    responses=CONFLICT_RESPONSES,
 )
 def record_crypto(
     service_id: uuid.UUID, body: CryptoAssetBody, caller: Manager, session: SessionDep

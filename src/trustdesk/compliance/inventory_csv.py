@@ -39,13 +39,19 @@ class InventoryTooLarge(InvalidInput):
     code = "inventory_too_large"
 
 
+def _formula_like(cell: str) -> bool:
+    """Starts like a formula, perhaps behind quotes: ``=1``, ``'=1``, ``''=1`` ..."""
+    return cell.lstrip("'").startswith(FORMULA_STARTS)
+
+
 def neutralised(cell: str) -> str:
-    """``cell`` as a spreadsheet shows it as text, never runs it."""
-    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
+    """``cell`` as a spreadsheet shows it as text, never runs it. A cell that already starts
+    with quotes before a formula start gets one more, so reading gives it back unchanged."""
+    return "'" + cell if _formula_like(cell) else cell
 
 
 def _restored(cell: str) -> str:
-    return cell[1:] if cell.startswith("'") and cell[1:].startswith(FORMULA_STARTS) else cell
+    return cell[1:] if cell.startswith("'") and _formula_like(cell) else cell
 
 
 def _values(cell: str) -> tuple[str, ...]:

@@ -9,7 +9,7 @@ exceptions answer a bare 500 while the traceback goes to the server log.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -68,9 +68,39 @@ class Problem(BaseModel):
     errors: list[dict[str, Any]] | None = None
 
 
-PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": Problem, "content": {MEDIA_TYPE: {}}} for status in (401, 404, 422)
+_PROBLEM_SCHEMA = {"$ref": "#/components/schemas/Problem"}
+_DESCRIPTIONS = {
+    400: "Bad request: control characters in the path or query string",
+    401: "No credentials, or wrong ones",
+    403: "Authenticated, but not allowed (or the wrong kind of caller)",
+    404: "Missing, or not the caller's to see",
+    409: "The request conflicts with the current state",
+    413: "The request body is over its limit",
+    422: "The request or its content is not valid",
+    429: "Too many requests; try again later",
+    503: "A dependency (the database) does not answer",
 }
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` declaring ``statuses`` as problem documents (the Problem schema
+    under ``application/problem+json``, the media type they are answered with)."""
+    return {
+        status: {
+            "description": _DESCRIPTIONS[status],
+            "content": {MEDIA_TYPE: {"schema": _PROBLEM_SCHEMA}},
+        }
+        for status in statuses
+    }
+
+
+# What any route answers before its own code runs: the request limits (400, 413), the bearer
+# credential (401, and 403 for the wrong kind of caller or a missing permission), a missing
+# or foreign id (404) and request validation (422).  Routes add 409 and 429 where they can.
+PUBLIC_PROBLEM_RESPONSES = problems(400, 404, 413, 422)
+PROBLEM_RESPONSES = problems(400, 401, 403, 404, 413, 422)
+CONFLICT_RESPONSES = problems(409)
+RATE_LIMITED_RESPONSES = problems(429)
 
 
 def problem_response(
@@ -138,8 +168,25 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _with_problem_schema(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    """``app.openapi`` that always holds the Problem schema the declarations refer to."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        document = generate()
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        if "Problem" not in schemas:
+            schemas["Problem"] = Problem.model_json_schema(
+                ref_template="#/components/schemas/{model}"
+            )
+        return document
+
+    return openapi
+
+
 def install(app: FastAPI) -> None:
-    """Answer every error of ``app`` as a problem document."""
+    """Answer every error of ``app`` as a problem document, and document it so."""
+    app.openapi = _with_problem_schema(app)  # type: ignore[method-assign]
     app.add_exception_handler(TrustdeskError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from trustdesk.http.callers import CallerDep, UserCaller, user_holding
 from trustdesk.http.deps import SessionDep, SettingsDep
-from trustdesk.http.problems import PROBLEM_RESPONSES
+from trustdesk.http.problems import CONFLICT_RESPONSES, PROBLEM_RESPONSES
 from trustdesk.identity import disclosure, service
 from trustdesk.identity.schemas import (
     DisclosureIn,
@@ -53,7 +53,11 @@ def _packs(request: Request, session: SessionDep, service_id: uuid.UUID) -> tupl
 @router.post(
     "/identities",
     summary="Register a subject's real identity (verified or rejected with a reason code)",
-    responses={201: {"description": "Verified"}, 200: {"description": "Rejected"}},
+    responses={
+        201: {"description": "Verified"},
+        200: {"description": "Rejected"},
+        **CONFLICT_RESPONSES,
+    },
 )
 def register(
     body: RegistrationIn,
@@ -153,7 +157,11 @@ def _vote(
     return DisclosureOut.of(view)
 
 
-@router.post("/disclosures/{disclosure_id}/approve", summary="Approve (disclosure approvers)")
+@router.post(
+    "/disclosures/{disclosure_id}/approve",
+    summary="Approve (disclosure approvers)",
+    responses=CONFLICT_RESPONSES,
+)
 def approve(
     disclosure_id: uuid.UUID,
     body: VoteIn,
@@ -174,7 +182,11 @@ def approve(
     )
 
 
-@router.post("/disclosures/{disclosure_id}/reject", summary="Reject, with a reason")
+@router.post(
+    "/disclosures/{disclosure_id}/reject",
+    summary="Reject, with a reason",
+    responses=CONFLICT_RESPONSES,
+)
 def reject(
     disclosure_id: uuid.UUID,
     body: VoteIn,
@@ -198,6 +210,7 @@ def reject(
 @router.post(
     "/disclosures/{disclosure_id}/reveal",
     summary="Reveal an approved disclosure, once, to its requester",
+    responses=CONFLICT_RESPONSES,
 )
 def reveal(
     disclosure_id: uuid.UUID,

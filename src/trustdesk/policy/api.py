@@ -7,13 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
-from trustdesk.http.problems import PROBLEM_RESPONSES
+from trustdesk.http.problems import PUBLIC_PROBLEM_RESPONSES
 from trustdesk.policy.schema import Pack
 from trustdesk.policy.schemas import PackSummary, pack_document
 from trustdesk.policy.service import PackRegistry
 from trustdesk.policy.vocabulary import Language
 
-router = APIRouter(prefix="/v1/policy", tags=["policy"])
+router = APIRouter(prefix="/v1/policy", tags=["policy"], responses=PUBLIC_PROBLEM_RESPONSES)
 
 
 def get_packs(request: Request) -> PackRegistry:
@@ -34,7 +34,7 @@ def list_packs(packs: PacksDep) -> list[PackSummary]:
     "/packs/{pack_id}",
     summary="One policy pack: categories, actions and obligations",
     response_class=JSONResponse,
-    responses={200: {"model": Pack}, 404: PROBLEM_RESPONSES[404], 422: PROBLEM_RESPONSES[422]},
+    responses={200: {"model": Pack}},
 )
 def get_pack(
     pack_id: str,

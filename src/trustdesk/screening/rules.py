@@ -153,6 +153,8 @@ def parse_terms(text: str, file: str) -> tuple[list[str], list[SourceLocation]]:
     problems found in it (each at its line and column in ``file``, at most a few dozen)."""
     terms = [t for line in text.split("\n") if (t := line.strip()) and not t.startswith("#")]
     found = [(match.start(), "control character") for match in _FILE_CONTROL.finditer(text)]
+    if "\r" in text:  # fine before a line's end (CRLF files), a control character in a term
+        found += _carriage_returns_in_terms(text)
     if terms and max(map(len, terms)) > MAX_TERM_CHARS:
         long = f"a term is at most {MAX_TERM_CHARS} characters"
         for match in _LONG_LINE.finditer(text):
@@ -171,6 +173,18 @@ def parse_terms(text: str, file: str) -> tuple[list[str], list[SourceLocation]]:
     if not terms and not problems:
         problems.append(SourceLocation(file, 1, 1, "the terms file holds no terms"))
     return terms, problems
+
+
+def _carriage_returns_in_terms(text: str) -> list[tuple[int, str]]:
+    """Where a carriage return stays inside a term once its line is stripped."""
+    found: list[tuple[int, str]] = []
+    offset = 0
+    for line in text.split("\n"):
+        term = line.strip()
+        if "\r" in term:
+            found.append((offset + line.index(term) + term.index("\r"), "control character"))
+        offset += len(line) + 1
+    return found
 
 
 def _rule_id(value: str) -> str:

@@ -247,7 +247,13 @@ class _Archive:
     def open(cls, data: bytes, name: str, limits: _Bounds) -> Iterator[_Archive]:
         try:
             archive = zipfile.ZipFile(io.BytesIO(data))
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
+        except (
+            zipfile.BadZipFile,
+            zipfile.LargeZipFile,
+            ValueError,
+            EOFError,
+            NotImplementedError,  # an entry needing a newer zip version than zipfile reads
+        ) as exc:
             raise SourceError([SourceLocation(name, 1, 1, f"not a zip archive: {exc}")]) from exc
         with archive:
             yield cls(archive, name, limits)
@@ -321,7 +327,8 @@ class _Archive:
                     if self._too_packed(unpacked, info.compress_size):
                         raise _Refused(self._ratio_message(info, unpacked))
                     chunks.append(chunk)
-        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+        # ValueError: a header offset outside the archive (zipfile seeks to it unchecked).
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, ValueError) as exc:
             raise _Refused(f"cannot be unpacked: {exc}") from exc
         return b"".join(chunks)
 
