@@ -643,6 +643,8 @@ def pending_grants(session: Session) -> list[PendingGrant]:
             .order_by(UserRole.granted_at, User.username)
         ).all()
     return [PendingGrant(*row) for row in rows]
+
+
 def _own(actor: UserCaller, user_id: uuid.UUID, keep: uuid.UUID | None) -> uuid.UUID | None:
     """The session to keep: only ever the actor's own, on their own account."""
     return keep if actor.user_id == user_id else None
