@@ -13,7 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from trustdesk import demo
+from trustdesk.screening.cache import CompiledCache
+from trustdesk.screening.compiler import CompileLimits, Compiler, RuleSetTooCostly
 from trustdesk.screening.runtime import ScreenerRegistry
+from trustdesk.screening.sources import Limits
 from trustdesk.settings import Settings
 
 from support import ServiceFactory, assert_problem, bearer, running_server
@@ -162,3 +165,27 @@ def test_a_rule_set_past_the_compilers_memory_is_refused_while_the_server_answer
         assert set(during) <= {200, 403}, during  # screened (or gated), never stalled or failed
         assert client.get("/v1/rulesets").json() == before
         assert peak_rss_kb(process.pid) < 300 * 1024, "the server compiled in its own memory"
+
+
+@pytest.mark.parametrize(
+    ("limits", "says"),
+    [
+        (
+            CompileLimits(cpu_seconds=1, wall_seconds=600),
+            "used more than 1 s of CPU (TRUSTDESK_RULESET_COMPILE_CPU_SECONDS)",
+        ),
+        (
+            CompileLimits(wall_seconds=0.5),
+            "took more than 0.5 s (TRUSTDESK_RULESET_COMPILE_WALL_SECONDS)",
+        ),
+    ],
+)
+def test_the_compilers_cpu_and_wall_clock_limits_refuse_a_costly_rule_set(
+    limits: CompileLimits, says: str, tmp_path: Path
+) -> None:
+    compiler = Compiler(limits, Limits(), CompiledCache(tmp_path))
+    with pytest.raises(RuleSetTooCostly) as caught:
+        compiler.compile(many_terms(300_000), ())
+    assert caught.value.code == "ruleset_too_costly"
+    assert says in caught.value.message
+    assert list(tmp_path.iterdir()) == [], "nothing was cached"
