@@ -93,10 +93,15 @@ class Compiler:
     def compile(
         self, archive: bytes, packs: Sequence[Pack], *, quotas: bool = True, cached: bool = True
     ) -> Compiled:
-        """Check and compile; ``quotas=False`` (a version deployed before) applies only the
-        ceilings, so that lowering a quota never breaks an active rule set. With ``cached``,
-        a version the cache holds is not compiled again (its parts are None)."""
+        """Check and compile an upload. With ``cached``, a version the cache holds is not
+        compiled again (its parts are None)."""
         return self._run(archive, packs, compile_=True, quotas=quotas, cached=cached)
+
+    def rebuild(self, archive: bytes, packs: Sequence[Pack], *, cached: bool = True) -> Compiled:
+        """:meth:`compile` a version deployed before, which screening needs now: only the
+        ceilings apply (lowering a quota never breaks an active rule set), and it does not
+        queue behind uploads for a slot (an upload's compile never stalls screening)."""
+        return self._run(archive, packs, compile_=True, quotas=False, cached=cached, queue=False)
 
     def _run(
         self,
@@ -106,6 +111,7 @@ class Compiler:
         compile_: bool,
         quotas: bool,
         cached: bool = True,
+        queue: bool = True,
     ) -> Compiled:
         limits = self.limits
         header = {
@@ -115,6 +121,8 @@ class Compiler:
             "cache": str(self.cache.folder) if self.cache and compile_ and cached else None,
         }
         request = _frame(json.dumps(header).encode()) + archive
+        if not queue:
+            return self._answer(*self._child(request))
         if not self._slots.acquire(timeout=limits.wall_seconds):
             raise CompilerBusy(
                 "every rule-set compiler slot stayed busy for "
@@ -129,27 +137,28 @@ class Compiler:
     def _child(self, request: bytes) -> tuple[int | None, bytes, bytes]:
         """Run the child on ``request``: its exit status (None: killed at the wall-clock
         limit), standard output and error."""
-        child = subprocess.Popen(  # noqa: S603 - our own interpreter and module, no shell
-            [
-                sys.executable,
-                "-P",
-                "-m",
-                "trustdesk.screening.compiler",
-                str(self.limits.memory_bytes),
-                str(self.limits.cpu_seconds),
-            ],
+        command = [
+            sys.executable,
+            "-P",
+            "-m",
+            "trustdesk.screening.compiler",
+            str(self.limits.memory_bytes),
+            str(self.limits.cpu_seconds),
+        ]
+        with subprocess.Popen(  # noqa: S603 - our own interpreter and module, no shell
+            command,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env={**os.environ, **_CHILD_ENV},
-        )
-        try:
-            out, err = child.communicate(request, timeout=self.limits.wall_seconds)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.communicate()
-            return None, b"", b""
-        return child.returncode, out, err
+            env=_child_env(),
+        ) as child:  # leaving closes every pipe and reaps the child
+            try:
+                out, err = child.communicate(request, timeout=self.limits.wall_seconds)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.communicate()
+                return None, b"", b""
+            return child.returncode, out, err
 
     def _answer(self, returncode: int | None, out: bytes, err: bytes) -> Compiled:
         limits = self.limits
@@ -158,7 +167,7 @@ class Compiler:
                 f"checking and compiling the rule set took more than {limits.wall_seconds:g} s "
                 "(TRUSTDESK_RULESET_COMPILE_WALL_SECONDS); nothing was deployed"
             )
-        if returncode in (-signal.SIGXCPU, -signal.SIGKILL):
+        if returncode == -signal.SIGXCPU:
             raise RuleSetTooCostly(
                 f"checking and compiling the rule set used more than {limits.cpu_seconds} s of "
                 "CPU (TRUSTDESK_RULESET_COMPILE_CPU_SECONDS); nothing was deployed"
@@ -183,6 +192,12 @@ class Compiler:
                 "nothing was deployed"
             )
         raise RuntimeError(f"the rule-set compiler answered {answer!r}")  # pragma: no cover
+
+
+def _child_env() -> dict[str, str]:
+    """The server's environment without its settings (secrets among them), and one thread."""
+    kept = {k: v for k, v in os.environ.items() if not k.startswith("TRUSTDESK_")}
+    return {**kept, **_CHILD_ENV}
 
 
 def _frame(data: bytes) -> bytes:

@@ -148,9 +148,7 @@ class ScreenerRegistry:
             archive = service.archive_of(session, version)
             if self._compiler is None:
                 return self._build(Compiled(source_from_archive(archive, self._packs()), None))
-            return self._build(
-                self._compiler.compile(archive, self._packs(), quotas=False), archive
-            )
+            return self._build(self._compiler.rebuild(archive, self._packs()), archive)
 
         return self._get(version, rebuild)
 
@@ -178,7 +176,7 @@ class ScreenerRegistry:
                 return screener
         self.compiled += 1
         if self._compiler is not None and archive is not None:
-            fresh = self._compiler.compile(archive, self._packs(), quotas=False, cached=False)
+            fresh = self._compiler.rebuild(archive, self._packs(), cached=False)
             assert fresh.parts is not None  # cached=False: always compiled
             if self._cache is not None:
                 self._cache.put(source.version, fresh.parts)
