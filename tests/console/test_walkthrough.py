@@ -368,3 +368,11 @@ def test_an_admin_runs_users_keys_and_rule_sets(browser: Any, server: str, camer
         headers=bearer(DEMO_CHAT_KEY),
     )
     assert back.json()["verdict"] == "allow", back.text
+
+    admin.locator("a.who").click()
+    expect(admin.locator("#session-list")).to_contain_text("this session")
+    camera.check(admin, "29-account")
+    admin.click("#sign-out-everywhere button[type=submit]")
+    expect(admin.locator("main")).to_contain_text("You are signed out everywhere.")
+    admin.goto(f"{server}/console/admin/users")
+    expect(admin.locator("#username")).to_be_visible()  # back at the sign-in page
