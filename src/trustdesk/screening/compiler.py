@@ -2,13 +2,15 @@
 
 A rule set comes from a tenant: unpacking, parsing and compiling it (hyperscan needs about
 2.5 KB a term and seconds per 10^5 terms) must not take the server's memory nor hold its
-threads. :class:`Compiler` runs ``python -m trustdesk.screening.compiler`` with the upload on
-its standard input; the child sets its own address-space (``RLIMIT_AS``) and CPU
-(``RLIMIT_CPU``) limits before reading it, loads the rule set (archive limits and quotas, see
-:class:`~trustdesk.screening.sources.Limits`), compiles it unless the on-disk cache holds the
-version, and answers the checked rules and the compiled parts on its standard output. The
-parent only waits (no GIL held), kills the child at the wall-clock limit, and turns every
-limit hit into :class:`RuleSetTooCostly`: nothing is deployed.
+threads. :class:`Compiler` hands the upload to a child forked by a warm zygote
+(``python -m trustdesk.screening.compiler --zygote``, :mod:`trustdesk.screening.zygote`), so
+an upload pays neither an interpreter start nor a table build; the child sets its own
+address-space (``RLIMIT_AS``) and CPU (``RLIMIT_CPU``) limits before reading it, loads the
+rule set (archive limits and quotas, see :class:`~trustdesk.screening.sources.Limits`),
+compiles it unless the on-disk cache holds the version, and answers the checked rules and
+the compiled parts on its standard output. The zygote kills a child at the wall-clock
+limit; the server only waits (no GIL held) and turns every limit hit into
+:class:`RuleSetTooCostly`: nothing is deployed.
 
 The child's answer is JSON (rules as plain lists) and raw bytes, never pickle: whatever a
 rule set does to the child, it cannot make the parent run code.
@@ -22,7 +24,6 @@ import os
 import resource
 import signal
 import struct
-import subprocess
 import sys
 import threading
 from collections.abc import Mapping, Sequence
@@ -33,8 +34,10 @@ from typing import Any, BinaryIO
 
 from trustdesk.errors import InvalidInput, RateLimited, SourceError, SourceLocation
 from trustdesk.policy.schema import Pack
+from trustdesk.screening import zygote
 from trustdesk.screening.cache import CompiledCache
 from trustdesk.screening.engine import CompiledParts, compile_screener
+from trustdesk.screening.normalize import DEFAULT_STEPS, Normalizer
 from trustdesk.screening.rules import Action, Checks, Mode, Normalization, Origin, Rule
 from trustdesk.screening.sources import Limits, RuleSetQuotaExceeded, RuleSetSource, load_archive
 
@@ -135,30 +138,25 @@ class Compiler:
         return self._answer(returncode, out, err)
 
     def _child(self, request: bytes) -> tuple[int | None, bytes, bytes]:
-        """Run the child on ``request``: its exit status (None: killed at the wall-clock
-        limit), standard output and error."""
+        """Run a child on ``request``: its exit status (None: killed at the wall-clock
+        limit), standard output and error. The child is forked by a warm zygote
+        (:mod:`trustdesk.screening.zygote`), so an upload pays no interpreter start."""
         command = [
             sys.executable,
             "-P",
             "-m",
             "trustdesk.screening.compiler",
+            "--zygote",
             str(self.limits.memory_bytes),
             str(self.limits.cpu_seconds),
+            str(self.limits.wall_seconds),
         ]
-        with subprocess.Popen(  # noqa: S603 - our own interpreter and module, no shell
-            command,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=_child_env(),
-        ) as child:  # leaving closes every pipe and reaps the child
+        with zygote.borrowed(command, _child_env(), self.limits.wall_seconds) as warm:
             try:
-                out, err = child.communicate(request, timeout=self.limits.wall_seconds)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.communicate()
-                return None, b"", b""
-            return child.returncode, out, err
+                return warm.run(request)
+            except zygote.ZygoteFailed as exc:  # killed or broken: once more, on a new one
+                log.warning("%s; starting another", exc)
+                return warm.run(request)
 
     def _answer(self, returncode: int | None, out: bytes, err: bytes) -> Compiled:
         limits = self.limits
@@ -313,12 +311,12 @@ def _work(header: Mapping[str, Any], archive: bytes) -> tuple[dict[str, Any], by
         return {"error": exc.code, "message": exc.message}, b""
 
 
-def _serve(argv: Sequence[str], stdin: BinaryIO, stdout: BinaryIO) -> int:
-    """The child: limit itself (``argv``: address-space bytes, CPU seconds), read the
-    request, write the answer; the exit status (3: out of memory)."""
-    _limit(int(argv[0]), int(argv[1]))
+def _job(memory: int, cpu: int, request: bytes, stdout: BinaryIO) -> int:
+    """The child: limit itself, answer ``request`` on ``stdout``; the exit status (3: out of
+    memory)."""
+    _limit(memory, cpu)
     try:
-        header, archive = _unframe(stdin.read())
+        header, archive = _unframe(request)
         answer, body = _work(header, archive)
         stdout.write(_frame(json.dumps(answer).encode()) + body)
         stdout.flush()
@@ -331,5 +329,16 @@ def _serve(argv: Sequence[str], stdin: BinaryIO, stdout: BinaryIO) -> int:
     return 0
 
 
+def _zygote(argv: Sequence[str], stdin: BinaryIO, stdout: BinaryIO) -> int:
+    """The zygote (``argv``: address-space bytes, CPU seconds, wall seconds): warm up what
+    every child needs (imports, the default normalization tables), then fork a child per
+    request until the server closes the pipe."""
+    memory, cpu, wall = int(argv[0]), int(argv[1]), float(argv[2])
+    Normalizer(DEFAULT_STEPS).normalize("warm-up")
+    return zygote.serve(stdin, stdout, lambda request, out: _job(memory, cpu, request, out), wall)
+
+
 if __name__ == "__main__":
-    sys.exit(_serve(sys.argv[1:], sys.stdin.buffer, sys.stdout.buffer))
+    if sys.argv[1:2] == ["--zygote"]:
+        sys.exit(_zygote(sys.argv[2:], sys.stdin.buffer, sys.stdout.buffer))
+    sys.exit(_job(int(sys.argv[1]), int(sys.argv[2]), sys.stdin.buffer.read(), sys.stdout.buffer))
