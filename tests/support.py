@@ -113,9 +113,10 @@ def clean_environment(**extra: str) -> dict[str, str]:
 
 @contextmanager
 def running_server(
-    folder: Path, *args: str, env: dict[str, str] | None = None
+    folder: Path, *args: str, env: dict[str, str] | None = None, db: str | None = None
 ) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    """``trustdesk serve`` as a real process on a free loopback port, on SQLite in ``folder``.
+    """``trustdesk serve`` as a real process on a free loopback port, on SQLite in ``folder``
+    (or on the database URL ``db``, which several servers may share).
 
     Its output goes to ``folder / "server.log"`` (a pipe could fill up and stall it).
     """
@@ -129,7 +130,7 @@ def running_server(
         "--port",
         str(port),
         "--db",
-        f"sqlite:///{folder / 'var' / 'serve.db'}",
+        db or f"sqlite:///{folder / 'var' / 'serve.db'}",
         *args,
     ]
     process = subprocess.Popen(
