@@ -23,6 +23,7 @@ import enum
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
+from typing import NamedTuple
 
 from trustdesk.screening.matchers import LiteralMatcher, PatternMatcher
 from trustdesk.screening.normalize import Normalizer, Steps
@@ -62,9 +63,11 @@ class RuleCount:
     matches: int
 
 
-@dataclass(frozen=True, slots=True)
-class Screening:
+class Screening(NamedTuple):
     """The answer for one message: verdict, the findings behind it, and the rule-set version.
+
+    Immutable: a named tuple, which the hit path builds (one per message) at about half the
+    cost of a frozen dataclass of five fields.
 
     ``rule_counts``: every rule that matched, in rule-set order, with its number of matches
     (the verdict comes from all of them); ``truncated``: ``findings`` holds fewer than all
@@ -190,7 +193,6 @@ class Screener:
         kept (plus each rule's first, which :meth:`_answer` chooses among)."""
         counts: dict[int, int] = {}  # rule index -> matches
         keys: list[_Key] = []
-        mixed = self._mixed
         seen: set[_Key] = set()  # spans of rules with patterns: each counted once
         if found:
             terms = self._terms
@@ -199,11 +201,13 @@ class Screener:
             term_owners = self._term_owners
             if len(located) == 1 and not excepted and not self._has_patterns:
                 start, end, index, _, _ = located[0]
-                if len(term_owners[index]) == 1:  # the usual hit: one term of one rule
-                    owner = term_owners[index][0]
+                owners = term_owners[index]
+                if len(owners) == 1:  # the usual hit: one term of one rule
+                    owner = owners[0]
                     finding = Finding(*self._rules[owner], start, end)
                     counted = (self._once[owner],)
                     return Screening(self._verdict_of[owner], (finding,), self.version, counted)
+            mixed = self._mixed
             for start, end, index, folded_start, folded_end in located:
                 for owner in term_owners[index]:
                     if excepted and any(
