@@ -243,6 +243,18 @@ def test_a_case_highlights_the_match_and_escapes_the_content(
     assert "acct-1" in page  # the subject, by pseudonym
 
 
+def test_a_case_says_when_findings_were_cut_at_the_cap(visitor: Visitor, desk: Desk) -> None:
+    held = desk.screen("m-many", "稳赚不赔 " * 150)
+    assert held["findings_truncated"] is True
+    assert len(held["findings"]) == 100
+    case_id = desk.get("/v1/cases/queue", desk.moderator).json()[0]["case_id"]
+    visitor.sign_in("mod.one")
+    page = visitor.get(f"/console/cases/{case_id}").text
+    assert page.count('<mark title="fraud-bait') == 100
+    assert "Only the first matches are listed." in page
+    assert "<code>fraud-bait</code> 150" in page
+
+
 def test_claim_decide_and_see_the_actions(visitor: Visitor, desk: Desk, held_case: str) -> None:
     visitor.sign_in("mod.one")
     case = f"/console/cases/{held_case}"

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import io
 import json
+import uuid
 import zipfile
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
+from trustdesk.app import create_app
 from trustdesk.auth import service as auth
+from trustdesk.cases.models import Case, Decision
 from trustdesk.db.engine import Database
 from trustdesk.permissions import Role
 from trustdesk.records import service as records
 from trustdesk.screening import service as screening
 from trustdesk.screening.models import ContentItem
+from trustdesk.settings import Settings
 
 from support import ServiceFactory, assert_problem, bearer
 
@@ -263,3 +268,48 @@ def test_a_user_token_cannot_screen(client: TestClient, database: Database) -> N
         "/v1/screen", headers=bearer(token), json={"content": {"id": "a", "text": "b"}}
     )
     assert_problem(response, 403, "permission_denied")
+
+
+def test_a_message_matching_thousands_of_times_keeps_a_bounded_answer(
+    settings: Settings, database: Database, make_service: ServiceFactory
+) -> None:
+    capped = settings.model_copy(update={"screening_max_findings": 5})
+    with TestClient(create_app(capped, database), raise_server_exceptions=False) as client:
+        created = make_service()
+        key = created.api_key
+        upload(client, key, V1)
+        text = "加微信 " * 2_000 + "来玩赌博吧"
+        answer = screen(client, key, text, "m-huge")
+    assert answer["verdict"] == "block"  # the block rule matched past the cap: it still blocks
+    assert len(answer["findings"]) == 5
+    assert answer["findings_truncated"] is True
+    assert {c["rule"]: c["matches"] for c in answer["rule_counts"]} == {
+        "gambling-ads": 1,
+        "lure": 2_000,
+    }
+    [block] = [f for f in answer["findings"] if f["rule"] == "gambling-ads"]
+    assert text[block["start"] : block["end"]] == "赌博"
+
+    with database.session() as session:
+        [item] = screening.stored_items(session, [uuid.UUID(answer["item_id"])])
+        assert len(item.findings) == 5
+        assert item.findings_truncated
+        assert {c.rule: c.matches for c in item.rule_counts} == {"gambling-ads": 1, "lure": 2_000}
+        logged = json.loads(records.entry(session, stored_log_index(session, item.id)).leaf)
+        assert logged["data"]["item_id"] == answer["item_id"]
+        assert logged["data"]["rules"] == ["gambling-ads", "lure"]
+        [facts] = session.scalars(
+            select(Decision.facts)
+            .join(Case, Case.id == Decision.case_id)
+            .where(Case.content_id == "m-huge")
+        ).all()
+        assert "rule gambling-ads (art6.8) at [" in facts
+        assert "lure" not in facts  # only the blocking rule is the automated decision's fact
+        assert len(facts) < 500
+
+
+def stored_log_index(session: Session, item_id: uuid.UUID) -> int:
+    index = session.scalar(select(ContentItem.log_index).where(ContentItem.id == item_id))
+    assert index is not None
+    assert index >= 0
+    return index

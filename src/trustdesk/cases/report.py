@@ -45,7 +45,7 @@ from trustdesk.cases.models import Action, Appeal, Case, Decision
 from trustdesk.cases.service import get_case, subject_digest
 from trustdesk.cases.sor import first_error, known_identifiers, redact
 from trustdesk.db.base import utcnow
-from trustdesk.db.engine import transaction
+from trustdesk.db.engine import read_transaction
 from trustdesk.errors import InvalidInput, TrustdeskError
 from trustdesk.records import leaf, merkle
 from trustdesk.records import service as records
@@ -118,6 +118,14 @@ def _b64(value: bytes) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class _Opened:
+    """Where a case's entries start and whose they are."""
+
+    log_index: int
+    service_id: uuid.UUID
+
+
+@dataclass(frozen=True, slots=True)
 class _Entry:
     index: int
     leaf: bytes
@@ -126,9 +134,10 @@ class _Entry:
 
 
 def _case_entries(
-    session: Session, case: Case, ids: set[str], refs: set[str], size: int
+    session: Session, case: _Opened, ids: set[str], refs: set[str], size: int
 ) -> Iterator[_Entry]:
-    """The case's entries, read a page at a time from the one just before it was opened.
+    """The case's entries, read a page at a time (each page its own read transaction) from
+    the one just before it was opened.
 
     Screening logs a content item just before the case its verdict opens; everything
     else about a case comes after its opening.
@@ -276,53 +285,57 @@ def build(
     authority = _label(authority, "authority")
     reference = _label(reference, "reference")
     report_id = uuid.uuid4()
-    with transaction(session):
+    # Short transactions, so that no writer waits for a report on a long log: the case as
+    # it stands, then a checkpoint (signed after that read, so it covers every entry the
+    # case names), the entries a page at a time with their proofs (the log only grows),
+    # and last the entry of the sending.
+    with read_transaction(session):
         case = get_case(session, case_id)
-        checkpoint = records.make_checkpoint(session, signer, origin, now=moment)
         sections, ids, refs = _sections(session, case)
-        entries = list(_case_entries(session, case, ids, refs, checkpoint.size))
         items = {str(i.item_id) for i in case.items}
-        report: dict[str, Any] = {
-            "format": FORMAT,
+        opened = _Opened(case.log_index, case.service_id)
+    checkpoint = records.make_checkpoint(session, signer, origin, now=moment)
+    entries = list(_case_entries(session, opened, ids, refs, checkpoint.size))
+    report: dict[str, Any] = {
+        "format": FORMAT,
+        "report_id": str(report_id),
+        "created_at": leaf.timestamp(moment),
+        "authority": authority,
+        "reference": reference,
+        "service_id": str(opened.service_id),
+        **sections,
+        "evidence": _evidence(entries, items),
+        "log": {
+            "origin": origin,
+            "verifier_key": signer.verifier.key_string(),
+            "checkpoint": checkpoint.note,
+            "entries": [
+                {
+                    "index": e.index,
+                    "type": e.type,
+                    "leaf": _b64(e.leaf),
+                    "proof": [
+                        _b64(p) for p in records.inclusion_proof(session, e.index, checkpoint.size)
+                    ],
+                }
+                for e in entries
+            ],
+        },
+    }
+    document, digest = seal(report, signer)
+    sent = records.append(
+        session,
+        EventType.CASES_REPORT_SENT,
+        service_id=opened.service_id,
+        data={
             "report_id": str(report_id),
-            "created_at": leaf.timestamp(moment),
-            "authority": authority,
-            "reference": reference,
-            "service_id": str(case.service_id),
-            **sections,
-            "evidence": _evidence(entries, items),
-            "log": {
-                "origin": origin,
-                "verifier_key": signer.verifier.key_string(),
-                "checkpoint": checkpoint.note,
-                "entries": [
-                    {
-                        "index": e.index,
-                        "type": e.type,
-                        "leaf": _b64(e.leaf),
-                        "proof": [
-                            _b64(p)
-                            for p in records.inclusion_proof(session, e.index, checkpoint.size)
-                        ],
-                    }
-                    for e in entries
-                ],
-            },
-        }
-        document, digest = seal(report, signer)
-        sent = records.append(
-            session,
-            EventType.CASES_REPORT_SENT,
-            service_id=case.service_id,
-            data={
-                "report_id": str(report_id),
-                "case_id": str(case.id),
-                "package_digest": digest,
-                "authority_digest": leaf.text_digest(authority) if authority else None,
-                "reference_digest": leaf.text_digest(reference) if reference else None,
-            },
-            now=moment,
-        )
+            "case_id": str(case_id),
+            "package_digest": digest,
+            "authority_digest": leaf.text_digest(authority) if authority else None,
+            "reference_digest": leaf.text_digest(reference) if reference else None,
+        },
+        now=moment,
+    )
     return Report(report_id, case_id, document, digest, sent.index)
 
 

@@ -27,7 +27,7 @@ from trustdesk.cases.models import (
     Statement,
     Strike,
 )
-from trustdesk.db.engine import transaction
+from trustdesk.db.engine import read_transaction
 from trustdesk.records import service as records
 from trustdesk.records.events import EventType
 
@@ -68,7 +68,7 @@ def _hours(seconds: list[float]) -> float | None:
 def figures(
     session: Session, start: datetime, end: datetime, service_id: uuid.UUID | None = None
 ) -> CaseFigures:
-    with transaction(session):
+    with read_transaction(session):
         notices = session.execute(
             _scoped(
                 _window(
@@ -155,7 +155,7 @@ def figures(
 
 
 def cases_open(session: Session, service_id: uuid.UUID | None = None) -> int:
-    with transaction(session):
+    with read_transaction(session):
         query = select(func.count()).select_from(Case).where(Case.status != "decided")
         return int(session.scalar(_scoped(query, Case.service_id, service_id)) or 0)
 
@@ -179,7 +179,7 @@ def health(
     action_delay: timedelta = timedelta(hours=1),
     appeal_delay: timedelta = timedelta(days=14),
 ) -> Health:
-    with transaction(session):
+    with read_transaction(session):
         dead = session.scalar(
             select(func.count())
             .select_from(Action)

@@ -30,7 +30,7 @@ from trustdesk.compliance.servers import ServerIn
 from trustdesk.compliance.service import get_service
 from trustdesk.compliance.vocabulary import FindingReason, FindingStatus
 from trustdesk.db.base import utcnow
-from trustdesk.db.engine import transaction
+from trustdesk.db.engine import read_transaction, transaction
 from trustdesk.errors import Conflict, NotFound
 from trustdesk.policy.params import ResidencyTrigger, ServerResidencyParams
 from trustdesk.policy.schema import Pack
@@ -288,7 +288,7 @@ def list_findings(
     session: Session, service_id: uuid.UUID, status: FindingStatus | None = None
 ) -> list[FindingView]:
     """A service's residency findings (open ones, resolved ones or all), oldest first."""
-    with transaction(session):
+    with read_transaction(session):
         get_service(session, service_id)
         query = select(ResidencyFinding).where(ResidencyFinding.service_id == service_id)
         if status is not None:

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from trustdesk.cases import stats as case_stats
 from trustdesk.compliance import residency
 from trustdesk.compliance.service import get_service, list_services
-from trustdesk.db.engine import transaction
+from trustdesk.db.engine import read_transaction, transaction
 from trustdesk.errors import InvalidInput
 from trustdesk.identity import disclosure
 from trustdesk.records import service as records
@@ -93,7 +93,7 @@ def build(
     if end <= start or (end - start).days > MAX_DAYS:
         raise InvalidPeriod(f"a report covers 1 to {MAX_DAYS} days, from a date to a later one")
     since, until = _instant(start), _instant(end)
-    with transaction(session):
+    with read_transaction(session):
         services = [get_service(session, service_id)] if service_id else list_services(session)
         findings: dict[str, int] = {"opened": 0, "resolved": 0, "open_now": 0}
         for service in services:

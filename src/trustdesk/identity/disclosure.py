@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from trustdesk.crypto.envelope import DecryptionFailed
 from trustdesk.db.base import utcnow
-from trustdesk.db.engine import transaction
+from trustdesk.db.engine import read_transaction, transaction
 from trustdesk.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from trustdesk.http.callers import UserCaller
 from trustdesk.identity.models import DisclosureRequest, DisclosureVote, Identity
@@ -443,5 +443,5 @@ def counts(
         query = query.where(DisclosureRequest.created_at >= start)
     if end is not None:
         query = query.where(DisclosureRequest.created_at < end)
-    with transaction(session):
+    with read_transaction(session):
         return {str(state): int(n) for state, n in session.execute(query).all()}
