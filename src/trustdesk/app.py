@@ -10,7 +10,7 @@ import uuid
 from collections.abc import AsyncIterator
 
 import httpx
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
@@ -31,6 +31,7 @@ from trustdesk.db.engine import Database
 from trustdesk.http import problems
 from trustdesk.http.deps import SessionDep
 from trustdesk.http.limits import BodySizeLimit
+from trustdesk.http.nul import refuse_nul
 from trustdesk.http.ratelimit import RateLimiter
 from trustdesk.identity import api as identity_api
 from trustdesk.identity import service as identity
@@ -147,6 +148,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         description=DESCRIPTION,
         openapi_url="/openapi.json",
         lifespan=_lifespan,
+        dependencies=[Depends(refuse_nul)],
     )
     app.state.settings = settings
     app.state.database = database or Database.from_url(settings.database_url)

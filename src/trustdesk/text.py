@@ -21,3 +21,29 @@ def has_forbidden_characters(value: str, *, prose: bool = False, allow: str = ""
     with ``prose`` only controls and lone surrogates; characters in ``allow`` are exempt."""
     forbidden = _CONTROLS if prose else _ANY_OTHER
     return any(unicodedata.category(ch) in forbidden and ch not in allow for ch in value)
+
+
+NUL = "\x00"
+
+
+def nul_location(value: object) -> tuple[str | int, ...] | None:
+    """Where in a JSON-like value (strings, lists, dicts, in any nesting) a string holds
+    U+0000, as the path of keys and indexes to it; None when none does.
+
+    PostgreSQL's text (and jsonb) cannot store NUL, and no name, identifier or message of
+    ours needs it, so every adapter refuses it before a service sees it.
+    """
+    stack: list[tuple[tuple[str | int, ...], object]] = [((), value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, str):
+            if NUL in item:
+                return path
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                if isinstance(key, str) and NUL in key:
+                    return path
+                stack.append(((*path, str(key)), child))
+        elif isinstance(item, list | tuple):
+            stack.extend(((*path, index), child) for index, child in enumerate(item))
+    return None
