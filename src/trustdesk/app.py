@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from trustdesk import __version__
 from trustdesk.auth import service as auth
@@ -197,6 +198,8 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         per_path=upload_limits(settings),
         checked_below=(f"{console.PREFIX}/",),
     )
+    if settings.forwarded_allow_ips:  # outermost: every address read after it is the client's
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
 
     @app.get(
         "/healthz",

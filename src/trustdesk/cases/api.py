@@ -45,7 +45,7 @@ from trustdesk.errors import Unauthenticated
 from trustdesk.http.callers import AnyCallerDep, CallerDep, UserCaller, UserCallerDep
 from trustdesk.http.deps import SessionDep
 from trustdesk.http.problems import PROBLEM_RESPONSES
-from trustdesk.http.ratelimit import RateLimiter
+from trustdesk.http.ratelimit import RateLimiter, client_address
 from trustdesk.permissions import Permission
 from trustdesk.policy.schema import Pack
 from trustdesk.policy.service import ServicePacks
@@ -73,7 +73,7 @@ def submit_notice(
     authorization: Annotated[str | None, Header(max_length=500)] = None,
 ) -> ReceiptOut:
     limiter: RateLimiter = request.app.state.notice_limiter
-    limiter.check(request.client.host if request.client else "unknown")
+    limiter.check(client_address(request))
     flagger = None
     if authorization is not None:
         scheme, _, key = authorization.partition(" ")
