@@ -28,6 +28,7 @@ from trustdesk.compliance import api as compliance_api
 from trustdesk.compliance import filings, inventory_csv
 from trustdesk.compliance import service as compliance
 from trustdesk.console import site as console
+from trustdesk.crypto.logdigest import LogDigestKey
 from trustdesk.db.engine import Database
 from trustdesk.http import problems
 from trustdesk.http.deps import SessionDep
@@ -156,6 +157,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     app.state.packs = load_registry(settings.pack_dirs)
     app.state.authenticator = auth.authenticate
     app.state.log_signer = load_or_create_signer(settings.log_signing_key_path, settings.log_origin)
+    records.use_digest_key(app.state.database, LogDigestKey.open(settings.log_digest_key_path))
     app.state.vault = open_vault(settings)
 
     remembered: dict[uuid.UUID, tuple[float, tuple[Pack, ...]]] = {}

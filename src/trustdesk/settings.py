@@ -70,6 +70,13 @@ class Settings(BaseSettings):
         description="HMAC key of the identity vault's blind index (finds duplicate document "
         "numbers without decrypting); made on first start, kept apart from the key ring.",
     )
+    log_digest_key_path: Path = Field(
+        default=Path("var/keys/log-digest.key"),
+        description="HMAC key of the digests that record-log entries carry instead of "
+        "guessable values (subjects, content ids, authorities, references, names); made on "
+        "first start, kept outside the database. Losing it only stops new digests from "
+        "matching old ones.",
+    )
     disclosure_max_subjects: int = Field(
         default=10,
         ge=1,

@@ -25,7 +25,6 @@ when the action goes ``dead`` for an operator (``trustdesk actions list --status
 
 from __future__ import annotations
 
-import hashlib
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -153,10 +152,6 @@ def _aad(service_id: uuid.UUID) -> bytes:
     return f"trustdesk:webhook:{service_id}".encode()
 
 
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
 def elapsed_ms(start: datetime, end: datetime) -> int:
     """Whole milliseconds from ``start`` to ``end`` (never negative)."""
     return max(0, int((end - start).total_seconds() * 1000))
@@ -189,7 +184,7 @@ def set_webhook(
             session,
             EventType.CASES_WEBHOOK_SET,
             service_id=service_id,
-            data={"url_sha256": _digest(url), "secret_rotated": True},
+            data={"url_digest": leaf.keyed(url), "secret_rotated": True},
             now=moment,
         )
         session.flush()
@@ -216,7 +211,7 @@ def remove_webhook(session: Session, service_id: uuid.UUID, *, now: datetime | N
             session,
             EventType.CASES_WEBHOOK_SET,
             service_id=service_id,
-            data={"url_sha256": None, "secret_rotated": False},
+            data={"url_digest": None, "secret_rotated": False},
             now=moment,
         )
         session.flush()
@@ -360,7 +355,7 @@ def requeue(
             session,
             EventType.CASES_ACTION_REQUEUED,
             service_id=action.service_id,
-            data={"action_id": str(action.id), "by_digest": leaf.text_digest(by)},
+            data={"action_id": str(action.id), "by_digest": leaf.keyed(by)},
             now=moment,
         )
         session.flush()

@@ -93,7 +93,10 @@ class Database:
 
     def __init__(self, engine: Engine, bind: Engine | Connection | None = None) -> None:
         self.engine = engine
-        options: dict[str, Any] = {"expire_on_commit": False}
+        # What every session carries in ``Session.info`` (e.g. the record log's digest key,
+        # put here by whoever opens the database with the settings).
+        self.info: dict[str, Any] = {}
+        options: dict[str, Any] = {"expire_on_commit": False, "info": self.info}
         if isinstance(bind, Connection):
             options["join_transaction_mode"] = "create_savepoint"
         self._sessions: sessionmaker[Session] = sessionmaker(bind=bind or engine, **options)
