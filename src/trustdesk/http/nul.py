@@ -18,6 +18,10 @@ from starlette.datastructures import UploadFile
 from trustdesk.text import NUL, nul_location
 
 MESSAGE = "NUL characters (U+0000) are not allowed"
+# Where NUL is content rather than a name: the text of a screened item is screened as sent
+# (a NUL must not buy a message a 422 instead of a verdict) and stored with U+FFFD in its
+# place (screening.service.Content).
+CONTENT = {"/v1/screen": frozenset({("content", "text")})}
 _FORMS = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 
@@ -45,7 +49,7 @@ async def refuse_nul(request: Request) -> None:
     if b"\\u0000" not in body and b"\x00" not in body:
         return
     try:
-        location = nul_location(json.loads(body))
+        location = nul_location(json.loads(body), CONTENT.get(request.url.path, ()))
     except (ValueError, UnicodeDecodeError):
         return  # not JSON: the route's own validation answers
     if location is not None:
