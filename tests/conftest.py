@@ -24,10 +24,11 @@ from trustdesk.db.engine import Database, make_engine
 from trustdesk.permissions import Role
 from trustdesk.policy.service import PackRegistry, load_registry
 from trustdesk.policy.vocabulary import ServiceType
+from trustdesk.records import service as records
 from trustdesk.settings import Environment, Settings
 
 from desk import RULES, SYNTHETIC, Desk
-from support import ServiceFactory, TemporaryPostgres, bearer, token_for
+from support import TEST_DIGEST_KEY, ServiceFactory, TemporaryPostgres, bearer, token_for
 
 
 @pytest.fixture
@@ -64,7 +65,9 @@ def database(migrated_engine: Engine) -> Iterator[Database]:
     """The migrated database, inside a transaction that is rolled back after the test."""
     with migrated_engine.connect() as connection:
         outer = connection.begin()
-        yield Database(migrated_engine, bind=connection)
+        database = Database(migrated_engine, bind=connection)
+        records.use_digest_key(database, TEST_DIGEST_KEY)  # create_app puts the settings' one
+        yield database
         outer.rollback()
 
 
@@ -83,6 +86,7 @@ def settings(tmp_path: Path) -> Settings:
         log_signing_key_path=tmp_path / "keys" / "log-signing.key",
         keyring_path=tmp_path / "keys" / "keyring.json",
         blind_index_key_path=tmp_path / "keys" / "blind-index.key",
+        log_digest_key_path=tmp_path / "keys" / "log-digest.key",
         checkpoint_interval_seconds=0,
         delivery_interval_seconds=0,
     )

@@ -21,12 +21,14 @@ from sqlalchemy.orm import Session
 
 from trustdesk.auth import service as auth
 from trustdesk.compliance.service import NewService
+from trustdesk.crypto.logdigest import LogDigestKey
 from trustdesk.db.engine import Database, make_engine
 from trustdesk.http.callers import UserCaller
 from trustdesk.permissions import Role
 from trustdesk.policy.vocabulary import ServiceType
 
 PROBLEM = "application/problem+json"
+TEST_DIGEST_KEY = LogDigestKey(bytes(range(32)))  # the log digest key of the `database` fixture
 POSTGRES_URL_VARIABLE = "TRUSTDESK_TEST_POSTGRES_URL"
 
 # Junk that every input surface must turn into a clear error, never a crash.

@@ -60,3 +60,11 @@ def test_production_accepts_a_real_secret() -> None:
     )
     settings.require_secrets()
     assert "k" * 48 not in repr(settings)
+
+
+def test_forwarded_allow_ips_take_a_comma_list_of_addresses_and_networks() -> None:
+    settings = Settings(_env_file=None, forwarded_allow_ips="10.0.0.5, 10.1.0.0/16,::1")  # type: ignore[arg-type]
+    assert settings.forwarded_allow_ips == ["10.0.0.5", "10.1.0.0/16", "::1"]
+    assert Settings(_env_file=None).forwarded_allow_ips == []
+    with pytest.raises(ValidationError, match=r"proxy\.example"):
+        Settings(_env_file=None, forwarded_allow_ips="proxy.example")  # type: ignore[arg-type]

@@ -10,12 +10,13 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from trustdesk import __version__
 from trustdesk.auth import service as auth
@@ -28,10 +29,12 @@ from trustdesk.compliance import api as compliance_api
 from trustdesk.compliance import filings, inventory_csv
 from trustdesk.compliance import service as compliance
 from trustdesk.console import site as console
+from trustdesk.crypto.logdigest import LogDigestKey
 from trustdesk.db.engine import Database
 from trustdesk.http import problems
 from trustdesk.http.deps import SessionDep
 from trustdesk.http.limits import BodySizeLimit
+from trustdesk.http.nul import refuse_nul
 from trustdesk.http.ratelimit import RateLimiter
 from trustdesk.identity import api as identity_api
 from trustdesk.identity import service as identity
@@ -203,6 +206,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         description=DESCRIPTION,
         openapi_url="/openapi.json",
         lifespan=_lifespan,
+        dependencies=[Depends(refuse_nul)],
     )
     app.state.settings = settings
     app.state.database = database or Database.from_url(settings.database_url)
@@ -210,6 +214,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     app.state.authenticator = auth.authenticate
     app.state.circles = auth.circles  # who controls whom, for disclosures' separation of duties
     app.state.log_signer = load_or_create_signer(settings.log_signing_key_path, settings.log_origin)
+    records.use_digest_key(app.state.database, LogDigestKey.open(settings.log_digest_key_path))
     app.state.vault = open_vault(settings)
     app.state.webhook_guard = webhook_guard(settings)  # tests may give it a resolver
 
@@ -254,6 +259,8 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         per_path=upload_limits(settings),
         checked_below=(f"{console.PREFIX}/",),
     )
+    if settings.forwarded_allow_ips:  # outermost: every address read after it is the client's
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
 
     @app.get(
         "/healthz",

@@ -9,11 +9,13 @@ message that names the variable to set.
 from __future__ import annotations
 
 import enum
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from trustdesk.errors import ConfigurationError
 
@@ -80,6 +82,13 @@ class Settings(BaseSettings):
         description="HMAC key of the identity vault's blind index (finds duplicate document "
         "numbers without decrypting); made on first start, kept apart from the key ring.",
     )
+    log_digest_key_path: Path = Field(
+        default=Path("var/keys/log-digest.key"),
+        description="HMAC key of the digests that record-log entries carry instead of "
+        "guessable values (subjects, content ids, authorities, references, names); made on "
+        "first start, kept outside the database. Losing it only stops new digests from "
+        "matching old ones.",
+    )
     disclosure_max_subjects: int = Field(
         default=10,
         ge=1,
@@ -98,6 +107,12 @@ class Settings(BaseSettings):
         le=36_500,
         description="Keep an identity this many days after its erasure is requested (the "
         "account closed) before its data key is destroyed.",
+    )
+    forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Addresses or networks (CIDR) of the reverse proxies whose "
+        "X-Forwarded-For and X-Forwarded-Proto are believed, comma-separated; none by "
+        "default: the connecting address is the client (rate limits key on it).",
     )
     notices_per_minute: int = Field(
         default=30,
@@ -230,6 +245,27 @@ class Settings(BaseSettings):
         ge=1024,
         description="Largest request body the HTTP API accepts.",
     )
+
+    @field_validator("forwarded_allow_ips", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _known_proxies(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                msg = (
+                    f"TRUSTDESK_FORWARDED_ALLOW_IPS: {entry!r} is not an IP address or network "
+                    "(name each proxy by address, e.g. 10.0.0.5,10.1.0.0/16)"
+                )
+                raise ValueError(msg) from None
+        return value
 
     @field_validator("database_url")
     @classmethod

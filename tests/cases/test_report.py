@@ -157,7 +157,7 @@ def test_only_holders_of_records_export_create_may_make_one(
     assert_problem(make(desk, case_id, officer, {"authority": "x" * 201}), 422, "invalid_request")
     assert_problem(make(desk, case_id, officer, {"extra": 1}), 422, "invalid_request")
     control = make(desk, case_id, officer, {"authority": "a\x00b"})
-    assert_problem(control, 422, "invalid_input")
+    assert_problem(control, 422, "invalid_request")  # NUL: refused before any service
 
 
 # Tampering: each part of a report, caught and named.

@@ -89,6 +89,22 @@ def test_scan_writes_one_verdict_per_line_in_order_and_skips_bad_lines(
     assert "screened 4 item(s); 4 bad line(s) skipped" in result.stderr
 
 
+def test_an_id_with_nul_is_a_bad_line_with_a_clear_reason(
+    tmp_path: Path, rules: Path, env: dict[str, str]
+) -> None:
+    source = write_input(
+        tmp_path / "in.jsonl",
+        [json.dumps({"id": "m\x001", "text": "hello"}), json.dumps({"id": "m2", "text": "hi"})],
+    )
+    out = tmp_path / "out.jsonl"
+    result = runner.invoke(
+        app, ["scan", str(source), "--rules", str(rules), "-o", str(out)], env=env
+    )
+    assert result.exit_code == 0, result.stderr
+    assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == ["m2"]
+    assert "line 1: the id may not contain NUL characters (U+0000)" in result.stderr
+
+
 def test_parallel_workers_give_the_same_output(
     tmp_path: Path, rules: Path, env: dict[str, str]
 ) -> None:

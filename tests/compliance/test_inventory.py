@@ -93,7 +93,7 @@ def test_an_officer_adds_lists_and_removes_servers(
         ({"data_classes": ["secrets"]}, "invalid_request"),
         ({"kind": "mainframe"}, "invalid_request"),
         ({"name": ""}, "invalid_register_entry"),
-        ({"name": "a\x00b"}, "invalid_register_entry"),
+        ({"name": "a\x00b"}, "invalid_request"),  # NUL: refused before any service
         ({"name": "x" * 600}, "invalid_request"),
         ({"role": "\u202etxt"}, "invalid_register_entry"),
         ({"populations": ["CN"] * 51}, "invalid_request"),

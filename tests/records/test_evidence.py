@@ -22,6 +22,8 @@ from trustdesk.records import service as records
 from trustdesk.records.events import EventType
 from trustdesk.records.models import Evidence, LegalHold, LogEntry
 
+from support import TEST_DIGEST_KEY
+
 T0 = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
 CONTENT = "用户发布的违法内容 / the posted message, verbatim".encode()
 SUBJECT = "user-pseudonym-7f3a9c"
@@ -98,7 +100,7 @@ def test_preserve_logs_the_digest_and_no_personal_data(
     assert data == {
         "evidence_id": str(view.id),
         "digest": view.digest.hex(),
-        "content_ref_digest": hashlib.sha256(REF.encode()).hexdigest(),
+        "content_ref_digest": TEST_DIGEST_KEY.digest(REF),  # keyed: a guessable identifier
         "size": view.size,
         "retain_until": "2026-12-29T08:00:00.000000Z",
     }
@@ -226,7 +228,7 @@ def test_a_hold_blocks_the_purge_until_released(database: Database, keyring: Loc
     assert held[0] == {
         "evidence_id": str(view.id),
         "hold_id": str(first.id),
-        "reason_digest": hashlib.sha256(reason.encode()).hexdigest(),
+        "reason_digest": TEST_DIGEST_KEY.digest(reason),
     }
     assert [d["hold_id"] for d in log_data(database, EventType.RECORDS_EVIDENCE_RELEASED)] == [
         str(first.id),

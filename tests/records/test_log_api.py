@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from trustdesk.app import create_app
@@ -24,7 +25,12 @@ from trustdesk.policy.service import PackRegistry
 from trustdesk.policy.vocabulary import ServiceType
 from trustdesk.records import merkle
 from trustdesk.records import service as records
-from trustdesk.records.note import open_checkpoint, parse_verifier_key
+from trustdesk.records.note import (
+    generate_signer,
+    open_checkpoint,
+    parse_signer_key,
+    parse_verifier_key,
+)
 from trustdesk.settings import Settings
 
 from support import ServiceFactory, assert_problem, bearer, token_for
@@ -228,3 +234,50 @@ def test_the_stdlib_verifier_in_the_auditing_guide_checks_our_proofs(
         assert run(entry["leaf"]).returncode == 0
         forged = base64.b64encode(b64d(entry["leaf"]) + b" ").decode()
         assert run(forged).returncode == 1
+
+
+def test_the_stdlib_verifier_checks_a_kept_checkpoint(
+    app: FastAPI, client: TestClient, make_service: ServiceFactory, tmp_path: Path
+) -> None:
+    """The guide's script proves today's log consistent with a checkpoint the auditor kept,
+    checks both signatures with the pinned key, and fails a cut or rewritten log."""
+    script = Path(__file__).resolve().parents[2] / "docs" / "auditing" / "verify_log_proof.py"
+    key = client.get("/v1/log/key").json()["verifier_key"]
+    for n in range(3):
+        make_service(f"Kept {n}")
+    kept = client.get("/v1/log/checkpoint").json()
+    for n in range(4):
+        make_service(f"Later {n}")
+    current = client.get("/v1/log/checkpoint").json()
+    assert current["size"] > kept["size"] > 0
+
+    def run(kept_doc: object, current_doc: object, first: int, second: int) -> tuple[int, str]:
+        for name, doc in (("kept", kept_doc), ("checkpoint", current_doc)):
+            text = doc if isinstance(doc, str) else json.dumps(doc)
+            (tmp_path / f"{name}.json").write_text(text, encoding="utf-8")
+        if first <= second:
+            proof = client.get(f"/v1/log/proof/consistency?first={first}&second={second}")
+            (tmp_path / "consistency.json").write_text(proof.text)
+        files = [str(tmp_path / n) for n in ("checkpoint.json", "consistency.json")]
+        arguments = ["--key", key, "--checkpoint", str(tmp_path / "kept.json"), *files]
+        done = subprocess.run(
+            [sys.executable, str(script), *arguments], capture_output=True, text=True, check=False
+        )
+        return done.returncode, done.stdout + done.stderr
+
+    code, output = run(kept, current, kept["size"], current["size"])
+    assert code == 0, output
+    assert run(kept["checkpoint"], current, kept["size"], current["size"])[0] == 0  # the note
+    code, output = run(current, kept, kept["size"], current["size"])  # the tail was cut
+    assert code == 1
+    assert "entries were cut" in output
+    signer = app.state.log_signer
+    origin = client.get("/v1/log/key").json()["origin"]
+    rewritten = f"{origin}\n{kept['size']}\n{base64.b64encode(bytes(32)).decode()}\n"
+    code, output = run(signer.sign(rewritten.encode()), current, kept["size"], current["size"])
+    assert code == 1  # the log once signed another tree of that size: it was rewritten since
+    assert "not consistent with the kept checkpoint" in output
+    stranger = parse_signer_key(generate_signer(origin)[0])
+    code, output = run(stranger.sign(rewritten.encode()), current, kept["size"], current["size"])
+    assert code == 1
+    assert "no signature by the log's key" in output

@@ -199,3 +199,98 @@ def test_tampering_is_caught_on_postgresql(
     log.tamper('DELETE FROM log_entries WHERE "index" = 20')
     expect_failure(log, "entry 20: missing")
     log.database.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_log(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Log]:
+    """The 40-entry log on SQLite, then on PostgreSQL."""
+    postgres = None
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'log.db'}"
+    else:
+        postgres = TemporaryPostgres()
+        url = postgres.url
+    built = Log(url, tmp_path / "keys" / "log.key")
+    yield built
+    built.database.dispose()
+    if postgres is not None:
+        postgres.drop()
+
+
+def keep(log: Log, path: Path) -> Path:
+    """What an auditor does: save the latest signed checkpoint outside the database."""
+    with log.database.session() as session:
+        latest = records.latest_checkpoint(session)
+    assert latest is not None
+    path.write_text(latest.note, encoding="utf-8")
+    return path
+
+
+def cut_tail(log: Log, size: int) -> None:
+    """Drop the entries from ``size`` on, with their subtree hashes and checkpoints, and let
+    the server sign the shortened log as it would on its next tick."""
+    log.tamper(
+        f'DELETE FROM log_entries WHERE "index" >= {size}',
+        f'DELETE FROM log_nodes WHERE ("index" + 1) * (1 << level) > {size}',
+        f"DELETE FROM log_checkpoints WHERE size > {size}",
+    )
+    signer = load_or_create_signer(Path(log.env["TRUSTDESK_LOG_SIGNING_KEY_PATH"]), ORIGIN)
+    with log.database.session() as session:
+        records.make_checkpoint(session, signer, ORIGIN)
+
+
+def test_a_kept_checkpoint_passes_on_an_untouched_log(any_log: Log, tmp_path: Path) -> None:
+    older = tmp_path / "older.note"
+    older.write_text(keep(any_log, tmp_path / "kept.note").read_text(), encoding="utf-8")
+    with any_log.database.session() as session:
+        records.append_many(session, [leaf.Event("test:entry:made", None, {"n": 99})])
+    code, out, err = any_log.cli("log", "verify", "--checkpoint", str(older))
+    assert code == 0, err
+    assert "consistent with 1 kept checkpoint(s)" in out
+    as_json = tmp_path / "kept.json"  # the JSON of GET /v1/log/checkpoint holds the note
+    as_json.write_text(json.dumps({"size": 40, "checkpoint": older.read_text()}))
+    code, out, err = any_log.cli("log", "verify", "--checkpoint", str(as_json))
+    assert code == 0, err
+
+
+def test_a_cut_tail_is_caught_with_a_kept_checkpoint(any_log: Log, tmp_path: Path) -> None:
+    kept = keep(any_log, tmp_path / "kept.note")
+    cut_tail(any_log, 30)
+    assert any_log.cli("log", "verify")[0] == 0  # the database alone agrees with itself
+    code, _, err = any_log.cli("log", "verify", "--checkpoint", str(kept))
+    assert code == 1
+    assert "kept checkpoint 40: the log holds only 30 entries" in err
+
+
+def test_a_rewritten_tail_is_caught_with_a_kept_checkpoint(any_log: Log, tmp_path: Path) -> None:
+    kept = keep(any_log, tmp_path / "kept.note")
+    cut_tail(any_log, 30)
+    with any_log.database.session() as session:
+        forged = [leaf.Event("test:entry:made", None, {"n": -n}) for n in range(12)]
+        records.append_many(session, forged)
+    cut_tail(any_log, 42)  # only signs the rewritten log of 42 entries
+    code, out, err = any_log.cli("log", "verify")
+    assert code == 0, err
+    assert "42 entries" in out
+    code, _, err = any_log.cli("log", "verify", "--checkpoint", str(kept))
+    assert code == 1
+    assert "kept checkpoint 40: the log of 42 entries is not consistent with it" in err
+
+
+def test_a_kept_checkpoint_must_carry_the_logs_signature(log: Log, tmp_path: Path) -> None:
+    other = parse_signer_key(generate_signer(ORIGIN)[0])
+    with log.database.session() as session:
+        root = records.root_at(session, 25)
+    forged = tmp_path / "forged.note"
+    forged.write_text(other.sign(f"{ORIGIN}\n25\n{base64.b64encode(root).decode()}\n".encode()))
+    code, _, err = log.cli("log", "verify", "--checkpoint", str(forged))
+    assert code == 1
+    assert "kept checkpoint: no signature by a known key" in err
+    for junk in ("{}", "not a note", ""):
+        forged.write_text(junk)
+        code, _, err = log.cli("log", "verify", "--checkpoint", str(forged))
+        assert code in {1, 2}, err
+        assert "Traceback" not in err
+    code, _, err = log.cli("log", "verify", "--checkpoint", str(tmp_path / "missing.note"))
+    assert code == 2
+    assert "cannot read the kept checkpoint" in err

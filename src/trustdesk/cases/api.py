@@ -52,7 +52,7 @@ from trustdesk.http.callers import (
 )
 from trustdesk.http.deps import SessionDep
 from trustdesk.http.problems import CONFLICT_RESPONSES, PROBLEM_RESPONSES, RATE_LIMITED_RESPONSES
-from trustdesk.http.ratelimit import RateLimiter
+from trustdesk.http.ratelimit import RateLimiter, client_address
 from trustdesk.permissions import Permission
 from trustdesk.policy.schema import Pack
 from trustdesk.policy.service import ServicePacks
@@ -105,7 +105,7 @@ def submit_notice(
     flagger: Annotated[TrustedFlagger | None, Depends(_flagger)],
 ) -> ReceiptOut:
     limiter: RateLimiter = request.app.state.notice_limiter
-    limiter.check(request.client.host if request.client else "unknown")
+    limiter.check(client_address(request))
     notifier = body.notifier
     notice = notices.NoticeIn(
         service_id=body.service_id,

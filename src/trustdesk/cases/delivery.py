@@ -126,12 +126,13 @@ class ActionView:
         }
 
 
+def _digest(text: str) -> str:
+    """A plain digest of a webhook URL, for the operator's log (never the record log)."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def _aad(service_id: uuid.UUID) -> bytes:
     return f"trustdesk:webhook:{service_id}".encode()
-
-
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def elapsed_ms(start: datetime, end: datetime) -> int:
@@ -173,7 +174,7 @@ def set_webhook(
             session,
             EventType.CASES_WEBHOOK_SET,
             service_id=service_id,
-            data={"url_sha256": _digest(url), "secret_rotated": True},
+            data={"url_digest": leaf.keyed(url), "secret_rotated": True},
             now=moment,
         )
         session.flush()
@@ -200,7 +201,7 @@ def remove_webhook(session: Session, service_id: uuid.UUID, *, now: datetime | N
             session,
             EventType.CASES_WEBHOOK_SET,
             service_id=service_id,
-            data={"url_sha256": None, "secret_rotated": False},
+            data={"url_digest": None, "secret_rotated": False},
             now=moment,
         )
         session.flush()
@@ -344,7 +345,7 @@ def requeue(
             session,
             EventType.CASES_ACTION_REQUEUED,
             service_id=action.service_id,
-            data={"action_id": str(action.id), "by_digest": leaf.text_digest(by)},
+            data={"action_id": str(action.id), "by_digest": leaf.keyed(by)},
             now=moment,
         )
         session.flush()

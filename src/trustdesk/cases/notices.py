@@ -130,7 +130,7 @@ def register_flagger(session: Session, service_id: uuid.UUID, name: str) -> tupl
             session,
             EventType.CASES_FLAGGER_REGISTERED,
             service_id=service_id,
-            data={"flagger_id": str(flagger.id), "name_digest": leaf.text_digest(clean)},
+            data={"flagger_id": str(flagger.id), "name_digest": leaf.keyed(clean)},
         )
         session.flush()
         return flagger.id, key
@@ -215,7 +215,7 @@ def submit(
                 "case_id": str(case.id),
                 "category": category.key,
                 "trusted": flagger is not None,
-                "explanation_digest": leaf.text_digest(notice.explanation),
+                "explanation_digest": leaf.keyed(notice.explanation),
             },
             now=moment,
         ).index

@@ -42,7 +42,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trustdesk.cases.models import Action, Appeal, Case, Decision
-from trustdesk.cases.service import get_case, subject_digest
+from trustdesk.cases.service import get_case, target_name
 from trustdesk.cases.sor import first_error, known_identifiers, redact
 from trustdesk.db.base import utcnow
 from trustdesk.db.engine import read_transaction
@@ -212,14 +212,18 @@ def _sections(session: Session, case: Case) -> tuple[dict[str, Any], set[str], s
     ).all()
     refs = {r for n in case.notices for r in (n.content_id, n.url) if r}
     refs |= {r for r in (case.content_id, case.url) if r}
+
+    def keyed(value: str) -> str:  # as new log entries name guessable values
+        return records.keyed_digest(session, value)
+
     sections = {
         "case": {
             "id": str(case.id),
             "status": str(case.status),
             "category": case.category,
             "opened_at": _ts(case.opened_at),
-            "target_digest": case.target,
-            "subject_digest": subject_digest(case.subject),
+            "target_digest": keyed(target_name(case.content_id, case.url, case.subject)),
+            "subject_digest": keyed(case.subject) if case.subject is not None else None,
             "trusted": case.trusted,
             "automated_detection": case.automated_detection,
             "log_index": case.log_index,
@@ -230,7 +234,7 @@ def _sections(session: Session, case: Case) -> tuple[dict[str, Any], set[str], s
                 "received_at": _ts(n.received_at),
                 "category": n.category,
                 "trusted": n.trusted_flagger_id is not None,
-                "explanation_digest": leaf.text_digest(n.explanation),
+                "explanation_digest": keyed(n.explanation),
                 "log_index": n.log_index,
             }
             for n in case.notices
@@ -254,7 +258,7 @@ def _sections(session: Session, case: Case) -> tuple[dict[str, Any], set[str], s
                 "id": str(a.id),
                 "decision_id": str(a.decision_id),
                 "by": a.by,
-                "reason_digest": leaf.text_digest(a.reason),
+                "reason_digest": keyed(a.reason),
                 "filed_at": _ts(a.filed_at),
                 "status": str(a.status),
                 "decided_at": _ts(a.decided_at),
@@ -267,7 +271,8 @@ def _sections(session: Session, case: Case) -> tuple[dict[str, Any], set[str], s
     ids = {str(case.id), *(str(n.id) for n in case.notices), *(str(i) for i in decision_ids)}
     ids |= {str(a.id) for a in actions} | {str(a.id) for a in appeals}
     ids |= {str(i.item_id) for i in case.items}
-    return sections, ids, {leaf.text_digest(r) for r in refs}
+    # evidence preserved before keyed digests names its content by plain SHA-256
+    return sections, ids, {d for r in refs for d in (leaf.text_digest(r), keyed(r))}
 
 
 def build(
@@ -331,8 +336,8 @@ def build(
             "report_id": str(report_id),
             "case_id": str(case_id),
             "package_digest": digest,
-            "authority_digest": leaf.text_digest(authority) if authority else None,
-            "reference_digest": leaf.text_digest(reference) if reference else None,
+            "authority_digest": leaf.keyed(authority) if authority else None,
+            "reference_digest": leaf.keyed(reference) if reference else None,
         },
         now=moment,
     )

@@ -108,17 +108,22 @@ def resolve_category(packs: Sequence[Pack], name: str) -> ResolvedCategory:
     raise UnknownCategory(msg)
 
 
-def target_key(content_id: str | None, url: str | None, subject: str | None) -> str:
-    """The digest that names what a case is about."""
+def target_name(content_id: str | None, url: str | None, subject: str | None) -> str:
+    """What a case is about, as one string: its content id, else its URL, else its account."""
     if content_id:
-        key = f"content\x00{content_id}"
-    elif url:
-        key = f"url\x00{url}"
-    elif subject:
-        key = f"account\x00{subject}"
-    else:
-        raise InvalidInput("name the content id, the URL or the account concerned")
-    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+        return f"content\x00{content_id}"
+    if url:
+        return f"url\x00{url}"
+    if subject:
+        return f"account\x00{subject}"
+    raise InvalidInput("name the content id, the URL or the account concerned")
+
+
+def target_key(content_id: str | None, url: str | None, subject: str | None) -> str:
+    """The digest that finds the open case about a target (a column, never logged: the log
+    carries the keyed digest of :func:`target_name`)."""
+    name = target_name(content_id, url, subject)
+    return hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def priority_of(category: ResolvedCategory, *, trusted: bool) -> int:
@@ -184,7 +189,9 @@ def open_or_join(session: Session, opening: Opening) -> Case:
             service_id=opening.service_id,
             data={
                 "case_id": str(case.id),
-                "target_digest": key,
+                "target_digest": leaf.keyed(
+                    target_name(opening.content_id, opening.url, opening.subject)
+                ),
                 "category": opening.category.key,
                 "trusted": opening.trusted,
                 "automated": opening.automated,
@@ -404,8 +411,9 @@ def history(
     )
 
 
-def subject_digest(subject: str | None) -> str | None:
-    return leaf.text_digest(subject) if subject is not None else None
+def subject_digest(subject: str | None) -> leaf.Keyed | None:
+    """How log entries name a case's subject: by its keyed digest."""
+    return leaf.keyed_or_none(subject)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from trustdesk.db import migrate
 from trustdesk.db.engine import Database
 from trustdesk.errors import ConfigurationError
+from trustdesk.records import service as records
 from trustdesk.settings import Settings
 
 DbOption = Annotated[
@@ -48,6 +49,7 @@ def open_database(settings: Settings) -> Database:
             "run `trustdesk db upgrade` (with the same --db) first"
         )
         raise ConfigurationError(msg)
+    records.use_digest_key(database, settings.log_digest_key_path)
     return database
 
 

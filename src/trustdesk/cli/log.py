@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -10,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from trustdesk.cli.context import DbOption, load_settings, open_database
 from trustdesk.cli.output import EXIT_FAILURE, print_json, reporting_errors, stderr, stdout
-from trustdesk.errors import ConfigurationError, NotFound
+from trustdesk.errors import ConfigurationError, InvalidInput, NotFound
 from trustdesk.records import merkle
 from trustdesk.records import service as records
 from trustdesk.records.keys import load_or_create_signer
@@ -98,12 +100,48 @@ def prove(
     )
 
 
+def read_kept_checkpoint(path: Path) -> str:
+    """A checkpoint an auditor kept: the signed note (``trustdesk log checkpoint``), or the
+    JSON of ``GET /v1/log/checkpoint`` holding it."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        msg = f"cannot read the kept checkpoint {path} ({exc.__class__.__name__})"
+        raise InvalidInput(msg) from exc
+    if not text.lstrip().startswith("{"):
+        return text
+    try:
+        note = json.loads(text).get("checkpoint")
+    except (ValueError, AttributeError):
+        note = None
+    if not isinstance(note, str):
+        msg = f"{path} is JSON without a signed note under 'checkpoint'"
+        raise InvalidInput(msg)
+    return note
+
+
 @app.command()
-def verify(db: DbOption = None, key: KeyOption = None) -> None:
-    """Recompute every leaf and subtree hash and check every checkpoint; exit 1 on any fault."""
+def verify(
+    db: DbOption = None,
+    key: KeyOption = None,
+    checkpoint: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--checkpoint",
+            metavar="FILE",
+            help="A checkpoint kept outside the database (signed note, or the JSON of "
+            "GET /v1/log/checkpoint); the log must still be consistent with it. Repeatable.",
+        ),
+    ] = None,
+) -> None:
+    """Recompute every leaf and subtree hash and check every checkpoint; exit 1 on any fault.
+
+    Stored checkpoints live in the same database as the log, so a cut or rewritten tail can
+    take them along; a checkpoint you kept (--checkpoint) detects that."""
     with reporting_errors():
         settings = load_settings(db)
         verifier = _verifier(settings, key)
+        kept = [read_kept_checkpoint(path) for path in checkpoint or []]
         with open_database(settings) as database, database.session() as session:
             total = records.size(session)
             with Progress(
@@ -120,12 +158,13 @@ def verify(db: DbOption = None, key: KeyOption = None) -> None:
                     [verifier],
                     settings.log_origin,
                     progress=lambda n: progress.advance(task, n),
+                    kept=kept,
                 )
     if not report.ok:
         for problem in report.problems:
             stderr.print(f"[bold red]FAIL[/] {problem}", highlight=False)
         raise typer.Exit(EXIT_FAILURE)
-    stdout.print(
-        f"ok: {report.entries} entries and {report.checkpoints} checkpoints verified",
-        highlight=False,
-    )
+    summary = f"ok: {report.entries} entries and {report.checkpoints} checkpoints verified"
+    if report.kept:
+        summary += f"; consistent with {report.kept} kept checkpoint(s)"
+    stdout.print(summary, highlight=False)

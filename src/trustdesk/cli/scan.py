@@ -30,6 +30,7 @@ from trustdesk.policy.service import load_registry
 from trustdesk.screening.engine import Screener
 from trustdesk.screening.runtime import CompiledCache, build_screener
 from trustdesk.screening.sources import load_ruleset
+from trustdesk.text import nul_location
 
 CHUNK = 512
 MAX_LINE = 16 * 1024 * 1024
@@ -64,6 +65,14 @@ def _text_of(number: int, item: dict[str, Any], base: Path) -> str | Exception |
         return ValueError(f"line {number}: cannot read {item['path']} as UTF-8 text ({reason})")
 
 
+def _id_problem(content_id: object) -> str | None:
+    if not isinstance(content_id, str | int) or isinstance(content_id, bool):
+        return "the id must be a string or an integer"
+    if nul_location(content_id) is not None:
+        return "the id may not contain NUL characters (U+0000)"
+    return None
+
+
 def _parse(number: int, line: bytes, base: Path) -> tuple[Any, str] | str:
     """The id and text of one input line, or the reason it is unusable."""
     try:
@@ -72,8 +81,8 @@ def _parse(number: int, line: bytes, base: Path) -> tuple[Any, str] | str:
         return f"line {number}: not JSON ({exc.__class__.__name__})"
     if not isinstance(item, dict) or "id" not in item:
         return f"line {number}: expected an object with an id"
-    if not isinstance(item["id"], str | int) or isinstance(item["id"], bool):
-        return f"line {number}: the id must be a string or an integer"
+    if problem := _id_problem(item["id"]):
+        return f"line {number}: {problem}"
     text = _text_of(number, item, base)
     if text is None:
         return f"line {number}: expected a string 'text' (or 'path')"

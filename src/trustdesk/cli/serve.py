@@ -43,4 +43,13 @@ def serve(
     stdout.print(f"trustdesk listening on http://{bind_host}:{bind_port}/", highlight=False)
     stdout.print(f"  console: http://{bind_host}:{bind_port}/console/", highlight=False)
     stdout.print(f"  API document: http://{bind_host}:{bind_port}/docs", highlight=False)
-    uvicorn.run(app, host=bind_host, port=bind_port, log_level="info", server_header=False)
+    # proxy_headers=False: uvicorn would believe X-Forwarded-For from loopback by default;
+    # the app believes it only from TRUSTDESK_FORWARDED_ALLOW_IPS (see create_app).
+    uvicorn.run(
+        app,
+        host=bind_host,
+        port=bind_port,
+        log_level="info",
+        server_header=False,
+        proxy_headers=False,
+    )

@@ -135,9 +135,9 @@ def record_asset(
             data={
                 "asset_id": str(row.id),
                 "asset_type": str(entry.asset_type),
-                "name_digest": leaf.text_digest(entry.name),
+                "name_digest": leaf.keyed(entry.name),
                 "oid": entry.oid,
-                "by_digest": leaf.text_digest(by),
+                "by_digest": leaf.keyed(by),
             },
         )
         return _view(row, _places(session, service_id))
@@ -165,7 +165,7 @@ def remove_asset(session: Session, service_id: uuid.UUID, asset_id: uuid.UUID, *
             session,
             EventType.COMPLIANCE_CRYPTO_REMOVED,
             service_id=service_id,
-            data={"asset_id": str(asset_id), "by_digest": leaf.text_digest(by)},
+            data={"asset_id": str(asset_id), "by_digest": leaf.keyed(by)},
         )
         session.delete(row)
         session.flush()

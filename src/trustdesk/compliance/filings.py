@@ -183,7 +183,7 @@ def record_filing(
             data={
                 "filing_id": str(filing_id),
                 "kind": str(kind),
-                "number_digest": leaf.text_digest(number),
+                "number_digest": leaf.keyed(number),
                 "issued_on": issued_on.isoformat(),
                 "expires_on": expires_on.isoformat() if expires_on else None,
             },

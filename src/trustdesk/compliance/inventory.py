@@ -127,8 +127,8 @@ def record_server(
             service_id=service_id,
             data={
                 "server_id": str(row.id),
-                "state": entry.state(),
-                "by_digest": leaf.text_digest(by),
+                "state": leaf.keyed(entry.state()),  # few places: guessable
+                "by_digest": leaf.keyed(by),
             },
         )
         session.flush()
@@ -153,7 +153,7 @@ def remove_server(
             session,
             EventType.COMPLIANCE_SERVER_REMOVED,
             service_id=service_id,
-            data={"server_id": str(server_id), "by_digest": leaf.text_digest(by)},
+            data={"server_id": str(server_id), "by_digest": leaf.keyed(by)},
         )
         session.delete(row)
         session.flush()
@@ -195,7 +195,7 @@ def import_csv(
                 "digest": digest,
                 "created": created,
                 "updated": len(entries) - created,
-                "by_digest": leaf.text_digest(by),
+                "by_digest": leaf.keyed(by),
             },
         )
         session.flush()

@@ -184,8 +184,8 @@ def _resolve(
         data={
             "finding_id": str(row.id),
             "automatically": automatically,
-            "by_digest": leaf.text_digest(by),
-            "resolution_digest": leaf.text_digest(why),
+            "by_digest": leaf.keyed(by),
+            "resolution_digest": leaf.keyed(why),
         },
         now=moment,
     )

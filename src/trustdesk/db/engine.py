@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 from trustdesk.errors import ConfigurationError
@@ -76,8 +77,27 @@ def _on_postgresql_begin(connection: Connection) -> None:
         connection.exec_driver_sql("SET TRANSACTION READ ONLY")
 
 
+def _without_details(context: ExceptionContext) -> None:
+    """Keep only PostgreSQL's primary error message: its DETAIL quotes the values of a
+    violated key (``Key (subject)=(...) already exists``), which are user content and would
+    reach the server log. The detail stays readable as ``orig.diag.message_detail``."""
+    original = context.original_exception
+    message = str(original)
+    primary = message.split("\n", 1)[0]
+    if primary == message:
+        return
+    original.args = (primary,)
+    wrapped = context.sqlalchemy_exception
+    if wrapped is not None and len(wrapped.args) == 1:
+        wrapped.args = (str(wrapped.args[0]).replace(message, primary),)
+
+
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``: SQLite gets WAL and foreign keys, PostgreSQL psycopg 3."""
+    """An engine for ``url``: SQLite gets WAL and foreign keys, PostgreSQL psycopg 3.
+
+    Errors never carry the statement's bound values (``hide_parameters``): they are user
+    content (subjects, identifiers, messages) and errors end up in the server log.
+    """
     try:
         parsed = make_url(url)
     except Exception as exc:
@@ -86,15 +106,16 @@ def make_engine(url: str) -> Engine:
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         _prepare_sqlite_file(url)
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
         event.listen(engine, "connect", _on_sqlite_connect)
         event.listen(engine, "begin", _on_sqlite_begin)
         return engine
     if backend == "postgresql":
         if parsed.drivername in {"postgresql", "postgres"}:
             parsed = parsed.set(drivername="postgresql+psycopg")
-        engine = create_engine(parsed, pool_pre_ping=True)
+        engine = create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
         event.listen(engine, "begin", _on_postgresql_begin)
+        event.listen(engine, "handle_error", _without_details)
         return engine
     msg = f"unsupported database {backend!r}: use sqlite:// or postgresql://"
     raise ConfigurationError(msg)
@@ -105,7 +126,10 @@ class Database:
 
     def __init__(self, engine: Engine, bind: Engine | Connection | None = None) -> None:
         self.engine = engine
-        options: dict[str, Any] = {"expire_on_commit": False}
+        # What every session carries in ``Session.info`` (e.g. the record log's digest key,
+        # put here by whoever opens the database with the settings).
+        self.info: dict[str, Any] = {}
+        options: dict[str, Any] = {"expire_on_commit": False, "info": self.info}
         if isinstance(bind, Connection):
             options["join_transaction_mode"] = "create_savepoint"
         self._sessions: sessionmaker[Session] = sessionmaker(bind=bind or engine, **options)

@@ -10,7 +10,17 @@ from __future__ import annotations
 import threading
 import time
 
+from starlette.requests import HTTPConnection
+
 from trustdesk.errors import RateLimited
+
+
+def client_address(connection: HTTPConnection) -> str:
+    """The address a request's budget is counted against: the connecting peer, or, when
+    that peer is one of ``TRUSTDESK_FORWARDED_ALLOW_IPS``, the client its
+    ``X-Forwarded-For`` names (``create_app`` installs the proxy middleware only then;
+    ``trustdesk serve`` turns off uvicorn's own, which trusts loopback by default)."""
+    return connection.client.host if connection.client else "unknown"
 
 
 class RateLimiter:

@@ -144,7 +144,7 @@ def _find(
 def _log(session: Session, event: EventType, row: Identity, moment: datetime, **extra: str) -> int:
     data = {
         "identity_id": str(row.id),
-        "subject_digest": leaf.text_digest(row.subject),
+        "subject_digest": leaf.keyed(row.subject),
         "kind": str(row.kind),
         "document_type": row.document_type,
         **extra,
@@ -156,7 +156,7 @@ def _log_rejection(
     session: Session, service_id: uuid.UUID, attempt: Registration, reason: str, moment: datetime
 ) -> int:
     data = {
-        "subject_digest": leaf.text_digest(attempt.subject),
+        "subject_digest": leaf.keyed(attempt.subject),
         "kind": str(attempt.kind),
         "document_type": attempt.document_type,
         "reason": reason,

@@ -165,7 +165,7 @@ def preserve(
     data = {
         "evidence_id": str(evidence_id),
         "digest": digest.hex(),
-        "content_ref_digest": leaf.text_digest(content_ref),
+        "content_ref_digest": leaf.keyed(content_ref),
         "size": len(package),
         "retain_until": leaf.timestamp(retain_until),
     }

@@ -98,7 +98,7 @@ def place_hold(
         data = {
             "evidence_id": str(evidence_id),
             "hold_id": str(hold.id),
-            "reason_digest": leaf.text_digest(reason),
+            "reason_digest": leaf.keyed(reason),
         }
         records.append(
             session,

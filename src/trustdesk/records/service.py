@@ -12,21 +12,25 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
+from trustdesk.crypto.logdigest import LogDigestKey
 from trustdesk.db.base import utcnow
-from trustdesk.db.engine import read_transaction, transaction
+from trustdesk.db.engine import Database, read_transaction, transaction
 from trustdesk.errors import InvalidInput, NotFound
 from trustdesk.records import leaf, merkle
 from trustdesk.records.events import EventType
 from trustdesk.records.models import LogCheckpoint, LogEntry, LogNode
 from trustdesk.records.note import Checkpoint, NoteSigner
 from trustdesk.records.store import DatabaseSubtreeStore, LogCorrupted
+from trustdesk.settings import get_settings
 
 LOCK_KEY = 0x7472_7573_7464  # "trustd": the advisory lock that serialises appends
+DIGEST_KEY = "trustdesk.records.log_digest_key"  # where a session finds the log digest key
 MAX_PAGE = 1000
 
 
@@ -87,12 +91,50 @@ def append(
     return append_many(session, [leaf.Event(type_, service_id, data)], now=now)[0]
 
 
+class _KeyFile:
+    """The digest key at a path, opened (and made, the first time) on first use."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._key: LogDigestKey | None = None
+
+    def get(self) -> LogDigestKey:
+        if self._key is None:
+            self._key = LogDigestKey.open(self.path)
+        return self._key
+
+
+def use_digest_key(database: Database, key: LogDigestKey | Path) -> None:
+    """Give every session of ``database`` the key of the log's keyed digests: the key, or
+    the path of its file, opened when a first entry needs it (commands that only read the
+    log never make one)."""
+    database.info[DIGEST_KEY] = key if isinstance(key, LogDigestKey) else _KeyFile(key)
+
+
+def _digester(session: Session) -> leaf.Digester:
+    """The session's digest key (:func:`use_digest_key`); for a database opened without
+    one, the key file the environment's settings name, as ``trustdesk`` commands use."""
+    key = session.info.get(DIGEST_KEY)
+    if isinstance(key, LogDigestKey):
+        return key.digest
+    if not isinstance(key, _KeyFile):
+        key = session.info[DIGEST_KEY] = _KeyFile(get_settings().log_digest_key_path)
+    holder = key
+    return lambda value: holder.get().digest(value)
+
+
+def keyed_digest(session: Session, value: str) -> str:
+    """The keyed digest that new entries carry for ``value`` (to find them again)."""
+    return _digester(session)(value)
+
+
 def append_many(
     session: Session, events: Iterable[leaf.Event], *, now: datetime | None = None
 ) -> list[Appended]:
     """Append events in order, in one transaction."""
     moment = now or utcnow()
-    encoded = [(event, leaf.encode(event, moment)) for event in events]
+    digester = _digester(session)
+    encoded = [(event, leaf.encode(event, moment, digester)) for event in events]
     with transaction(session):
         _lock(session)
         appender = merkle.MerkleAppender.restore(DatabaseSubtreeStore(session), _size(session))

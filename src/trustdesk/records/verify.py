@@ -11,6 +11,13 @@ The log only grows (its tables refuse UPDATE and DELETE), so verification fixes 
 and the checkpoints it checks in a first short read, then reads one chunk per short read
 transaction: on a running server, writers never wait for it (on SQLite a read transaction
 is deferred and holds no lock) and entries appended meanwhile are left for the next run.
+
+All of that is checked against what the database holds, so whoever can write to it can cut
+the log's tail together with the checkpoints that covered it, or rewrite it and let the
+server sign fresh checkpoints: the stored log is then consistent with itself. Only a
+checkpoint kept outside the database catches that: given one (``kept``), its signature is
+checked with the log's key and the current log is proved consistent with it by an RFC 9162
+consistency proof; a kept checkpoint larger than the log means entries were cut.
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ class Report:
 
     entries: int = 0
     checkpoints: int = 0
+    kept: int = 0
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -124,10 +132,63 @@ def verify_log(
     verifiers: Sequence[NoteVerifier],
     origin: str,
     progress: Callable[[int], None] | None = None,
+    kept: Sequence[str | bytes] = (),
 ) -> Report:
     """Check the log as it stands when called; ``progress`` is told how many entries each
-    chunk held."""
+    chunk held; ``kept`` are signed checkpoints an auditor kept, which the log must still be
+    consistent with."""
     report = Report()
+    appender = _walk(session, verifiers, origin, progress, report)
+    if appender is not None:
+        for note in kept:
+            problem = _check_kept(session, note, verifiers, origin, appender)
+            if problem:
+                report.problems.append(problem)
+            report.kept += 1
+    return report
+
+
+def _check_kept(
+    session: Session,
+    note: str | bytes,
+    verifiers: Sequence[NoteVerifier],
+    origin: str,
+    log: merkle.MerkleAppender,
+) -> str | None:
+    """Whether the log of ``log.size`` entries (stored hashes already checked against the
+    rebuilt tree) still holds the tree the kept checkpoint ``note`` signed."""
+    try:
+        kept = open_checkpoint(note, verifiers, origin=origin)
+    except NoteError as exc:
+        return f"kept checkpoint: {exc.message}"
+    if kept.size > log.size:
+        return (
+            f"kept checkpoint {kept.size}: the log holds only {log.size} entries; "
+            "entries that the checkpoint covered were cut"
+        )
+    if kept.size == 0:
+        return None
+    with read_transaction(session):
+        proof = merkle.consistency_proof(DatabaseSubtreeStore(session), kept.size, log.size)
+    try:
+        merkle.verify_consistency(kept.size, log.size, proof, kept.root_hash, log.root())
+    except merkle.ProofError as exc:
+        return (
+            f"kept checkpoint {kept.size}: the log of {log.size} entries is not consistent "
+            f"with it (entries it covered were changed): {exc.message}"
+        )
+    return None
+
+
+def _walk(
+    session: Session,
+    verifiers: Sequence[NoteVerifier],
+    origin: str,
+    progress: Callable[[int], None] | None,
+    report: Report,
+) -> merkle.MerkleAppender | None:
+    """The log as it stands when called, rebuilt and checked in short read transactions;
+    None when an entry is wrong (the walk stopped there)."""
     with read_transaction(session):
         size = _size(session)
         checkpoints = list(session.scalars(select(LogCheckpoint).order_by(LogCheckpoint.size)))
@@ -159,7 +220,7 @@ def verify_log(
                         break
             if problem:
                 report.problems.append(problem)
-                return report
+                return None
             report.entries += 1
             settle_checkpoints()
         if progress:
@@ -169,7 +230,7 @@ def verify_log(
             f"checkpoint {next_checkpoint.size}: covers more entries than the log holds "
             f"({appender.size})"
         )
-        return report
+        return appender
     with read_transaction(session):
         now, stored_nodes = _nodes_and_size(session)
     if stored_nodes != _node_count(now):
@@ -178,7 +239,7 @@ def verify_log(
             f"{_node_count(now)}"
         )
     _check_consistency(session, checkpoints, report)
-    return report
+    return appender
 
 
 def _size(session: Session) -> int:

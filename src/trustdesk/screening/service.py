@@ -152,7 +152,7 @@ def _activate(
         session,
         EventType.SCREENING_RULESET_DEPLOYED,
         service_id=service_id,
-        data={"version": version, "sequence": sequence, "by_digest": leaf.text_digest(by)},
+        data={"version": version, "sequence": sequence, "by_digest": leaf.keyed(by)},
     )
     return _deployments(session, service_id, limit=1)[0]
 
@@ -308,7 +308,7 @@ def record(
     )
     data = {
         "item_id": str(item_id),
-        "content_id_digest": leaf.text_digest(item.content_id),
+        "content_id_digest": leaf.keyed(item.content_id),
         "text_digest": leaf.text_digest(item.text),
         "verdict": str(screening.verdict),
         "ruleset": screening.ruleset,

@@ -15,7 +15,7 @@ from trustdesk.console.i18n import N_
 from trustdesk.console.problems import MESSAGES
 from trustdesk.console.web import PublicPage, SignedInPage
 from trustdesk.errors import TrustdeskError
-from trustdesk.http.ratelimit import RateLimiter
+from trustdesk.http.ratelimit import RateLimiter, client_address
 from trustdesk.permissions import Permission
 
 router = APIRouter()
@@ -74,7 +74,7 @@ def login(
     password: Annotated[str, Form(max_length=1024)] = "",
     next_path: Annotated[str, Form(alias="next", max_length=MAX_NEXT)] = "",
 ) -> Response:
-    client = page.request.client.host if page.request.client else "unknown"
+    client = client_address(page.request)
     try:
         _limiter(page).check(client)
         user = auth.sign_in(page.db, username.strip(), password)

@@ -20,7 +20,7 @@ from trustdesk.console.i18n import N_
 from trustdesk.console.problems import describe
 from trustdesk.console.web import PublicPage
 from trustdesk.errors import TrustdeskError
-from trustdesk.http.ratelimit import RateLimiter
+from trustdesk.http.ratelimit import RateLimiter, client_address
 from trustdesk.policy.schema import Pack
 from trustdesk.policy.service import ServicePacks
 
@@ -93,7 +93,7 @@ def submit_notice(
         return _notice_form(page, None)
     limiter: RateLimiter = page.request.app.state.notice_limiter
     try:
-        limiter.check(page.request.client.host if page.request.client else "unknown")
+        limiter.check(client_address(page.request))
         receipt = notices.submit(
             page.db,
             _packs(page, chosen),

@@ -1,0 +1,64 @@
+"""Keyed digests for record-log data: HMAC-SHA256 under a key kept outside the database.
+
+Log entries name subjects, content ids, authorities, references and people by digest. A
+plain SHA-256 of such a value hides nothing: anyone who can read the entry (a service, an
+auditor, whoever holds an exported report) hashes a guess and compares. Under a secret key
+only the provider can test a value. A digest says what it is, so a reader of a log mixing
+old plain digests and new keyed ones can tell them apart::
+
+    hmac-sha256/<key id>:<64 hex digits>
+
+The key id is the first 8 hex digits of a SHA-256 over the key (it names the key, e.g.
+after a restore, and reveals nothing about it).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import secrets
+from pathlib import Path
+
+from trustdesk.crypto.keyfile import load_or_create
+from trustdesk.errors import ConfigurationError
+
+KEY_BYTES = 32
+KIND = "hmac-sha256"
+_PREFIX = "trustdesk-log-digest-v1:"
+
+
+class LogDigestKey:
+    """Digests guessable values for the record log; equal values give equal digests."""
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) != KEY_BYTES:
+            raise ConfigurationError(f"a log digest key is {KEY_BYTES} bytes")
+        self._key = key
+        self.key_id = hashlib.sha256(b"trustdesk-log-digest-key-id\n" + key).hexdigest()[:8]
+
+    def __repr__(self) -> str:
+        return f"LogDigestKey({self.key_id})"
+
+    @classmethod
+    def open(cls, path: Path) -> LogDigestKey:
+        """The key stored at ``path``; a new random key written there if there is none."""
+        text = load_or_create(
+            path,
+            lambda: _PREFIX + base64.b64encode(secrets.token_bytes(KEY_BYTES)).decode("ascii"),
+            what="log digest key",
+        )
+        try:
+            key = base64.b64decode(text.removeprefix(_PREFIX), validate=True)
+        except binascii.Error:
+            key = b""
+        if not text.startswith(_PREFIX) or len(key) != KEY_BYTES:
+            msg = f"the log digest key {path} is corrupt (expected {_PREFIX}<base64 of 32 bytes>)"
+            raise ConfigurationError(msg)
+        return cls(key)
+
+    def digest(self, value: str) -> str:
+        """``hmac-sha256/<key id>:<hex>`` of ``value`` (UTF-8)."""
+        mac = hmac.new(self._key, value.encode("utf-8", "surrogatepass"), hashlib.sha256)
+        return f"{KIND}/{self.key_id}:{mac.hexdigest()}"
