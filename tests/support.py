@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import signal
@@ -16,6 +17,7 @@ from typing import Any, Protocol
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import make_url, text
 from sqlalchemy.orm import Session
 
@@ -194,3 +196,72 @@ def running_server(
             process.kill()
             process.wait()
         log.close()
+
+
+# --- bodies the app may or may not read --------------------------------------------------
+
+MIB = 1024 * 1024
+
+
+def drive(
+    app: FastAPI, path: str, headers: dict[str, str], body: list[bytes], query: str = ""
+) -> tuple[int, int]:
+    """Send ``body`` (in chunks) to ``path`` through the ASGI app; the status answered and
+    how many bytes of the body the app pulled."""
+    pulled = 0
+    status = 0
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "https",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+        + [(b"host", b"testserver"), (b"content-length", str(sum(map(len, body))).encode())],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 443),
+    }
+
+    async def run() -> None:
+        index = 0
+
+        async def receive() -> dict[str, Any]:
+            nonlocal index, pulled
+            if index >= len(body):
+                return {"type": "http.disconnect"}
+            chunk = body[index]
+            index += 1
+            pulled += len(chunk)
+            return {"type": "http.request", "body": chunk, "more_body": index < len(body)}
+
+        async def send(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+
+        await app(scope, receive, send)
+
+    asyncio.run(run())
+    return status, pulled
+
+
+BOUNDARY = "----upload-boundary"
+MULTIPART = {"content-type": f"multipart/form-data; boundary={BOUNDARY}"}
+
+
+def huge_upload(fields: dict[str, str], size: int = 64 * MIB) -> list[bytes]:
+    """A multipart body of ``size`` bytes or so: the fields, then one file part."""
+    head = "".join(
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
+        for k, v in fields.items()
+    )
+    head += (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="r.zip"\r\n'
+        "Content-Type: application/zip\r\n\r\n"
+    )
+    block = b"z" * MIB  # one block, sent again and again: nothing large is held in memory
+    return [head.encode(), *([block] * (size // MIB)), f"\r\n--{BOUNDARY}--\r\n".encode()]

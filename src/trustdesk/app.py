@@ -31,6 +31,7 @@ from trustdesk.compliance import service as compliance
 from trustdesk.console import site as console
 from trustdesk.crypto.logdigest import LogDigestKey
 from trustdesk.db.engine import Database
+from trustdesk.errors import TrustdeskError
 from trustdesk.http import problems
 from trustdesk.http.deps import SessionDep
 from trustdesk.http.limits import BodySizeLimit
@@ -197,6 +198,18 @@ def ruleset_limits(settings: Settings) -> Limits:
     )
 
 
+def _credential_valid(app: FastAPI, credential: str) -> bool:
+    """Whether ``credential`` is a live service key or user token (upload paths ask this
+    before they read a body)."""
+    database: Database = app.state.database
+    with database.session() as session:
+        try:
+            app.state.authenticator(session, credential)
+        except TrustdeskError:
+            return False
+    return True
+
+
 def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     """Build the application; ``database`` overrides the one named by the settings (tests)."""
     settings.require_secrets()
@@ -258,6 +271,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         max_bytes=settings.max_request_bytes,
         per_path=upload_limits(settings),
         checked_below=(f"{console.PREFIX}/",),
+        credential_valid=lambda credential: _credential_valid(app, credential),
     )
     if settings.forwarded_allow_ips:  # outermost: every address read after it is the client's
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)

@@ -4,7 +4,6 @@ token no cookie reveals, and uploads refused before their body is read."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import re
 import uuid
@@ -21,6 +20,8 @@ from trustdesk.auth import service as auth
 from trustdesk.db.base import utcnow
 from trustdesk.db.engine import Database
 from trustdesk.permissions import Role
+
+from support import MULTIPART, drive, huge_upload
 
 PASSWORD = "x" * 16
 QUEUE = "/console/queue"
@@ -257,70 +258,6 @@ def test_signing_in_always_starts_a_new_session(
 
 
 # --- uploads: the session and its token are checked before the body is read -------------
-
-
-def drive(
-    app: FastAPI, path: str, headers: dict[str, str], body: list[bytes], query: str = ""
-) -> tuple[int, int]:
-    """Send ``body`` (in chunks) to ``path`` through the ASGI app; the status answered and
-    how many bytes of the body the app pulled."""
-    pulled = 0
-    status = 0
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "https",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": query.encode(),
-        "root_path": "",
-        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()]
-        + [(b"host", b"testserver"), (b"content-length", str(sum(map(len, body))).encode())],
-        "client": ("127.0.0.1", 50000),
-        "server": ("testserver", 443),
-    }
-
-    async def run() -> None:
-        index = 0
-
-        async def receive() -> dict[str, Any]:
-            nonlocal index, pulled
-            if index >= len(body):
-                return {"type": "http.disconnect"}
-            chunk = body[index]
-            index += 1
-            pulled += len(chunk)
-            return {"type": "http.request", "body": chunk, "more_body": index < len(body)}
-
-        async def send(message: dict[str, Any]) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-
-        await app(scope, receive, send)
-
-    asyncio.run(run())
-    return status, pulled
-
-
-BOUNDARY = "----upload-boundary"
-MULTIPART = {"content-type": f"multipart/form-data; boundary={BOUNDARY}"}
-
-
-def huge_upload(fields: dict[str, str], size: int = 64 * MiB) -> list[bytes]:
-    """A multipart body of ``size`` bytes or so: the fields, then one file part."""
-    head = "".join(
-        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
-        for k, v in fields.items()
-    )
-    head += (
-        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="r.zip"\r\n'
-        "Content-Type: application/zip\r\n\r\n"
-    )
-    block = b"z" * MiB  # one block, sent again and again: nothing large is held in memory
-    return [head.encode(), *([block] * (size // MiB)), f"\r\n--{BOUNDARY}--\r\n".encode()]
 
 
 def test_an_upload_without_a_live_session_is_refused_before_its_body_is_read(

@@ -13,10 +13,11 @@ their page.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from urllib.parse import unquote_plus
 
 from fastapi import HTTPException
+from fastapi.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from trustdesk.http.problems import problem_response
@@ -47,14 +48,19 @@ class BodySizeLimit:
         max_bytes: int,
         per_path: Mapping[str, int] | None = None,
         checked_below: tuple[str, ...] = (),
+        credential_valid: Callable[[str], bool] | None = None,
     ) -> None:
         """``per_path``: regular expressions a whole path must match, each with its limit
         (the first match counts). ``checked_below``: path prefixes whose application refuses
-        control characters and oversize bodies itself."""
+        control characters and oversize bodies itself. ``credential_valid``: whether a
+        bearer credential belongs to a live caller; a path with a limit larger than
+        ``max_bytes`` (an upload) then takes a body only from one, refusing anyone else
+        with 401 before a byte of it is read (FastAPI reads a form before any dependency)."""
         self.app = app
         self.default = max_bytes
         self.per_path = [(re.compile(path), limit) for path, limit in (per_path or {}).items()]
         self.checked_below = checked_below
+        self.credential_valid = credential_valid
 
     def limit_for(self, path: str) -> int:
         return next((n for pattern, n in self.per_path if pattern.fullmatch(path)), self.default)
@@ -75,7 +81,26 @@ class BodySizeLimit:
             await response(scope, receive, send)
             return
         limit = self.limit_for(path)
+        if limit > self.default and not answers_itself and not await self._known(scope):
+            response = problem_response(
+                401,
+                "unauthenticated",
+                "Unauthenticated",
+                "an upload needs a valid `Authorization: Bearer <key>` before its body is read",
+            )
+            await response(scope, receive, send)
+            return
         await self._limited(scope, receive, send, limit, answer_declared=not answers_itself)
+
+    async def _known(self, scope: Scope) -> bool:
+        """Whether the request carries a credential of a live caller (always, unchecked)."""
+        if self.credential_valid is None or scope.get("method") in ("GET", "HEAD", "OPTIONS"):
+            return True
+        header = dict(scope.get("headers") or []).get(b"authorization", b"")
+        scheme, _, credential = header.decode("latin-1").partition(" ")
+        if scheme.lower() != "bearer" or not credential.strip():
+            return False
+        return bool(await run_in_threadpool(self.credential_valid, credential.strip()))
 
     async def _limited(
         self, scope: Scope, receive: Receive, send: Send, limit: int, *, answer_declared: bool
