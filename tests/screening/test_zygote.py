@@ -7,6 +7,8 @@ import os
 import signal
 import zipfile
 
+import pytest
+
 from trustdesk.policy.service import PackRegistry
 from trustdesk.screening import zygote
 from trustdesk.screening.compiler import CompileLimits, Compiler
@@ -51,3 +53,18 @@ def test_one_warm_zygote_serves_every_compile_and_a_killed_one_is_replaced(
     assert third.parts.literals == first.parts.literals
     after = _zygote_pids()
     assert after and not after & before, "a new zygote took the dead one's place"
+
+
+def test_compilers_share_warm_zygotes_whatever_the_environment_says_meanwhile(
+    packs: PackRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each test changes PYTEST_CURRENT_TEST, a server's environment changes too: neither
+    may start a zygote per compile."""
+    chosen = [packs.get("cn-xj-2014"), packs.get("eu-dsa")]
+    limits = CompileLimits(wall_seconds=62.5)
+    Compiler(limits, Limits()).compile(_archive(), chosen, cached=False)
+    before = _zygote_pids()
+    for n in range(3):
+        monkeypatch.setenv("SOMETHING_THAT_CHANGES", str(n))
+        Compiler(limits, Limits()).compile(_archive(), chosen, cached=False)
+    assert _zygote_pids() == before

@@ -35,6 +35,7 @@ _HEADER = struct.Struct(">I")
 _CHUNK = 1 << 16
 _ERR_TAIL = 8192  # bytes of a child's standard error kept for the server's log
 _SLACK_SECONDS = 10.0  # beyond the wall-clock limit, before the server gives up on a zygote
+MAX_IDLE = 2  # zygotes kept warm per command and limits (each about 90 MB)
 
 
 class ZygoteFailed(RuntimeError):
@@ -168,10 +169,10 @@ atexit.register(_close_all)  # kill and reap every zygote
 
 @contextlib.contextmanager
 def borrowed(command: Sequence[str], env: dict[str, str], wall_seconds: float) -> Iterator[Zygote]:
-    """A zygote for ``command`` from the process-wide pool (one is made when all are busy);
-    every compiler with the same command and limits shares the pool, so one warm-up serves
-    them all."""
-    key = (tuple(command), tuple(sorted(env.items())), wall_seconds)
+    """A zygote for ``command`` from the process-wide pool (one is made when all are busy,
+    and at most :data:`MAX_IDLE` are kept); every compiler with the same command and limits
+    shares the pool, so one warm-up serves them all."""
+    key = (tuple(command), wall_seconds)  # env: the server's, as the first job found it
     with _POOLS_LOCK:
         idle = _POOLS.setdefault(key, [])
         zygote = idle.pop() if idle else Zygote(command, env, wall_seconds)
@@ -179,7 +180,12 @@ def borrowed(command: Sequence[str], env: dict[str, str], wall_seconds: float) -
         yield zygote
     finally:
         with _POOLS_LOCK:
-            _POOLS.setdefault(key, []).append(zygote)
+            idle = _POOLS.setdefault(key, [])
+            spare = len(idle) >= MAX_IDLE
+            if not spare:
+                idle.append(zygote)
+        if spare:  # a burst of uploads made more than are worth keeping warm
+            zygote.close()
 
 
 # The zygote's side ---------------------------------------------------------------------
