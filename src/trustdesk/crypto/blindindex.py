@@ -8,14 +8,11 @@ a document type) so the same value in two services gives unrelated digests.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
-import secrets
 from pathlib import Path
 
-from trustdesk.crypto.keyfile import load_or_create
+from trustdesk.crypto.keyfile import load_or_create_key
 from trustdesk.errors import ConfigurationError
 
 KEY_BYTES = 32
@@ -36,19 +33,7 @@ class BlindIndex:
     @classmethod
     def open(cls, path: Path) -> BlindIndex:
         """The index whose key is stored at ``path``; a new random key if there is none."""
-        text = load_or_create(
-            path,
-            lambda: _PREFIX + base64.b64encode(secrets.token_bytes(KEY_BYTES)).decode("ascii"),
-            what="blind-index key",
-        )
-        try:
-            key = base64.b64decode(text.removeprefix(_PREFIX), validate=True)
-        except binascii.Error:
-            key = b""
-        if not text.startswith(_PREFIX) or len(key) != KEY_BYTES:
-            msg = f"the blind-index key {path} is corrupt (expected {_PREFIX}<base64 of 32 bytes>)"
-            raise ConfigurationError(msg)
-        return cls(key)
+        return cls(load_or_create_key(path, _PREFIX, KEY_BYTES, what="blind-index key"))
 
     def digest(self, *scope: str, value: str) -> bytes:
         """HMAC-SHA256 of ``value`` within ``scope``; parts are length-prefixed, never ambiguous."""

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 
@@ -38,3 +41,21 @@ def load_or_create(path: Path, make: Callable[[], str], *, what: str) -> str:
     except (OSError, UnicodeDecodeError) as exc:
         msg = f"cannot read the {what} {path}: {exc.__class__.__name__}"
         raise ConfigurationError(msg) from exc
+
+
+def load_or_create_key(path: Path, prefix: str, size: int, *, what: str) -> bytes:
+    """A random ``size``-byte key kept at ``path`` as ``<prefix><base64>``; made there on
+    first use. A file of another form is refused as corrupt, never replaced."""
+    text = load_or_create(
+        path,
+        lambda: prefix + base64.b64encode(secrets.token_bytes(size)).decode("ascii"),
+        what=what,
+    )
+    try:
+        key = base64.b64decode(text.removeprefix(prefix), validate=True)
+    except binascii.Error:
+        key = b""
+    if not text.startswith(prefix) or len(key) != size:
+        msg = f"the {what} {path} is corrupt (expected {prefix}<base64 of {size} bytes>)"
+        raise ConfigurationError(msg)
+    return key

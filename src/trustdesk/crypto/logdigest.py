@@ -14,14 +14,11 @@ after a restore, and reveals nothing about it).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
-import secrets
 from pathlib import Path
 
-from trustdesk.crypto.keyfile import load_or_create
+from trustdesk.crypto.keyfile import load_or_create_key
 from trustdesk.errors import ConfigurationError
 
 KEY_BYTES = 32
@@ -44,19 +41,7 @@ class LogDigestKey:
     @classmethod
     def open(cls, path: Path) -> LogDigestKey:
         """The key stored at ``path``; a new random key written there if there is none."""
-        text = load_or_create(
-            path,
-            lambda: _PREFIX + base64.b64encode(secrets.token_bytes(KEY_BYTES)).decode("ascii"),
-            what="log digest key",
-        )
-        try:
-            key = base64.b64decode(text.removeprefix(_PREFIX), validate=True)
-        except binascii.Error:
-            key = b""
-        if not text.startswith(_PREFIX) or len(key) != KEY_BYTES:
-            msg = f"the log digest key {path} is corrupt (expected {_PREFIX}<base64 of 32 bytes>)"
-            raise ConfigurationError(msg)
-        return cls(key)
+        return cls(load_or_create_key(path, _PREFIX, KEY_BYTES, what="log digest key"))
 
     def digest(self, value: str) -> str:
         """``hmac-sha256/<key id>:<hex>`` of ``value`` (UTF-8)."""
