@@ -13,7 +13,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -34,7 +33,7 @@ from trustdesk.policy.vocabulary import ServiceType
 from trustdesk.settings import Settings
 
 from desk import Desk
-from support import ServiceFactory, TemporaryPostgres, bearer
+from support import ServiceFactory, bearer
 
 figures = logging.getLogger("trustdesk.drill")
 NO_JITTER = dispatch.DeliveryPolicy(backoff=Backoff(draw=lambda: 0.0))
@@ -165,18 +164,6 @@ def test_a_service_with_a_backlog_waits_its_turn(
 
 DEADLINE = 4.0
 INTERVAL = 1
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'drill.db'}"
-        return
-    postgres = TemporaryPostgres()
-    try:
-        yield postgres.url
-    finally:
-        postgres.drop()
 
 
 def test_beside_a_dripping_receiver_the_healthy_delay_stays_normal(

@@ -6,10 +6,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -27,21 +25,9 @@ from trustdesk.policy.service import PackRegistry
 from trustdesk.policy.vocabulary import ServiceType
 from trustdesk.settings import Settings
 
-from support import TemporaryPostgres, bearer
+from support import bearer
 
 ACTIONS = 40
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'workers.db'}"
-        return
-    postgres = TemporaryPostgres()
-    try:
-        yield postgres.url
-    finally:
-        postgres.drop()
 
 
 def test_two_workers_deliver_each_action_exactly_once(
