@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from fastapi import FastAPI
 
@@ -14,10 +12,11 @@ from trustdesk.permissions import Role
 
 from support import MIB, MULTIPART, ServiceFactory, bearer, drive, huge_upload, token_for
 
+SOME = "6f1c2a9e-0d4b-4e57-9a3c-2b8e7f5d1c40"  # fixed: every pytest worker collects the same
 UPLOADS = [
     "/v1/rulesets",
-    f"/v1/compliance/services/{uuid.uuid4()}/filings/{uuid.uuid4()}/documents",
-    f"/v1/compliance/services/{uuid.uuid4()}/servers/import",
+    f"/v1/compliance/services/{SOME}/filings/{SOME}/documents",
+    f"/v1/compliance/services/{SOME}/servers/import",
 ]
 
 
