@@ -7,6 +7,7 @@ throwaway server and set it); without it they skip, saying why.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,6 +30,11 @@ from trustdesk.settings import Environment, Settings
 
 from desk import RULES, SYNTHETIC, Desk
 from support import TEST_DIGEST_KEY, ServiceFactory, TemporaryPostgres, bearer, token_for
+
+# pytest-xdist's workers start with COLUMNS=80 in their environment, and a Rich console
+# made at import (the CLI's) would keep that width for good: the CLI tests give the width
+# they want to each invocation instead.
+os.environ.pop("COLUMNS", None)
 
 
 @pytest.fixture
