@@ -28,7 +28,6 @@ is also the moment of delivery.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -124,11 +123,6 @@ class ActionView:
                 "appeal_of": str(self.appeal_of) if self.appeal_of else None,
             },
         }
-
-
-def _digest(text: str) -> str:
-    """A plain digest of a webhook URL, for the operator's log (never the record log)."""
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _aad(service_id: uuid.UUID) -> bytes:
@@ -556,7 +550,6 @@ class StoredRefusal:
 
     service_id: uuid.UUID
     reason: str  # for the operator: names the address
-    url_sha256: str
 
 
 def vet_stored_webhooks(session: Session, guard: AddressGuard) -> list[StoredRefusal]:
@@ -573,7 +566,7 @@ def vet_stored_webhooks(session: Session, guard: AddressGuard) -> list[StoredRef
             validate_url(url, allow_loopback=guard.allow_internal)
             guard.check_url(url)
         except HostRefused as exc:
-            refused.append(StoredRefusal(service_id, exc.detail, _digest(url)))
+            refused.append(StoredRefusal(service_id, exc.detail))
         except InvalidWebhookUrl as exc:
-            refused.append(StoredRefusal(service_id, exc.message, _digest(url)))
+            refused.append(StoredRefusal(service_id, exc.message))
     return refused

@@ -39,7 +39,7 @@ from trustdesk.console.pages import (
     rulesets,
 )
 from trustdesk.db.engine import Database
-from trustdesk.http.limits import BodyTooLarge
+from trustdesk.http.limits import capped
 from trustdesk.settings import Environment, Settings
 
 PREFIX = "/console"
@@ -136,7 +136,7 @@ class SessionGate:
                 return
             await self.app(scope, receive, with_cookie)
             return
-        await self.app(scope, self._capped(receive), with_cookie)
+        await self.app(scope, capped(receive, self.max_body), with_cookie)
 
     async def _may_upload(self, request: Request) -> bool:
         """Whether the request comes from a live session with its CSRF token, known from
@@ -152,20 +152,6 @@ class SessionGate:
         signed = await run_in_threadpool(look_up)
         sent = request.headers.get(web.CSRF_HEADER) or request.query_params.get(web.CSRF_FIELD)
         return signed is not None and web.same_token(signed.session.csrf_token, sent)
-
-    def _capped(self, receive: Receive) -> Receive:
-        received = 0
-
-        async def capped() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_body:
-                    raise BodyTooLarge(self.max_body)
-            return message
-
-        return capped
 
 
 def session_secret(settings: Settings) -> str:

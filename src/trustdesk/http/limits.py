@@ -28,6 +28,22 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, f"request bodies are limited to {limit} bytes")
 
 
+def capped(receive: Receive, limit: int) -> Receive:
+    """``receive`` that raises :class:`BodyTooLarge` once the body passes ``limit`` bytes."""
+    received = 0
+
+    async def capped_receive() -> Message:
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise BodyTooLarge(limit)
+        return message
+
+    return capped_receive
+
+
 def control_characters(scope: Scope) -> bool:
     """Whether the decoded path or the query string carries a C0 control character.
 
@@ -113,15 +129,4 @@ class BodySizeLimit:
             )
             await response(scope, receive, send)
             return
-        received = 0
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise BodyTooLarge(limit)
-            return message
-
-        await self.app(scope, limited_receive, send)
+        await self.app(scope, capped(receive, limit), send)

@@ -338,7 +338,5 @@ def _zygote(argv: Sequence[str], stdin: BinaryIO, stdout: BinaryIO) -> int:
     return zygote.serve(stdin, stdout, lambda request, out: _job(memory, cpu, request, out), wall)
 
 
-if __name__ == "__main__":
-    if sys.argv[1:2] == ["--zygote"]:
-        sys.exit(_zygote(sys.argv[2:], sys.stdin.buffer, sys.stdout.buffer))
-    sys.exit(_job(int(sys.argv[1]), int(sys.argv[2]), sys.stdin.buffer.read(), sys.stdout.buffer))
+if __name__ == "__main__":  # python -m trustdesk.screening.compiler --zygote MEMORY CPU WALL
+    sys.exit(_zygote(sys.argv[2:], sys.stdin.buffer, sys.stdout.buffer))
