@@ -39,8 +39,15 @@ class Settings(BaseSettings):
         extra="ignore",
     )
 
-    environment: Environment = Environment.DEVELOPMENT
-    database_url: str = DEFAULT_DATABASE_URL
+    environment: Environment = Field(
+        default=Environment.DEVELOPMENT,
+        description="Outside development, placeholder secrets refuse to start, and webhooks "
+        "reach public internet addresses only in production.",
+    )
+    database_url: str = Field(
+        default=DEFAULT_DATABASE_URL,
+        description="The database: sqlite:///PATH or postgresql://USER@HOST/DB.",
+    )
     secret_key: SecretStr = Field(
         default=SecretStr("development-only"),
         description="Keys the console's cookies and its visitors' CSRF tokens.",
@@ -57,8 +64,10 @@ class Settings(BaseSettings):
         le=24 * 7,
         description="A console session ends this many hours after signing in, however busy.",
     )
-    host: str = "127.0.0.1"
-    port: int = Field(default=8000, ge=1, le=65535)
+    host: str = Field(default="127.0.0.1", description="Where `trustdesk serve` listens.")
+    port: int = Field(
+        default=8000, ge=1, le=65535, description="The port `trustdesk serve` listens on."
+    )
     pack_dirs: list[Path] = Field(
         default_factory=list,
         description="Extra folders holding operator policy packs (one pack per sub-folder).",

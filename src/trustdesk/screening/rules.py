@@ -208,27 +208,65 @@ Pattern = Annotated[
 class Normalization(Frozen):
     """Which normalization steps run before matching (mirrors ``normalize.Steps``)."""
 
-    nfkc: Switch = True  # Unicode NFKC: full-width to half-width and other compatibility forms
-    casefold: Switch = True
-    format_chars: Switch = True  # drop zero-width and other format characters, variation selectors
-    marks: Switch = True  # drop combining marks (accents stacked on letters to hide a term)
-    t2s: Switch = True  # Traditional to Simplified Chinese
-    confusables: Switch = True  # Cyrillic and Greek look-alikes to Latin
-    separators: Switch = True  # skip separators between a term's characters
+    nfkc: Switch = Field(
+        default=True,
+        description="Unicode NFKC: full-width to half-width and other compatibility forms.",
+    )
+    casefold: Switch = Field(default=True, description="Ignore case (Unicode case folding).")
+    format_chars: Switch = Field(
+        default=True,
+        description="Drop zero-width and other format characters, and variation selectors.",
+    )
+    marks: Switch = Field(
+        default=True,
+        description="Drop combining marks (accents stacked on letters to hide a term).",
+    )
+    t2s: Switch = Field(default=True, description="Traditional to Simplified Chinese.")
+    confusables: Switch = Field(
+        default=True, description="Cyrillic and Greek look-alikes to Latin."
+    )
+    separators: Switch = Field(
+        default=True, description="Skip separators inserted between a term's characters."
+    )
 
 
 class RuleSpec(Frozen):
     """One rule as written in a rule file."""
 
-    id: Annotated[str, AfterValidator(_rule_id)]
-    category: Annotated[str, Field(max_length=200), AfterValidator(_category)]
-    action: Action
-    mode: Mode = Mode.ENFORCE
-    terms: tuple[Term, ...] = ()
-    terms_file: Annotated[str, Field(min_length=1, max_length=1_000)] | None = None
-    patterns: tuple[Pattern, ...] = ()
-    except_terms: tuple[Term, ...] = ()
-    description: dict[LanguageTag, Annotated[str, Field(max_length=2_000)]] | None = None
+    id: Annotated[str, AfterValidator(_rule_id)] = Field(
+        description="Unique in the rule set: lower-case letters, digits, `.`, `_`, `-`; "
+        "at most 64, starting with a letter or digit."
+    )
+    category: Annotated[str, Field(max_length=200), AfterValidator(_category)] = Field(
+        description="A category of a loaded policy pack whose `automated_detection` is true, "
+        "or an operator label `tos.<name>`."
+    )
+    action: Action = Field(
+        description="`block` refuses the content, `hold` keeps it back for human review, "
+        "`flag` records only."
+    )
+    mode: Mode = Field(
+        default=Mode.ENFORCE,
+        description="`shadow`: evaluated and recorded, never acts (to try a rule out).",
+    )
+    terms: tuple[Term, ...] = Field(
+        default=(), description="Words or phrases to find (after normalization)."
+    )
+    terms_file: Annotated[str, Field(min_length=1, max_length=1_000)] | None = Field(
+        default=None,
+        description="A file of terms, one a line (blank and `#` lines skipped), relative to "
+        "the rule file.",
+    )
+    patterns: tuple[Pattern, ...] = Field(
+        default=(), description="RE2 regular expressions, matched against the normalized text."
+    )
+    except_terms: tuple[Term, ...] = Field(
+        default=(),
+        description="A match of the rule that lies inside one of these terms is ignored.",
+    )
+    description: dict[LanguageTag, Annotated[str, Field(max_length=2_000)]] | None = Field(
+        default=None, description="What the rule is for, by language tag (`en`, `zh`)."
+    )
 
     @model_validator(mode="after")
     def _matches_something(self) -> Self:
