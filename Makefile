@@ -13,7 +13,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_EXAMPLES ?= 200
 FUZZ_MUTATIONS ?= 20000
 
-.PHONY: help install run test test-sqlite lint format bench fuzz clean
+.PHONY: help install run test test-sqlite lint format docs bench fuzz clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -47,6 +47,9 @@ lint: $(STAMP) ## ruff check, ruff format --check, mypy --strict, import layerin
 format: $(STAMP) ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix src tests bench docs
 	$(BIN)/ruff format src tests bench docs
+
+docs: $(STAMP) ## Rewrite the generated reference pages under docs/reference/ (a test checks them)
+	$(BIN)/python -m docs.reference
 
 bench: $(STAMP) ## Run the benchmarks under bench/ and write their figures to bench/results/
 	$(BIN)/python -m bench

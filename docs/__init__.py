@@ -1,0 +1,1 @@
+"""trustdesk's documentation; ``docs.reference`` generates the reference pages."""

@@ -1,0 +1,1 @@
+"""Generators of the reference pages in this folder (``make docs``; see ``build.py``)."""
