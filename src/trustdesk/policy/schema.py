@@ -1,9 +1,9 @@
 """A policy pack: one regulation (or a provider's terms) as data.
 
-A pack names its categories of prohibited content, the actions a decision may take and
-the obligations the provider must meet, each with the article it comes from.  Every
-model is frozen and refuses unknown keys.  An obligation's ``params`` are validated by
-the model its ``kind`` names (:data:`trustdesk.policy.params.PARAMS`).
+Every model is frozen and refuses unknown keys.  An obligation's ``params`` are validated by
+the model its ``kind`` names (:data:`trustdesk.policy.params.PARAMS`).  The pack format is
+documented in ``docs/reference/policy-packs.md``, whose field tables are generated from
+these models (``make docs``).
 """
 
 from __future__ import annotations

@@ -1,11 +1,8 @@
 """Rule files: the YAML shape of screening rules, validated field by field.
 
-A rule file holds ``rules`` (a list of :class:`RuleSpec`), a rule-set-wide ``normalization``
-(:class:`Normalization`, at most once per rule set), or both.  A rule's ``category`` is either
-a category of a loaded policy pack whose ``automated_detection`` is true, or the operator's own
-label, written ``tos.<name>`` (``tos.spam``): the provider's terms of service.  Pack categories
-that the law names but that concern political opinion, religion or ethnicity are refused:
-only notices and human review reach them.
+The format (:class:`RuleSpec`, :class:`Normalization`, categories, terms files, limits) is
+documented in ``docs/reference/rules.md``, whose field tables are generated from these
+models (``make docs``): describe a new field with ``Field(description=...)`` here.
 
 Checks that need the packs or a budget shared by the whole rule set read a :class:`Checks`
 object from the pydantic validation context (key ``"checks"``).
