@@ -130,7 +130,7 @@ class _Page:
             self.lines += ["**Deprecated.**", ""]
         tags = operation.get("tags") or []
         if len(tags) > 1:
-            self.lines += ["Tags: " + ", ".join(f"[{t}](#{anchor(t)})" for t in tags) + ".", ""]
+            self.lines += ["Tags: " + ", ".join(tags) + ".", ""]
         for line in self._callers(operation):
             self.lines += [line, ""]
         self._parameters(operation.get("parameters", ()))

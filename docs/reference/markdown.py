@@ -111,6 +111,8 @@ class SchemaText:
             return self._object(schema)
         if isinstance(kind, list) or kind is None:
             return " or ".join(str(k) for k in kind) if kind else "any"
+        if kind == "string" and "contentMediaType" in schema:
+            return f"file ({code(schema['contentMediaType'])})"
         fmt = schema.get("format")
         return f"{kind} ({fmt})" if fmt and fmt != "password" else str(kind)
 
@@ -144,8 +146,6 @@ class SchemaText:
             found.append("matches " + code(schema["pattern"]))
         if schema.get("uniqueItems"):
             found.append("unique items")
-        if "contentMediaType" in schema:
-            found.append("content " + code(schema["contentMediaType"]))
         for key in ("anyOf", "oneOf"):
             for variant in schema.get(key, ()):
                 found += self.constraints(variant)

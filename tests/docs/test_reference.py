@@ -13,6 +13,7 @@ import typer.main
 from pydantic import Field
 
 from docs.reference import build, cli_page, http_api, settings_page, webhooks_page
+from docs.reference.markdown import anchor
 from trustdesk.cases import webhooks
 from trustdesk.cli.main import app
 from trustdesk.settings import Settings
@@ -157,3 +158,22 @@ def test_the_index_links_every_page() -> None:
     index = (PAGES / "README.md").read_text(encoding="utf-8")
     for page in build.PAGES:
         assert f"]({page.name})" in index
+
+
+def _anchors(text: str) -> set[str]:
+    body = re.sub(r"```.*?```", "", text, flags=re.DOTALL)
+    return {anchor(h) for h in re.findall(r"^#+ (.+)$", body, re.MULTILINE)}
+
+
+def test_every_link_between_the_pages_lands_on_a_heading(rendered: dict[Path, str]) -> None:
+    pages = {path.name: text for path, text in rendered.items()}
+    pages["README.md"] = (PAGES / "README.md").read_text(encoding="utf-8")
+    broken = []
+    for name, text in pages.items():
+        for target, fragment in re.findall(r"\]\(([\w.-]*?)(?:#([\w-]+))?\)", text):
+            page = target or name
+            if page.startswith("..") or not page.endswith(".md"):
+                continue
+            if page not in pages or (fragment and fragment not in _anchors(pages[page])):
+                broken.append(f"{name}: ({target}#{fragment})")
+    assert not broken
