@@ -42,7 +42,7 @@ def _annotation(param: Any) -> Any:
 
 
 def _type(param: Any) -> str:
-    """The value a parameter takes: ``text``, ``integer (1 to 10000)``, ``a | b`` ..."""
+    """The value a parameter takes: ``text``, ``integer, 1 to 10000``, ``one of ...``."""
     if getattr(param, "is_flag", False):
         return "flag"
     annotation = _annotation(param)
@@ -60,9 +60,7 @@ def _type(param: Any) -> str:
         else:
             text = str(getattr(kind, "name", "text")).lower()
     if annotation is dt.datetime:
-        info = getattr(getattr(param, "type_descriptor", None), "parameter_info", None)
-        formats = getattr(info, "formats", None) or _DATE_FORMATS
-        text += " (" + " or ".join(code(f) for f in formats) + ")"
+        text = _moment(param)
     low, high = getattr(param, "min", None), getattr(param, "max", None)
     if low is not None and high is not None:
         text += f", {low} to {high}"
@@ -73,6 +71,14 @@ def _type(param: Any) -> str:
     if getattr(param, "multiple", False):
         text += ", repeatable"
     return text
+
+
+def _moment(param: Any) -> str:
+    """``date`` or ``date-time`` and the formats accepted."""
+    info = getattr(getattr(param, "type_descriptor", None), "parameter_info", None)
+    formats = getattr(info, "formats", None) or _DATE_FORMATS
+    kind = "date-time" if any("%H" in f for f in formats) else "date"
+    return kind + " (" + " or ".join(code(f) for f in formats) + ")"
 
 
 def _default(param: Any) -> str:
