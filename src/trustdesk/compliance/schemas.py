@@ -8,7 +8,7 @@ from dataclasses import fields
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from trustdesk.compliance.crypto import CryptoAssetView
 from trustdesk.compliance.crypto_entry import CryptoAssetIn
@@ -33,6 +33,7 @@ from trustdesk.compliance.vocabulary import (
     Primitive,
     ProtocolType,
 )
+from trustdesk.http.fields import Date, DateTime
 from trustdesk.policy.vocabulary import FilingKind, ServiceType
 
 
@@ -69,8 +70,8 @@ class FilingIn(Body):
     kind: FilingKind
     number: Short
     authority: Short
-    issued_on: dt.date
-    expires_on: dt.date | None = None
+    issued_on: Date
+    expires_on: Date | None = None
 
 
 class DocumentOut(BaseModel):
@@ -276,16 +277,16 @@ class CryptoAssetBody(Body):
     cipher_suites: Annotated[list[Text], Field(max_length=50)] = []
     subject_name: Text | None = None
     issuer_name: Text | None = None
-    not_valid_before: AwareDatetime | None = None
-    not_valid_after: AwareDatetime | None = None
+    not_valid_before: DateTime | None = None
+    not_valid_after: DateTime | None = None
     certificate_format: Text | None = None
     key_type: KeyType | None = None
     key_size: Annotated[int, Field(strict=True)] | None = None
     key_state: KeyState | None = None
     key_format: Text | None = None
     secured_by: Text | None = None
-    created_on: dt.date | None = None
-    expires_on: dt.date | None = None
+    created_on: Date | None = None
+    expires_on: Date | None = None
     algorithm_id: uuid.UUID | None = None
 
     def entry(self) -> CryptoAssetIn:
