@@ -11,11 +11,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from trustdesk.db.engine import Database
-from trustdesk.http import fields
+from trustdesk.http import fields, nul, problems
 from trustdesk.permissions import Role
 from trustdesk.text import has_forbidden_characters
 
-from support import assert_problem, bearer, token_for
+from support import ServiceFactory, assert_problem, bearer, token_for
 
 NOT_DATE_TIMES = (
     "0.5",  # pydantic alone reads a number as a Unix time
@@ -120,3 +120,36 @@ def test_the_name_pattern_is_never_stricter_than_the_name_rule() -> None:
                 assert _accepts(fields.LINE, value), hex(ord(ch))
     assert not _accepts(fields.LINE, " \t ")
     assert not _accepts(fields.LINE, "a\x85b")
+
+
+# --- NUL in bodies, controls in URLs: refused before any route, stated in the document ----
+
+
+def test_the_document_says_bodies_hold_no_nul(
+    app: FastAPI, client: TestClient, make_service: ServiceFactory
+) -> None:
+    schemas = app.openapi()["components"]["schemas"]
+    assert schemas["WebhookIn"]["properties"]["url"]["pattern"] == nul.NO_NUL
+    content = schemas["ContentBody"]["properties"]
+    assert content["id"]["pattern"] == nul.NO_NUL
+    assert "pattern" not in content["text"]  # screened as sent, stored with U+FFFD
+    context = schemas["ScreenRequest"]["properties"]["context"]
+    assert context["propertyNames"] == {"pattern": nul.NO_NUL}
+    free = schemas[context["additionalProperties"]["$ref"].rsplit("/", 1)[1]]
+    assert {"type": "string", "pattern": nul.NO_NUL} in free["anyOf"]
+    # what the document says is what the server does
+    key = bearer(make_service().api_key)
+    refused = client.put("/v1/webhook", json={"url": "https://a\x00.example/"}, headers=key)
+    assert_problem(refused, 422, "invalid_request")
+
+
+def test_the_document_says_urls_hold_no_control_characters(
+    app: FastAPI, client: TestClient, make_service: ServiceFactory
+) -> None:
+    statements = app.openapi()["paths"]["/v1/statements"]["get"]["parameters"]
+    subject = next(p for p in statements if p["name"] == "subject")["schema"]
+    assert subject["pattern"] == problems.NO_CONTROLS
+    assert not re.search(problems.NO_CONTROLS, "a\x07b")
+    key = bearer(make_service().api_key)
+    refused = client.get("/v1/statements", params={"subject": "a\x07b"}, headers=key)
+    assert_problem(refused, 400, "bad_request")

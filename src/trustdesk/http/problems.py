@@ -32,6 +32,7 @@ from trustdesk.errors import (
     TrustdeskError,
     Unauthenticated,
 )
+from trustdesk.http import nul
 
 MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("trustdesk.http")
@@ -194,12 +195,33 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+# The request limits' rule (trustdesk.http.limits): no control character in a URL.
+NO_CONTROLS = "^[^\\x00-\\x1f\\x7f]*$"
+
+
+def _document_url_rule(openapi: dict[str, Any]) -> None:
+    """Say in ``openapi`` that path and query parameters hold no control character: a
+    pattern on those strings that have none of their own (or a format, or an enum)."""
+    for item in openapi.get("paths", {}).values():
+        for operation in item.values():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") not in ("path", "query"):
+                    continue
+                schema = parameter.get("schema", {})
+                for option in [schema, *schema.get("anyOf", [])]:
+                    plain = not {"pattern", "format", "enum", "const"} & option.keys()
+                    if option.get("type") == "string" and plain:
+                        option["pattern"] = NO_CONTROLS
+
+
 def _with_problem_schema(app: FastAPI) -> Callable[[], dict[str, Any]]:
     """``app.openapi`` that always holds the Problem schema the declarations refer to."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         document = generate()
+        nul.document(document)
+        _document_url_rule(document)
         schemas = document.setdefault("components", {}).setdefault("schemas", {})
         if "Problem" not in schemas:
             schemas["Problem"] = Problem.model_json_schema(
