@@ -50,6 +50,14 @@ Date = Annotated[
     date, BeforeValidator(_date_form), WithJsonSchema({"type": "string", "format": "date"})
 ]
 
+
+def _whole(value: object) -> object:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# What the document calls an integer, which JSON writes 5 or 5.0: never text or a boolean.
+Integer = Annotated[int, BeforeValidator(_whole), Field(strict=True)]
+
 # The C0 and C1 controls (Unicode's Cc), all of them or all but line feed and tab. The
 # services strip what they are sent (Python's whitespace, which counts U+001C-U+001F) and
 # then refuse blank text and controls: the patterns say so.
