@@ -9,9 +9,12 @@ import uuid
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from pydantic import TypeAdapter, ValidationError
 
+from trustdesk.compliance import crypto_entry, filings, servers
 from trustdesk.db.engine import Database
 from trustdesk.http import fields, nul, problems
+from trustdesk.identity.service import MAX_SUBJECT
 from trustdesk.permissions import Role
 from trustdesk.text import has_forbidden_characters
 
@@ -153,3 +156,37 @@ def test_the_document_says_urls_hold_no_control_characters(
     key = bearer(make_service().api_key)
     refused = client.get("/v1/statements", params={"subject": "a\x07b"}, headers=key)
     assert_problem(refused, 400, "bad_request")
+
+
+# --- limits: the document's are the services' ----------------------------------------------
+
+
+def test_the_documents_limits_are_the_services(app: FastAPI) -> None:
+    schemas = app.openapi()["components"]["schemas"]
+
+    def limit(model: str, field: str) -> int:
+        schema = schemas[model]["properties"][field]
+        schema = schema.get("items", schema)
+        found: int = next(s for s in [schema, *schema.get("anyOf", [])] if "maxLength" in s)[
+            "maxLength"
+        ]
+        return found
+
+    assert limit("FilingIn", "number") == filings.MAX_NUMBER
+    assert limit("FilingIn", "authority") == filings.MAX_AUTHORITY
+    assert limit("ServerBody", "role") == servers.MAX_ROLE
+    assert limit("CryptoAssetBody", "name") == crypto_entry.MAX_NAME
+    assert limit("CryptoAssetBody", "curve") == crypto_entry.MAX_SHORT
+    assert limit("CryptoAssetBody", "cipher_suites") == crypto_entry.MAX_SHORT
+    assert limit("DisclosureIn", "subjects") == MAX_SUBJECT
+    assert schemas["DisclosureIn"]["properties"]["subjects"]["minItems"] == 1
+    assert schemas["NoticeIn"]["properties"]["good_faith"]["const"] is True
+    assert "cn.ric" in schemas["DocumentIn"]["properties"]["type"]["enum"]
+
+
+def test_an_integer_is_whole_json_number_never_text() -> None:
+    integer: TypeAdapter[int] = TypeAdapter(fields.Integer)
+    assert integer.validate_json("256.0") == 256  # JSON Schema's integer
+    for refused in ('"256"', "true", "256.5"):
+        with pytest.raises(ValidationError):
+            integer.validate_json(refused)
