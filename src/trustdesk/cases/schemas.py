@@ -35,9 +35,7 @@ class NoticeIn(BaseModel):
     category: Prose = Field(max_length=200, description="A category of the service's packs.")
     explanation: Prose = Field(max_length=5000, description="Why the content is illegal.")
     notifier: NotifierIn | None = None
-    good_faith: bool = Field(
-        json_schema_extra={"const": True}, description="The notice is accurate and complete."
-    )
+    good_faith: bool = Field(json_schema_extra={"const": True}, description="Accurate, complete.")
     language: str | None = Field(default=None, max_length=8)
 
 
@@ -257,9 +255,7 @@ class DecisionIn(BaseModel):
     category: str = Field(max_length=200, description="`category` or `pack:category`.")
     actions: list[ActionKind] = Field(max_length=5, description="[] decides not to act.")
     facts: Prose = Field(max_length=5000)
-    suspend_until: DateTime | None = Field(
-        default=None, description="With `suspend_updates`: its end, within ten years."
-    )
+    suspend_until: DateTime | None = Field(None, description="Ends suspend_updates; <10 years.")
     automated_detection: bool | None = None
 
 
@@ -329,9 +325,7 @@ class AppealDecisionIn(BaseModel):
     reverse: bool
     facts: Prose = Field(max_length=5000)
     actions: list[ActionKind] = Field(default_factory=list, max_length=5)
-    suspend_until: DateTime | None = Field(
-        default=None, description="With `suspend_updates`: its end, within ten years."
-    )
+    suspend_until: DateTime | None = Field(None, description="Ends suspend_updates; <10 years.")
 
 
 class AppealDecisionOut(BaseModel):
