@@ -9,7 +9,6 @@ moderators: appeals.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
@@ -51,6 +50,7 @@ from trustdesk.http.callers import (
     user_holding,
 )
 from trustdesk.http.deps import SessionDep
+from trustdesk.http.fields import DateTime
 from trustdesk.http.problems import CONFLICT_RESPONSES, PROBLEM_RESPONSES, RATE_LIMITED_RESPONSES
 from trustdesk.http.ratelimit import RateLimiter, client_address
 from trustdesk.permissions import Permission
@@ -214,7 +214,7 @@ def _queue_filter(
         bool | None, Query(description="Only cases from trusted flaggers (true) or not (false).")
     ] = None,
     opened_before: Annotated[
-        datetime | None, Query(description="Only cases opened at or before this moment.")
+        DateTime | None, Query(description="Only cases opened at or before this moment.")
     ] = None,
 ) -> service.QueueFilter:
     return service.QueueFilter(

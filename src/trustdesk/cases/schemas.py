@@ -12,6 +12,7 @@ from trustdesk.cases.decisions import Outcome
 from trustdesk.cases.delivery import ActionView
 from trustdesk.cases.models import Action, Appeal, Case, Decision, Notice
 from trustdesk.cases.service import QueueCounts, QueueEntry, SubjectHistory
+from trustdesk.http.fields import DateTime, LineOrBlank, Prose, ProseOrBlank
 from trustdesk.policy.vocabulary import ActionKind
 from trustdesk.screening.schemas import FindingOut, RuleCountOut
 from trustdesk.screening.service import StoredItem
@@ -20,20 +21,21 @@ from trustdesk.screening.service import StoredItem
 class NotifierIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, max_length=200)
-    email: str | None = Field(default=None, max_length=254)
+    name: ProseOrBlank | None = Field(default=None, max_length=200)
+    email: ProseOrBlank | None = Field(default=None, max_length=254, description="An address.")
 
 
 class NoticeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     service_id: uuid.UUID
-    content_id: str | None = Field(default=None, max_length=200)
-    url: str | None = Field(default=None, max_length=2000)
-    category: str = Field(max_length=200, description="A category of the service's packs.")
-    explanation: str = Field(max_length=5000, description="Why the content is illegal.")
+    # Blank text counts as none given; the content is named by content_id, url or both.
+    content_id: ProseOrBlank | None = Field(default=None, max_length=200)
+    url: ProseOrBlank | None = Field(default=None, max_length=2000, description="http(s) only.")
+    category: Prose = Field(max_length=200, description="A category of the service's packs.")
+    explanation: Prose = Field(max_length=5000, description="Why the content is illegal.")
     notifier: NotifierIn | None = None
-    good_faith: bool = Field(description="The notice is accurate and complete, in good faith.")
+    good_faith: bool = Field(json_schema_extra={"const": True}, description="Accurate, complete.")
     language: str | None = Field(default=None, max_length=8)
 
 
@@ -58,20 +60,20 @@ class NoticeOutcomeOut(BaseModel):
 class AppealIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(max_length=5000)
+    reason: Prose = Field(max_length=5000)
 
 
 class SubjectAppealIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     decision_id: uuid.UUID
-    reason: str = Field(max_length=5000)
+    reason: Prose = Field(max_length=5000)
 
 
 class FlaggerIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(max_length=200)
+    name: Prose = Field(max_length=200)
 
 
 class FlaggerOut(BaseModel):
@@ -252,8 +254,8 @@ class DecisionIn(BaseModel):
 
     category: str = Field(max_length=200, description="`category` or `pack:category`.")
     actions: list[ActionKind] = Field(max_length=5, description="[] decides not to act.")
-    facts: str = Field(max_length=5000)
-    suspend_until: datetime | None = None
+    facts: Prose = Field(max_length=5000)
+    suspend_until: DateTime | None = Field(None, description="Ends suspend_updates; <10 years.")
     automated_detection: bool | None = None
 
 
@@ -321,9 +323,9 @@ class AppealDecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reverse: bool
-    facts: str = Field(max_length=5000)
+    facts: Prose = Field(max_length=5000)
     actions: list[ActionKind] = Field(default_factory=list, max_length=5)
-    suspend_until: datetime | None = None
+    suspend_until: DateTime | None = Field(None, description="Ends suspend_updates; <10 years.")
 
 
 class AppealDecisionOut(BaseModel):
@@ -393,5 +395,5 @@ class AuthorityReportIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    authority: str | None = Field(default=None, max_length=200)
-    reference: str | None = Field(default=None, max_length=200)
+    authority: LineOrBlank | None = Field(default=None, max_length=200)
+    reference: LineOrBlank | None = Field(default=None, max_length=200)

@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Annotated, Literal
 
@@ -44,6 +43,7 @@ from trustdesk.compliance.vocabulary import FindingStatus
 from trustdesk.http.callers import CallerDep, UserCaller, user_holding
 from trustdesk.http.deps import SessionDep, SettingsDep
 from trustdesk.http.downloads import attachment
+from trustdesk.http.fields import Date
 from trustdesk.http.problems import CONFLICT_RESPONSES, PROBLEM_RESPONSES
 from trustdesk.permissions import Permission
 from trustdesk.policy.service import PackRegistry
@@ -362,8 +362,8 @@ def transparency_report(
     caller: ReportReader,
     session: SessionDep,
     *,
-    from_: Annotated[dt.date, Query(alias="from")],
-    to: dt.date,
+    from_: Annotated[Date, Query(alias="from")],
+    to: Date,
     service_id: uuid.UUID | None = None,
     format_: Annotated[Literal["json", "csv", "html"], Query(alias="format")] = "json",
 ) -> Response:

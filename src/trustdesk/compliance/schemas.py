@@ -6,10 +6,11 @@ import datetime as dt
 import uuid
 from dataclasses import fields
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from trustdesk.compliance import crypto_entry, filings, residency, servers
 from trustdesk.compliance.crypto import CryptoAssetView
 from trustdesk.compliance.crypto_entry import CryptoAssetIn
 from trustdesk.compliance.filings import DocumentView, FilingView
@@ -33,6 +34,7 @@ from trustdesk.compliance.vocabulary import (
     Primitive,
     ProtocolType,
 )
+from trustdesk.http.fields import LINE, LINE_OR_BLANK, Date, DateTime, Integer, Line
 from trustdesk.policy.vocabulary import FilingKind, ServiceType
 
 
@@ -62,15 +64,12 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-Short = Annotated[str, Field(max_length=500)]
-
-
 class FilingIn(Body):
     kind: FilingKind
-    number: Short
-    authority: Short
-    issued_on: dt.date
-    expires_on: dt.date | None = None
+    number: Annotated[Line, Field(max_length=filings.MAX_NUMBER)]
+    authority: Annotated[Line, Field(max_length=filings.MAX_AUTHORITY)]
+    issued_on: Date
+    expires_on: Date | None = None
 
 
 class DocumentOut(BaseModel):
@@ -130,10 +129,10 @@ class FilingOut(BaseModel):
 
 
 class ServerBody(Body):
-    name: Short
+    name: Annotated[Line, Field(max_length=servers.MAX_NAME)]
     kind: AssetKind
-    role: Short
-    provider: Short
+    role: Annotated[Line, Field(max_length=servers.MAX_ROLE)]
+    provider: Annotated[Line, Field(max_length=servers.MAX_PROVIDER)]
     location: Annotated[str, Field(max_length=16)]
     gbt2260: Annotated[str, Field(max_length=16)] | None = None
     data_classes: Annotated[list[DataClass], Field(max_length=len(DataClass))] = []
@@ -251,41 +250,52 @@ class ImportOut(BaseModel):
 
 
 class ResolveIn(Body):
-    reason: Annotated[str, Field(max_length=2000)]
+    reason: Annotated[Line, Field(max_length=residency.MAX_RESOLUTION)]
 
 
-Text = Annotated[str, Field(max_length=500)]
+def _checked(pattern: str, limit: int) -> Any:
+    """Text the register checks itself, key material first (``key_material_refused``):
+    the document states its limit; validation only stops what no field takes."""
+    return Field(
+        max_length=crypto_entry.MAX_DN, json_schema_extra={"pattern": pattern, "maxLength": limit}
+    )
+
+
+Text = Annotated[str, _checked(LINE_OR_BLANK, crypto_entry.MAX_DN)]
+Name = Annotated[str, _checked(LINE_OR_BLANK, crypto_entry.MAX_NAME)]
+Word = Annotated[str, _checked(LINE_OR_BLANK, crypto_entry.MAX_SHORT)]
+Suite = Annotated[str, _checked(LINE, crypto_entry.MAX_SHORT)]
 
 
 class CryptoAssetBody(Body):
     """An algorithm, protocol, certificate or key's metadata. No field takes key material."""
 
     asset_type: CryptoAssetType
-    name: Text
+    name: Annotated[str, _checked(LINE, crypto_entry.MAX_NAME)]
     oid: Annotated[str, Field(max_length=100)] | None = None
-    servers: Annotated[list[uuid.UUID], Field(max_length=200)] = []
+    servers: Annotated[list[uuid.UUID], Field(max_length=crypto_entry.MAX_SERVERS)] = []
     primitive: Primitive | None = None
-    parameter_set: Text | None = None
-    curve: Text | None = None
+    parameter_set: Word | None = None
+    curve: Word | None = None
     mode: Mode | None = None
     padding: Padding | None = None
     functions: Annotated[list[CryptoFunction], Field(max_length=len(CryptoFunction))] = []
-    security_level: Annotated[int, Field(strict=True)] | None = None
+    security_level: Integer | None = None
     protocol: ProtocolType | None = None
-    version: Text | None = None
-    cipher_suites: Annotated[list[Text], Field(max_length=50)] = []
+    version: Word | None = None
+    cipher_suites: Annotated[list[Suite], Field(max_length=crypto_entry.MAX_SUITES)] = []
     subject_name: Text | None = None
     issuer_name: Text | None = None
-    not_valid_before: AwareDatetime | None = None
-    not_valid_after: AwareDatetime | None = None
-    certificate_format: Text | None = None
+    not_valid_before: DateTime | None = None
+    not_valid_after: DateTime | None = None
+    certificate_format: Word | None = None
     key_type: KeyType | None = None
-    key_size: Annotated[int, Field(strict=True)] | None = None
+    key_size: Integer | None = None
     key_state: KeyState | None = None
-    key_format: Text | None = None
-    secured_by: Text | None = None
-    created_on: dt.date | None = None
-    expires_on: dt.date | None = None
+    key_format: Word | None = None
+    secured_by: Name | None = None
+    created_on: Date | None = None
+    expires_on: Date | None = None
     algorithm_id: uuid.UUID | None = None
 
     def entry(self) -> CryptoAssetIn:

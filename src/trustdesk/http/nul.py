@@ -10,6 +10,7 @@ unless it carries the escape ``\\u0000``, and only then is parsed again to say w
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
@@ -54,3 +55,61 @@ async def refuse_nul(request: Request) -> None:
         return  # not JSON: the route's own validation answers
     if location is not None:
         raise _refuse(location)
+
+
+# The document states the rule: every string a request body holds, keys too, at any depth.
+NO_NUL = "^[^\\x00]*$"
+_JSON = "JsonWithoutNul"
+_JSON_SCHEMA: dict[str, Any] = {
+    "description": "Any JSON value whose strings and keys hold no U+0000.",
+    "anyOf": [
+        {"type": "string", "pattern": NO_NUL},
+        {"type": "number"},
+        {"type": "boolean"},
+        {"type": "null"},
+        {"type": "array", "items": {"$ref": f"#/components/schemas/{_JSON}"}},
+        {
+            "type": "object",
+            "propertyNames": {"pattern": NO_NUL},
+            "additionalProperties": {"$ref": f"#/components/schemas/{_JSON}"},
+        },
+    ],
+}
+
+
+def document(openapi: dict[str, Any]) -> None:
+    """Say in ``openapi`` that request bodies hold no NUL: a pattern on their strings
+    (those without a pattern of their own, which excludes it already) and their keys,
+    and free JSON values (a screened item's ``context``) as :data:`_JSON`."""
+    schemas: dict[str, Any] = openapi.setdefault("components", {}).setdefault("schemas", {})
+    seen: set[int] = set()
+
+    def mark(schema: dict[str, Any], at: tuple[str, ...], skip: frozenset[tuple[str, ...]]) -> None:
+        if id(schema) in seen:
+            return
+        seen.add(id(schema))
+        if "$ref" in schema:
+            mark(schemas[schema["$ref"].rsplit("/", 1)[1]], at, skip)
+            return
+        for option in schema.get("anyOf", []) + schema.get("allOf", []):
+            mark(option, at, skip)
+        plain = not {"pattern", "format", "enum", "const"} & schema.keys()
+        if schema.get("type") == "string" and plain and at not in skip:
+            schema["pattern"] = NO_NUL
+        for name, child in schema.get("properties", {}).items():
+            mark(child, (*at, name), skip)
+        if isinstance(schema.get("items"), dict):
+            mark(schema["items"], at, skip)
+        if schema.get("type") == "object":
+            schema.setdefault("propertyNames", {"pattern": NO_NUL})
+            if schema.get("additionalProperties") in (True, {}):
+                schema["additionalProperties"] = {"$ref": f"#/components/schemas/{_JSON}"}
+            elif isinstance(schema.get("additionalProperties"), dict):
+                mark(schema["additionalProperties"], at, skip)
+
+    for path, item in openapi.get("paths", {}).items():
+        for operation in item.values():
+            content = operation.get("requestBody", {}).get("content", {})
+            for media in content.values():
+                mark(media.get("schema", {}), (), CONTENT.get(path, frozenset()))
+    schemas.setdefault(_JSON, _JSON_SCHEMA)

@@ -16,7 +16,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+from starlette.types import Scope
 
 from trustdesk.errors import (
     ConfigurationError,
@@ -29,6 +32,7 @@ from trustdesk.errors import (
     TrustdeskError,
     Unauthenticated,
 )
+from trustdesk.http import nul
 
 MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("trustdesk.http")
@@ -154,11 +158,34 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
+
+
+def allowed_methods(app: Starlette, scope: Scope) -> list[str]:
+    """Every method a route of ``app`` answers on the path of ``scope``.
+
+    Starlette's 405 names only the methods of the first route whose path matches, but
+    FastAPI makes one route per method: ``POST /v1/webhook`` then said ``Allow: PUT``
+    where ``GET, PUT, DELETE`` is the truth. So each method is routed in turn."""
+    path = {"type": "http", "path": scope["path"], "root_path": scope.get("root_path", "")}
+    return [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**path, "method": method})[0] is Match.FULL
+            for route in app.router.routes
+        )
+    ]
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = CODE_BY_STATUS.get(exc.status_code, "http_error")
     title = code.replace("_", " ").capitalize()
-    return problem_response(exc.status_code, code, title, str(exc.detail), headers=exc.headers)
+    headers = exc.headers
+    if exc.status_code == 405 and (allowed := allowed_methods(request.app, request.scope)):
+        headers = {**(headers or {}), "Allow": ", ".join(allowed)}
+    return problem_response(exc.status_code, code, title, str(exc.detail), headers=headers)
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
@@ -168,12 +195,33 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+# The request limits' rule (trustdesk.http.limits): no control character in a URL.
+NO_CONTROLS = "^[^\\x00-\\x1f\\x7f]*$"
+
+
+def _document_url_rule(openapi: dict[str, Any]) -> None:
+    """Say in ``openapi`` that path and query parameters hold no control character: a
+    pattern on those strings that have none of their own (or a format, or an enum)."""
+    for item in openapi.get("paths", {}).values():
+        for operation in item.values():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") not in ("path", "query"):
+                    continue
+                schema = parameter.get("schema", {})
+                for option in [schema, *schema.get("anyOf", [])]:
+                    plain = not {"pattern", "format", "enum", "const"} & option.keys()
+                    if option.get("type") == "string" and plain:
+                        option["pattern"] = NO_CONTROLS
+
+
 def _with_problem_schema(app: FastAPI) -> Callable[[], dict[str, Any]]:
     """``app.openapi`` that always holds the Problem schema the declarations refer to."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         document = generate()
+        nul.document(document)
+        _document_url_rule(document)
         schemas = document.setdefault("components", {}).setdefault("schemas", {})
         if "Problem" not in schemas:
             schemas["Problem"] = Problem.model_json_schema(

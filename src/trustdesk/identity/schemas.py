@@ -8,27 +8,43 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from trustdesk.http.fields import Line
 from trustdesk.identity.disclosure import DisclosureView, RevealedIdentity
+from trustdesk.identity.documents import registry as documents
 from trustdesk.identity.service import MAX_NAME, MAX_NUMBER, MAX_SUBJECT, StatusView
 from trustdesk.identity.vocabulary import DisclosureStatus, IdentityKind, IdentityStatus
+from trustdesk.settings import Settings
+
+_NAME_RULE = (
+    "Stripped of surrounding white space; then not blank and without control, format, "
+    "private-use or unassigned characters."
+)
+_MAX_SUBJECTS = Settings.model_fields["disclosure_max_subjects"].default
 
 
 class DocumentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    type: str = Field(max_length=16, description="A document type, such as `cn.ric`.")
-    number: str = Field(max_length=MAX_NUMBER, repr=False)
+    type: str = Field(
+        max_length=16,
+        json_schema_extra={"enum": [*sorted(documents.TYPES)]},
+        description="A document type, such as `cn.ric`.",
+    )
+    number: str = Field(max_length=MAX_NUMBER, json_schema_extra={"minLength": 1}, repr=False)
 
 
 class RegistrationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    subject: str = Field(max_length=MAX_SUBJECT, description="The provider's account id.")
+    subject: Line = Field(
+        max_length=MAX_SUBJECT, description=f"The provider's account id. {_NAME_RULE}"
+    )
     kind: IdentityKind
-    name: str = Field(max_length=MAX_NAME, repr=False)
+    name: Line = Field(max_length=MAX_NAME, description=_NAME_RULE, repr=False)
     document: DocumentIn
 
 
@@ -50,16 +66,32 @@ class DisclosureIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     service_id: uuid.UUID
-    authority: str = Field(max_length=200, description="Who asks, e.g. a court or police unit.")
-    legal_basis: str = Field(max_length=500, description="The law and article relied on.")
-    reference: str = Field(max_length=200, description="The authority's case or order number.")
-    subjects: list[str] = Field(max_length=1000, description="The account ids to disclose.")
+    authority: Line = Field(
+        max_length=200, description=f"Who asks, e.g. a court or police unit. {_NAME_RULE}"
+    )
+    legal_basis: Line = Field(
+        max_length=500, description=f"The law and article relied on. {_NAME_RULE}"
+    )
+    reference: Line = Field(
+        max_length=200, description=f"The authority's case or order number. {_NAME_RULE}"
+    )
+    subjects: list[Annotated[Line, Field(max_length=MAX_SUBJECT)]] = Field(
+        max_length=1000,
+        json_schema_extra={"minItems": 1},
+        description=(
+            "The account ids to disclose: at most the server's "
+            f"`TRUSTDESK_DISCLOSURE_MAX_SUBJECTS` ({_MAX_SUBJECTS} unless configured; no bulk "
+            f"disclosure), each as `subject` above. {_NAME_RULE}"
+        ),
+    )
 
 
 class VoteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str | None = Field(default=None, max_length=500)
+    reason: Line | None = Field(
+        default=None, max_length=500, description=f"Required to reject. {_NAME_RULE}"
+    )
 
 
 class VoteOut(BaseModel):
