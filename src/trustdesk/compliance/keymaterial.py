@@ -17,7 +17,10 @@ from trustdesk.errors import InvalidInput
 from trustdesk.text import has_forbidden_characters
 
 _ARMOUR = re.compile(
-    r"-----\s*BEGIN|PRIVATE\s+KEY|ssh-(?:rsa|dss|ed25519)\s|ecdsa-sha2-|\"d\"\s*:", re.IGNORECASE
+    r"-----\s*BEGIN"  # a PEM (or OpenSSH) block, even its first line alone
+    r"|(?:ssh-(?:rsa|dss|ed25519)|ecdsa-sha2-[\w-]+)\s+AAAA"  # an OpenSSH key line's blob
+    r"|\"d\"\s*:\s*\"",  # a JWK's private member
+    re.IGNORECASE,
 )
 _HEX = re.compile(r"(?:[0-9A-Fa-f]{2}[:\s]?){16,}")  # 16 bytes, bare or colon/space separated
 _BASE64 = re.compile(r"[A-Za-z0-9+/]{22,}={0,2}")  # 22 characters carry 128 bits
