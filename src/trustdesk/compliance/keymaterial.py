@@ -2,9 +2,10 @@
 
 Every free-text field of the cryptography inventory passes :func:`check_text`, which
 refuses control characters (raw key bytes) and anything shaped like a key: PEM or OpenSSH
-armour, a JWK's private member, 128 bits or more written in hex, or a base64 run long
-enough to carry 128 bits. The refusal never repeats the value, so a pasted key reaches
-neither the database nor a log.
+armour, an OpenSSH key line, a JWK's private member, 128 bits or more written in hex, or a
+base64 run long enough to carry 128 bits. The refusal never repeats the value, so a pasted
+key reaches neither the database nor a log. Only a value's shape counts, never the words
+that name a key: "TLS private key" names a facility and passes; its PEM block does not.
 """
 
 from __future__ import annotations
