@@ -13,7 +13,6 @@ from trustdesk.cases.delivery import ActionView
 from trustdesk.cases.models import Action, Appeal, Case, Decision, Notice
 from trustdesk.cases.service import QueueCounts, QueueEntry, SubjectHistory
 from trustdesk.policy.vocabulary import ActionKind
-from trustdesk.screening.engine import Verdict
 from trustdesk.screening.schemas import FindingOut, RuleCountOut
 from trustdesk.screening.service import StoredItem
 
@@ -117,7 +116,7 @@ class ItemOut(BaseModel):
     id: uuid.UUID
     content_id: str
     text: str
-    verdict: Verdict
+    verdict: str
     ruleset: str
     created_at: datetime
     findings: list[FindingOut]

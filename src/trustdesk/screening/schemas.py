@@ -10,7 +10,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from trustdesk.screening.engine import Screening, Verdict
-from trustdesk.screening.rules import Action, Mode
 from trustdesk.screening.service import DeploymentView
 
 
@@ -35,8 +34,8 @@ class ScreenRequest(BaseModel):
 class FindingOut(BaseModel):
     rule: str
     category: str
-    action: Action
-    mode: Mode
+    action: str
+    mode: str
     start: int
     end: int
 
@@ -44,8 +43,8 @@ class FindingOut(BaseModel):
 class RuleCountOut(BaseModel):
     rule: str
     category: str
-    action: Action
-    mode: Mode
+    action: str
+    mode: str
     matches: int = Field(description="How often the rule matched, findings kept or not.")
 
 

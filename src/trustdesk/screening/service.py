@@ -33,7 +33,6 @@ from trustdesk.screening.models import (
     RuleSetVersion,
     ScreeningCount,
 )
-from trustdesk.screening.rules import Action, Mode
 from trustdesk.screening.sources import RuleSetSource
 
 MAX_TEXT = 1_000_000
@@ -261,9 +260,8 @@ IDENTITY_REQUIRED = "identity_required"
 
 def identity_required(item: ContentIn) -> Screening:
     """The verdict on content from a subject the publishing gate refuses (art. 4)."""
-    rule = (IDENTITY_REQUIRED, IDENTITY_REQUIRED, Action.BLOCK, Mode.ENFORCE)
-    finding = Finding(*rule, 0, len(item.text))
-    counted = RuleCount(*rule, 1)
+    finding = Finding(IDENTITY_REQUIRED, IDENTITY_REQUIRED, "block", "enforce", 0, len(item.text))
+    counted = RuleCount(IDENTITY_REQUIRED, IDENTITY_REQUIRED, "block", "enforce", 1)
     return Screening(Verdict.BLOCK, (finding,), "", (counted,))
 
 
@@ -338,7 +336,7 @@ def rule_counts_of(screening: Screening) -> tuple[RuleCount, ...]:
     counts: one made by hand, or an item stored before counts were)."""
     if screening.rule_counts or not screening.findings:
         return screening.rule_counts
-    counted: dict[tuple[str, str, Action, Mode], int] = {}
+    counted: dict[tuple[str, str, str, str], int] = {}
     for f in screening.findings:
         key = (f.rule, f.category, f.action, f.mode)
         counted[key] = counted.get(key, 0) + 1
@@ -374,7 +372,7 @@ class StoredItem:
     content_id: str
     subject: str | None
     text: str
-    verdict: Verdict
+    verdict: str
     ruleset: str
     created_at: datetime
     findings: tuple[Finding, ...]
@@ -396,7 +394,7 @@ def stored_items(session: Session, item_ids: Sequence[uuid.UUID]) -> list[Stored
                 row.content_id,
                 row.subject,
                 row.text,
-                Verdict(row.verdict),
+                row.verdict,
                 row.ruleset,
                 row.created_at,
                 findings := tuple(
@@ -404,22 +402,12 @@ def stored_items(session: Session, item_ids: Sequence[uuid.UUID]) -> list[Stored
                     for f in row.findings
                 ),
                 row.findings_truncated,
-                tuple(_rule_count(c) for c in row.rule_counts)
+                tuple(RuleCount(**c) for c in row.rule_counts)
                 if row.rule_counts is not None
                 else rule_counts_of(Screening(Verdict(row.verdict), findings, row.ruleset)),
             )
             for row in rows
         ]
-
-
-def _rule_count(stored: Mapping[str, Any]) -> RuleCount:
-    return RuleCount(
-        stored["rule"],
-        stored["category"],
-        Action(stored["action"]),
-        Mode(stored["mode"]),
-        stored["matches"],
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -447,7 +435,7 @@ class ShadowSample:
     item_id: uuid.UUID
     content_id: str
     seen_at: datetime
-    verdict: Verdict
+    verdict: str
     excerpt: Excerpt
 
 
@@ -462,7 +450,7 @@ class ShadowResult:
 
     rule: str
     category: str
-    action: Action
+    action: str
     items: int
     stricter: int
     last_matched: datetime
@@ -482,12 +470,12 @@ def shadow_results(
     ``since``: how often and how lately it matched, most matched first."""
     where = [
         ContentItem.service_id == service_id,
-        ContentFinding.mode == Mode.SHADOW,
+        ContentFinding.mode == "shadow",
         *([ContentItem.created_at >= since] if since is not None else []),
     ]
     stricter = or_(
-        and_(ContentFinding.action == Action.BLOCK, ContentItem.verdict != Verdict.BLOCK),
-        and_(ContentFinding.action == Action.HOLD, ContentItem.verdict == Verdict.ALLOW),
+        and_(ContentFinding.action == "block", ContentItem.verdict != "block"),
+        and_(ContentFinding.action == "hold", ContentItem.verdict == "allow"),
     )
     items = func.count(distinct(ContentItem.id))
     rule = (ContentFinding.rule, ContentFinding.category, ContentFinding.action)
@@ -563,6 +551,6 @@ def _shadow_samples(
             excerpt = Excerpt.of(text, start, end)
             found[item_id] = (
                 ruleset,
-                ShadowSample(item_id, content_id, created_at, Verdict(verdict), excerpt),
+                ShadowSample(item_id, content_id, created_at, verdict, excerpt),
             )
     return list(found.values())
