@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import trustdesk.db.base
+from trustdesk.db import ddl
 
 revision: str = "0002"
 down_revision: str | None = "0001"
@@ -144,12 +145,7 @@ def upgrade() -> None:
         sa.Column("revoked_at", trustdesk.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("created_at", trustdesk.db.base.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["users.id"],
-            name=op.f("fk_user_tokens_user_id_users"),
-            ondelete="CASCADE",
-        ),
+        ddl.references("user_tokens", "user_id", "users"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_user_tokens")),
         sa.UniqueConstraint("digest", name=op.f("uq_user_tokens_digest")),
     )
@@ -161,18 +157,8 @@ def downgrade() -> None:
     _drop_append_only()
     op.drop_index(op.f("ix_user_tokens_user_id"), table_name="user_tokens")
     op.drop_table("user_tokens")
-    with op.batch_alter_table("legal_holds", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_legal_holds_evidence_id"))
-
-    op.drop_table("legal_holds")
+    ddl.drop_table("legal_holds", op.f("ix_legal_holds_evidence_id"))
     op.drop_table("log_nodes")
-    with op.batch_alter_table("log_entries", schema=None) as batch_op:
-        batch_op.drop_index("ix_log_entries_service_type")
-
-    op.drop_table("log_entries")
+    ddl.drop_table("log_entries", "ix_log_entries_service_type")
     op.drop_table("log_checkpoints")
-    with op.batch_alter_table("evidence", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_evidence_service_id"))
-        batch_op.drop_index(batch_op.f("ix_evidence_retain_until"))
-
-    op.drop_table("evidence")
+    ddl.drop_table("evidence", op.f("ix_evidence_service_id"), op.f("ix_evidence_retain_until"))

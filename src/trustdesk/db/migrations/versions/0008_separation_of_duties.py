@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import trustdesk.db.base
+from trustdesk.db import ddl
 
 revision: str = "0008"
 down_revision: str | None = "0007"
@@ -59,12 +60,7 @@ def upgrade() -> None:
         sa.Column("controller_id", sa.Uuid(), nullable=False),
         sa.Column("how", sa.String(length=16), nullable=False),
         sa.Column("created_at", trustdesk.db.base.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["users.id"],
-            name=op.f("fk_user_controls_user_id_users"),
-            ondelete="CASCADE",
-        ),
+        ddl.references("user_controls", "user_id", "users"),
         sa.PrimaryKeyConstraint("user_id", "controller_id", "how", name=op.f("pk_user_controls")),
     )
     with op.batch_alter_table("user_controls", schema=None) as batch_op:
@@ -128,9 +124,7 @@ def downgrade() -> None:
     (seal them again first or keep this revision)."""
     with op.batch_alter_table("identities", schema=None) as batch_op:
         batch_op.drop_column("seal_version")
-    with op.batch_alter_table("user_controls", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_user_controls_controller_id"))
-    op.drop_table("user_controls")
+    ddl.drop_table("user_controls", op.f("ix_user_controls_controller_id"))
     op.execute(sa.text("DELETE FROM user_roles WHERE pending"))
     with op.batch_alter_table("user_roles", schema=None) as batch_op:
         batch_op.drop_column("confirmed_at")

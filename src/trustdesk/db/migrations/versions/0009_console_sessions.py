@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import trustdesk.db.base
+from trustdesk.db import ddl
 
 revision: str = "0009"
 down_revision: str | None = "0008"
@@ -31,12 +32,7 @@ def upgrade() -> None:
         sa.Column("revoked_at", trustdesk.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("created_at", trustdesk.db.base.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["users.id"],
-            name=op.f("fk_console_sessions_user_id_users"),
-            ondelete="CASCADE",
-        ),
+        ddl.references("console_sessions", "user_id", "users"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_console_sessions")),
         sa.UniqueConstraint("digest", name=op.f("uq_console_sessions_digest")),
     )
