@@ -54,3 +54,10 @@ def drop_table(table: str, *indexes: str) -> None:
             for index in indexes:
                 batch_op.drop_index(index)
     op.drop_table(table)
+
+
+def index_columns(table: str, *columns: str) -> None:
+    """An index on each of ``columns`` alone, named ``ix_<table>_<column>``."""
+    with op.batch_alter_table(table, schema=None) as batch_op:
+        for column in columns:
+            batch_op.create_index(op.f(f"ix_{table}_{column}"), [column], unique=False)

@@ -7,8 +7,6 @@ Create Date: 2026-11-29
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 
@@ -17,8 +15,6 @@ from trustdesk.db import ddl
 
 revision: str = "0002"
 down_revision: str | None = "0001"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 APPEND_ONLY = ("log_entries", "log_nodes", "log_checkpoints")
@@ -80,11 +76,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_evidence")),
     )
-    with op.batch_alter_table("evidence", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_evidence_retain_until"), ["retain_until"], unique=False
-        )
-        batch_op.create_index(batch_op.f("ix_evidence_service_id"), ["service_id"], unique=False)
+    ddl.index_columns("evidence", "retain_until", "service_id")
 
     op.create_table(
         "log_checkpoints",
@@ -131,10 +123,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_legal_holds")),
     )
-    with op.batch_alter_table("legal_holds", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_legal_holds_evidence_id"), ["evidence_id"], unique=False
-        )
+    ddl.index_columns("legal_holds", "evidence_id")
 
     op.create_table(
         "user_tokens",

@@ -7,8 +7,6 @@ Create Date: 2026-11-29
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 
@@ -17,8 +15,6 @@ from trustdesk.db import ddl
 
 revision: str = "0003"
 down_revision: str | None = "0002"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
@@ -95,8 +91,7 @@ def upgrade() -> None:
         ddl.references("content_findings", "item_id", "content_items"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_content_findings")),
     )
-    with op.batch_alter_table("content_findings", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_content_findings_item_id"), ["item_id"], unique=False)
+    ddl.index_columns("content_findings", "item_id")
 
 
 def downgrade() -> None:

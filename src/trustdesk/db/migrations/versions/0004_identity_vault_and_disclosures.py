@@ -7,8 +7,6 @@ Create Date: 2026-11-29
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 
@@ -17,8 +15,6 @@ from trustdesk.db import ddl
 
 revision: str = "0004"
 down_revision: str | None = "0003"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
@@ -75,10 +71,7 @@ def upgrade() -> None:
         ),
         sa.UniqueConstraint("service_id", "subject", name=op.f("uq_identities_service_id_subject")),
     )
-    with op.batch_alter_table("identities", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_identities_erase_after"), ["erase_after"], unique=False
-        )
+    ddl.index_columns("identities", "erase_after")
 
     op.create_table(
         "disclosure_votes",

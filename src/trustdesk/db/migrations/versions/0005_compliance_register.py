@@ -8,8 +8,6 @@ Create Date: 2026-11-30
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 
@@ -18,8 +16,6 @@ from trustdesk.db import ddl
 
 revision: str = "0005"
 down_revision: str | None = "0004"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
@@ -74,10 +70,7 @@ def upgrade() -> None:
             name=op.f("uq_crypto_assets_service_id_asset_type_name"),
         ),
     )
-    with op.batch_alter_table("crypto_assets", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_crypto_assets_service_id"), ["service_id"], unique=False
-        )
+    ddl.index_columns("crypto_assets", "service_id")
 
     op.create_table(
         "filings",
@@ -97,8 +90,7 @@ def upgrade() -> None:
             "service_id", "kind", "number", name=op.f("uq_filings_service_id_kind_number")
         ),
     )
-    with op.batch_alter_table("filings", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_filings_service_id"), ["service_id"], unique=False)
+    ddl.index_columns("filings", "service_id")
 
     op.create_table(
         "servers",
@@ -116,8 +108,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_servers")),
         sa.UniqueConstraint("service_id", "name", name=op.f("uq_servers_service_id_name")),
     )
-    with op.batch_alter_table("servers", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_servers_service_id"), ["service_id"], unique=False)
+    ddl.index_columns("servers", "service_id")
 
     op.create_table(
         "crypto_asset_servers",
@@ -127,10 +118,7 @@ def upgrade() -> None:
         ddl.references("crypto_asset_servers", "server_id", "servers"),
         sa.PrimaryKeyConstraint("asset_id", "server_id", name=op.f("pk_crypto_asset_servers")),
     )
-    with op.batch_alter_table("crypto_asset_servers", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_crypto_asset_servers_server_id"), ["server_id"], unique=False
-        )
+    ddl.index_columns("crypto_asset_servers", "server_id")
 
     op.create_table(
         "filing_documents",
@@ -147,10 +135,7 @@ def upgrade() -> None:
         ddl.references("filing_documents", "filing_id", "filings"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_filing_documents")),
     )
-    with op.batch_alter_table("filing_documents", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_filing_documents_filing_id"), ["filing_id"], unique=False
-        )
+    ddl.index_columns("filing_documents", "filing_id")
 
     op.create_table(
         "residency_findings",
@@ -179,14 +164,7 @@ def upgrade() -> None:
         ddl.references("residency_findings", "service_id", "services"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_residency_findings")),
     )
-    with op.batch_alter_table("residency_findings", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_residency_findings_server_id"), ["server_id"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_residency_findings_service_id"), ["service_id"], unique=False
-        )
-        batch_op.create_index(batch_op.f("ix_residency_findings_status"), ["status"], unique=False)
+    ddl.index_columns("residency_findings", "server_id", "service_id", "status")
 
     ddl.create_link_table(
         "server_data_classes", "server_id", "servers", "data_class", sa.String(length=16)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,8 +28,6 @@ from trustdesk.db import ddl
 
 revision: str = "0008"
 down_revision: str | None = "0007"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 # The log events that give one account control over another, and how.
 CONTROLLING_EVENTS = {
@@ -63,10 +60,7 @@ def upgrade() -> None:
         ddl.references("user_controls", "user_id", "users"),
         sa.PrimaryKeyConstraint("user_id", "controller_id", "how", name=op.f("pk_user_controls")),
     )
-    with op.batch_alter_table("user_controls", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_user_controls_controller_id"), ["controller_id"], unique=False
-        )
+    ddl.index_columns("user_controls", "controller_id")
 
     with op.batch_alter_table("identities", schema=None) as batch_op:
         batch_op.add_column(
