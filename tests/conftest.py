@@ -37,6 +37,31 @@ from support import TEST_DIGEST_KEY, ServiceFactory, TemporaryPostgres, bearer, 
 os.environ.pop("COLUMNS", None)
 
 
+CHECKOUT_VAR = Path(__file__).resolve().parent.parent / "var"
+
+
+def _files_under(folder: Path) -> dict[str, tuple[int, int]]:
+    """Every file under ``folder`` with its modification time and size."""
+    if not folder.is_dir():
+        return {}
+    found = {}
+    for path in folder.rglob("*"):
+        if path.is_file():
+            stat = path.stat()
+            found[str(path.relative_to(folder))] = (stat.st_mtime_ns, stat.st_size)
+    return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _checkout_var_untouched() -> Iterator[None]:
+    """The suite writes only to temporary folders, never to the checkout's ``var/`` (a
+    developer's database, keys and cache live there; a test relying on them is no test)."""
+    before = _files_under(CHECKOUT_VAR)
+    yield
+    written = sorted(k for k, v in _files_under(CHECKOUT_VAR).items() if before.get(k) != v)
+    assert not written, f"the suite wrote into {CHECKOUT_VAR}: {', '.join(written[:10])}"
+
+
 @pytest.fixture
 def temporary_postgres() -> Iterator[TemporaryPostgres]:
     database = TemporaryPostgres()
@@ -93,6 +118,7 @@ def settings(tmp_path: Path) -> Settings:
         keyring_path=tmp_path / "keys" / "keyring.json",
         blind_index_key_path=tmp_path / "keys" / "blind-index.key",
         log_digest_key_path=tmp_path / "keys" / "log-digest.key",
+        cache_dir=tmp_path / "cache",
         checkpoint_interval_seconds=0,
         delivery_interval_seconds=0,
     )

@@ -146,9 +146,9 @@ def _screen_demo_content(session: Session, registry: PackRegistry) -> None:
     if chat is None or screening.active_version(session, chat.id) is not None:
         return
     source = load_ruleset(RULES, registry.all())
-    screening.deploy(session, chat.id, source, archive_folder(RULES), by="demo")
-    screener = build_screener(source, None)
     packs = compliance.packs_for(session, registry, chat.id)
+    screening.deploy(session, chat.id, source, archive_folder(RULES), packs=packs, by="demo")
+    screener = build_screener(source, None)
 
     def open_cases(session: Session, screened: screening.Screened) -> None:
         cases_screened.on_screened(session, packs, screened)

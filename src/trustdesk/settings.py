@@ -12,7 +12,7 @@ import enum
 import ipaddress
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -27,6 +27,16 @@ class Environment(enum.StrEnum):
     DEVELOPMENT = "development"
     TEST = "test"
     PRODUCTION = "production"
+
+
+def _number(default: float, low: float, high: float | None = None, *, about: str) -> Any:
+    """A numeric setting from ``low`` to ``high`` (no upper bound if ``None``)."""
+    return Field(default=default, ge=low, le=high, description=about)
+
+
+def _path(default: str, *, about: str) -> Any:
+    """A file or folder setting, relative to the working folder unless absolute."""
+    return Field(default=Path(default), description=about)
 
 
 class Settings(BaseSettings):
@@ -52,17 +62,14 @@ class Settings(BaseSettings):
         default=SecretStr("development-only"),
         description="Keys the console's cookies and its visitors' CSRF tokens.",
     )
-    console_idle_minutes: int = Field(
-        default=30,
-        ge=1,
-        le=24 * 60,
-        description="A console session ends after this many minutes without a request.",
+    console_idle_minutes: int = _number(
+        30, 1, 24 * 60, about="A console session ends after this many minutes without a request."
     )
-    console_session_hours: int = Field(
-        default=12,
-        ge=1,
-        le=24 * 7,
-        description="A console session ends this many hours after signing in, however busy.",
+    console_session_hours: int = _number(
+        12,
+        1,
+        24 * 7,
+        about="A console session ends this many hours after signing in, however busy.",
     )
     host: str = Field(default="127.0.0.1", description="Where `trustdesk serve` listens.")
     port: int = Field(
@@ -77,44 +84,40 @@ class Settings(BaseSettings):
         pattern=r"^[!-~]{1,200}$",
         description="Names the record log in its checkpoints (and names its signing key).",
     )
-    log_signing_key_path: Path = Field(
-        default=Path("var/keys/log-signing.key"),
-        description="Ed25519 key that signs checkpoints; made on first start, kept outside "
-        "the database.",
+    log_signing_key_path: Path = _path(
+        "var/keys/log-signing.key",
+        about="Ed25519 key that signs checkpoints; made on first start, kept outside the database.",
     )
-    keyring_path: Path = Field(
-        default=Path("var/keys/keyring.json"),
-        description="Local key ring (key-encryption keys for evidence and the identity vault).",
+    keyring_path: Path = _path(
+        "var/keys/keyring.json",
+        about="Local key ring (key-encryption keys for evidence and the identity vault).",
     )
-    blind_index_key_path: Path = Field(
-        default=Path("var/keys/blind-index.key"),
-        description="HMAC key of the identity vault's blind index (finds duplicate document "
+    blind_index_key_path: Path = _path(
+        "var/keys/blind-index.key",
+        about="HMAC key of the identity vault's blind index (finds duplicate document "
         "numbers without decrypting); made on first start, kept apart from the key ring.",
     )
-    log_digest_key_path: Path = Field(
-        default=Path("var/keys/log-digest.key"),
-        description="HMAC key of the digests that record-log entries carry instead of "
+    log_digest_key_path: Path = _path(
+        "var/keys/log-digest.key",
+        about="HMAC key of the digests that record-log entries carry instead of "
         "guessable values (subjects, content ids, authorities, references, names); made on "
         "first start, kept outside the database. Losing it only stops new digests from "
         "matching old ones.",
     )
-    disclosure_max_subjects: int = Field(
-        default=10,
-        ge=1,
-        le=1000,
-        description="Most subjects one identity disclosure request may name (no bulk export).",
+    disclosure_max_subjects: int = _number(
+        10,
+        1,
+        1000,
+        about="Most subjects one identity disclosure request may name (no bulk export).",
     )
-    disclosure_reveal_hours: int = Field(
-        default=72,
-        ge=1,
-        le=24 * 90,
-        description="How long after its approval a disclosure may be revealed (once).",
+    disclosure_reveal_hours: int = _number(
+        72, 1, 24 * 90, about="How long after its approval a disclosure may be revealed (once)."
     )
-    identity_retention_days: int = Field(
-        default=180,
-        ge=0,
-        le=36_500,
-        description="Keep an identity this many days after its erasure is requested (the "
+    identity_retention_days: int = _number(
+        180,
+        0,
+        36_500,
+        about="Keep an identity this many days after its erasure is requested (the "
         "account closed) before its data key is destroyed.",
     )
     forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(
@@ -123,10 +126,8 @@ class Settings(BaseSettings):
         "X-Forwarded-For and X-Forwarded-Proto are believed, comma-separated; none by "
         "default: the connecting address is the client (rate limits key on it).",
     )
-    notices_per_minute: int = Field(
-        default=30,
-        ge=1,
-        description="Notices one client address may send a minute (POST /v1/notices).",
+    notices_per_minute: int = _number(
+        30, 1, about="Notices one client address may send a minute (POST /v1/notices)."
     )
     strike_warn_at: int = Field(
         default=2, ge=1, description="Active strikes that bring a warning (DSA art. 23(1))."
@@ -144,22 +145,17 @@ class Settings(BaseSettings):
         description="Keep preserved evidence this many days, overriding the packs' "
         "record-preservation retention (default: the longest among the service's packs).",
     )
-    checkpoint_interval_seconds: int = Field(
-        default=60,
-        ge=0,
-        description="Sign a checkpoint at least this often while the log grows (0: off).",
+    checkpoint_interval_seconds: int = _number(
+        60, 0, about="Sign a checkpoint at least this often while the log grows (0: off)."
     )
-    delivery_interval_seconds: int = Field(
-        default=5,
-        ge=0,
-        description="Deliver due actions to the services' webhooks this often (0: off; "
+    delivery_interval_seconds: int = _number(
+        5,
+        0,
+        about="Deliver due actions to the services' webhooks this often (0: off; "
         "`trustdesk actions deliver` runs one pass).",
     )
-    delivery_max_attempts: int = Field(
-        default=8,
-        ge=1,
-        le=50,
-        description="Webhook attempts per action before it goes dead for an operator.",
+    delivery_max_attempts: int = _number(
+        8, 1, 50, about="Webhook attempts per action before it goes dead for an operator."
     )
     delivery_timeout_seconds: float = Field(
         default=10.0,
@@ -168,26 +164,23 @@ class Settings(BaseSettings):
         description="Hard deadline of one webhook attempt, all of it: resolving the host, "
         "connecting, TLS, sending, and the answer's status and headers.",
     )
-    delivery_concurrency: int = Field(
-        default=8,
-        ge=1,
-        le=256,
-        description="Webhook attempts one process keeps in flight at once, each to a "
+    delivery_concurrency: int = _number(
+        8,
+        1,
+        256,
+        about="Webhook attempts one process keeps in flight at once, each to a "
         "different service (one slot per service, handed out round robin).",
     )
-    cache_dir: Path = Field(
-        default=Path("var/cache"),
-        description="Compiled rule sets and other rebuildable files.",
+    cache_dir: Path = _path("var/cache", about="Compiled rule sets and other rebuildable files.")
+    max_ruleset_bytes: int = _number(
+        16 * 1024 * 1024,
+        1024,
+        about="Largest rule-set upload (a rule file or zip, API and console) accepted.",
     )
-    max_ruleset_bytes: int = Field(
-        default=16 * 1024 * 1024,
-        ge=1024,
-        description="Largest rule-set upload (a rule file or zip, API and console) accepted.",
-    )
-    ruleset_max_unpacked_bytes: int = Field(
-        default=64 * 1024 * 1024,
-        ge=1024,
-        description="Most bytes one rule set may unpack to (every file of a zip, counted as "
+    ruleset_max_unpacked_bytes: int = _number(
+        64 * 1024 * 1024,
+        1024,
+        about="Most bytes one rule set may unpack to (every file of a zip, counted as "
         "it is unpacked).",
     )
     ruleset_max_member_bytes: int = Field(
@@ -196,32 +189,30 @@ class Settings(BaseSettings):
     ruleset_max_members: int = Field(
         default=2_000, ge=1, le=10_000, description="Most entries (files and folders) in a zip."
     )
-    ruleset_max_compression_ratio: int = Field(
-        default=100,
-        ge=2,
-        le=500,
-        description="Most times smaller than its content a zip entry over 1 MiB may be packed "
+    ruleset_max_compression_ratio: int = _number(
+        100,
+        2,
+        500,
+        about="Most times smaller than its content a zip entry over 1 MiB may be packed "
         "(more: refused as a likely zip bomb).",
     )
-    ruleset_max_terms: int = Field(
-        default=250_000,
-        ge=1,
-        le=5_000_000,
-        description="Most terms (with except_terms) in one service's rule set. Compiling takes "
+    ruleset_max_terms: int = _number(
+        250_000,
+        1,
+        5_000_000,
+        about="Most terms (with except_terms) in one service's rule set. Compiling takes "
         "about 2.5 KB of memory a term: raise TRUSTDESK_RULESET_COMPILE_MEMORY_BYTES with it.",
     )
     ruleset_max_rules: int = Field(
         default=10_000, ge=1, le=100_000, description="Most rules in one service's rule set."
     )
-    ruleset_deploys_per_hour: int = Field(
-        default=20,
-        ge=1,
-        description="Rule sets one service may send to deploy an hour (refused ones count).",
+    ruleset_deploys_per_hour: int = _number(
+        20, 1, about="Rule sets one service may send to deploy an hour (refused ones count)."
     )
-    ruleset_compile_memory_bytes: int = Field(
-        default=1024 * 1024 * 1024,
-        ge=256 * 1024 * 1024,
-        description="Address space (RLIMIT_AS) of the child process that checks and compiles "
+    ruleset_compile_memory_bytes: int = _number(
+        1024 * 1024 * 1024,
+        256 * 1024 * 1024,
+        about="Address space (RLIMIT_AS) of the child process that checks and compiles "
         "an uploaded rule set.",
     )
     ruleset_compile_cpu_seconds: int = Field(
@@ -236,23 +227,21 @@ class Settings(BaseSettings):
     ruleset_compile_concurrency: int = Field(
         default=1, ge=1, le=64, description="Compiler child processes one server runs at once."
     )
-    ruleset_versions_kept: int = Field(
-        default=8,
-        ge=1,
-        description="Compiled rule-set versions one server process keeps in memory (the least "
+    ruleset_versions_kept: int = _number(
+        8,
+        1,
+        about="Compiled rule-set versions one server process keeps in memory (the least "
         "recently used is dropped, and loaded again from the cache when needed).",
     )
-    screening_max_findings: int = Field(
-        default=100,
-        ge=1,
-        le=200,
-        description="Findings kept (answered and stored) per screened item; past it every "
+    screening_max_findings: int = _number(
+        100,
+        1,
+        200,
+        about="Findings kept (answered and stored) per screened item; past it every "
         "rule's matches are still counted and the verdict still comes from all of them.",
     )
-    max_request_bytes: int = Field(
-        default=1_048_576,
-        ge=1024,
-        description="Largest request body the HTTP API accepts.",
+    max_request_bytes: int = _number(
+        1_048_576, 1024, about="Largest request body the HTTP API accepts."
     )
 
     @field_validator("forwarded_allow_ips", mode="before")

@@ -30,10 +30,11 @@ from trustdesk.db import migrate
 from trustdesk.db.engine import Database
 from trustdesk.policy.service import PackRegistry
 from trustdesk.policy.vocabulary import ServiceType
+from trustdesk.records import service as records
 from trustdesk.settings import Settings
 
 from desk import Desk
-from support import ServiceFactory, bearer
+from support import TEST_DIGEST_KEY, ServiceFactory, bearer
 
 figures = logging.getLogger("trustdesk.drill")
 NO_JITTER = dispatch.DeliveryPolicy(backoff=Backoff(draw=lambda: 0.0))
@@ -182,6 +183,7 @@ def test_beside_a_dripping_receiver_the_healthy_delay_stays_normal(
         running_drip(interval=0.25) as drip,
     ):
         migrate.upgrade(database.engine)
+        records.use_digest_key(database, TEST_DIGEST_KEY)  # not the checkout's var/keys
         with database.session() as session:
             slow, fine = (
                 compliance.create_service(

@@ -23,9 +23,10 @@ from trustdesk.db import migrate
 from trustdesk.db.engine import Database
 from trustdesk.policy.service import PackRegistry
 from trustdesk.policy.vocabulary import ServiceType
+from trustdesk.records import service as records
 from trustdesk.settings import Settings
 
-from support import bearer
+from support import TEST_DIGEST_KEY, bearer
 
 ACTIONS = 40
 
@@ -36,6 +37,7 @@ def test_two_workers_deliver_each_action_exactly_once(
     keyring = LocalKeyRing.open(tmp_path / "keyring.json", development=True)
     with Database.from_url(url) as database, running_receiver() as receiver:
         migrate.upgrade(database.engine)
+        records.use_digest_key(database, TEST_DIGEST_KEY)  # not the checkout's var/keys
         with database.session() as session:
             service_id = compliance.create_service(
                 session, packs, name="Workers", types=(ServiceType.ONLINE_CHAT,)
@@ -48,9 +50,11 @@ def test_two_workers_deliver_each_action_exactly_once(
 
         def work() -> None:
             try:
-                with Database.from_url(url) as own, own.session() as session:
-                    barrier.wait()
-                    summaries.append(dispatch.deliver_due(session, keyring, courier(2.0)))
+                with Database.from_url(url) as own:
+                    records.use_digest_key(own, TEST_DIGEST_KEY)
+                    with own.session() as session:
+                        barrier.wait()
+                        summaries.append(dispatch.deliver_due(session, keyring, courier(2.0)))
             except BaseException as exc:  # reported below, in the test's thread
                 failures.append(exc)
 
@@ -76,6 +80,7 @@ def test_the_server_delivers_on_its_own(
     ticking = settings.model_copy(update={"delivery_interval_seconds": 1, "database_url": url})
     with Database.from_url(url) as database, running_receiver() as receiver:
         migrate.upgrade(database.engine)
+        records.use_digest_key(database, TEST_DIGEST_KEY)  # not the checkout's var/keys
         with database.session() as session:
             created = compliance.create_service(
                 session, packs, name="Ticking", types=(ServiceType.ONLINE_CHAT,)

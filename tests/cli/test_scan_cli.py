@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from trustdesk.cli.main import app
+from trustdesk.screening import service as screening
 
 runner = CliRunner()
 RULES = """\
@@ -155,7 +156,11 @@ def test_scan_usage_errors(
 def test_rules_deploy_list_and_rollback(tmp_path: Path, rules: Path, env: dict[str, str]) -> None:
     assert runner.invoke(app, ["db", "upgrade"], env=env).exit_code == 0
     created = json.loads(
-        runner.invoke(app, ["services", "create", "--name", "S", "--type", "other"], env=env).stdout
+        runner.invoke(
+            app,
+            ["services", "create", "--name", "S", "--type", "other", "--pack", "cn-xj-2014"],
+            env=env,
+        ).stdout
     )
     first = runner.invoke(app, ["rules", "deploy", str(rules), "--service", created["id"]], env=env)
     assert first.exit_code == 0, first.stderr
@@ -187,3 +192,31 @@ def test_rules_deploy_list_and_rollback(tmp_path: Path, rules: Path, env: dict[s
     )
     assert nobody.exit_code == 1
     assert "service_not_found" in nobody.stderr
+
+
+def test_rules_deploy_refuses_a_category_outside_the_services_packs(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    """The README's example: the demo rules name eu-dsa categories too."""
+    demo = Path(screening.__file__).parent / "examples" / "demo"
+    assert runner.invoke(app, ["db", "upgrade"], env=env).exit_code == 0
+    ids = {}
+    for name, packs in (("Chat", ["cn-xj-2014"]), ("Both", ["cn-xj-2014", "eu-dsa"])):
+        options = [option for pack in packs for option in ("--pack", pack)]
+        created = runner.invoke(
+            app, ["services", "create", "--name", name, "--type", "online_chat", *options], env=env
+        )
+        ids[name] = json.loads(created.stdout)["id"]
+    refused = runner.invoke(app, ["rules", "deploy", str(demo), "--service", ids["Chat"]], env=env)
+    assert refused.exit_code == 1
+    assert "category_not_in_service_packs" in refused.stderr
+    assert (
+        "rule fraud-advance-fee: category STATEMENT_CATEGORY_SCAMS_AND_FRAUD is not a category "
+        "of this service's packs (cn-xj-2014)" in " ".join(refused.stderr.split())
+    )
+    listed = runner.invoke(
+        app, ["rules", "list", "--service", ids["Chat"], "--format", "json"], env=env
+    )
+    assert json.loads(listed.stdout) == []
+    deployed = runner.invoke(app, ["rules", "deploy", str(demo), "--service", ids["Both"]], env=env)
+    assert deployed.exit_code == 0, deployed.stderr

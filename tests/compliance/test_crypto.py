@@ -10,7 +10,7 @@ import pytest
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 from fastapi.testclient import TestClient
-from test_keymaterial import KEY_MATERIAL
+from test_keymaterial import KEY_MATERIAL, KEY_NAMES
 
 from trustdesk.compliance import crypto
 from trustdesk.compliance.service import NewService
@@ -182,6 +182,16 @@ def test_key_material_is_refused_in_every_free_text_field(
         assert response.json()["code"] == "key_material_refused", secret
         assert secret.strip() not in response.text
     assert client.get(url(chat), headers=officer).json() == []
+
+
+def test_a_key_named_tls_private_key_is_registered(
+    client: TestClient, chat: NewService, officer: dict[str, str]
+) -> None:
+    for name in KEY_NAMES:
+        response = post(client, chat, officer, {**KEY, "name": name, "key_type": "private-key"})
+        assert response.status_code == 201, (name, response.text)
+    names = [entry["name"] for entry in client.get(url(chat), headers=officer).json()]
+    assert sorted(names) == sorted(KEY_NAMES)
 
 
 @pytest.mark.parametrize(

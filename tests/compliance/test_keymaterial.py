@@ -47,6 +47,16 @@ FACILITIES: tuple[str, ...] = (
     "urumqi-app-01.demo-chat.internal",
     "1.2.156.10197.1.104",
 )
+# Names of keys: a key's name says what it is, it is not the key.
+KEY_NAMES: tuple[str, ...] = (
+    "TLS private key",
+    "Private key of the log signer",
+    "EC PRIVATE KEY (P-256), chat.example.cn",
+    "OpenSSH private key of the deploy user",
+    "ssh-ed25519 host key",
+    "ecdsa-sha2-nistp256 host key",
+    'JWK "d" member, kept in the KMS',
+)
 
 
 @pytest.mark.parametrize("text", KEY_MATERIAL)
@@ -61,3 +71,15 @@ def test_key_material_is_refused_without_being_repeated(text: str) -> None:
 def test_facility_names_pass(text: str) -> None:
     assert not looks_like_key(text)
     assert check_text(f"  {text} ", "name", 200) == text
+
+
+@pytest.mark.parametrize("text", KEY_NAMES)
+def test_the_name_of_a_key_is_not_a_key(text: str) -> None:
+    assert not looks_like_key(text)
+    assert check_text(text, "name", 200) == text
+
+
+@pytest.mark.parametrize("name", KEY_NAMES)
+def test_a_key_named_as_such_is_still_refused(name: str) -> None:
+    with pytest.raises(KeyMaterialRefused):
+        check_text(f"{name}: {PEM}", "name", 500)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
 
+from trustdesk.app import create_app
 from trustdesk.compliance import filings, inventory, obligations, residency
 from trustdesk.compliance import service as compliance
 from trustdesk.compliance.servers import ServerIn
@@ -16,8 +18,16 @@ from trustdesk.db.base import utcnow
 from trustdesk.db.engine import Database
 from trustdesk.policy.service import PackRegistry
 from trustdesk.policy.vocabulary import FilingKind
+from trustdesk.records import service as records
+from trustdesk.records.events import EventType
+from trustdesk.records.keys import load_or_create_signer
+from trustdesk.settings import Settings
 
 from support import assert_problem
+
+PRESERVATION = "cn-xj-2014:record-preservation"
+HOUR = dt.timedelta(hours=1)
+ORIGIN = "trustdesk.local/log"  # the settings' default
 
 
 def statuses(
@@ -127,3 +137,61 @@ def test_the_api_serves_the_status_to_officers_only(
     assert_problem(
         client.get("/v1/compliance/services/not-a-uuid", headers=officer), 422, "invalid_request"
     )
+
+
+def _log_with_an_idle_hour(
+    database: Database, key: Path, moment: dt.datetime, waited: dt.timedelta
+) -> int:
+    """A log whose last checkpoint was signed an hour ago, then one entry ``waited`` ago."""
+    signer = load_or_create_signer(key, ORIGIN)
+    with database.session() as session:
+        records.make_checkpoint(session, signer, ORIGIN, now=moment - HOUR)
+        session.commit()
+        appended = records.append(
+            session,
+            EventType.SCREENING_RULESET_DEPLOYED,
+            service_id=None,
+            data={},
+            now=moment - waited,
+        )
+        session.commit()
+    return appended.index
+
+
+def test_a_fresh_entry_after_an_idle_hour_leaves_record_preservation_met(
+    database: Database, packs: PackRegistry, chat: NewService, tmp_path: Path
+) -> None:
+    moment = utcnow()
+    index = _log_with_an_idle_hour(database, tmp_path / "log.key", moment, dt.timedelta(seconds=5))
+    row = statuses(database, packs, chat.service.id, now=moment)[PRESERVATION]
+    assert row.status == "met", row.evidence
+    assert (
+        row.evidence[-1]
+        == "1 entry awaiting the next checkpoint, the oldest for 5 s (at most 120 s)"
+    )
+    assert f"latest checkpoint of size {index}, signed 3600 s ago" in row.evidence
+
+
+def test_record_preservation_is_not_met_when_an_entry_waits_too_long_and_says_why(
+    settings: Settings,
+    database: Database,
+    packs: PackRegistry,
+    chat: NewService,
+    officer: dict[str, str],
+) -> None:
+    moment = utcnow()
+    key = settings.log_signing_key_path
+    index = _log_with_an_idle_hour(database, key, moment, dt.timedelta(seconds=300))
+    row = statuses(database, packs, chat.service.id, now=moment)[PRESERVATION]
+    assert row.status == "not_met"
+    reason = (
+        f"not met: entry {index} has waited 300 s for a signed checkpoint, longer than the "
+        "120 s allowed (twice TRUSTDESK_CHECKPOINT_INTERVAL_SECONDS)"
+    )
+    assert row.evidence[0] == reason
+    ticking = settings.model_copy(update={"checkpoint_interval_seconds": 60})
+    client = TestClient(create_app(ticking, database))  # no lifespan: no checkpointer runs
+    answer = client.get(f"/v1/compliance/services/{chat.service.id}", headers=officer).json()
+    [served] = [o for o in answer["obligations"] if o["obligation"] == "record-preservation"]
+    assert served["status"] == "not_met"
+    assert served["evidence"][0].startswith(f"not met: entry {index} has waited ")

@@ -624,3 +624,21 @@ def test_a_zip_entry_named_from_a_nul_is_refused_readably(
         headers={"Authorization": f"Bearer {desk.key}"},
     )
     assert api.status_code == 422, api.text
+
+
+def test_deploy_refuses_a_category_outside_the_services_packs(
+    visitor: Visitor, make_service: ServiceFactory, admin: str
+) -> None:
+    """The demo rules name eu-dsa categories: a cn-xj-2014 service may not deploy them."""
+    chat = str(make_service("Only CN", pack_ids=("cn-xj-2014",)).service.id)
+    visitor.sign_in(admin)
+    answer = send(visitor, "deploy", chat, "demo.zip", archive_folder(DEMO))
+    assert answer.status_code == 422, answer.text
+    assert "The rule set has problems; nothing was deployed." in answer.text
+    listed = re.findall(r"<li><code>([^<]+)</code>", answer.text.split('id="check-problems"')[1])
+    assert listed == ["demo.zip/fraud.yaml:3:5", "demo.zip/safety.yaml:3:5"]
+    assert (
+        "rule fraud-advance-fee: category STATEMENT_CATEGORY_SCAMS_AND_FRAUD is not a category "
+        "of this service's packs (cn-xj-2014)" in text_of(answer)
+    )
+    assert versions(visitor, chat) == []

@@ -1,15 +1,23 @@
 """Screening verdicts into cases: held content waits for review, blocked content is decided
 at once by an automated decision (art. 7: act immediately), both in the case of its target.
+
+No restriction goes without its case and decision. A deployment refuses a rule whose
+category none of the service's packs defines, but the service's packs may change after it:
+such a category is then taken as the operator's own label ``tos.<category>`` (the operator's
+rule set restricted the item, and no pack of the service grounds it in law), the decision's
+facts say so, and a warning is logged.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
 from trustdesk.cases.decisions import StrikePolicy, decide_automatically
 from trustdesk.cases.service import (
+    TERMS_PREFIX,
     Opening,
     ResolvedCategory,
     UnknownCategory,
@@ -19,18 +27,41 @@ from trustdesk.cases.service import (
 )
 from trustdesk.db.base import utcnow
 from trustdesk.policy.schema import Pack
+from trustdesk.policy.vocabulary import Severity
 from trustdesk.screening.engine import Finding, RuleCount, Verdict
 from trustdesk.screening.service import Screened, rule_counts_of
 
 _REVIEWED = frozenset({"hold", "block", "flag"})
+MAX_CATEGORY = 128
+log = logging.getLogger("trustdesk.cases")
 
 
 def _enforced(counts: Sequence[RuleCount]) -> list[RuleCount]:
     return [c for c in counts if c.mode == "enforce" and c.action in _REVIEWED]
 
 
-def _facts(counts: Sequence[RuleCount], findings: Sequence[Finding], ruleset: str) -> str:
-    """Each rule's first match, and how often it matched (the findings stop at a cap)."""
+def _resolve(packs: Sequence[Pack], category: str) -> tuple[ResolvedCategory, bool]:
+    """``category`` among the service's packs, else as the operator's label ``tos.<category>``
+    (True: it fell outside the packs)."""
+    try:
+        return resolve_category(packs, category), False
+    except UnknownCategory:
+        name = f"{TERMS_PREFIX}{category}"[:MAX_CATEGORY]
+        label = name.removeprefix(TERMS_PREFIX)
+        terms = ResolvedCategory(
+            "tos", name, "terms of service", "terms", Severity.LOW, label, label
+        )
+        return terms, True
+
+
+def _facts(
+    counts: Sequence[RuleCount],
+    findings: Sequence[Finding],
+    ruleset: str,
+    outside: Sequence[str] = (),
+) -> str:
+    """Each rule's first match, and how often it matched (the findings stop at a cap);
+    the categories that the service's packs do not define, if any."""
     first: dict[str, Finding] = {}
     for finding in findings:
         first.setdefault(finding.rule, finding)
@@ -40,7 +71,13 @@ def _facts(counts: Sequence[RuleCount], findings: Sequence[Finding], ruleset: st
         span = f" at [{where.start}, {where.end})" if where is not None else ""
         more = f", {counted.matches} matches in all" if counted.matches > 1 else ""
         parts.append(f"rule {counted.rule} ({counted.category}){span}{more}")
-    return f"Automated screening with rule set {ruleset[:16]} matched: {'; '.join(parts)}."
+    said = f"Automated screening with rule set {ruleset[:16]} matched: {'; '.join(parts)}."
+    if outside:
+        said += (
+            " Not categories of this service's packs, so decided under the operator's terms: "
+            f"{', '.join(outside)}."
+        )
+    return said
 
 
 _SEVERITY = {"critical": 4, "high": 3, "medium": 2, "low": 1}
@@ -66,13 +103,19 @@ def on_screened(
     if not counts:
         return  # shadow hits only: kept for tuning rules, not for review
     resolved: list[tuple[ResolvedCategory, RuleCount]] = []
+    outside: set[str] = set()
     for counted in counts:
-        try:
-            resolved.append((resolve_category(packs, counted.category), counted))
-        except UnknownCategory:
-            continue  # a rule set deployed before the service dropped a pack
-    if not resolved:
-        return
+        category, fell_outside = _resolve(packs, counted.category)
+        resolved.append((category, counted))
+        if fell_outside:  # the service's packs changed after the rule set was deployed
+            outside.add(counted.category)
+    if outside:
+        log.warning(
+            "service %s: rules matched categories none of its packs defines (%s); "
+            "taken as the operator's terms",
+            screened.service_id,
+            ", ".join(sorted(outside)),
+        )
     category = _gravest(resolved)
     moment = utcnow()
     language = screened.context.get("language")
@@ -99,7 +142,10 @@ def on_screened(
             case,
             _gravest(blocking),
             _facts(
-                [c for _, c in blocking], screened.screening.findings, screened.screening.ruleset
+                [c for _, c in blocking],
+                screened.screening.findings,
+                screened.screening.ruleset,
+                sorted({c.category for _, c in blocking} & outside),
             ),
             policy=policy,
             moment=moment,

@@ -49,8 +49,8 @@ def deploy(
         archive = path.read_bytes() if path.suffix == ".zip" else archive_folder(path)
         build_screener(source, CompiledCache(settings.cache_dir / "rulesets"))
         with open_database(settings) as database, database.session() as session:
-            compliance.get_service(session, service)
-            view = screening.deploy(session, service, source, archive, by=by)
+            packs = compliance.packs_for(session, registry, service)
+            view = screening.deploy(session, service, source, archive, packs=packs, by=by)
     print_json(_json(view))
 
 

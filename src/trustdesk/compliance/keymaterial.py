@@ -2,9 +2,10 @@
 
 Every free-text field of the cryptography inventory passes :func:`check_text`, which
 refuses control characters (raw key bytes) and anything shaped like a key: PEM or OpenSSH
-armour, a JWK's private member, 128 bits or more written in hex, or a base64 run long
-enough to carry 128 bits. The refusal never repeats the value, so a pasted key reaches
-neither the database nor a log.
+armour, an OpenSSH key line, a JWK's private member, 128 bits or more written in hex, or a
+base64 run long enough to carry 128 bits. The refusal never repeats the value, so a pasted
+key reaches neither the database nor a log. Only a value's shape counts, never the words
+that name a key: "TLS private key" names a facility and passes; its PEM block does not.
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ from trustdesk.errors import InvalidInput
 from trustdesk.text import has_forbidden_characters
 
 _ARMOUR = re.compile(
-    r"-----\s*BEGIN|PRIVATE\s+KEY|ssh-(?:rsa|dss|ed25519)\s|ecdsa-sha2-|\"d\"\s*:", re.IGNORECASE
+    r"-----\s*BEGIN"  # a PEM (or OpenSSH) block, even its first line alone
+    r"|(?:ssh-(?:rsa|dss|ed25519)|ecdsa-sha2-[\w-]+)\s+AAAA"  # an OpenSSH key line's blob
+    r"|\"d\"\s*:\s*\"",  # a JWK's private member
+    re.IGNORECASE,
 )
 _HEX = re.compile(r"(?:[0-9A-Fa-f]{2}[:\s]?){16,}")  # 16 bytes, bare or colon/space separated
 _BASE64 = re.compile(r"[A-Za-z0-9+/]{22,}={0,2}")  # 22 characters carry 128 bits

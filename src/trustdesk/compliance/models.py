@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, Date, ForeignKey, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -27,18 +28,26 @@ from trustdesk.db.base import Base, CreatedAt, PortableJSON, StrEnumType, UUIDPr
 from trustdesk.policy.vocabulary import FilingKind, ServiceType
 
 
+def _owner(table: str, *, primary_key: bool = False, index: bool | None = None) -> Any:
+    """The id of the ``table`` row this row belongs to, deleted with it."""
+    return mapped_column(
+        ForeignKey(f"{table}.id", ondelete="CASCADE"), primary_key=primary_key, index=index
+    )
+
+
+def _owned(order_by: str) -> Any:
+    """The rows that belong to this one, loaded with it in ``order_by`` order, deleted with it."""
+    return relationship(cascade="all, delete-orphan", lazy="selectin", order_by=order_by)
+
+
 class Service(UUIDPrimaryKey, CreatedAt, Base):
     """One product of the provider that trustdesk serves: the unit every record belongs to."""
 
     __tablename__ = "services"
 
     name: Mapped[str] = mapped_column(String(200), unique=True)
-    types: Mapped[list[ServiceTypeRow]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin", order_by="ServiceTypeRow.type"
-    )
-    packs: Mapped[list[ServicePack]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin", order_by="ServicePack.pack_id"
-    )
+    types: Mapped[list[ServiceTypeRow]] = _owned("ServiceTypeRow.type")
+    packs: Mapped[list[ServicePack]] = _owned("ServicePack.pack_id")
 
 
 class ServiceTypeRow(Base):
@@ -46,9 +55,7 @@ class ServiceTypeRow(Base):
 
     __tablename__ = "service_types"
 
-    service_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("services.id", ondelete="CASCADE"), primary_key=True
-    )
+    service_id: Mapped[uuid.UUID] = _owner("services", primary_key=True)
     type: Mapped[ServiceType] = mapped_column(StrEnumType(ServiceType, 32), primary_key=True)
 
 
@@ -57,9 +64,7 @@ class ServicePack(Base):
 
     __tablename__ = "service_packs"
 
-    service_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("services.id", ondelete="CASCADE"), primary_key=True
-    )
+    service_id: Mapped[uuid.UUID] = _owner("services", primary_key=True)
     pack_id: Mapped[str] = mapped_column(String(64), primary_key=True)
 
 
@@ -69,9 +74,7 @@ class Filing(UUIDPrimaryKey, CreatedAt, Base):
     __tablename__ = "filings"
     __table_args__ = (UniqueConstraint("service_id", "kind", "number"),)
 
-    service_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("services.id", ondelete="CASCADE"), index=True
-    )
+    service_id: Mapped[uuid.UUID] = _owner("services", index=True)
     kind: Mapped[FilingKind] = mapped_column(StrEnumType(FilingKind, 16))
     number: Mapped[str] = mapped_column(String(100))
     authority: Mapped[str] = mapped_column(String(200))
@@ -79,9 +82,7 @@ class Filing(UUIDPrimaryKey, CreatedAt, Base):
     expires_on: Mapped[dt.date | None] = mapped_column(Date)
     recorded_by: Mapped[str] = mapped_column(String(200))
     log_index: Mapped[int] = mapped_column(BigInteger)
-    documents: Mapped[list[FilingDocument]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin", order_by="FilingDocument.uploaded_at"
-    )
+    documents: Mapped[list[FilingDocument]] = _owned("FilingDocument.uploaded_at")
 
 
 class FilingDocument(UUIDPrimaryKey, Base):
@@ -89,9 +90,7 @@ class FilingDocument(UUIDPrimaryKey, Base):
 
     __tablename__ = "filing_documents"
 
-    filing_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("filings.id", ondelete="CASCADE"), index=True
-    )
+    filing_id: Mapped[uuid.UUID] = _owner("filings", index=True)
     filename: Mapped[str] = mapped_column(String(200))
     media_type: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(BigInteger)
@@ -108,9 +107,7 @@ class Server(UUIDPrimaryKey, CreatedAt, Base):
     __tablename__ = "servers"
     __table_args__ = (UniqueConstraint("service_id", "name"),)
 
-    service_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("services.id", ondelete="CASCADE"), index=True
-    )
+    service_id: Mapped[uuid.UUID] = _owner("services", index=True)
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[AssetKind] = mapped_column(StrEnumType(AssetKind, 16))
     role: Mapped[str] = mapped_column(String(100))
@@ -118,12 +115,8 @@ class Server(UUIDPrimaryKey, CreatedAt, Base):
     location: Mapped[str] = mapped_column(String(8))  # ISO 3166-2
     gbt2260: Mapped[str | None] = mapped_column(String(6))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
-    data_classes: Mapped[list[ServerDataClass]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin", order_by="ServerDataClass.data_class"
-    )
-    populations: Mapped[list[ServerPopulation]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin", order_by="ServerPopulation.region"
-    )
+    data_classes: Mapped[list[ServerDataClass]] = _owned("ServerDataClass.data_class")
+    populations: Mapped[list[ServerPopulation]] = _owned("ServerPopulation.region")
 
 
 class ServerDataClass(Base):
@@ -131,9 +124,7 @@ class ServerDataClass(Base):
 
     __tablename__ = "server_data_classes"
 
-    server_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("servers.id", ondelete="CASCADE"), primary_key=True
-    )
+    server_id: Mapped[uuid.UUID] = _owner("servers", primary_key=True)
     data_class: Mapped[DataClass] = mapped_column(StrEnumType(DataClass, 16), primary_key=True)
 
 
@@ -142,9 +133,7 @@ class ServerPopulation(Base):
 
     __tablename__ = "server_populations"
 
-    server_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("servers.id", ondelete="CASCADE"), primary_key=True
-    )
+    server_id: Mapped[uuid.UUID] = _owner("servers", primary_key=True)
     region: Mapped[str] = mapped_column(String(8), primary_key=True)
 
 
@@ -157,9 +146,7 @@ class ResidencyFinding(UUIDPrimaryKey, Base):
 
     __tablename__ = "residency_findings"
 
-    service_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("services.id", ondelete="CASCADE"), index=True
-    )
+    service_id: Mapped[uuid.UUID] = _owner("services", index=True)
     server_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("servers.id", ondelete="SET NULL"), index=True
     )
@@ -187,9 +174,7 @@ class CryptoAsset(UUIDPrimaryKey, CreatedAt, Base):
     __tablename__ = "crypto_assets"
     __table_args__ = (UniqueConstraint("service_id", "asset_type", "name"),)
 
-    service_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("services.id", ondelete="CASCADE"), index=True
-    )
+    service_id: Mapped[uuid.UUID] = _owner("services", index=True)
     asset_type: Mapped[CryptoAssetType] = mapped_column(StrEnumType(CryptoAssetType, 16))
     name: Mapped[str] = mapped_column(String(200))
     oid: Mapped[str | None] = mapped_column(String(100))
@@ -224,9 +209,7 @@ class CryptoAsset(UUIDPrimaryKey, CreatedAt, Base):
         ForeignKey("crypto_assets.id", ondelete="SET NULL")
     )
     recorded_by: Mapped[str] = mapped_column(String(200))
-    servers: Mapped[list[CryptoAssetServer]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin", order_by="CryptoAssetServer.server_id"
-    )
+    servers: Mapped[list[CryptoAssetServer]] = _owned("CryptoAssetServer.server_id")
 
 
 class CryptoAssetServer(Base):
@@ -234,9 +217,7 @@ class CryptoAssetServer(Base):
 
     __tablename__ = "crypto_asset_servers"
 
-    asset_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("crypto_assets.id", ondelete="CASCADE"), primary_key=True
-    )
+    asset_id: Mapped[uuid.UUID] = _owner("crypto_assets", primary_key=True)
     server_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("servers.id", ondelete="CASCADE"), primary_key=True, index=True
     )

@@ -39,6 +39,7 @@ from trustdesk.records.events import EventType
 from trustdesk.screening import service as screening
 
 SOON_DAYS = 30
+_INTERVAL = "TRUSTDESK_CHECKPOINT_INTERVAL_SECONDS"
 
 
 class Status(enum.StrEnum):
@@ -156,18 +157,42 @@ def _disposal(context: Context, obligation: ObligationBase) -> tuple[Status, lis
 
 
 def _preservation(context: Context, obligation: ObligationBase) -> tuple[Status, list[str]]:
+    """Met while every entry is covered by a signed checkpoint, or waits no longer for one
+    than the checkpointer may take (twice its interval): what counts is how long the oldest
+    uncovered entry has waited, not how old the last checkpoint is (an idle log signs none)."""
     params = obligation.params
     assert isinstance(params, RecordPreservationParams)
     latest = records.latest_checkpoint(context.session)
     size = records.size(context.session)
     evidence = [f"record log of {size} entries", f"evidence kept {params.retention_days} days"]
     if latest is None:
-        return (Status.UNKNOWN if size == 0 else Status.NOT_MET), [*evidence, "no checkpoint"]
-    age = (context.now - latest.signed_at).total_seconds()
-    evidence.append(f"latest checkpoint of size {latest.size}, signed {int(age)} s ago")
+        evidence.append("no checkpoint")
+    else:
+        age = (context.now - latest.signed_at).total_seconds()
+        evidence.append(f"latest checkpoint of size {latest.size}, signed {int(age)} s ago")
+    covered = latest.size if latest is not None else 0
+    if size == 0:
+        return Status.UNKNOWN, evidence
+    if covered >= size:
+        return Status.MET, evidence
     interval = context.checkpoint_interval_seconds
-    stale = latest.size < size and interval > 0 and age > 2 * interval
-    return (Status.NOT_MET if stale else Status.MET), evidence
+    if interval <= 0:
+        if latest is None:
+            reason = "no checkpoint signed, and automatic checkpoints are off "
+            return Status.NOT_MET, [f"not met: {reason}({_INTERVAL} is 0)", *evidence]
+        return Status.MET, evidence
+    since = records.recorded_at(context.session, covered)
+    waited = max(0, int((context.now - since).total_seconds())) if since is not None else 0
+    allowed = 2 * interval
+    uncovered = size - covered
+    if waited > allowed:
+        reason = (
+            f"not met: entry {covered} has waited {waited} s for a signed checkpoint, longer "
+            f"than the {allowed} s allowed (twice {_INTERVAL})"
+        )
+        return Status.NOT_MET, [reason, *evidence]
+    waiting = f"{uncovered} entr{'y' if uncovered == 1 else 'ies'} awaiting the next checkpoint"
+    return Status.MET, [*evidence, f"{waiting}, the oldest for {waited} s (at most {allowed} s)"]
 
 
 def _channel(context: Context, obligation: ObligationBase) -> tuple[Status, list[str]]:

@@ -172,6 +172,12 @@ def _latest(session: Session) -> LogCheckpoint | None:
     return session.scalar(select(LogCheckpoint).order_by(LogCheckpoint.size.desc()).limit(1))
 
 
+def recorded_at(session: Session, index: int) -> datetime | None:
+    """When entry ``index`` was appended (None if the log has no such entry)."""
+    with read_transaction(session):
+        return session.scalar(select(LogEntry.recorded_at).where(LogEntry.index == index))
+
+
 def latest_checkpoint(session: Session) -> CheckpointView | None:
     with read_transaction(session):
         row = _latest(session)

@@ -45,6 +45,7 @@ def deploy(
         caller.service_id,
         archive,
         quota=quota,
+        service_packs=request.app.state.service_packs(session, caller.service_id),
         by=f"api-key:{caller.key_id}",
     )[1]
     return DeploymentOut.of(view)

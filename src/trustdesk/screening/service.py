@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from trustdesk.db.base import utcnow
 from trustdesk.db.engine import read_transaction, transaction
 from trustdesk.errors import InvalidInput, NotFound
+from trustdesk.policy.schema import Pack
 from trustdesk.records import leaf
 from trustdesk.records import service as records
 from trustdesk.records.events import EventType
@@ -33,6 +34,7 @@ from trustdesk.screening.models import (
     RuleSetVersion,
     ScreeningCount,
 )
+from trustdesk.screening.scope import require_service_categories
 from trustdesk.screening.sources import RuleSetSource
 
 MAX_TEXT = 1_000_000
@@ -95,10 +97,16 @@ def deploy(
     source: RuleSetSource,
     archive: bytes,
     *,
+    packs: Sequence[Pack],
     by: str,
     now: datetime | None = None,
 ) -> DeploymentView:
-    """Store the rule set (once per version) and make it the service's active one."""
+    """Store the rule set (once per version) and make it the service's active one.
+
+    ``packs`` are the service's: a rule whose category none of them defines is refused
+    (:class:`~trustdesk.screening.scope.CategoryOutsideServicePacks`).
+    """
+    require_service_categories(source, packs)
     moment = now or utcnow()
     with transaction(session):
         if session.get(RuleSetVersion, source.version) is None:

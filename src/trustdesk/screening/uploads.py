@@ -102,15 +102,19 @@ def deploy(
     archive: bytes,
     *,
     quota: UploadQuota,
+    service_packs: Sequence[Pack],
     by: str,
 ) -> tuple[RuleSetSource, service.DeploymentView]:
-    """Count, check, compile and deploy ``archive``; it is active when this returns."""
+    """Count, check, compile and deploy ``archive``; it is active when this returns.
+
+    ``packs`` (every loaded pack) check the rules, ``service_packs`` (the service's) bound
+    the categories it may deploy."""
     reserve(session, service_id, len(archive), quota)
     if screeners.compiler is None:
         compiled = Compiled(source_from_archive(archive, packs), None)
     else:
         compiled = screeners.compiler.compile(archive, packs)
     screeners.add(compiled, archive)  # built before it goes live
-    view = service.deploy(session, service_id, compiled.source, archive, by=by)
+    view = service.deploy(session, service_id, compiled.source, archive, packs=service_packs, by=by)
     screeners.forget_active(service_id)
     return compiled.source, view

@@ -204,6 +204,7 @@ def _check(page: web.Page, file: UploadFile | None, deploy_to: uuid.UUID | None 
                 deploy_to,
                 archive,
                 quota=quota,
+                service_packs=page.request.app.state.service_packs(page.db, deploy_to),
                 by=f"console:{page.user.username}",
             )[0]
     except SourceError as exc:

@@ -10,8 +10,8 @@ positions 9-17 of the unified social credit code (:mod:`.cn_uscc`), which checks
 
 from __future__ import annotations
 
+from trustdesk.identity.documents.checks import accepts, weighted_sum
 from trustdesk.identity.documents.errors import (
-    DocumentError,
     InvalidChecksum,
     InvalidFormat,
     InvalidLength,
@@ -33,7 +33,7 @@ def compact(number: str) -> str:
 
 def calc_check_digit(body: str) -> str:
     """The check character of an eight-character body (``0``-``9``, ``A``-``Z``)."""
-    total = sum(int(ch, 36) * weight for ch, weight in zip(body, WEIGHTS, strict=True))
+    total = weighted_sum((int(ch, 36) for ch in body), WEIGHTS)
     check = 11 - total % 11
     return {10: "X", 11: "0"}.get(check, str(check))
 
@@ -54,10 +54,7 @@ def validate(number: str) -> str:
 
 def is_valid(number: str) -> bool:
     """Whether :func:`validate` accepts the number."""
-    try:
-        return bool(validate(number))
-    except DocumentError:
-        return False
+    return accepts(validate, number)
 
 
 def format(number: str) -> str:

@@ -34,8 +34,8 @@ from stdnum import numdb
 from stdnum.cn import ric as stdnum_ric
 from stdnum.exceptions import ValidationError
 
+from trustdesk.identity.documents.checks import accepts, weighted_sum
 from trustdesk.identity.documents.errors import (
-    DocumentError,
     FutureDate,
     InvalidChecksum,
     InvalidDate,
@@ -79,7 +79,7 @@ def compact(number: str) -> str:
 
 def calc_check_digit(body: str) -> str:
     """The MOD 11-2 check character of the first 17 digits."""
-    check = (12 - sum(int(ch) * w for ch, w in zip(body, WEIGHTS, strict=True)) % 11) % 11
+    check = (12 - weighted_sum(map(int, body), WEIGHTS) % 11) % 11
     return "X" if check == 10 else str(check)
 
 
@@ -154,10 +154,7 @@ def validate(number: str, today: datetime.date | None = None) -> str:
 
 def is_valid(number: str, today: datetime.date | None = None) -> bool:
     """Whether :func:`validate` accepts the number."""
-    try:
-        return bool(validate(number, today))
-    except DocumentError:
-        return False
+    return accepts(lambda code: validate(code, today), number)
 
 
 def format(number: str) -> str:

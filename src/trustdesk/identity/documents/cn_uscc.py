@@ -24,8 +24,8 @@ from __future__ import annotations
 from stdnum.cn import uscc as stdnum_uscc
 
 from trustdesk.identity.documents import cn_orgcode
+from trustdesk.identity.documents.checks import accepts
 from trustdesk.identity.documents.errors import (
-    DocumentError,
     InvalidChecksum,
     InvalidComponent,
     InvalidFormat,
@@ -66,10 +66,7 @@ def validate(number: str) -> str:
 
 def is_valid(number: str) -> bool:
     """Whether :func:`validate` accepts the number."""
-    try:
-        return bool(validate(number))
-    except DocumentError:
-        return False
+    return accepts(validate, number)
 
 
 def format(number: str) -> str:

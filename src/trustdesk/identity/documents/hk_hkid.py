@@ -10,8 +10,8 @@ module for it.
 
 from __future__ import annotations
 
+from trustdesk.identity.documents.checks import accepts, check_in_brackets, weighted_sum
 from trustdesk.identity.documents.errors import (
-    DocumentError,
     InvalidChecksum,
     InvalidFormat,
     InvalidLength,
@@ -33,7 +33,7 @@ def compact(number: str) -> str:
 def calc_check_digit(body: str) -> str:
     """The check character of a prefix (1 or 2 letters) followed by six digits."""
     values = [SPACE_VALUE] * (8 - len(body)) + [int(ch, 36) for ch in body]
-    remainder = sum(v * w for v, w in zip(values, range(9, 1, -1), strict=True)) % 11
+    remainder = weighted_sum(values, range(9, 1, -1)) % 11
     return {0: "0", 1: "A"}.get(remainder, str(11 - remainder))
 
 
@@ -54,13 +54,9 @@ def validate(number: str) -> str:
 
 def is_valid(number: str) -> bool:
     """Whether :func:`validate` accepts the number."""
-    try:
-        return bool(validate(number))
-    except DocumentError:
-        return False
+    return accepts(validate, number)
 
 
 def format(number: str) -> str:
     """The number as printed on the card: ``A123456(3)``."""
-    code = compact(number)
-    return f"{code[:-1]}({code[-1:]})"
+    return check_in_brackets(compact(number))

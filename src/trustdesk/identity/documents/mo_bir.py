@@ -9,8 +9,8 @@ with a valid first digit pass, and a mistyped digit is not caught.
 
 from __future__ import annotations
 
+from trustdesk.identity.documents.checks import accepts, check_in_brackets
 from trustdesk.identity.documents.errors import (
-    DocumentError,
     InvalidComponent,
     InvalidFormat,
     InvalidLength,
@@ -43,13 +43,9 @@ def validate(number: str) -> str:
 
 def is_valid(number: str) -> bool:
     """Whether :func:`validate` accepts the number."""
-    try:
-        return bool(validate(number))
-    except DocumentError:
-        return False
+    return accepts(validate, number)
 
 
 def format(number: str) -> str:
     """The number as printed on the card: ``1234567(8)``."""
-    code = compact(number)
-    return f"{code[:-1]}({code[-1:]})"
+    return check_in_brackets(compact(number))

@@ -35,8 +35,8 @@ import datetime
 import re
 from dataclasses import dataclass
 
+from trustdesk.identity.documents.checks import accepts
 from trustdesk.identity.documents.errors import (
-    DocumentError,
     InvalidChecksum,
     InvalidDate,
     InvalidFormat,
@@ -142,10 +142,7 @@ def validate(number: str, today: datetime.date | None = None) -> str:
 
 def is_valid(number: str, today: datetime.date | None = None) -> bool:
     """Whether :func:`validate` accepts the zone."""
-    try:
-        return bool(validate(number, today))
-    except DocumentError:
-        return False
+    return accepts(lambda code: validate(code, today), number)
 
 
 def format(number: str) -> str:

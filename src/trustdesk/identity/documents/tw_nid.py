@@ -14,8 +14,8 @@ the sum divisible by 10 and are not caught; that is the scheme, not this module.
 
 from __future__ import annotations
 
+from trustdesk.identity.documents.checks import accepts, weighted_sum
 from trustdesk.identity.documents.errors import (
-    DocumentError,
     InvalidChecksum,
     InvalidComponent,
     InvalidFormat,
@@ -39,7 +39,7 @@ def compact(number: str) -> str:
 def checksum(number: str) -> int:
     """The weighted sum mod 10 of a ten-character number; 0 for a valid one."""
     digits = f"{LETTER_VALUES[number[0]]}{number[1:]}"
-    return sum(int(d) * w for d, w in zip(digits, WEIGHTS, strict=True)) % 10
+    return weighted_sum(map(int, digits), WEIGHTS) % 10
 
 
 def calc_check_digit(body: str) -> str:
@@ -63,10 +63,7 @@ def validate(number: str) -> str:
 
 def is_valid(number: str) -> bool:
     """Whether :func:`validate` accepts the number."""
-    try:
-        return bool(validate(number))
-    except DocumentError:
-        return False
+    return accepts(validate, number)
 
 
 def format(number: str) -> str:

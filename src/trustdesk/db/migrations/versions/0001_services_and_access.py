@@ -7,17 +7,14 @@ Create Date: 2026-11-29
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 
 import trustdesk.db.base
+from trustdesk.db import ddl
 
 revision: str = "0001"
 down_revision: str | None = None
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
@@ -29,29 +26,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_services")),
         sa.UniqueConstraint("name", name=op.f("uq_services_name")),
     )
-    op.create_table(
-        "service_types",
-        sa.Column("service_id", sa.Uuid(), nullable=False),
-        sa.Column("type", sa.String(length=32), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["service_id"],
-            ["services.id"],
-            name=op.f("fk_service_types_service_id_services"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("service_id", "type", name=op.f("pk_service_types")),
-    )
-    op.create_table(
-        "service_packs",
-        sa.Column("service_id", sa.Uuid(), nullable=False),
-        sa.Column("pack_id", sa.String(length=64), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["service_id"],
-            ["services.id"],
-            name=op.f("fk_service_packs_service_id_services"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("service_id", "pack_id", name=op.f("pk_service_packs")),
+    ddl.create_link_table("service_types", "service_id", "services", "type", sa.String(length=32))
+    ddl.create_link_table(
+        "service_packs", "service_id", "services", "pack_id", sa.String(length=64)
     )
     op.create_table(
         "api_keys",
@@ -61,12 +38,7 @@ def upgrade() -> None:
         sa.Column("revoked_at", trustdesk.db.base.UTCDateTime(), nullable=True),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("created_at", trustdesk.db.base.UTCDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["service_id"],
-            ["services.id"],
-            name=op.f("fk_api_keys_service_id_services"),
-            ondelete="CASCADE",
-        ),
+        ddl.references("api_keys", "service_id", "services"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_api_keys")),
         sa.UniqueConstraint("digest", name=op.f("uq_api_keys_digest")),
     )
@@ -83,15 +55,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("username", name=op.f("uq_users_username")),
     )
-    op.create_table(
-        "user_roles",
-        sa.Column("user_id", sa.Uuid(), nullable=False),
-        sa.Column("role", sa.String(length=32), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name=op.f("fk_user_roles_user_id_users"), ondelete="CASCADE"
-        ),
-        sa.PrimaryKeyConstraint("user_id", "role", name=op.f("pk_user_roles")),
-    )
+    ddl.create_link_table("user_roles", "user_id", "users", "role", sa.String(length=32))
 
 
 def downgrade() -> None:

@@ -7,17 +7,14 @@ Create Date: 2026-11-29
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 
 import trustdesk.db.base
+from trustdesk.db import ddl
 
 revision: str = "0002"
 down_revision: str | None = "0001"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 APPEND_ONLY = ("log_entries", "log_nodes", "log_checkpoints")
@@ -79,11 +76,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_evidence")),
     )
-    with op.batch_alter_table("evidence", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_evidence_retain_until"), ["retain_until"], unique=False
-        )
-        batch_op.create_index(batch_op.f("ix_evidence_service_id"), ["service_id"], unique=False)
+    ddl.index_columns("evidence", "retain_until", "service_id")
 
     op.create_table(
         "log_checkpoints",
@@ -130,10 +123,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_legal_holds")),
     )
-    with op.batch_alter_table("legal_holds", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_legal_holds_evidence_id"), ["evidence_id"], unique=False
-        )
+    ddl.index_columns("legal_holds", "evidence_id")
 
     op.create_table(
         "user_tokens",
@@ -144,12 +134,7 @@ def upgrade() -> None:
         sa.Column("revoked_at", trustdesk.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("created_at", trustdesk.db.base.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["users.id"],
-            name=op.f("fk_user_tokens_user_id_users"),
-            ondelete="CASCADE",
-        ),
+        ddl.references("user_tokens", "user_id", "users"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_user_tokens")),
         sa.UniqueConstraint("digest", name=op.f("uq_user_tokens_digest")),
     )
@@ -161,18 +146,8 @@ def downgrade() -> None:
     _drop_append_only()
     op.drop_index(op.f("ix_user_tokens_user_id"), table_name="user_tokens")
     op.drop_table("user_tokens")
-    with op.batch_alter_table("legal_holds", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_legal_holds_evidence_id"))
-
-    op.drop_table("legal_holds")
+    ddl.drop_table("legal_holds", op.f("ix_legal_holds_evidence_id"))
     op.drop_table("log_nodes")
-    with op.batch_alter_table("log_entries", schema=None) as batch_op:
-        batch_op.drop_index("ix_log_entries_service_type")
-
-    op.drop_table("log_entries")
+    ddl.drop_table("log_entries", "ix_log_entries_service_type")
     op.drop_table("log_checkpoints")
-    with op.batch_alter_table("evidence", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_evidence_service_id"))
-        batch_op.drop_index(batch_op.f("ix_evidence_retain_until"))
-
-    op.drop_table("evidence")
+    ddl.drop_table("evidence", op.f("ix_evidence_service_id"), op.f("ix_evidence_retain_until"))

@@ -7,17 +7,14 @@ Create Date: 2026-11-29
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 
 import trustdesk.db.base
+from trustdesk.db import ddl
 
 revision: str = "0003"
 down_revision: str | None = "0002"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
@@ -43,12 +40,7 @@ def upgrade() -> None:
         sa.Column("log_index", sa.BigInteger(), nullable=False),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("created_at", trustdesk.db.base.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["service_id"],
-            ["services.id"],
-            name=op.f("fk_content_items_service_id_services"),
-            ondelete="CASCADE",
-        ),
+        ddl.references("content_items", "service_id", "services"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_content_items")),
     )
     with op.batch_alter_table("content_items", schema=None) as batch_op:
@@ -64,12 +56,7 @@ def upgrade() -> None:
         sa.Column("deployed_by", sa.String(length=200), nullable=False),
         sa.Column("sequence", sa.BigInteger(), nullable=False),
         sa.Column("id", sa.Uuid(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["service_id"],
-            ["services.id"],
-            name=op.f("fk_ruleset_deployments_service_id_services"),
-            ondelete="CASCADE",
-        ),
+        ddl.references("ruleset_deployments", "service_id", "services"),
         sa.ForeignKeyConstraint(
             ["version"],
             ["ruleset_versions.version"],
@@ -88,12 +75,7 @@ def upgrade() -> None:
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("verdict", sa.String(length=8), nullable=False),
         sa.Column("count", sa.BigInteger(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["service_id"],
-            ["services.id"],
-            name=op.f("fk_screening_counts_service_id_services"),
-            ondelete="CASCADE",
-        ),
+        ddl.references("screening_counts", "service_id", "services"),
         sa.PrimaryKeyConstraint("service_id", "day", "verdict", name=op.f("pk_screening_counts")),
     )
     op.create_table(
@@ -106,30 +88,15 @@ def upgrade() -> None:
         sa.Column("start", sa.Integer(), nullable=False),
         sa.Column("end", sa.Integer(), nullable=False),
         sa.Column("id", sa.Uuid(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["item_id"],
-            ["content_items.id"],
-            name=op.f("fk_content_findings_item_id_content_items"),
-            ondelete="CASCADE",
-        ),
+        ddl.references("content_findings", "item_id", "content_items"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_content_findings")),
     )
-    with op.batch_alter_table("content_findings", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_content_findings_item_id"), ["item_id"], unique=False)
+    ddl.index_columns("content_findings", "item_id")
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("content_findings", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_content_findings_item_id"))
-
-    op.drop_table("content_findings")
+    ddl.drop_table("content_findings", op.f("ix_content_findings_item_id"))
     op.drop_table("screening_counts")
-    with op.batch_alter_table("ruleset_deployments", schema=None) as batch_op:
-        batch_op.drop_index("ix_ruleset_deployments_service_sequence")
-
-    op.drop_table("ruleset_deployments")
-    with op.batch_alter_table("content_items", schema=None) as batch_op:
-        batch_op.drop_index("ix_content_items_service_content")
-
-    op.drop_table("content_items")
+    ddl.drop_table("ruleset_deployments", "ix_ruleset_deployments_service_sequence")
+    ddl.drop_table("content_items", "ix_content_items_service_content")
     op.drop_table("ruleset_versions")

@@ -7,18 +7,14 @@ Create Date: 2026-11-29
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects import postgresql
 
 import trustdesk.db.base
+from trustdesk.db import ddl
 
 revision: str = "0004"
 down_revision: str | None = "0003"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
@@ -28,9 +24,7 @@ def upgrade() -> None:
         sa.Column("authority", sa.String(length=200), nullable=False),
         sa.Column("legal_basis", sa.String(length=500), nullable=False),
         sa.Column("reference", sa.String(length=200), nullable=False),
-        sa.Column(
-            "subjects", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False
-        ),
+        sa.Column("subjects", ddl.json_type(), nullable=False),
         sa.Column("requested_by", sa.Uuid(), nullable=False),
         sa.Column("requested_by_name", sa.String(length=64), nullable=False),
         sa.Column("approvals_required", sa.Integer(), nullable=False),
@@ -41,15 +35,8 @@ def upgrade() -> None:
         sa.Column("log_index", sa.BigInteger(), nullable=False),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("created_at", trustdesk.db.base.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["requested_by"], ["users.id"], name=op.f("fk_disclosure_requests_requested_by_users")
-        ),
-        sa.ForeignKeyConstraint(
-            ["service_id"],
-            ["services.id"],
-            name=op.f("fk_disclosure_requests_service_id_services"),
-            ondelete="CASCADE",
-        ),
+        ddl.references("disclosure_requests", "requested_by", "users", cascade=False),
+        ddl.references("disclosure_requests", "service_id", "services"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_disclosure_requests")),
     )
     with op.batch_alter_table("disclosure_requests", schema=None) as batch_op:
@@ -77,22 +64,14 @@ def upgrade() -> None:
         sa.Column("log_index", sa.BigInteger(), nullable=False),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("created_at", trustdesk.db.base.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["service_id"],
-            ["services.id"],
-            name=op.f("fk_identities_service_id_services"),
-            ondelete="CASCADE",
-        ),
+        ddl.references("identities", "service_id", "services"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_identities")),
         sa.UniqueConstraint(
             "service_id", "blind_index", name=op.f("uq_identities_service_id_blind_index")
         ),
         sa.UniqueConstraint("service_id", "subject", name=op.f("uq_identities_service_id_subject")),
     )
-    with op.batch_alter_table("identities", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_identities_erase_after"), ["erase_after"], unique=False
-        )
+    ddl.index_columns("identities", "erase_after")
 
     op.create_table(
         "disclosure_votes",
@@ -104,15 +83,8 @@ def upgrade() -> None:
         sa.Column("log_index", sa.BigInteger(), nullable=False),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("created_at", trustdesk.db.base.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["request_id"],
-            ["disclosure_requests.id"],
-            name=op.f("fk_disclosure_votes_request_id_disclosure_requests"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name=op.f("fk_disclosure_votes_user_id_users")
-        ),
+        ddl.references("disclosure_votes", "request_id", "disclosure_requests"),
+        ddl.references("disclosure_votes", "user_id", "users", cascade=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_disclosure_votes")),
         sa.UniqueConstraint(
             "request_id", "user_id", name=op.f("uq_disclosure_votes_request_id_user_id")
@@ -122,11 +94,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("disclosure_votes")
-    with op.batch_alter_table("identities", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_identities_erase_after"))
-
-    op.drop_table("identities")
-    with op.batch_alter_table("disclosure_requests", schema=None) as batch_op:
-        batch_op.drop_index("ix_disclosure_requests_status")
-
-    op.drop_table("disclosure_requests")
+    ddl.drop_table("identities", op.f("ix_identities_erase_after"))
+    ddl.drop_table("disclosure_requests", "ix_disclosure_requests_status")

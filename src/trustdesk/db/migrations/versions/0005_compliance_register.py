@@ -8,18 +8,14 @@ Create Date: 2026-11-30
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects import postgresql
 
 import trustdesk.db.base
+from trustdesk.db import ddl
 
 revision: str = "0005"
 down_revision: str | None = "0004"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
@@ -34,15 +30,13 @@ def upgrade() -> None:
         sa.Column("curve", sa.String(length=64), nullable=True),
         sa.Column("mode", sa.String(length=16), nullable=True),
         sa.Column("padding", sa.String(length=16), nullable=True),
-        sa.Column(
-            "functions", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False
-        ),
+        sa.Column("functions", ddl.json_type(), nullable=False),
         sa.Column("security_level", sa.Integer(), nullable=True),
         sa.Column("protocol", sa.String(length=16), nullable=True),
         sa.Column("version", sa.String(length=32), nullable=True),
         sa.Column(
             "cipher_suites",
-            sa.JSON().with_variant(postgresql.JSONB(), "postgresql"),
+            ddl.json_type(),
             nullable=False,
         ),
         sa.Column("subject_name", sa.String(length=500), nullable=True),
@@ -67,12 +61,7 @@ def upgrade() -> None:
             name=op.f("fk_crypto_assets_algorithm_id_crypto_assets"),
             ondelete="SET NULL",
         ),
-        sa.ForeignKeyConstraint(
-            ["service_id"],
-            ["services.id"],
-            name=op.f("fk_crypto_assets_service_id_services"),
-            ondelete="CASCADE",
-        ),
+        ddl.references("crypto_assets", "service_id", "services"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_crypto_assets")),
         sa.UniqueConstraint(
             "service_id",
@@ -81,10 +70,7 @@ def upgrade() -> None:
             name=op.f("uq_crypto_assets_service_id_asset_type_name"),
         ),
     )
-    with op.batch_alter_table("crypto_assets", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_crypto_assets_service_id"), ["service_id"], unique=False
-        )
+    ddl.index_columns("crypto_assets", "service_id")
 
     op.create_table(
         "filings",
@@ -98,19 +84,13 @@ def upgrade() -> None:
         sa.Column("log_index", sa.BigInteger(), nullable=False),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("created_at", trustdesk.db.base.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["service_id"],
-            ["services.id"],
-            name=op.f("fk_filings_service_id_services"),
-            ondelete="CASCADE",
-        ),
+        ddl.references("filings", "service_id", "services"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_filings")),
         sa.UniqueConstraint(
             "service_id", "kind", "number", name=op.f("uq_filings_service_id_kind_number")
         ),
     )
-    with op.batch_alter_table("filings", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_filings_service_id"), ["service_id"], unique=False)
+    ddl.index_columns("filings", "service_id")
 
     op.create_table(
         "servers",
@@ -124,40 +104,21 @@ def upgrade() -> None:
         sa.Column("updated_at", trustdesk.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("created_at", trustdesk.db.base.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["service_id"],
-            ["services.id"],
-            name=op.f("fk_servers_service_id_services"),
-            ondelete="CASCADE",
-        ),
+        ddl.references("servers", "service_id", "services"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_servers")),
         sa.UniqueConstraint("service_id", "name", name=op.f("uq_servers_service_id_name")),
     )
-    with op.batch_alter_table("servers", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_servers_service_id"), ["service_id"], unique=False)
+    ddl.index_columns("servers", "service_id")
 
     op.create_table(
         "crypto_asset_servers",
         sa.Column("asset_id", sa.Uuid(), nullable=False),
         sa.Column("server_id", sa.Uuid(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["asset_id"],
-            ["crypto_assets.id"],
-            name=op.f("fk_crypto_asset_servers_asset_id_crypto_assets"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["server_id"],
-            ["servers.id"],
-            name=op.f("fk_crypto_asset_servers_server_id_servers"),
-            ondelete="CASCADE",
-        ),
+        ddl.references("crypto_asset_servers", "asset_id", "crypto_assets"),
+        ddl.references("crypto_asset_servers", "server_id", "servers"),
         sa.PrimaryKeyConstraint("asset_id", "server_id", name=op.f("pk_crypto_asset_servers")),
     )
-    with op.batch_alter_table("crypto_asset_servers", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_crypto_asset_servers_server_id"), ["server_id"], unique=False
-        )
+    ddl.index_columns("crypto_asset_servers", "server_id")
 
     op.create_table(
         "filing_documents",
@@ -171,18 +132,10 @@ def upgrade() -> None:
         sa.Column("uploaded_at", trustdesk.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("log_index", sa.BigInteger(), nullable=False),
         sa.Column("id", sa.Uuid(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["filing_id"],
-            ["filings.id"],
-            name=op.f("fk_filing_documents_filing_id_filings"),
-            ondelete="CASCADE",
-        ),
+        ddl.references("filing_documents", "filing_id", "filings"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_filing_documents")),
     )
-    with op.batch_alter_table("filing_documents", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_filing_documents_filing_id"), ["filing_id"], unique=False
-        )
+    ddl.index_columns("filing_documents", "filing_id")
 
     op.create_table(
         "residency_findings",
@@ -208,75 +161,30 @@ def upgrade() -> None:
             name=op.f("fk_residency_findings_server_id_servers"),
             ondelete="SET NULL",
         ),
-        sa.ForeignKeyConstraint(
-            ["service_id"],
-            ["services.id"],
-            name=op.f("fk_residency_findings_service_id_services"),
-            ondelete="CASCADE",
-        ),
+        ddl.references("residency_findings", "service_id", "services"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_residency_findings")),
     )
-    with op.batch_alter_table("residency_findings", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_residency_findings_server_id"), ["server_id"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_residency_findings_service_id"), ["service_id"], unique=False
-        )
-        batch_op.create_index(batch_op.f("ix_residency_findings_status"), ["status"], unique=False)
+    ddl.index_columns("residency_findings", "server_id", "service_id", "status")
 
-    op.create_table(
-        "server_data_classes",
-        sa.Column("server_id", sa.Uuid(), nullable=False),
-        sa.Column("data_class", sa.String(length=16), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["server_id"],
-            ["servers.id"],
-            name=op.f("fk_server_data_classes_server_id_servers"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("server_id", "data_class", name=op.f("pk_server_data_classes")),
+    ddl.create_link_table(
+        "server_data_classes", "server_id", "servers", "data_class", sa.String(length=16)
     )
-    op.create_table(
-        "server_populations",
-        sa.Column("server_id", sa.Uuid(), nullable=False),
-        sa.Column("region", sa.String(length=8), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["server_id"],
-            ["servers.id"],
-            name=op.f("fk_server_populations_server_id_servers"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("server_id", "region", name=op.f("pk_server_populations")),
+    ddl.create_link_table(
+        "server_populations", "server_id", "servers", "region", sa.String(length=8)
     )
 
 
 def downgrade() -> None:
     op.drop_table("server_populations")
     op.drop_table("server_data_classes")
-    with op.batch_alter_table("residency_findings", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_residency_findings_status"))
-        batch_op.drop_index(batch_op.f("ix_residency_findings_service_id"))
-        batch_op.drop_index(batch_op.f("ix_residency_findings_server_id"))
-
-    op.drop_table("residency_findings")
-    with op.batch_alter_table("filing_documents", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_filing_documents_filing_id"))
-
-    op.drop_table("filing_documents")
-    with op.batch_alter_table("crypto_asset_servers", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_crypto_asset_servers_server_id"))
-
-    op.drop_table("crypto_asset_servers")
-    with op.batch_alter_table("servers", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_servers_service_id"))
-
-    op.drop_table("servers")
-    with op.batch_alter_table("filings", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_filings_service_id"))
-
-    op.drop_table("filings")
-    with op.batch_alter_table("crypto_assets", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_crypto_assets_service_id"))
-
-    op.drop_table("crypto_assets")
+    ddl.drop_table(
+        "residency_findings",
+        op.f("ix_residency_findings_status"),
+        op.f("ix_residency_findings_service_id"),
+        op.f("ix_residency_findings_server_id"),
+    )
+    ddl.drop_table("filing_documents", op.f("ix_filing_documents_filing_id"))
+    ddl.drop_table("crypto_asset_servers", op.f("ix_crypto_asset_servers_server_id"))
+    ddl.drop_table("servers", op.f("ix_servers_service_id"))
+    ddl.drop_table("filings", op.f("ix_filings_service_id"))
+    ddl.drop_table("crypto_assets", op.f("ix_crypto_assets_service_id"))

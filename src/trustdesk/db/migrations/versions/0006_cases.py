@@ -8,18 +8,14 @@ Create Date: 2026-11-29
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects import postgresql
 
 import trustdesk.db.base
+from trustdesk.db import ddl
 
 revision: str = "0006"
 down_revision: str | None = "0005"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
@@ -42,15 +38,8 @@ def upgrade() -> None:
         sa.Column("claim_expires_at", trustdesk.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("log_index", sa.BigInteger(), nullable=False),
         sa.Column("id", sa.Uuid(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["claimed_by"], ["users.id"], name=op.f("fk_cases_claimed_by_users")
-        ),
-        sa.ForeignKeyConstraint(
-            ["service_id"],
-            ["services.id"],
-            name=op.f("fk_cases_service_id_services"),
-            ondelete="CASCADE",
-        ),
+        ddl.references("cases", "claimed_by", "users", cascade=False),
+        ddl.references("cases", "service_id", "services"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_cases")),
     )
     with op.batch_alter_table("cases", schema=None) as batch_op:
@@ -66,12 +55,7 @@ def upgrade() -> None:
         sa.Column("revoked_at", trustdesk.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("created_at", trustdesk.db.base.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["service_id"],
-            ["services.id"],
-            name=op.f("fk_trusted_flaggers_service_id_services"),
-            ondelete="CASCADE",
-        ),
+        ddl.references("trusted_flaggers", "service_id", "services"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_trusted_flaggers")),
         sa.UniqueConstraint("key_digest", name=op.f("uq_trusted_flaggers_key_digest")),
     )
@@ -84,9 +68,7 @@ def upgrade() -> None:
         sa.Column("wrapped_key", sa.LargeBinary(), nullable=True),
         sa.Column("nonce", sa.LargeBinary(length=12), nullable=True),
         sa.Column("ciphertext", sa.LargeBinary(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["id"], ["services.id"], name=op.f("fk_webhooks_id_services"), ondelete="CASCADE"
-        ),
+        ddl.references("webhooks", "id", "services"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_webhooks")),
     )
     op.create_table(
@@ -95,15 +77,8 @@ def upgrade() -> None:
         sa.Column("item_id", sa.Uuid(), nullable=False),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("created_at", trustdesk.db.base.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["case_id"], ["cases.id"], name=op.f("fk_case_items_case_id_cases"), ondelete="CASCADE"
-        ),
-        sa.ForeignKeyConstraint(
-            ["item_id"],
-            ["content_items.id"],
-            name=op.f("fk_case_items_item_id_content_items"),
-            ondelete="CASCADE",
-        ),
+        ddl.references("case_items", "case_id", "cases"),
+        ddl.references("case_items", "item_id", "content_items"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_case_items")),
         sa.UniqueConstraint("item_id", name=op.f("uq_case_items_item_id")),
     )
@@ -116,9 +91,7 @@ def upgrade() -> None:
         sa.Column("category", sa.String(length=128), nullable=False),
         sa.Column("citation", sa.String(length=200), nullable=False),
         sa.Column("basis", sa.String(length=8), nullable=False),
-        sa.Column(
-            "actions", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False
-        ),
+        sa.Column("actions", ddl.json_type(), nullable=False),
         sa.Column("suspend_until", trustdesk.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("facts", sa.Text(), nullable=False),
         sa.Column("automated_detection", sa.Boolean(), nullable=False),
@@ -131,24 +104,11 @@ def upgrade() -> None:
         sa.Column("time_to_action_ms", sa.BigInteger(), nullable=False),
         sa.Column("log_index", sa.BigInteger(), nullable=False),
         sa.Column("id", sa.Uuid(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["appeal_of"], ["decisions.id"], name=op.f("fk_decisions_appeal_of_decisions")
-        ),
-        sa.ForeignKeyConstraint(
-            ["case_id"], ["cases.id"], name=op.f("fk_decisions_case_id_cases"), ondelete="CASCADE"
-        ),
-        sa.ForeignKeyConstraint(
-            ["decided_by"], ["users.id"], name=op.f("fk_decisions_decided_by_users")
-        ),
-        sa.ForeignKeyConstraint(
-            ["reversed_by"], ["decisions.id"], name=op.f("fk_decisions_reversed_by_decisions")
-        ),
-        sa.ForeignKeyConstraint(
-            ["service_id"],
-            ["services.id"],
-            name=op.f("fk_decisions_service_id_services"),
-            ondelete="CASCADE",
-        ),
+        ddl.references("decisions", "appeal_of", "decisions", cascade=False),
+        ddl.references("decisions", "case_id", "cases"),
+        ddl.references("decisions", "decided_by", "users", cascade=False),
+        ddl.references("decisions", "reversed_by", "decisions", cascade=False),
+        ddl.references("decisions", "service_id", "services"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_decisions")),
         sa.UniqueConstraint("puid", name=op.f("uq_decisions_puid")),
     )
@@ -173,15 +133,8 @@ def upgrade() -> None:
         sa.Column("token_digest", sa.String(length=64), nullable=False),
         sa.Column("log_index", sa.BigInteger(), nullable=False),
         sa.Column("id", sa.Uuid(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["case_id"], ["cases.id"], name=op.f("fk_notices_case_id_cases"), ondelete="CASCADE"
-        ),
-        sa.ForeignKeyConstraint(
-            ["service_id"],
-            ["services.id"],
-            name=op.f("fk_notices_service_id_services"),
-            ondelete="CASCADE",
-        ),
+        ddl.references("notices", "case_id", "cases"),
+        ddl.references("notices", "service_id", "services"),
         sa.ForeignKeyConstraint(
             ["trusted_flagger_id"],
             ["trusted_flaggers.id"],
@@ -209,18 +162,8 @@ def upgrade() -> None:
         sa.Column("log_index", sa.BigInteger(), nullable=False),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("created_at", trustdesk.db.base.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["decision_id"],
-            ["decisions.id"],
-            name=op.f("fk_actions_decision_id_decisions"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["service_id"],
-            ["services.id"],
-            name=op.f("fk_actions_service_id_services"),
-            ondelete="CASCADE",
-        ),
+        ddl.references("actions", "decision_id", "decisions"),
+        ddl.references("actions", "service_id", "services"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_actions")),
     )
     with op.batch_alter_table("actions", schema=None) as batch_op:
@@ -240,24 +183,10 @@ def upgrade() -> None:
         sa.Column("outcome", sa.Uuid(), nullable=True),
         sa.Column("log_index", sa.BigInteger(), nullable=False),
         sa.Column("id", sa.Uuid(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["decided_by"], ["users.id"], name=op.f("fk_appeals_decided_by_users")
-        ),
-        sa.ForeignKeyConstraint(
-            ["decision_id"],
-            ["decisions.id"],
-            name=op.f("fk_appeals_decision_id_decisions"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["outcome"], ["decisions.id"], name=op.f("fk_appeals_outcome_decisions")
-        ),
-        sa.ForeignKeyConstraint(
-            ["service_id"],
-            ["services.id"],
-            name=op.f("fk_appeals_service_id_services"),
-            ondelete="CASCADE",
-        ),
+        ddl.references("appeals", "decided_by", "users", cascade=False),
+        ddl.references("appeals", "decision_id", "decisions"),
+        ddl.references("appeals", "outcome", "decisions", cascade=False),
+        ddl.references("appeals", "service_id", "services"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_appeals")),
     )
     op.create_table(
@@ -269,18 +198,8 @@ def upgrade() -> None:
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("created_at", trustdesk.db.base.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["decision_id"],
-            ["decisions.id"],
-            name=op.f("fk_statements_decision_id_decisions"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["service_id"],
-            ["services.id"],
-            name=op.f("fk_statements_service_id_services"),
-            ondelete="CASCADE",
-        ),
+        ddl.references("statements", "decision_id", "decisions"),
+        ddl.references("statements", "service_id", "services"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_statements")),
     )
     op.create_table(
@@ -292,18 +211,8 @@ def upgrade() -> None:
         sa.Column("withdrawn_at", trustdesk.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("created_at", trustdesk.db.base.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["decision_id"],
-            ["decisions.id"],
-            name=op.f("fk_strikes_decision_id_decisions"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["service_id"],
-            ["services.id"],
-            name=op.f("fk_strikes_service_id_services"),
-            ondelete="CASCADE",
-        ),
+        ddl.references("strikes", "decision_id", "decisions"),
+        ddl.references("strikes", "service_id", "services"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_strikes")),
     )
     with op.batch_alter_table("strikes", schema=None) as batch_op:
@@ -311,28 +220,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("strikes", schema=None) as batch_op:
-        batch_op.drop_index("ix_strikes_service_subject")
-
-    op.drop_table("strikes")
+    ddl.drop_table("strikes", "ix_strikes_service_subject")
     op.drop_table("statements")
     op.drop_table("appeals")
-    with op.batch_alter_table("actions", schema=None) as batch_op:
-        batch_op.drop_index("ix_actions_service_status")
-        batch_op.drop_index("ix_actions_due")
-
-    op.drop_table("actions")
+    ddl.drop_table("actions", "ix_actions_service_status", "ix_actions_due")
     op.drop_table("notices")
-    with op.batch_alter_table("decisions", schema=None) as batch_op:
-        batch_op.drop_index("ix_decisions_service_decided")
-
-    op.drop_table("decisions")
+    ddl.drop_table("decisions", "ix_decisions_service_decided")
     op.drop_table("case_items")
     op.drop_table("webhooks")
     op.drop_table("trusted_flaggers")
-    with op.batch_alter_table("cases", schema=None) as batch_op:
-        batch_op.drop_index("ix_cases_service_target")
-        batch_op.drop_index("ix_cases_service_subject")
-        batch_op.drop_index("ix_cases_queue")
-
-    op.drop_table("cases")
+    ddl.drop_table("cases", "ix_cases_service_target", "ix_cases_service_subject", "ix_cases_queue")

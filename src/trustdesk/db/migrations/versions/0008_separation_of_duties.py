@@ -18,18 +18,16 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
 
 import trustdesk.db.base
+from trustdesk.db import ddl
 
 revision: str = "0008"
 down_revision: str | None = "0007"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 # The log events that give one account control over another, and how.
 CONTROLLING_EVENTS = {
@@ -59,18 +57,10 @@ def upgrade() -> None:
         sa.Column("controller_id", sa.Uuid(), nullable=False),
         sa.Column("how", sa.String(length=16), nullable=False),
         sa.Column("created_at", trustdesk.db.base.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["users.id"],
-            name=op.f("fk_user_controls_user_id_users"),
-            ondelete="CASCADE",
-        ),
+        ddl.references("user_controls", "user_id", "users"),
         sa.PrimaryKeyConstraint("user_id", "controller_id", "how", name=op.f("pk_user_controls")),
     )
-    with op.batch_alter_table("user_controls", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_user_controls_controller_id"), ["controller_id"], unique=False
-        )
+    ddl.index_columns("user_controls", "controller_id")
 
     with op.batch_alter_table("identities", schema=None) as batch_op:
         batch_op.add_column(
@@ -128,9 +118,7 @@ def downgrade() -> None:
     (seal them again first or keep this revision)."""
     with op.batch_alter_table("identities", schema=None) as batch_op:
         batch_op.drop_column("seal_version")
-    with op.batch_alter_table("user_controls", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_user_controls_controller_id"))
-    op.drop_table("user_controls")
+    ddl.drop_table("user_controls", op.f("ix_user_controls_controller_id"))
     op.execute(sa.text("DELETE FROM user_roles WHERE pending"))
     with op.batch_alter_table("user_roles", schema=None) as batch_op:
         batch_op.drop_column("confirmed_at")

@@ -7,17 +7,14 @@ Create Date: 2026-12-07
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 
 import trustdesk.db.base
+from trustdesk.db import ddl
 
 revision: str = "0009"
 down_revision: str | None = "0008"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
@@ -31,12 +28,7 @@ def upgrade() -> None:
         sa.Column("revoked_at", trustdesk.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("created_at", trustdesk.db.base.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["users.id"],
-            name=op.f("fk_console_sessions_user_id_users"),
-            ondelete="CASCADE",
-        ),
+        ddl.references("console_sessions", "user_id", "users"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_console_sessions")),
         sa.UniqueConstraint("digest", name=op.f("uq_console_sessions_digest")),
     )

@@ -7,17 +7,14 @@ Create Date: 2026-12-07
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 
 import trustdesk.db.base
+from trustdesk.db import ddl
 
 revision: str = "0010"
 down_revision: str | None = "0009"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
@@ -27,12 +24,7 @@ def upgrade() -> None:
         sa.Column("uploaded_at", trustdesk.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("bytes", sa.BigInteger(), nullable=False),
         sa.Column("id", sa.Uuid(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["service_id"],
-            ["services.id"],
-            name=op.f("fk_ruleset_uploads_service_id_services"),
-            ondelete="CASCADE",
-        ),
+        ddl.references("ruleset_uploads", "service_id", "services"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ruleset_uploads")),
     )
     with op.batch_alter_table("ruleset_uploads", schema=None) as batch_op:
@@ -42,6 +34,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("ruleset_uploads", schema=None) as batch_op:
-        batch_op.drop_index("ix_ruleset_uploads_service_at")
-    op.drop_table("ruleset_uploads")
+    ddl.drop_table("ruleset_uploads", "ix_ruleset_uploads_service_at")
