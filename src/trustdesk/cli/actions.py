@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from trustdesk.app import courier_for, delivery_policy, webhook_guard
-from trustdesk.cases import delivery, dispatch
-from trustdesk.cases.delivery import ActionView
+from trustdesk.cases import actions, dispatch
+from trustdesk.cases.actions import ActionView
 from trustdesk.cases.models import ActionStatus
 from trustdesk.cli.context import DbOption, load_settings, open_database, session_for
 from trustdesk.cli.output import FormatOption, ListFormat, print_json, reporting_errors, stdout
@@ -68,9 +68,7 @@ def list_(
     with reporting_errors():
         service_id = _uuid(service, "a service id") if service is not None else None
         with session_for(db) as session:
-            views = delivery.list_actions(
-                session, service_id=service_id, status=status, limit=limit
-            )
+            views = actions.list_actions(session, service_id=service_id, status=status, limit=limit)
     if format_ is ListFormat.JSON:
         print_json([action_json(v) for v in views])
         return
@@ -98,7 +96,7 @@ def retry(
     with reporting_errors():
         target = _uuid(action_id, "an action id")
         with session_for(db) as session:
-            view = delivery.requeue(session, target, by=by)
+            view = actions.requeue(session, target, by=by)
     print_json(action_json(view))
 
 
