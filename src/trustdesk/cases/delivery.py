@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 
 from trustdesk.cases.actions import ActionView, action_view, action_views, elapsed_ms
 from trustdesk.cases.models import Action, ActionStatus, Webhook
+from trustdesk.cases.outbound import Sent
 from trustdesk.cases.webhook_store import secret_aad
 from trustdesk.cases.webhooks import Backoff
 from trustdesk.crypto.envelope import DecryptionFailed, Sealed, open_sealed
@@ -48,6 +49,14 @@ from trustdesk.records.events import EventType
 DEFAULT_MAX_ATTEMPTS = 8
 CLAIM_LEASE = timedelta(minutes=5)  # longer than any attempt's deadline (60 s at most)
 MAX_ERROR = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Retries:
+    """How often an action is tried, and how long it waits between attempts."""
+
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    backoff: Backoff = field(default_factory=Backoff)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,23 +73,32 @@ class Claim:
         return self.view.action.service_id
 
 
-def _cas(action_id: uuid.UUID, attempts: int) -> Any:
-    return update(Action).where(
-        Action.id == action_id,
-        Action.status == ActionStatus.PENDING,
-        Action.attempts == attempts,
+def _swap(session: Session, action_id: uuid.UUID, attempts: int, /, **values: Any) -> bool:
+    """Set ``values`` on the action if it is still pending at ``attempts`` (compare-and-set)."""
+    done = session.execute(
+        update(Action)
+        .where(
+            Action.id == action_id,
+            Action.status == ActionStatus.PENDING,
+            Action.attempts == attempts,
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
     )
+    return bool(done.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def _mark_dead(
     session: Session, view: ActionView, attempts: int, error: str, moment: datetime
 ) -> bool:
-    done = session.execute(
-        _cas(view.action.id, attempts)
-        .values(status=ActionStatus.DEAD, next_attempt_at=None, last_error=error[:MAX_ERROR])
-        .execution_options(synchronize_session=False)
-    )
-    if done.rowcount != 1:  # type: ignore[attr-defined]
+    if not _swap(
+        session,
+        view.action.id,
+        attempts,
+        status=ActionStatus.DEAD,
+        next_attempt_at=None,
+        last_error=error[:MAX_ERROR],
+    ):
         return False
     records.append(
         session,
@@ -140,12 +158,10 @@ def claim_next(
         if row.attempts >= max_attempts:  # a worker died during the last attempt
             _mark_dead(session, view, row.attempts, "no outcome of the last attempt", moment)
             return False
-        claimed = session.execute(
-            _cas(row.id, row.attempts)
-            .values(attempts=row.attempts + 1, next_attempt_at=moment + CLAIM_LEASE)
-            .execution_options(synchronize_session=False)
-        )
-        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        lease = moment + CLAIM_LEASE
+        if not _swap(
+            session, row.id, row.attempts, attempts=row.attempts + 1, next_attempt_at=lease
+        ):
             return False  # another worker claimed it first
         webhook = session.get(Webhook, service_id)
         if webhook is None:
@@ -156,34 +172,30 @@ def claim_next(
 def record_outcome(
     session: Session,
     claim: Claim,
-    error: str | None,
+    sent: Sent,
     moment: datetime,
-    *,
-    max_attempts: int,
-    backoff: Backoff,
-    final: bool = False,
+    retries: Retries,
 ) -> ActionStatus | None:
     """Store an attempt's outcome if the claim still holds; the action's new status.
 
-    ``error`` None: delivered. Otherwise the action waits for its next attempt, or goes dead
-    after the last one or at once when ``final`` (retrying cannot help: a refused URL).
+    ``sent.error`` None: delivered. Otherwise the action waits for its next attempt, or goes
+    dead after the last one or at once when ``sent.final`` (retrying cannot help: a refused
+    URL).
     """
-    action = claim.view.action
+    action, error = claim.view.action, sent.error
     with transaction(session):
         if error is None:
             ms = elapsed_ms(claim.view.case_opened_at, moment)
-            done = session.execute(
-                _cas(action.id, claim.attempt)
-                .values(
-                    status=ActionStatus.DELIVERED,
-                    delivered_at=moment,
-                    next_attempt_at=None,
-                    last_error=None,
-                    time_to_delivery_ms=ms,
-                )
-                .execution_options(synchronize_session=False)
-            )
-            if done.rowcount != 1:  # type: ignore[attr-defined]
+            if not _swap(
+                session,
+                action.id,
+                claim.attempt,
+                status=ActionStatus.DELIVERED,
+                delivered_at=moment,
+                next_attempt_at=None,
+                last_error=None,
+                time_to_delivery_ms=ms,
+            ):
                 return None
             records.append(
                 session,
@@ -197,16 +209,18 @@ def record_outcome(
                 now=moment,
             )
             return ActionStatus.DELIVERED
-        if final or claim.attempt >= max_attempts:
+        if sent.final or claim.attempt >= retries.max_attempts:
             dead = _mark_dead(session, claim.view, claim.attempt, error, moment)
             return ActionStatus.DEAD if dead else None
-        retry_at = moment + timedelta(seconds=backoff.delay(claim.attempt))
-        done = session.execute(
-            _cas(action.id, claim.attempt)
-            .values(next_attempt_at=retry_at, last_error=error[:MAX_ERROR])
-            .execution_options(synchronize_session=False)
+        retry_at = moment + timedelta(seconds=retries.backoff.delay(claim.attempt))
+        waits = _swap(
+            session,
+            action.id,
+            claim.attempt,
+            next_attempt_at=retry_at,
+            last_error=error[:MAX_ERROR],
         )
-        return ActionStatus.PENDING if done.rowcount == 1 else None  # type: ignore[attr-defined]
+        return ActionStatus.PENDING if waits else None
 
 
 def open_secret(claim: Claim, keyring: KeyRing) -> str | None:
