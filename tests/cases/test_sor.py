@@ -279,7 +279,8 @@ def test_a_plain_notice_is_article_16_and_never_names_its_notifier(dsa: Pack) ->
     line = build(dsa, make_case(items=0, notices=(notice,)), facts=facts)
     assert line["source_type"] == "SOURCE_ARTICLE_16"
     assert "source_identity" not in line
-    text = json.dumps(line, ensure_ascii=False)
+    # the puid is a random UUID's hex, which may hold "138" or "0013" by chance
+    text = json.dumps({k: v for k, v in line.items() if k != "puid"}, ensure_ascii=False)
     for secret in ("Zhang Wei", "zhang.wei", "138", "0013"):
         assert secret not in text
 

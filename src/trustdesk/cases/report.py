@@ -23,6 +23,7 @@ checks a report with the log's public key and nothing else.
 from __future__ import annotations
 
 import base64
+import enum
 import hashlib
 import json
 import uuid
@@ -51,6 +52,13 @@ FORMAT = "trustdesk-authority-report/1"
 MAX_LABEL = 200
 PAGE = 1000
 _LINKS = ("case_id", "notice_id", "decision_id", "action_id", "appeal_id", "item_id")
+
+
+class EvidenceKind(enum.StrEnum):
+    """What a report's evidence entry digests: screened content, or preserved evidence."""
+
+    CONTENT_ITEM = "content_item"
+    PRESERVED = "preserved"
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,9 +155,9 @@ def _evidence(entries: Iterable[_Entry], items: set[str]) -> list[dict[str, Any]
             entry.type == EventType.SCREENING_CONTENT_SCREENED
             and entry.data.get("item_id") in items
         ):
-            kind, key, digest = "content_item", "item_id", "text_digest"
+            kind, key, digest = EvidenceKind.CONTENT_ITEM, "item_id", "text_digest"
         elif entry.type == EventType.RECORDS_EVIDENCE_PRESERVED:
-            kind, key, digest = "preserved", "evidence_id", "digest"
+            kind, key, digest = EvidenceKind.PRESERVED, "evidence_id", "digest"
         else:
             continue
         found.append(

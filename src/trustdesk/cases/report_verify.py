@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from trustdesk.cases.report import FORMAT, digest_of
+from trustdesk.cases.report import FORMAT, EvidenceKind, digest_of
 from trustdesk.cases.sor import first_error
 from trustdesk.errors import InvalidInput, TrustdeskError
 from trustdesk.records import merkle
@@ -218,7 +218,7 @@ def _check_links(report: _Report, leaves: dict[int, dict[str, Any]]) -> None:
             raise _fail(where, "its log entry is about another decision")
     for evidence in report.evidence:
         where = f"evidence {evidence.id}"
-        if evidence.kind == "content_item":
+        if evidence.kind == EvidenceKind.CONTENT_ITEM:
             data = data_at(evidence.log_index, where, EventType.SCREENING_CONTENT_SCREENED)
             logged = (data.get("item_id"), data.get("text_digest"))
         else:

@@ -43,7 +43,7 @@ from trustdesk.policy.sor import (
     DecisionProvision,
     DecisionVisibility,
 )
-from trustdesk.policy.vocabulary import ActionKind
+from trustdesk.policy.vocabulary import ActionKind, Basis
 
 AUTOMATED = {
     AutomatedDecision.FULLY: AutomatedDecisionKey.FULLY,
@@ -171,7 +171,7 @@ def _content_type(case: Case) -> tuple[list[ContentType], str | None]:
 
 
 def _ground(decision: Decision, pack: Pack, label: str) -> dict[str, Any]:
-    terms = decision.basis == "terms" or decision.category == TERMS_CATEGORY
+    terms = decision.basis == Basis.TERMS or decision.category == TERMS_CATEGORY
     if terms:
         return {
             "decision_ground": DecisionGround.INCOMPATIBLE_CONTENT,
