@@ -144,6 +144,19 @@ def case_actions(session: Session, case_id: uuid.UUID) -> list[ActionView]:
         ]
 
 
+def log_action(
+    session: Session, event: EventType, action: Action, moment: datetime, **data: object
+) -> None:
+    """Append ``event`` about ``action`` to the record log: the action's id, then ``data``."""
+    records.append(
+        session,
+        event,
+        service_id=action.service_id,
+        data={"action_id": str(action.id), **data},
+        now=moment,
+    )
+
+
 def _locked_view(session: Session, action_id: uuid.UUID) -> ActionView | None:
     row = session.execute(
         action_views()
@@ -172,16 +185,13 @@ def acknowledge(
             action.time_to_delivery_ms = elapsed_ms(view.case_opened_at, moment)
         action.status, action.acknowledged_at = ActionStatus.ACKNOWLEDGED, moment
         action.next_attempt_at = None
-        records.append(
+        log_action(
             session,
             EventType.CASES_ACTION_ACKNOWLEDGED,
-            service_id=service_id,
-            data={
-                "action_id": str(action.id),
-                "polled": polled,
-                "time_to_delivery_ms": action.time_to_delivery_ms,
-            },
-            now=moment,
+            action,
+            moment,
+            polled=polled,
+            time_to_delivery_ms=action.time_to_delivery_ms,
         )
         session.flush()
         return view
@@ -200,12 +210,8 @@ def requeue(
         if action.status is not ActionStatus.DEAD:
             raise ActionNotDead(f"action {action_id} is {action.status}; only dead ones retry")
         action.status, action.attempts, action.next_attempt_at = ActionStatus.PENDING, 0, moment
-        records.append(
-            session,
-            EventType.CASES_ACTION_REQUEUED,
-            service_id=action.service_id,
-            data={"action_id": str(action.id), "by_digest": leaf.keyed(by)},
-            now=moment,
+        log_action(
+            session, EventType.CASES_ACTION_REQUEUED, action, moment, by_digest=leaf.keyed(by)
         )
         session.flush()
         return view

@@ -35,7 +35,7 @@ from typing import Any, Literal
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from trustdesk.cases.actions import ActionView, action_view, action_views, elapsed_ms
+from trustdesk.cases.actions import ActionView, action_view, action_views, elapsed_ms, log_action
 from trustdesk.cases.models import Action, ActionStatus, Webhook
 from trustdesk.cases.outbound import Sent
 from trustdesk.cases.webhook_store import secret_aad
@@ -43,7 +43,6 @@ from trustdesk.cases.webhooks import Backoff
 from trustdesk.crypto.envelope import DecryptionFailed, Sealed, open_sealed
 from trustdesk.crypto.keyring import KeyRing
 from trustdesk.db.engine import transaction
-from trustdesk.records import service as records
 from trustdesk.records.events import EventType
 
 DEFAULT_MAX_ATTEMPTS = 8
@@ -100,12 +99,13 @@ def _mark_dead(
         last_error=error[:MAX_ERROR],
     ):
         return False
-    records.append(
+    log_action(
         session,
         EventType.CASES_ACTION_DEAD,
-        service_id=view.action.service_id,
-        data={"action_id": str(view.action.id), "attempts": attempts, "error": error[:200]},
-        now=moment,
+        view.action,
+        moment,
+        attempts=attempts,
+        error=error[:200],
     )
     return True
 
@@ -197,16 +197,13 @@ def record_outcome(
                 time_to_delivery_ms=ms,
             ):
                 return None
-            records.append(
+            log_action(
                 session,
                 EventType.CASES_ACTION_DELIVERED,
-                service_id=action.service_id,
-                data={
-                    "action_id": str(action.id),
-                    "attempts": claim.attempt,
-                    "time_to_delivery_ms": ms,
-                },
-                now=moment,
+                action,
+                moment,
+                attempts=claim.attempt,
+                time_to_delivery_ms=ms,
             )
             return ActionStatus.DELIVERED
         if sent.final or claim.attempt >= retries.max_attempts:

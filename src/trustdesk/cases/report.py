@@ -54,13 +54,6 @@ PAGE = 1000
 _LINKS = ("case_id", "notice_id", "decision_id", "action_id", "appeal_id", "item_id")
 
 
-class EvidenceKind(enum.StrEnum):
-    """What a report's evidence entry digests: screened content, or preserved evidence."""
-
-    CONTENT_ITEM = "content_item"
-    PRESERVED = "preserved"
-
-
 @dataclass(frozen=True, slots=True)
 class Report:
     """A signed report: the document to send, its digest and the log entry of its sending."""
@@ -146,6 +139,13 @@ def _case_entries(
             )
             if linked or preserved:
                 yield _Entry(found.index, found.leaf, str(parsed.get("type")), data)
+
+
+class EvidenceKind(enum.StrEnum):
+    """What a report's evidence entry digests: screened content, or preserved evidence."""
+
+    CONTENT_ITEM = "content_item"
+    PRESERVED = "preserved"
 
 
 def _evidence(entries: Iterable[_Entry], items: set[str]) -> list[dict[str, Any]]:
