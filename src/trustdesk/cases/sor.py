@@ -98,7 +98,7 @@ class StatementCategory(enum.StrEnum):
     VIOLENCE = "STATEMENT_CATEGORY_VIOLENCE"
 
 
-TERMS_CATEGORY = "STATEMENT_CATEGORY_OTHER_VIOLATION_TC"
+TERMS_CATEGORY = StatementCategory.OTHER_VIOLATION_TC
 
 
 class SourceType(enum.StrEnum):
