@@ -21,7 +21,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from trustdesk import __version__
 from trustdesk.auth import service as auth
 from trustdesk.cases import api as cases_api
-from trustdesk.cases import delivery, dispatch
+from trustdesk.cases import dispatch, webhook_store
 from trustdesk.cases import screened as cases_screened
 from trustdesk.cases.decisions import StrikePolicy
 from trustdesk.cases.outbound import AddressGuard, Courier
@@ -96,14 +96,14 @@ def delivery_policy(settings: Settings) -> dispatch.DeliveryPolicy:
     )
 
 
-def vet_webhooks(app: FastAPI) -> list[delivery.StoredRefusal]:
+def vet_webhooks(app: FastAPI) -> list[webhook_store.StoredRefusal]:
     """Check every stored webhook URL against this environment's rules, logging refusals.
 
     Deliveries to a refused one go dead saying why; the service must set a new URL.
     """
     database: Database = app.state.database
     with database.session() as session:
-        refused = delivery.vet_stored_webhooks(session, app.state.webhook_guard)
+        refused = webhook_store.vet_stored_webhooks(session, app.state.webhook_guard)
     for found in refused:
         log.warning(
             "webhook of service %s is refused here, its deliveries will fail: %s",

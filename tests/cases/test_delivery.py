@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from receiver import Received, Receiver, running_receiver, seed_actions
 from sending import courier
-from trustdesk.cases import delivery, dispatch
+from trustdesk.cases import actions, delivery, dispatch, webhook_store
 from trustdesk.cases.models import Webhook
 from trustdesk.cases.outbound import Courier
 from trustdesk.cases.webhooks import Backoff, verify
@@ -260,7 +260,7 @@ def test_dead_after_the_last_attempt_then_retried_by_an_operator(
     assert_problem(desk.get("/v1/actions?status=dead", officer), 403, "permission_denied")
 
     with database.session() as session:
-        delivery.requeue(session, uuid.UUID(action_id), by="ops")
+        actions.requeue(session, uuid.UUID(action_id), by="ops")
     receiver.default = "ok"
     assert deliver(desk, database, http, max_attempts=3).delivered == 1
     assert action(desk, action_id)["status"] == "delivered"
@@ -379,7 +379,7 @@ def test_an_ack_before_the_answer_is_recorded_wins(
 
     def ack(_request: Received) -> None:
         with database.session() as session:
-            delivery.acknowledge(session, uuid.UUID(desk.service_id), uuid.UUID(action_id))
+            actions.acknowledge(session, uuid.UUID(desk.service_id), uuid.UUID(action_id))
 
     receiver.on_request = ack
     summary = deliver(desk, database, http)
@@ -417,12 +417,12 @@ def test_time_to_delivery_is_recorded_for_the_case(
     set_webhook(desk, receiver.url)
     deliver(desk, database, http)
     with database.session() as session:
-        view = delivery.list_actions(session, service_id=None)[0]
-        times = delivery.delivery_times(session, view.case_id)
+        view = actions.list_actions(session, service_id=None)[0]
+        times = actions.delivery_times(session, view.case_id)
     assert [str(t.action_id) for t in times] == [action_id]
     [time] = times
     assert time.delivered_at is not None
-    assert time.time_to_delivery_ms == delivery.elapsed_ms(time.opened_at, time.delivered_at)
+    assert time.time_to_delivery_ms == actions.elapsed_ms(time.opened_at, time.delivered_at)
 
 
 def test_webhook_secrets_move_with_a_key_rotation(
@@ -435,9 +435,9 @@ def test_webhook_secrets_move_with_a_key_rotation(
     old = keyring.current_id()
     new = keyring.rotate()
     with database.session() as session:
-        assert delivery.key_usage(session) == {old: 1}
-        assert delivery.rewrap(session, keyring) == 1
-        assert delivery.key_usage(session) == {new: 1}
+        assert webhook_store.key_usage(session) == {old: 1}
+        assert webhook_store.rewrap(session, keyring) == 1
+        assert webhook_store.key_usage(session) == {new: 1}
     keyring.retire(old)
     assert deliver(desk, database, http).delivered == 1
     [request] = receiver.received

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from receiver import Receiver, running_receiver, seed_actions
 from sending import Authority, Names, courier
 from trustdesk.app import vet_webhooks
-from trustdesk.cases import delivery, dispatch
+from trustdesk.cases import dispatch, webhook_store
 from trustdesk.cases.models import Action, ActionStatus
 from trustdesk.cases.outbound import AddressGuard, HostRefused
 from trustdesk.cases.webhooks import Backoff
@@ -226,6 +226,6 @@ def test_every_stored_url_is_checked_against_the_rules_in_force(desk: Desk) -> N
         put_webhook(desk, receiver.url)
     database: Database = desk.client.app.state.database  # type: ignore[attr-defined]
     with database.session() as session:
-        [found] = delivery.vet_stored_webhooks(session, guard)
+        [found] = webhook_store.vet_stored_webhooks(session, guard)
         assert "own machine" in found.reason
-        assert delivery.vet_stored_webhooks(session, AddressGuard(True, names)) == []
+        assert webhook_store.vet_stored_webhooks(session, AddressGuard(True, names)) == []

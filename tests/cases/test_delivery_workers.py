@@ -14,7 +14,7 @@ from sqlalchemy import select
 from receiver import running_receiver, seed_actions
 from sending import courier
 from trustdesk.app import create_app
-from trustdesk.cases import delivery, dispatch
+from trustdesk.cases import dispatch, webhook_store
 from trustdesk.cases.models import Action, ActionStatus
 from trustdesk.cases.webhooks import verify
 from trustdesk.compliance import service as compliance
@@ -42,7 +42,9 @@ def test_two_workers_deliver_each_action_exactly_once(
             service_id = compliance.create_service(
                 session, packs, name="Workers", types=(ServiceType.ONLINE_CHAT,)
             ).service.id
-            delivery.set_webhook(session, keyring, service_id, receiver.url, allow_loopback=True)
+            webhook_store.set_webhook(
+                session, keyring, service_id, receiver.url, allow_loopback=True
+            )
             ids = seed_actions(session, service_id, ACTIONS)
         barrier = threading.Barrier(2)
         summaries: list[dispatch.DeliverySummary] = []

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from receiver import running_receiver
 from sending import courier
-from trustdesk.cases import delivery, dispatch
+from trustdesk.cases import actions, dispatch
 from trustdesk.cases.webhooks import Backoff, ReplayGuard, verify
 from trustdesk.crypto.keyring import KeyRing
 from trustdesk.db.engine import Database
@@ -102,7 +102,7 @@ def test_notice_decision_webhook_appeal_reversal_restore_webhook(
 
     # Time from the notice to each delivered action is recorded for the case.
     with database.session() as session:
-        times = delivery.delivery_times(session, uuid.UUID(case_id))
+        times = actions.delivery_times(session, uuid.UUID(case_id))
         types = list(session.scalars(select(LogEntry.type).order_by(LogEntry.index)))
     assert [t.kind for t in times] == ["stop_dissemination", "restore"]
     assert all(t.time_to_delivery_ms is not None and t.time_to_delivery_ms >= 0 for t in times)

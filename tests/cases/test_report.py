@@ -13,7 +13,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 
-from trustdesk.cases import report
+from trustdesk.cases import report, report_verify
 from trustdesk.crypto.keyring import LocalKeyRing
 from trustdesk.db.engine import Database
 from trustdesk.permissions import Role
@@ -101,7 +101,7 @@ def test_a_report_holds_the_case_and_proves_every_entry(
     assert answer.status_code == 201, answer.text
     assert answer.headers["content-type"].startswith("application/json")
     document = answer.json()
-    checked = report.verify(answer.content, verifiers(desk))
+    checked = report_verify.verify(answer.content, verifiers(desk))
     assert answer.headers["X-Report-Digest"] == f"sha256:{checked.digest}"
     body = document["report"]
     assert body["case"]["id"] == case_id and checked.case_id == case_id
@@ -143,7 +143,7 @@ def test_a_report_holds_the_case_and_proves_every_entry(
     later = again.json()["report"]
     assert "cases:report:sent" in [e["type"] for e in later["log"]["entries"]]
     assert later["authority"] is None
-    report.verify(again.content, verifiers(desk))
+    report_verify.verify(again.content, verifiers(desk))
 
 
 def test_only_holders_of_records_export_create_may_make_one(
@@ -273,8 +273,8 @@ def test_tampering_inside_a_resigned_report_is_named(
 ) -> None:
     body = sealed(desk, case_id, officer)["report"]
     tamper(body)
-    with pytest.raises(report.ReportNotVerified, match=words):
-        report.verify(resign(desk, body), verifiers(desk))
+    with pytest.raises(report_verify.ReportNotVerified, match=words):
+        report_verify.verify(resign(desk, body), verifiers(desk))
 
 
 def test_tampering_with_the_report_breaks_its_digest(
@@ -283,33 +283,33 @@ def test_tampering_with_the_report_breaks_its_digest(
     document = sealed(desk, case_id, officer)
     _facts(document["report"])
     data = json.dumps(document).encode()
-    with pytest.raises(report.ReportNotVerified, match="package digest"):
-        report.verify(data, verifiers(desk))
+    with pytest.raises(report_verify.ReportNotVerified, match="package digest"):
+        report_verify.verify(data, verifiers(desk))
 
 
 def test_tampering_with_the_signature_is_caught(desk: Desk, case_id: str, officer: str) -> None:
     document = sealed(desk, case_id, officer)
     head, _, signature = document["signature"].rstrip("\n").rpartition(" ")
     forged = dict(document, signature=f"{head} {flip(signature)}\n")
-    with pytest.raises(report.ReportNotVerified, match="signature: the signature by"):
-        report.verify(json.dumps(forged).encode(), verifiers(desk))
+    with pytest.raises(report_verify.ReportNotVerified, match="signature: the signature by"):
+        report_verify.verify(json.dumps(forged).encode(), verifiers(desk))
 
 
 def test_a_report_signed_by_another_key_is_refused(desk: Desk, case_id: str, officer: str) -> None:
     document = sealed(desk, case_id, officer)
     impostor = NoteSigner(signer_of(desk).name, Ed25519PrivateKey.generate())
     data = report.seal(document["report"], impostor)[0]
-    with pytest.raises(report.ReportNotVerified, match="signature"):
-        report.verify(data, verifiers(desk))
-    with pytest.raises(report.ReportNotVerified, match="signature"):
-        report.verify(json.dumps(document).encode(), [impostor.verifier])
+    with pytest.raises(report_verify.ReportNotVerified, match="signature"):
+        report_verify.verify(data, verifiers(desk))
+    with pytest.raises(report_verify.ReportNotVerified, match="signature"):
+        report_verify.verify(json.dumps(document).encode(), [impostor.verifier])
 
 
 def test_another_reports_signature_is_refused(desk: Desk, case_id: str, officer: str) -> None:
     first, second = sealed(desk, case_id, officer), sealed(desk, case_id, officer)
     swapped = dict(first, signature=second["signature"])
-    with pytest.raises(report.ReportNotVerified, match="another report"):
-        report.verify(json.dumps(swapped).encode(), verifiers(desk))
+    with pytest.raises(report_verify.ReportNotVerified, match="another report"):
+        report_verify.verify(json.dumps(swapped).encode(), verifiers(desk))
 
 
 # Files that are no report at all.
@@ -340,23 +340,23 @@ UNREADABLE: list[tuple[str, bytes, str]] = [
 @pytest.mark.parametrize(("name", "data", "words"), UNREADABLE, ids=[u[0] for u in UNREADABLE])
 def test_files_that_are_no_report_are_unreadable(name: str, data: bytes, words: str) -> None:
     key = NoteSigner("example.org/log", Ed25519PrivateKey.generate()).verifier
-    with pytest.raises(report.ReportUnreadable, match=words):
-        report.verify(data, [key])
+    with pytest.raises(report_verify.ReportUnreadable, match=words):
+        report_verify.verify(data, [key])
 
 
 def test_a_huge_file_is_refused_before_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(report, "MAX_REPORT_BYTES", 1000)
+    monkeypatch.setattr(report_verify, "MAX_REPORT_BYTES", 1000)
     key = NoteSigner("example.org/log", Ed25519PrivateKey.generate()).verifier
-    with pytest.raises(report.ReportUnreadable, match="at most 1000 bytes"):
-        report.verify(b" " * 1001, [key])
+    with pytest.raises(report_verify.ReportUnreadable, match="at most 1000 bytes"):
+        report_verify.verify(b" " * 1001, [key])
 
 
 @pytest.mark.parametrize("hostile", HOSTILE_STRINGS)
 def test_hostile_files_give_clear_errors(hostile: str) -> None:
     key = NoteSigner("example.org/log", Ed25519PrivateKey.generate()).verifier
     data = hostile.encode("utf-8", "surrogatepass")
-    with pytest.raises((report.ReportUnreadable, report.ReportNotVerified)):
-        report.verify(data, [key])
+    with pytest.raises((report_verify.ReportUnreadable, report_verify.ReportNotVerified)):
+        report_verify.verify(data, [key])
     document = {"format": report.FORMAT, "report": {"report_id": hostile}, "signature": hostile}
-    with pytest.raises((report.ReportUnreadable, report.ReportNotVerified)):
-        report.verify(json.dumps(document).encode(), [key])
+    with pytest.raises((report_verify.ReportUnreadable, report_verify.ReportNotVerified)):
+        report_verify.verify(json.dumps(document).encode(), [key])

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from trustdesk.cases import sor
+from trustdesk.cases import redaction, sor, sor_mapping
 from trustdesk.cases.models import AutomatedDecision, Case, CaseItem, Decision, Notice
 from trustdesk.policy.schema import Pack
 from trustdesk.policy.service import PackRegistry
@@ -107,7 +107,7 @@ def line_of(statement: sor.StatementOfReasons | None) -> dict[str, Any]:
 
 
 def build(dsa: Pack, case: Case | None = None, **fields: Any) -> dict[str, Any]:
-    return line_of(sor.statement_for(make_decision(**fields), case or make_case(), dsa))
+    return line_of(sor_mapping.statement_for(make_decision(**fields), case or make_case(), dsa))
 
 
 # Restrictions: one per action kind, from the pack's `sor:` mappings.
@@ -152,7 +152,7 @@ def test_each_action_fills_its_restriction_fields_and_nothing_else(
 
 @pytest.mark.parametrize("actions", [[], ["restore"]])
 def test_no_statement_is_due_without_a_restriction(dsa: Pack, actions: list[str]) -> None:
-    assert sor.statement_for(make_decision(actions=actions), make_case(), dsa) is None
+    assert sor_mapping.statement_for(make_decision(actions=actions), make_case(), dsa) is None
 
 
 def test_other_restrictions_carry_the_actions_label(dsa: Pack) -> None:
@@ -209,7 +209,7 @@ def test_a_suspension_ends_on_its_suspend_until_day(dsa: Pack, until: datetime, 
 def test_a_suspension_past_2038_cannot_be_sent(dsa: Pack) -> None:
     until = datetime(2038, 1, 2, tzinfo=UTC)
     with pytest.raises(sor.StatementRejected, match="end_date_service_restriction"):
-        sor.statement_for(
+        sor_mapping.statement_for(
             make_decision(actions=["suspend_updates"], suspend_until=until), make_case(), dsa
         )
 
@@ -229,7 +229,7 @@ def test_a_decision_that_cannot_make_a_valid_statement_is_rejected(
     dsa: Pack, fields: dict[str, Any], words: str
 ) -> None:
     with pytest.raises(sor.StatementRejected, match=words):
-        sor.statement_for(make_decision(**fields), make_case(), dsa)
+        sor_mapping.statement_for(make_decision(**fields), make_case(), dsa)
 
 
 def test_dates_are_utc_days(dsa: Pack) -> None:
@@ -279,7 +279,8 @@ def test_a_plain_notice_is_article_16_and_never_names_its_notifier(dsa: Pack) ->
     line = build(dsa, make_case(items=0, notices=(notice,)), facts=facts)
     assert line["source_type"] == "SOURCE_ARTICLE_16"
     assert "source_identity" not in line
-    text = json.dumps(line, ensure_ascii=False)
+    # the puid is a random UUID's hex, which may hold "138" or "0013" by chance
+    text = json.dumps({k: v for k, v in line.items() if k != "puid"}, ensure_ascii=False)
     for secret in ("Zhang Wei", "zhang.wei", "138", "0013"):
         assert secret not in text
 
@@ -287,13 +288,13 @@ def test_a_plain_notice_is_article_16_and_never_names_its_notifier(dsa: Pack) ->
 def test_a_trusted_flaggers_notice_names_the_flagger_entity(dsa: Pack) -> None:
     flagger = uuid.uuid4()
     case = make_case(items=0, notices=(make_notice(), make_notice(flagger)))
-    statement = sor.statement_for(
+    statement = sor_mapping.statement_for(
         make_decision(), case, dsa, flaggers={flagger: "Anti-fraud centre"}
     )
     line = line_of(statement)
     assert line["source_type"] == "SOURCE_TRUSTED_FLAGGER"
     assert line["source_identity"] == "Anti-fraud centre"
-    unnamed = line_of(sor.statement_for(make_decision(), case, dsa))
+    unnamed = line_of(sor_mapping.statement_for(make_decision(), case, dsa))
     assert unnamed["source_type"] == "SOURCE_TRUSTED_FLAGGER"
     assert "source_identity" not in unnamed
 
@@ -379,8 +380,8 @@ def test_territorial_scope_is_the_packs_countries_with_greece_as_gr(dsa: Pack) -
 
 def test_the_puid_is_the_decisions_and_stable(dsa: Pack) -> None:
     decision, case = make_decision(), make_case()
-    first = line_of(sor.statement_for(decision, case, dsa))
-    again = line_of(sor.statement_for(decision, case, dsa))
+    first = line_of(sor_mapping.statement_for(decision, case, dsa))
+    again = line_of(sor_mapping.statement_for(decision, case, dsa))
     assert first["puid"] == again["puid"] == decision.puid
     assert sor.PUID.fullmatch(first["puid"]) and len(first["puid"]) <= 500
     assert first["puid"] != build(dsa)["puid"]
@@ -402,7 +403,7 @@ def test_no_personal_data_anywhere(dsa: Pack) -> None:
         "acct-li-na posted post-4471 with ID 11010519880214041X and a link to "
         "https://weibo.example/li.na/posts/1 and www.example.cn/li; call 021-6543 2100."
     )
-    text = sor.statement_for(make_decision(facts=facts), case, dsa)
+    text = sor_mapping.statement_for(make_decision(facts=facts), case, dsa)
     assert text is not None
     line = text.json_line()
     for secret in ("acct-li-na", "post-4471", "110105", "weibo", "li.na", "6543", "www."):
@@ -423,13 +424,13 @@ def test_no_personal_data_anywhere(dsa: Pack) -> None:
     ],
 )
 def test_redaction_finds_long_addresses_and_passes_over_long_runs(text: str, left: str) -> None:
-    assert sor.redact(text) == left
+    assert redaction.redact(text) == left
 
 
 @pytest.mark.parametrize("hostile", HOSTILE_STRINGS)
 def test_hostile_facts_make_a_statement_or_a_clear_rejection(dsa: Pack, hostile: str) -> None:
     try:
-        statement = sor.statement_for(make_decision(facts=hostile), make_case(), dsa)
+        statement = sor_mapping.statement_for(make_decision(facts=hostile), make_case(), dsa)
     except sor.StatementRejected as exc:
         assert "decision_facts" in exc.message
     else:

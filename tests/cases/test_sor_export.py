@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from trustdesk.cases import sor
+from trustdesk.cases import sor, sor_export
 from trustdesk.db.engine import Database
 from trustdesk.errors import InvalidInput
 from trustdesk.policy.schema import Pack
@@ -106,13 +106,15 @@ def decided(desk: Desk) -> dict[str, str]:
     return puids
 
 
-def export(database: Database, dsa: Pack, period: sor.Period, **options: Any) -> list[sor.Exported]:
+def export(
+    database: Database, dsa: Pack, period: sor_export.Period, **options: Any
+) -> list[sor_export.Exported]:
     with database.session() as session:
-        return list(sor.export(session, dsa, period, **options))
+        return list(sor_export.export(session, dsa, period, **options))
 
 
-def everything(desk: Desk) -> sor.Period:
-    return sor.Period(terms_services=frozenset({uuid.UUID(desk.service_id)}))
+def everything(desk: Desk) -> sor_export.Period:
+    return sor_export.Period(terms_services=frozenset({uuid.UUID(desk.service_id)}))
 
 
 def test_restrictions_under_eu_dsa_and_its_terms_are_exported_and_nothing_else(
@@ -142,7 +144,7 @@ def test_restrictions_under_eu_dsa_and_its_terms_are_exported_and_nothing_else(
 def test_terms_decisions_need_a_service_bound_by_eu_dsa(
     database: Database, dsa: Pack, decided: dict[str, str]
 ) -> None:
-    puids = {e.puid for e in export(database, dsa, sor.Period())}
+    puids = {e.puid for e in export(database, dsa, sor_export.Period())}
     assert puids == {decided["plain"], decided["trusted"]}
 
 
@@ -196,17 +198,20 @@ def test_periods_and_services_select_decisions(
     day = timedelta(days=1)
     bound = frozenset({uuid.UUID(desk.service_id)})
     assert (
-        len(export(database, dsa, sor.Period(since=today, until=today, terms_services=bound))) == 3
+        len(
+            export(database, dsa, sor_export.Period(since=today, until=today, terms_services=bound))
+        )
+        == 3
     )
-    assert export(database, dsa, sor.Period(since=today + day, terms_services=bound)) == []
-    assert export(database, dsa, sor.Period(until=today - day, terms_services=bound)) == []
-    other = sor.Period(service_id=uuid.uuid4(), terms_services=bound)
+    assert export(database, dsa, sor_export.Period(since=today + day, terms_services=bound)) == []
+    assert export(database, dsa, sor_export.Period(until=today - day, terms_services=bound)) == []
+    other = sor_export.Period(service_id=uuid.uuid4(), terms_services=bound)
     assert export(database, dsa, other) == []
     with pytest.raises(InvalidInput, match="after"):
-        sor.Period(since=today, until=today - day)
+        sor_export.Period(since=today, until=today - day)
     with database.session() as session:
         assert (
-            sor.count(session, everything(desk)) == 5
+            sor_export.count(session, everything(desk)) == 5
         )  # every eu-dsa and tos decision, restrictions or not
 
 
@@ -216,7 +221,9 @@ def test_batches_page_through_everything_with_bounded_memory(
     whole = export(database, dsa, everything(desk))
     seen: list[int] = []
     with database.session() as session:
-        paged = list(sor.export(session, dsa, everything(desk), batch=1, progress=seen.append))
+        paged = list(
+            sor_export.export(session, dsa, everything(desk), batch=1, progress=seen.append)
+        )
         assert len(session.identity_map) == 0  # every batch left the session
     assert paged == whole
     assert sum(seen) == 5

@@ -12,7 +12,7 @@ import typer
 from typer.testing import CliRunner
 
 from receiver import running_receiver, seed_actions
-from trustdesk.cases import delivery
+from trustdesk.cases import webhook_store
 from trustdesk.cases.models import ActionStatus
 from trustdesk.cli import actions as actions_cli
 from trustdesk.compliance import service as compliance
@@ -120,7 +120,7 @@ def test_deliver_runs_one_pass_to_the_webhook(
     service = make_service(db_url, packs, "One")
     with running_receiver() as receiver:
         with Database.from_url(db_url) as database, database.session() as session:
-            delivery.set_webhook(session, keyring, service, receiver.url, allow_loopback=True)
+            webhook_store.set_webhook(session, keyring, service, receiver.url, allow_loopback=True)
         ids = seed(db_url, service, 3, ActionStatus.PENDING)
         code, out, err = invoke("deliver", "--db", db_url)
         assert code == 0, err

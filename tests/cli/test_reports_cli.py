@@ -250,6 +250,6 @@ def test_verify_report_refuses_missing_and_huge_files(
     assert invoke(env, "authority-report", decided["eu_case"], "-o", str(target))[0] == 0
     code, _, err = invoke(env, "verify-report", str(tmp_path / "missing.json"))
     assert code == 2 and "cannot read" in err
-    monkeypatch.setattr(reports.case_report, "MAX_REPORT_BYTES", 100)
+    monkeypatch.setattr(reports.report_verify, "MAX_REPORT_BYTES", 100)
     code, _, err = invoke(env, "verify-report", str(target))
     assert code == 2 and "at most 100 bytes" in err

@@ -13,7 +13,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
-from trustdesk.cases import decisions, delivery, notices, service
+from trustdesk.cases import actions, decisions, notices, service, webhook_store
 from trustdesk.cases import report as case_report
 from trustdesk.cases.decisions import StrikePolicy
 from trustdesk.cases.models import ActionStatus, AppealStatus, TrustedFlagger
@@ -351,7 +351,7 @@ def set_webhook(
     body: WebhookIn, request: Request, caller: CallerDep, session: SessionDep
 ) -> WebhookSecretOut:
     guard: AddressGuard = request.app.state.webhook_guard  # the environment's rules
-    done = delivery.set_webhook(
+    done = webhook_store.set_webhook(
         session,
         request.app.state.vault.keyring,
         caller.service_id,
@@ -364,13 +364,13 @@ def set_webhook(
 
 @router.get("/webhook", summary="The webhook URL and when it was set (never the secret)")
 def get_webhook(caller: CallerDep, session: SessionDep) -> WebhookOut:
-    found = delivery.get_webhook(session, caller.service_id)
+    found = webhook_store.get_webhook(session, caller.service_id)
     return WebhookOut(url=found.url, updated_at=found.updated_at)
 
 
 @router.delete("/webhook", summary="Stop delivery; actions then wait for polling", status_code=204)
 def delete_webhook(caller: CallerDep, session: SessionDep) -> None:
-    delivery.remove_webhook(session, caller.service_id)
+    webhook_store.remove_webhook(session, caller.service_id)
 
 
 @router.get("/actions", summary="Actions oldest first: a service's own, or all for operators")
@@ -389,7 +389,7 @@ def list_actions(
 ) -> list[ActionStatusOut]:
     if isinstance(caller, ServiceCaller):
         service_id = caller.service_id
-    views = delivery.list_actions(
+    views = actions.list_actions(
         session, service_id=service_id, status=status, limit=limit, after=after
     )
     return [ActionStatusOut.of(v) for v in views]
@@ -399,7 +399,7 @@ def list_actions(
 def acknowledge_action(
     action_id: uuid.UUID, caller: CallerDep, session: SessionDep
 ) -> ActionStatusOut:
-    return ActionStatusOut.of(delivery.acknowledge(session, caller.service_id, action_id))
+    return ActionStatusOut.of(actions.acknowledge(session, caller.service_id, action_id))
 
 
 @router.post(

@@ -1,8 +1,7 @@
-"""Getting actions to services: the webhook, the worker's transactions, polling, acks.
+"""Getting actions to services by webhook: the delivery worker's transactions.
 
-A service sets one webhook URL (``PUT /v1/webhook``) and receives its signing secret once;
-the secret is stored sealed under the key ring (associated data: the service id). Every
-pending action of a service with a webhook is POSTed to it as a signed event
+A service sets one webhook URL (:mod:`trustdesk.cases.webhook_store`). Every pending
+action of a service with a webhook is POSTed to it as a signed event
 (:mod:`trustdesk.cases.webhooks` documents the scheme) by the worker in
 :mod:`trustdesk.cases.dispatch`, which the server runs continuously (looking every
 ``TRUSTDESK_DELIVERY_INTERVAL_SECONDS``) and ``trustdesk actions deliver`` runs once; it
@@ -21,9 +20,8 @@ A 2xx answer marks the action ``delivered`` (and records the time from the case'
 to delivery); anything else is retried with exponential backoff until ``max_attempts``,
 when the action goes ``dead`` for an operator (``trustdesk actions list --status dead``,
 ``trustdesk actions retry``); a URL the environment's rules refuse goes dead at once.
-Without a webhook, actions wait for polling (``GET /v1/actions?status=pending``). Either
-way the service confirms with ``POST /v1/actions/{id}/ack``; for a polling service that
-is also the moment of delivery.
+Without a webhook, actions wait for polling; listing, acknowledging and re-queueing them
+is :mod:`trustdesk.cases.actions`.
 """
 
 from __future__ import annotations
@@ -34,26 +32,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from trustdesk.cases.models import Action, ActionStatus, Case, Decision, Webhook
-from trustdesk.cases.outbound import AddressGuard, HostRefused
-from trustdesk.cases.webhooks import (
-    EVENT_TYPE,
-    Backoff,
-    InvalidWebhookUrl,
-    new_secret,
-    validate_url,
-)
-from trustdesk.crypto.envelope import DecryptionFailed, Sealed, open_sealed, seal
+from trustdesk.cases.actions import ActionView, action_view, action_views, elapsed_ms, log_action
+from trustdesk.cases.models import Action, ActionStatus, Webhook
+from trustdesk.cases.outbound import Sent
+from trustdesk.cases.webhook_store import secret_aad
+from trustdesk.cases.webhooks import Backoff
+from trustdesk.crypto.envelope import DecryptionFailed, Sealed, open_sealed
 from trustdesk.crypto.keyring import KeyRing
-from trustdesk.db import sealed as sealed_rows
-from trustdesk.db.base import utcnow
 from trustdesk.db.engine import transaction
-from trustdesk.errors import Conflict, NotFound
-from trustdesk.records import leaf
-from trustdesk.records import service as records
 from trustdesk.records.events import EventType
 
 DEFAULT_MAX_ATTEMPTS = 8
@@ -61,318 +50,12 @@ CLAIM_LEASE = timedelta(minutes=5)  # longer than any attempt's deadline (60 s a
 MAX_ERROR = 500
 
 
-class WebhookNotFound(NotFound):
-    code = "webhook_not_found"
-
-
-class ActionNotFound(NotFound):
-    code = "action_not_found"
-
-
-class ActionNotDead(Conflict):
-    code = "action_not_dead"
-    title = "Action not dead"
-
-
 @dataclass(frozen=True, slots=True)
-class WebhookView:
-    url: str
-    updated_at: datetime
+class Retries:
+    """How often an action is tried, and how long it waits between attempts."""
 
-
-@dataclass(frozen=True, slots=True)
-class WebhookSet:
-    """A webhook just set, with its new signing secret (shown this once)."""
-
-    url: str
-    updated_at: datetime
-    secret: str = field(repr=False)
-
-
-@dataclass(frozen=True, slots=True)
-class ActionView:
-    """An action with what its event carries of the decision and the case."""
-
-    action: Action
-    puid: str
-    category: str  # "pack:category"
-    appeal_of: uuid.UUID | None
-    case_id: uuid.UUID
-    case_opened_at: datetime
-
-    def event(self) -> dict[str, Any]:
-        """The ``action.issued`` event, as POSTed to the webhook and shown to pollers."""
-        action = self.action
-        return {
-            "id": str(action.id),
-            "idempotency_key": str(action.id),
-            "type": EVENT_TYPE,
-            "created_at": action.created_at.isoformat(),
-            "service_id": str(action.service_id),
-            "action": {
-                "id": str(action.id),
-                "kind": action.kind,
-                "content_id": action.content_id,
-                "subject": action.subject,
-                "until": action.until.isoformat() if action.until else None,
-            },
-            "decision": {
-                "id": str(action.decision_id),
-                "puid": self.puid,
-                "category": self.category,
-                "appeal_of": str(self.appeal_of) if self.appeal_of else None,
-            },
-        }
-
-
-def _aad(service_id: uuid.UUID) -> bytes:
-    return f"trustdesk:webhook:{service_id}".encode()
-
-
-def elapsed_ms(start: datetime, end: datetime) -> int:
-    """Whole milliseconds from ``start`` to ``end`` (never negative)."""
-    return max(0, int((end - start).total_seconds() * 1000))
-
-
-# --- the webhook ------------------------------------------------------------------------
-
-
-def set_webhook(
-    session: Session,
-    keyring: KeyRing,
-    service_id: uuid.UUID,
-    url: str,
-    *,
-    allow_loopback: bool,
-    guard: AddressGuard | None = None,
-    now: datetime | None = None,
-) -> WebhookSet:
-    """Set the service's webhook URL and give it a new signing secret (the old one ends).
-
-    With a ``guard`` (the server's), the host name is resolved now and refused unless it
-    reaches only addresses the guard allows; it is resolved and vetted again on every attempt.
-    """
-    url = validate_url(url.strip(), allow_loopback=allow_loopback)
-    if guard is not None:
-        guard.check_url(url)
-    moment = now or utcnow()
-    secret = new_secret()
-    with transaction(session):
-        row = session.get(Webhook, service_id, with_for_update=True, populate_existing=True)
-        if row is None:
-            row = Webhook(id=service_id)
-            session.add(row)
-        row.url, row.updated_at = url, moment
-        row.store(seal(secret.encode(), keyring, aad=_aad(service_id)))
-        records.append(
-            session,
-            EventType.CASES_WEBHOOK_SET,
-            service_id=service_id,
-            data={"url_digest": leaf.keyed(url), "secret_rotated": True},
-            now=moment,
-        )
-        session.flush()
-    return WebhookSet(url, moment, secret)
-
-
-def get_webhook(session: Session, service_id: uuid.UUID) -> WebhookView:
-    with transaction(session):
-        row = session.get(Webhook, service_id, populate_existing=True)
-        if row is None:
-            raise WebhookNotFound("this service has no webhook; its actions wait for polling")
-        return WebhookView(row.url, row.updated_at)
-
-
-def remove_webhook(session: Session, service_id: uuid.UUID, *, now: datetime | None = None) -> None:
-    """Stop delivery (the secret is destroyed); actions then wait for polling."""
-    moment = now or utcnow()
-    with transaction(session):
-        row = session.get(Webhook, service_id, with_for_update=True)
-        if row is None:
-            raise WebhookNotFound("this service has no webhook")
-        session.delete(row)
-        records.append(
-            session,
-            EventType.CASES_WEBHOOK_SET,
-            service_id=service_id,
-            data={"url_digest": None, "secret_rotated": False},
-            now=moment,
-        )
-        session.flush()
-
-
-def key_usage(session: Session) -> dict[str, int]:
-    """How many webhook secrets each KEK wraps (for ``trustdesk vault status``/``retire``)."""
-    return sealed_rows.key_usage(session, Webhook)
-
-
-def rewrap(session: Session, keyring: KeyRing, progress: sealed_rows.Progress | None = None) -> int:
-    """Move every webhook secret's data key to the current KEK (``trustdesk vault rotate``)."""
-    return sealed_rows.rewrap_table(session, Webhook, keyring, progress)
-
-
-# --- reading, acknowledging and re-queueing actions -------------------------------------
-
-
-def _views() -> Any:
-    return (
-        select(
-            Action,
-            Decision.puid,
-            Decision.pack_id,
-            Decision.category,
-            Decision.appeal_of,
-            Case.id,
-            Case.opened_at,
-        )
-        .join(Decision, Decision.id == Action.decision_id)
-        .join(Case, Case.id == Decision.case_id)
-    )
-
-
-def _view(row: Any) -> ActionView:
-    action, puid, pack_id, category, appeal_of, case_id, opened_at = row
-    return ActionView(action, puid, f"{pack_id}:{category}", appeal_of, case_id, opened_at)
-
-
-def list_actions(
-    session: Session,
-    *,
-    service_id: uuid.UUID | None,
-    status: ActionStatus | None = None,
-    limit: int = 100,
-    after: uuid.UUID | None = None,
-) -> list[ActionView]:
-    """Actions oldest first, of one service (None: all, for operators), ``limit`` at a time.
-
-    ``after`` is the id of the last action of the previous page.
-    """
-    query = _views().order_by(Action.created_at, Action.id).limit(limit)
-    if service_id is not None:
-        query = query.where(Action.service_id == service_id)
-    if status is not None:
-        query = query.where(Action.status == status)
-    with transaction(session):
-        if after is not None:
-            cursor = session.execute(
-                select(Action.created_at, Action.service_id).where(Action.id == after)
-            ).first()
-            if cursor is None or (service_id is not None and cursor.service_id != service_id):
-                raise ActionNotFound(f"no action {after} to page after")
-            query = query.where(
-                or_(
-                    Action.created_at > cursor.created_at,
-                    and_(Action.created_at == cursor.created_at, Action.id > after),
-                )
-            )
-        return [
-            _view(row) for row in session.execute(query.execution_options(populate_existing=True))
-        ]
-
-
-def case_actions(session: Session, case_id: uuid.UUID) -> list[ActionView]:
-    """Every action decided on ``case_id`` (appeals' included), oldest first."""
-    query = _views().where(Case.id == case_id).order_by(Action.created_at, Action.id)
-    with transaction(session):
-        return [
-            _view(row) for row in session.execute(query.execution_options(populate_existing=True))
-        ]
-
-
-def _locked_view(session: Session, action_id: uuid.UUID) -> ActionView | None:
-    row = session.execute(
-        _views()
-        .where(Action.id == action_id)
-        .with_for_update(of=Action)
-        .execution_options(populate_existing=True)
-    ).first()
-    return _view(row) if row is not None else None
-
-
-def acknowledge(
-    session: Session, service_id: uuid.UUID, action_id: uuid.UUID, *, now: datetime | None = None
-) -> ActionView:
-    """The service confirms it acted (idempotent); another service's action is not found."""
-    moment = now or utcnow()
-    with transaction(session):
-        view = _locked_view(session, action_id)
-        if view is None or view.action.service_id != service_id:
-            raise ActionNotFound(f"no action {action_id}")
-        action = view.action
-        if action.status is ActionStatus.ACKNOWLEDGED:
-            return view
-        polled = action.delivered_at is None
-        if polled:  # taken by polling: the acknowledgement is the moment of delivery
-            action.delivered_at = moment
-            action.time_to_delivery_ms = elapsed_ms(view.case_opened_at, moment)
-        action.status, action.acknowledged_at = ActionStatus.ACKNOWLEDGED, moment
-        action.next_attempt_at = None
-        records.append(
-            session,
-            EventType.CASES_ACTION_ACKNOWLEDGED,
-            service_id=service_id,
-            data={
-                "action_id": str(action.id),
-                "polled": polled,
-                "time_to_delivery_ms": action.time_to_delivery_ms,
-            },
-            now=moment,
-        )
-        session.flush()
-        return view
-
-
-def requeue(
-    session: Session, action_id: uuid.UUID, *, by: str, now: datetime | None = None
-) -> ActionView:
-    """Give a dead action a fresh set of attempts, due at once (an operator's retry, logged)."""
-    moment = now or utcnow()
-    with transaction(session):
-        view = _locked_view(session, action_id)
-        if view is None:
-            raise ActionNotFound(f"no action {action_id}")
-        action = view.action
-        if action.status is not ActionStatus.DEAD:
-            raise ActionNotDead(f"action {action_id} is {action.status}; only dead ones retry")
-        action.status, action.attempts, action.next_attempt_at = ActionStatus.PENDING, 0, moment
-        records.append(
-            session,
-            EventType.CASES_ACTION_REQUEUED,
-            service_id=action.service_id,
-            data={"action_id": str(action.id), "by_digest": leaf.keyed(by)},
-            now=moment,
-        )
-        session.flush()
-        return view
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryTime:
-    action_id: uuid.UUID
-    kind: str
-    opened_at: datetime
-    delivered_at: datetime | None
-    time_to_delivery_ms: int | None
-
-
-def delivery_times(session: Session, case_id: uuid.UUID) -> list[DeliveryTime]:
-    """For each action of a case: from the notice or screening that opened it to delivery."""
-    query = _views().where(Case.id == case_id).order_by(Action.created_at, Action.id)
-    with transaction(session):
-        views = [_view(row) for row in session.execute(query)]
-    return [
-        DeliveryTime(
-            v.action.id,
-            v.action.kind,
-            v.case_opened_at,
-            v.action.delivered_at,
-            v.action.time_to_delivery_ms,
-        )
-        for v in views
-    ]
-
-
-# --- the worker's transactions (the worker itself: trustdesk.cases.dispatch) -------------
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    backoff: Backoff = field(default_factory=Backoff)
 
 
 @dataclass(frozen=True, slots=True)
@@ -389,30 +72,40 @@ class Claim:
         return self.view.action.service_id
 
 
-def _cas(action_id: uuid.UUID, attempts: int) -> Any:
-    return update(Action).where(
-        Action.id == action_id,
-        Action.status == ActionStatus.PENDING,
-        Action.attempts == attempts,
+def _swap(session: Session, action_id: uuid.UUID, attempts: int, /, **values: Any) -> bool:
+    """Set ``values`` on the action if it is still pending at ``attempts`` (compare-and-set)."""
+    done = session.execute(
+        update(Action)
+        .where(
+            Action.id == action_id,
+            Action.status == ActionStatus.PENDING,
+            Action.attempts == attempts,
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
     )
+    return bool(done.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def _mark_dead(
     session: Session, view: ActionView, attempts: int, error: str, moment: datetime
 ) -> bool:
-    done = session.execute(
-        _cas(view.action.id, attempts)
-        .values(status=ActionStatus.DEAD, next_attempt_at=None, last_error=error[:MAX_ERROR])
-        .execution_options(synchronize_session=False)
-    )
-    if done.rowcount != 1:  # type: ignore[attr-defined]
+    if not _swap(
+        session,
+        view.action.id,
+        attempts,
+        status=ActionStatus.DEAD,
+        next_attempt_at=None,
+        last_error=error[:MAX_ERROR],
+    ):
         return False
-    records.append(
+    log_action(
         session,
         EventType.CASES_ACTION_DEAD,
-        service_id=view.action.service_id,
-        data={"action_id": str(view.action.id), "attempts": attempts, "error": error[:200]},
-        now=moment,
+        view.action,
+        moment,
+        attempts=attempts,
+        error=error[:200],
     )
     return True
 
@@ -461,16 +154,14 @@ def claim_next(
         row = session.execute(query).first()
         if row is None:
             return None
-        view = _view(session.execute(_views().where(Action.id == row.id)).one())
+        view = action_view(session.execute(action_views().where(Action.id == row.id)).one())
         if row.attempts >= max_attempts:  # a worker died during the last attempt
             _mark_dead(session, view, row.attempts, "no outcome of the last attempt", moment)
             return False
-        claimed = session.execute(
-            _cas(row.id, row.attempts)
-            .values(attempts=row.attempts + 1, next_attempt_at=moment + CLAIM_LEASE)
-            .execution_options(synchronize_session=False)
-        )
-        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        lease = moment + CLAIM_LEASE
+        if not _swap(
+            session, row.id, row.attempts, attempts=row.attempts + 1, next_attempt_at=lease
+        ):
             return False  # another worker claimed it first
         webhook = session.get(Webhook, service_id)
         if webhook is None:
@@ -481,57 +172,52 @@ def claim_next(
 def record_outcome(
     session: Session,
     claim: Claim,
-    error: str | None,
+    sent: Sent,
     moment: datetime,
-    *,
-    max_attempts: int,
-    backoff: Backoff,
-    final: bool = False,
+    retries: Retries,
 ) -> ActionStatus | None:
     """Store an attempt's outcome if the claim still holds; the action's new status.
 
-    ``error`` None: delivered. Otherwise the action waits for its next attempt, or goes dead
-    after the last one or at once when ``final`` (retrying cannot help: a refused URL).
+    ``sent.error`` None: delivered. Otherwise the action waits for its next attempt, or goes
+    dead after the last one or at once when ``sent.final`` (retrying cannot help: a refused
+    URL).
     """
-    action = claim.view.action
+    action, error = claim.view.action, sent.error
     with transaction(session):
         if error is None:
             ms = elapsed_ms(claim.view.case_opened_at, moment)
-            done = session.execute(
-                _cas(action.id, claim.attempt)
-                .values(
-                    status=ActionStatus.DELIVERED,
-                    delivered_at=moment,
-                    next_attempt_at=None,
-                    last_error=None,
-                    time_to_delivery_ms=ms,
-                )
-                .execution_options(synchronize_session=False)
-            )
-            if done.rowcount != 1:  # type: ignore[attr-defined]
+            if not _swap(
+                session,
+                action.id,
+                claim.attempt,
+                status=ActionStatus.DELIVERED,
+                delivered_at=moment,
+                next_attempt_at=None,
+                last_error=None,
+                time_to_delivery_ms=ms,
+            ):
                 return None
-            records.append(
+            log_action(
                 session,
                 EventType.CASES_ACTION_DELIVERED,
-                service_id=action.service_id,
-                data={
-                    "action_id": str(action.id),
-                    "attempts": claim.attempt,
-                    "time_to_delivery_ms": ms,
-                },
-                now=moment,
+                action,
+                moment,
+                attempts=claim.attempt,
+                time_to_delivery_ms=ms,
             )
             return ActionStatus.DELIVERED
-        if final or claim.attempt >= max_attempts:
+        if sent.final or claim.attempt >= retries.max_attempts:
             dead = _mark_dead(session, claim.view, claim.attempt, error, moment)
             return ActionStatus.DEAD if dead else None
-        retry_at = moment + timedelta(seconds=backoff.delay(claim.attempt))
-        done = session.execute(
-            _cas(action.id, claim.attempt)
-            .values(next_attempt_at=retry_at, last_error=error[:MAX_ERROR])
-            .execution_options(synchronize_session=False)
+        retry_at = moment + timedelta(seconds=retries.backoff.delay(claim.attempt))
+        waits = _swap(
+            session,
+            action.id,
+            claim.attempt,
+            next_attempt_at=retry_at,
+            last_error=error[:MAX_ERROR],
         )
-        return ActionStatus.PENDING if done.rowcount == 1 else None  # type: ignore[attr-defined]
+        return ActionStatus.PENDING if waits else None
 
 
 def open_secret(claim: Claim, keyring: KeyRing) -> str | None:
@@ -539,34 +225,6 @@ def open_secret(claim: Claim, keyring: KeyRing) -> str | None:
     if claim.sealed is None:
         return None
     try:
-        return open_sealed(claim.sealed, keyring, aad=_aad(claim.service_id)).decode()
+        return open_sealed(claim.sealed, keyring, aad=secret_aad(claim.service_id)).decode()
     except DecryptionFailed:
         return None
-
-
-@dataclass(frozen=True, slots=True)
-class StoredRefusal:
-    """A stored webhook that the current rules refuse (see :func:`vet_stored_webhooks`)."""
-
-    service_id: uuid.UUID
-    reason: str  # for the operator: names the address
-
-
-def vet_stored_webhooks(session: Session, guard: AddressGuard) -> list[StoredRefusal]:
-    """Every stored webhook URL the rules of this environment refuse (run at start).
-
-    A URL set under other rules (in development, or before its name moved) is refused here
-    as it is on every attempt, where its actions go dead saying why.
-    """
-    with transaction(session):
-        rows = list(session.execute(select(Webhook.id, Webhook.url).order_by(Webhook.id)))
-    refused = []
-    for service_id, url in rows:
-        try:
-            validate_url(url, allow_loopback=guard.allow_internal)
-            guard.check_url(url)
-        except HostRefused as exc:
-            refused.append(StoredRefusal(service_id, exc.detail))
-        except InvalidWebhookUrl as exc:
-            refused.append(StoredRefusal(service_id, exc.message))
-    return refused

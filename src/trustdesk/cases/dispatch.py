@@ -25,7 +25,7 @@ import logging
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 import httpcore
@@ -39,7 +39,6 @@ from trustdesk.cases.webhooks import (
     EVENT_ID_HEADER,
     IDEMPOTENCY_HEADER,
     SIGNATURE_HEADER,
-    Backoff,
     InvalidWebhookUrl,
     encode_event,
     signature_header,
@@ -55,9 +54,7 @@ DEFAULT_CONCURRENCY = 8
 
 
 @dataclass(frozen=True, slots=True)
-class DeliveryPolicy:
-    max_attempts: int = delivery.DEFAULT_MAX_ATTEMPTS
-    backoff: Backoff = field(default_factory=Backoff)
+class DeliveryPolicy(delivery.Retries):
     concurrency: int = DEFAULT_CONCURRENCY  # attempts in flight at once, one per service
 
 
@@ -178,15 +175,7 @@ class Dispatcher:
         sent = task.result()
         if sent.unreachable:
             self._skip.add(claim.service_id)
-        outcome = delivery.record_outcome(
-            self.session,
-            claim,
-            sent.error,
-            self._moment(),
-            max_attempts=self.policy.max_attempts,
-            backoff=self.policy.backoff,
-            final=sent.final,
-        )
+        outcome = delivery.record_outcome(self.session, claim, sent, self._moment(), self.policy)
         self.session.expunge_all()
         if outcome is ActionStatus.DELIVERED:
             self.summary.delivered += 1

@@ -26,6 +26,7 @@ from trustdesk.db.base import utcnow
 from trustdesk.db.engine import transaction
 from trustdesk.errors import InvalidInput, NotFound, Unauthenticated
 from trustdesk.policy.schema import Pack
+from trustdesk.policy.vocabulary import Language
 from trustdesk.records import leaf
 from trustdesk.records import service as records
 from trustdesk.records.events import EventType
@@ -113,7 +114,7 @@ def _checked(notice: NoticeIn) -> NoticeIn:
         url=url,
         notifier_name=_text(notice.notifier_name, "notifier name", 200),
         notifier_email=email,
-        language=notice.language if notice.language in {"zh", "en"} else None,
+        language=notice.language if notice.language in set(Language) else None,
     )
 
 

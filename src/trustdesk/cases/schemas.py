@@ -8,8 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from trustdesk.cases.actions import ActionView
 from trustdesk.cases.decisions import Outcome
-from trustdesk.cases.delivery import ActionView
 from trustdesk.cases.models import Action, Appeal, Case, Decision, Notice
 from trustdesk.cases.service import QueueCounts, QueueEntry, SubjectHistory
 from trustdesk.http.fields import DateTime, LineOrBlank, Prose, ProseOrBlank

@@ -1,13 +1,10 @@
-"""DSA Transparency Database statements of reasons (Art. 17, 24(5)) built from decisions.
+"""The DSA Transparency Database statement of reasons (Art. 17, 24(5)) and its rules.
 
 :class:`StatementOfReasons` is one statement as the database's store request validates it
 (standards.md §1.3), with the documented rules the server leaves to us (end dates on or after
 the application date, ``territorial_scope`` always sent) and one of our own: no personal
-data. :func:`statement_for` turns a decision, its case (with its notices) and the ``eu-dsa``
-pack into one, or into None when the decision restricts nothing: a statement is due only for
-a restriction, so a decision not to act and the ``restore`` of a reversal get none (the
-database has no value for lifting a restriction; the subject's own statement says it).
-:func:`export` streams the due statements of a period, a batch of decisions at a time.
+data. :mod:`trustdesk.cases.sor_mapping` turns a decision into one;
+:mod:`trustdesk.cases.sor_export` streams the due statements of a period.
 
     InvalidInput
     └── StatementRejected   sor_rejected   a decision cannot become a valid statement
@@ -18,11 +15,9 @@ from __future__ import annotations
 import enum
 import json
 import re
-import uuid
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Any, Self, TypeVar
+from collections.abc import Iterator
+from datetime import date
+from typing import Annotated, Self
 
 from pydantic import (
     BaseModel,
@@ -32,21 +27,15 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
-from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import ColumnElement
 
-from trustdesk.cases.models import AutomatedDecision, Case, Decision, TrustedFlagger
-from trustdesk.db.engine import read_transaction
+from trustdesk.cases.redaction import personal_data
 from trustdesk.errors import InvalidInput
-from trustdesk.policy.schema import Pack
 from trustdesk.policy.sor import (
     DecisionAccount,
     DecisionMonetary,
     DecisionProvision,
     DecisionVisibility,
 )
-from trustdesk.policy.vocabulary import ActionKind
 
 PACK_ID = "eu-dsa"
 TERMS_PACK_ID = "tos"  # decisions on the operator's own terms (``tos.<label>``)
@@ -109,7 +98,7 @@ class StatementCategory(enum.StrEnum):
     VIOLENCE = "STATEMENT_CATEGORY_VIOLENCE"
 
 
-TERMS_CATEGORY = "STATEMENT_CATEGORY_OTHER_VIOLATION_TC"
+TERMS_CATEGORY = StatementCategory.OTHER_VIOLATION_TC
 
 
 class SourceType(enum.StrEnum):
@@ -135,54 +124,9 @@ class YesNo(enum.StrEnum):
     NO = "No"
 
 
-AUTOMATED = {
-    AutomatedDecision.FULLY: AutomatedDecisionKey.FULLY,
-    AutomatedDecision.PARTIALLY: AutomatedDecisionKey.PARTIALLY,
-    AutomatedDecision.NOT_AUTOMATED: AutomatedDecisionKey.NOT_AUTOMATED,
-}
-
 Text = Annotated[str, StringConstraints(min_length=1)]
 Short = Annotated[str, StringConstraints(min_length=1, max_length=MAX_SHORT)]
 Explanation = Annotated[str, StringConstraints(min_length=1, max_length=MAX_EXPLANATION)]
-
-# What personal data looks like in free text: e-mail addresses, links, long numbers (phone,
-# identity document); ISO dates are kept.
-# Parts are bounded (an address's local part by 64 characters, its domain by 255, a link's
-# scheme by 32) so that a long run of letters is passed over in linear time, not rescanned
-# from every position.
-_EMAIL = r"[^\s@<>()\[\],;:\"']{1,64}@[^\s@<>()\[\],;:\"']{1,253}\.[^\s@<>()\[\],;:\"'.]{1,63}"
-_LINK = r"(?:[a-z][a-z0-9+.-]{0,31}://|www\.)\S+"  # a scheme is short
-_NUMBER = r"\+?\d(?:[\s\-.()]{0,2}\d){6,}[\dXx]?"
-_DATE = r"\b\d{4}-\d{2}-\d{2}\b"
-_PERSONAL = re.compile(
-    f"(?P<date>{_DATE})|(?P<email>{_EMAIL})|(?P<link>{_LINK})|(?P<number>{_NUMBER})",
-    re.IGNORECASE,
-)
-_MARK = {"email": "[e-mail removed]", "link": "[link removed]", "number": "[number removed]"}
-
-
-def personal_data(text: str) -> str | None:
-    """What in ``text`` looks like personal data (e-mail, link, long number), if anything."""
-    for match in _PERSONAL.finditer(text):
-        if match.lastgroup != "date":
-            return str(match.lastgroup)
-    return None
-
-
-def redact(text: str, known: Iterable[str | None] = ()) -> str:
-    """``text`` without ``known`` identifiers, e-mail addresses, links and long numbers."""
-    for value in sorted({k.strip() for k in known if k and len(k.strip()) >= 3}, key=len)[::-1]:
-        text = re.sub(rf"(?<!\w){re.escape(value)}(?!\w)", "[identifier removed]", text)
-
-    def mark(match: re.Match[str]) -> str:
-        group = str(match.lastgroup)
-        return match.group() if group == "date" else _MARK[group]
-
-    return _PERSONAL.sub(mark, text)
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class StatementOfReasons(BaseModel):
@@ -350,343 +294,9 @@ def _problems(s: StatementOfReasons) -> Iterator[str]:
     yield from problems
 
 
-# Building statements from decisions.
-
-
-_E = TypeVar("_E", DecisionMonetary, DecisionProvision, DecisionAccount)
-_GRAVITY: dict[type[enum.Enum], tuple[str, ...]] = {
-    DecisionMonetary: ("TERMINATION", "SUSPENSION", "OTHER"),
-    DecisionProvision: (
-        "TOTAL_TERMINATION",
-        "PARTIAL_TERMINATION",
-        "TOTAL_SUSPENSION",
-        "PARTIAL_SUSPENSION",
-    ),
-    DecisionAccount: ("TERMINATED", "SUSPENDED"),
-}
-
-
-def _graver(current: _E | None, new: _E | None) -> _E | None:
-    """Of two values of one restriction field, the graver (a termination over a suspension)."""
-    if current is None or new is None:
-        return current or new
-    order = _GRAVITY[type(new)]
-    return new if order.index(new.name) < order.index(current.name) else current
-
-
-def _suspends(value: enum.Enum | None) -> bool:
-    return value is not None and "SUSPEN" in value.name
-
-
-@dataclass(frozen=True, slots=True)
-class Restriction:
-    """The restriction fields that a decision's actions fill, from the pack's ``sor:``."""
-
-    visibility: tuple[DecisionVisibility, ...] = ()
-    visibility_other: str | None = None
-    monetary: DecisionMonetary | None = None
-    monetary_other: str | None = None
-    provision: DecisionProvision | None = None
-    account: DecisionAccount | None = None
-
-    @property
-    def any(self) -> bool:
-        return bool(self.visibility) or any((self.monetary, self.provision, self.account))
-
-
-def restriction_of(pack: Pack, actions: Iterable[str]) -> Restriction:
-    """Merge the ``sor:`` mappings of the pack's actions named by ``actions``."""
-    visibility: list[DecisionVisibility] = []
-    others: list[str] = []
-    monetary_other: str | None = None
-    monetary = provision = account = None
-    by_kind = {str(a.id): a for a in pack.actions}
-    for kind in actions:
-        action = by_kind.get(kind)
-        if action is None or action.sor is None:
-            continue
-        sor = action.sor
-        visibility += [v for v in sor.decision_visibility if v not in visibility]
-        if DecisionVisibility.OTHER in sor.decision_visibility:
-            others.append(action.label.en)
-        if sor.decision_monetary is DecisionMonetary.OTHER:
-            monetary_other = action.label.en
-        monetary = _graver(monetary, sor.decision_monetary)
-        provision = _graver(provision, sor.decision_provision)
-        account = _graver(account, sor.decision_account)
-    return Restriction(
-        tuple(visibility),
-        _clip("; ".join(others), MAX_SHORT) if others else None,
-        monetary,
-        monetary_other if monetary is DecisionMonetary.OTHER else None,
-        provision,
-        account,
-    )
-
-
-def _day(moment: datetime) -> date:
-    return moment.astimezone(UTC).date() if moment.tzinfo else moment.date()
-
-
-def territorial_scope(pack: Pack) -> list[str]:
-    """The pack's countries as the database spells them (Greece is GR, never EL)."""
-    codes = {"GR" if c == "EL" else c for c in pack.jurisdiction.countries}
-    return sorted(codes & EU_EEA)
-
-
-def _is_misuse_suspension(decision: Decision) -> bool:
-    """The automatic suspension for repeated restrictions (art. 23): our own initiative."""
-    return (
-        decision.decided_by is None
-        and decision.automated_decision is AutomatedDecision.FULLY
-        and not decision.automated_detection
-        and decision.actions == [str(ActionKind.SUSPEND_UPDATES)]
-    )
-
-
-def _source(
-    decision: Decision, case: Case, flaggers: Mapping[uuid.UUID, str]
-) -> tuple[SourceType, str | None]:
-    if not case.notices or _is_misuse_suspension(decision):
-        return SourceType.VOLUNTARY, None
-    trusted = [n.trusted_flagger_id for n in case.notices if n.trusted_flagger_id is not None]
-    if trusted:
-        # A trusted flagger is an entity (art. 22(2)), named as the operator registered it;
-        # a plain notifier is a person, so the statement never names one.
-        name = flaggers.get(trusted[0])
-        identity = _clip(redact(name), MAX_SHORT) if name and name.strip() else None
-        return SourceType.TRUSTED_FLAGGER, identity
-    return SourceType.ARTICLE_16, None
-
-
-def _content_type(case: Case) -> tuple[list[ContentType], str | None]:
-    if case.items:  # screened content: trustdesk screens text
-        return [ContentType.TEXT], None
-    if case.content_id or case.url:
-        return [ContentType.OTHER], "content named in a notice; its type was not recorded"
-    return [ContentType.OTHER], "account"
-
-
-def known_identifiers(case: Case) -> list[str | None]:
-    """Everything about a case that names a person or an item, to keep out of free text."""
-    values: list[str | None] = [case.subject, case.content_id, case.url]
-    for notice in case.notices:
-        values += [notice.notifier_name, notice.notifier_email, notice.content_id, notice.url]
-    return values
-
-
-def _ground(decision: Decision, pack: Pack, label: str) -> dict[str, Any]:
-    terms = decision.basis == "terms" or decision.category == TERMS_CATEGORY
-    if terms:
-        return {
-            "decision_ground": DecisionGround.INCOMPATIBLE_CONTENT,
-            "incompatible_content_ground": _clip(f"Provider's terms and conditions: {label}", 500),
-            "incompatible_content_explanation": _clip(
-                f"The content was found incompatible with the provider's terms and conditions "
-                f"({label}).",
-                MAX_EXPLANATION,
-            ),
-        }
-    category = pack.category(decision.category)
-    summary = f" {category.text.en}" if category is not None and category.text else ""
-    return {
-        "decision_ground": DecisionGround.ILLEGAL_CONTENT,
-        "decision_ground_reference_url": str(pack.source.url) if pack.source.url else None,
-        "illegal_content_legal_ground": _clip(f"{pack.title.en}, art. {decision.citation}", 500),
-        "illegal_content_explanation": _clip(
-            f"The content was assessed as {label} ({decision.category}) under "
-            f"{pack.title.en}, art. {decision.citation}.{summary}",
-            MAX_EXPLANATION,
-        ),
-    }
-
-
-def statement_for(
-    decision: Decision,
-    case: Case,
-    pack: Pack,
-    *,
-    flaggers: Mapping[uuid.UUID, str] | None = None,
-) -> StatementOfReasons | None:
-    """The statement of reasons due for ``decision`` (None if it restricts nothing).
-
-    ``pack`` is the ``eu-dsa`` pack (its action mappings and countries); ``case`` carries
-    the notices and screened items; ``flaggers`` names trusted flaggers by id.
-    Raises :class:`StatementRejected` when the decision cannot make a valid statement.
-    """
-    restriction = restriction_of(pack, decision.actions)
-    if not restriction.any:
-        return None
-    terms = decision.pack_id == TERMS_PACK_ID
-    category_key = TERMS_CATEGORY if terms else decision.category
-    found = pack.category(decision.category)
-    label = decision.category.removeprefix("tos.") if terms or found is None else found.label.en
-    content_type, content_type_other = _content_type(case)
-    source_type, source_identity = _source(decision, case, flaggers or {})
-    end = _day(decision.suspend_until) if decision.suspend_until else None
-    fields: dict[str, Any] = {
-        "decision_visibility": list(restriction.visibility) or None,
-        "decision_visibility_other": restriction.visibility_other,
-        "decision_monetary": restriction.monetary,
-        "decision_monetary_other": restriction.monetary_other,
-        "decision_provision": restriction.provision,
-        "decision_account": restriction.account,
-        **_ground(decision, pack, redact(label)),
-        "content_type": content_type,
-        "content_type_other": content_type_other,
-        "category": category_key,
-        "territorial_scope": territorial_scope(pack),
-        "content_date": _day(decision.content_date),
-        "application_date": _day(decision.decided_at),
-        "end_date_monetary_restriction": end if _suspends(restriction.monetary) else None,
-        "end_date_service_restriction": end if _suspends(restriction.provision) else None,
-        "end_date_account_restriction": end if _suspends(restriction.account) else None,
-        "decision_facts": _clip(redact(decision.facts, known_identifiers(case)), MAX_FACTS),
-        "source_type": source_type,
-        "source_identity": source_identity,
-        "automated_detection": YesNo.YES if decision.automated_detection else YesNo.NO,
-        "automated_decision": AUTOMATED[AutomatedDecision(decision.automated_decision)],
-        "puid": decision.puid,
-    }
-    try:
-        return StatementOfReasons.model_validate(fields)
-    except ValidationError as exc:
-        raise StatementRejected(f"decision {decision.puid}: {first_error(exc)}") from exc
-
-
 def first_error(exc: ValidationError) -> str:
     """The first problem of a validation error, as one line."""
     error = exc.errors(include_url=False)[0]
     where = ".".join(str(part) for part in error["loc"])
     message = str(error["msg"]).removeprefix("Value error, ")
     return f"{where}: {message}" if where else message
-
-
-# Streaming the statements of a period out of the database.
-
-
-@dataclass(frozen=True, slots=True)
-class Period:
-    """Which decisions to export: decided on ``since`` .. ``until`` (UTC days, inclusive)."""
-
-    since: date | None = None
-    until: date | None = None
-    service_id: uuid.UUID | None = None
-    terms_services: frozenset[uuid.UUID] = frozenset()  # services under eu-dsa: their tos.*
-
-    def __post_init__(self) -> None:
-        if self.since and self.until and self.since > self.until:
-            raise InvalidInput(f"--since {self.since} is after --until {self.until}")
-
-    def where(self) -> list[ColumnElement[bool]]:
-        packs = Decision.pack_id == PACK_ID
-        if self.terms_services:
-            terms = and_(
-                Decision.pack_id == TERMS_PACK_ID,
-                Decision.service_id.in_(sorted(self.terms_services)),
-            )
-            packs = or_(packs, terms)
-        clauses: list[ColumnElement[bool]] = [packs]
-        if self.since is not None:
-            clauses.append(Decision.decided_at >= _midnight(self.since))
-        if self.until is not None:
-            clauses.append(Decision.decided_at < _midnight(self.until) + timedelta(days=1))
-        if self.service_id is not None:
-            clauses.append(Decision.service_id == self.service_id)
-        return clauses
-
-
-def _midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class Exported:
-    """One decision of the period: its statement's line, or why it has none."""
-
-    puid: str
-    line: str | None
-    rejected: str | None = None  # why no valid statement could be built
-
-
-def count(session: Session, period: Period) -> int:
-    """How many decisions the period holds (for a progress bar)."""
-    with read_transaction(session):
-        query = select(func.count()).select_from(Decision).where(*period.where())
-        return int(session.scalar(query) or 0)
-
-
-def export(
-    session: Session,
-    pack: Pack,
-    period: Period,
-    *,
-    batch: int = 500,
-    progress: Callable[[int], None] | None = None,
-) -> Iterator[Exported]:
-    """Every decision of ``period`` with its statement, oldest first, ``batch`` at a time.
-
-    Decisions that restrict nothing are not yielded. Each batch's rows leave the session
-    before the next is read, so memory stays bounded however long the period.
-    """
-    after: tuple[datetime, uuid.UUID] | None = None
-    while True:
-        with read_transaction(session):
-            query = select(Decision).where(*period.where())
-            if after is not None:
-                query = query.where(
-                    or_(
-                        Decision.decided_at > after[0],
-                        and_(Decision.decided_at == after[0], Decision.id > after[1]),
-                    )
-                )
-            rows = list(
-                session.scalars(query.order_by(Decision.decided_at, Decision.id).limit(batch))
-            )
-            if not rows:
-                return
-            after = (rows[-1].decided_at, rows[-1].id)
-            cases = {
-                c.id: c
-                for c in session.scalars(select(Case).where(Case.id.in_({d.case_id for d in rows})))
-            }
-            flagger_ids = {
-                n.trusted_flagger_id
-                for c in cases.values()
-                for n in c.notices
-                if n.trusted_flagger_id is not None
-            }
-            named = select(TrustedFlagger.id, TrustedFlagger.name).where(
-                TrustedFlagger.id.in_(flagger_ids)
-            )
-            flaggers = {row.id: row.name for row in session.execute(named)}
-            out = list(_lines(rows, cases, pack, flaggers))
-            _forget(session, rows, cases.values())
-        yield from out
-        if progress is not None:
-            progress(len(rows))
-
-
-def _lines(
-    rows: Sequence[Decision],
-    cases: Mapping[uuid.UUID, Case],
-    pack: Pack,
-    flaggers: Mapping[uuid.UUID, str],
-) -> Iterator[Exported]:
-    for decision in rows:
-        try:
-            statement = statement_for(decision, cases[decision.case_id], pack, flaggers=flaggers)
-        except StatementRejected as exc:
-            yield Exported(decision.puid, None, exc.message)
-            continue
-        if statement is not None:
-            yield Exported(decision.puid, statement.json_line())
-
-
-def _forget(session: Session, rows: Sequence[Decision], cases: Collection[Case]) -> None:
-    loaded: list[object] = [*rows]
-    for case in cases:
-        loaded += [case, *case.notices, *case.items, *case.decisions]
-    for obj in loaded:
-        if obj in session:
-            session.expunge(obj)

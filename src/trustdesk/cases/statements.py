@@ -13,15 +13,21 @@ from functools import lru_cache
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from trustdesk.cases.models import AutomatedDecision
+from trustdesk.cases.sor import PACK_ID as DSA_PACK_ID
 from trustdesk.policy.schema import Pack
+from trustdesk.policy.vocabulary import ActionKind, Basis, Language
 
-LANGUAGES = ("zh", "en")
-_AUTOMATED = {
-    "fully": ("fully automated", "完全由自动化系统作出"),
-    "partially": ("partly automated", "部分借助自动化系统作出"),
-    "not_automated": ("taken by a person", "由人工作出"),
+LANGUAGES = (Language.ZH, Language.EN)
+_AUTOMATED: dict[str, tuple[str, str]] = {
+    AutomatedDecision.FULLY: ("fully automated", "完全由自动化系统作出"),
+    AutomatedDecision.PARTIALLY: ("partly automated", "部分借助自动化系统作出"),
+    AutomatedDecision.NOT_AUTOMATED: ("taken by a person", "由人工作出"),
 }
-_BASIS = {"law": ("law", "法律依据"), "terms": ("terms of service", "服务条款")}
+_BASIS: dict[str, tuple[str, str]] = {
+    Basis.LAW: ("law", "法律依据"),
+    Basis.TERMS: ("terms of service", "服务条款"),
+}
 
 
 @lru_cache(maxsize=1)
@@ -66,8 +72,8 @@ def _action_label(pack: Pack | None, action: str, zh: bool) -> str:
 
 def render(facts: StatementFacts) -> str:
     """The statement in ``facts.language`` (zh or en; anything else gets en)."""
-    language = facts.language if facts.language in LANGUAGES else "en"
-    zh = language == "zh"
+    language = facts.language if facts.language in LANGUAGES else Language.EN
+    zh = language == Language.ZH
     template = _environment().get_template(f"statement.{language}.txt.j2")
     source_title = (
         (facts.pack.title.zh if zh else facts.pack.title.en)
@@ -77,8 +83,14 @@ def render(facts: StatementFacts) -> str:
     return template.render(
         decision_id=facts.decision_id,
         decided_at=facts.decided_at.strftime("%Y-%m-%d %H:%M UTC"),
-        restrictions=[_action_label(facts.pack, a, zh) for a in facts.actions if a != "restore"]
-        or ([_action_label(facts.pack, "restore", zh)] if "restore" in facts.actions else []),
+        restrictions=[
+            _action_label(facts.pack, a, zh) for a in facts.actions if a != ActionKind.RESTORE
+        ]
+        or (
+            [_action_label(facts.pack, ActionKind.RESTORE, zh)]
+            if ActionKind.RESTORE in facts.actions
+            else []
+        ),
         until=facts.until.strftime("%Y-%m-%d %H:%M UTC") if facts.until else None,
         category_label=facts.category_label[1] if zh else facts.category_label[0],
         basis_label=_BASIS.get(facts.basis, (facts.basis, facts.basis))[1 if zh else 0],
@@ -92,7 +104,7 @@ def render(facts: StatementFacts) -> str:
         automated_decision_zh=_AUTOMATED[facts.automated_decision][1],
         reversal=facts.reversal,
         appeal_until=facts.appeal_until.strftime("%Y-%m-%d"),
-        dsa=facts.pack is not None and facts.pack.id == "eu-dsa",
+        dsa=facts.pack is not None and facts.pack.id == DSA_PACK_ID,
     )
 
 
@@ -100,6 +112,6 @@ def render_warning(
     language: str, *, active: int, decision_id: str, suspend_at: int, days: int
 ) -> str:
     """The warning before a suspension for repeated restrictions (DSA art. 23(1))."""
-    language = language if language in LANGUAGES else "en"
+    language = language if language in LANGUAGES else Language.EN
     template = _environment().get_template(f"warning.{language}.txt.j2")
     return template.render(active=active, decision_id=decision_id, suspend_at=suspend_at, days=days)

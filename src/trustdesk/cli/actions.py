@@ -2,35 +2,23 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
 import typer
 
 from trustdesk.app import courier_for, delivery_policy, webhook_guard
-from trustdesk.cases import delivery, dispatch
-from trustdesk.cases.delivery import ActionView
+from trustdesk.cases import actions, dispatch
+from trustdesk.cases.actions import ActionView
 from trustdesk.cases.models import ActionStatus
 from trustdesk.cli.context import DbOption, load_settings, open_database, session_for
+from trustdesk.cli.ids import parse_id
 from trustdesk.cli.output import FormatOption, ListFormat, print_json, reporting_errors, stdout
 from trustdesk.crypto.keyring import open_configured
-from trustdesk.errors import InvalidInput
 
 app = typer.Typer(
     help="Actions for services: list them, deliver the due ones, retry dead ones.",
     no_args_is_help=True,
 )
-
-
-class InvalidId(InvalidInput):
-    code = "invalid_id"
-
-
-def _uuid(value: str, what: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value.strip())
-    except ValueError as exc:
-        raise InvalidId(f"{value[:80]!r} is not {what} (a UUID)") from exc
 
 
 def action_json(view: ActionView) -> dict[str, object]:
@@ -66,11 +54,9 @@ def list_(
 ) -> None:
     """Actions, oldest first (--status dead: the ones an operator must look at)."""
     with reporting_errors():
-        service_id = _uuid(service, "a service id") if service is not None else None
+        service_id = parse_id(service, "a service id") if service is not None else None
         with session_for(db) as session:
-            views = delivery.list_actions(
-                session, service_id=service_id, status=status, limit=limit
-            )
+            views = actions.list_actions(session, service_id=service_id, status=status, limit=limit)
     if format_ is ListFormat.JSON:
         print_json([action_json(v) for v in views])
         return
@@ -96,9 +82,9 @@ def retry(
 ) -> None:
     """Put a dead action back in the queue with a fresh set of attempts (logged)."""
     with reporting_errors():
-        target = _uuid(action_id, "an action id")
+        target = parse_id(action_id, "an action id")
         with session_for(db) as session:
-            view = delivery.requeue(session, target, by=by)
+            view = actions.requeue(session, target, by=by)
     print_json(action_json(view))
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
 import typer
 
 from trustdesk.cli.context import DbOption, load_settings, open_database, session_for
+from trustdesk.cli.ids import parse_id
 from trustdesk.cli.output import (
     FormatOption,
     ListFormat,
@@ -16,7 +16,6 @@ from trustdesk.cli.output import (
     reporting_errors,
     stdout,
 )
-from trustdesk.errors import InvalidInput
 from trustdesk.records import retention
 from trustdesk.records.evidence import EvidenceView
 from trustdesk.records.retention import HoldView
@@ -27,17 +26,6 @@ app = typer.Typer(
 
 IdArgument = Annotated[str, typer.Argument(metavar="EVIDENCE_ID", show_default=False)]
 ByOption = Annotated[str, typer.Option("--by", metavar="NAME", help="Who acts (for the record).")]
-
-
-class InvalidId(InvalidInput):
-    code = "invalid_id"
-
-
-def _uuid(value: str, what: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value.strip())
-    except ValueError as exc:
-        raise InvalidId(f"{value[:80]!r} is not {what} (a UUID)") from exc
 
 
 def evidence_json(view: EvidenceView) -> dict[str, object]:
@@ -104,7 +92,7 @@ def hold(
 ) -> None:
     """Place a legal hold on EVIDENCE_ID: it is kept past its retention until released."""
     with reporting_errors():
-        target = _uuid(evidence_id, "an evidence id")
+        target = parse_id(evidence_id, "an evidence id")
         with open_database(load_settings(db)) as database, database.session() as session:
             view = retention.place_hold(session, target, reason=reason, by=by)
     print_json(hold_json(view))
@@ -123,7 +111,7 @@ def release(
 ) -> None:
     """Release the legal holds on EVIDENCE_ID (or the one hold whose id is given)."""
     with reporting_errors():
-        target = _uuid(evidence_id, "an evidence or hold id")
+        target = parse_id(evidence_id, "an evidence or hold id")
         with open_database(load_settings(db)) as database, database.session() as session:
             views = retention.release_hold(session, target, by=by)
     print_json([hold_json(view) for view in views])

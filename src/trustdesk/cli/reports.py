@@ -16,7 +16,9 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from trustdesk.cases import report as case_report
-from trustdesk.cases import sor as statements
+from trustdesk.cases import report_verify
+from trustdesk.cases import sor_export as statements
+from trustdesk.cases.sor import PACK_ID as DSA_PACK_ID
 from trustdesk.cli.compliance import UnreadableFile, service_id_of
 from trustdesk.cli.context import DbOption, load_settings, open_database
 from trustdesk.cli.output import EXIT_FAILURE, print_json, reporting_errors, stderr
@@ -81,10 +83,10 @@ def sor(
     rejected = written = 0
     with reporting_errors():
         settings = load_settings(db)
-        pack = load_registry(settings.pack_dirs).get(statements.PACK_ID)
+        pack = load_registry(settings.pack_dirs).get(DSA_PACK_ID)
         with open_database(settings) as database, database.session() as session:
             bound = frozenset(
-                s.id for s in compliance.list_services(session) if statements.PACK_ID in s.packs
+                s.id for s in compliance.list_services(session) if DSA_PACK_ID in s.packs
             )
             period = statements.Period(
                 since=since.date() if since else None,
@@ -185,10 +187,10 @@ def verify_report(
         verifier = _verifier(load_settings(), key)
         try:
             with file.open("rb") as stream:
-                data = stream.read(case_report.MAX_REPORT_BYTES + 1)
+                data = stream.read(report_verify.MAX_REPORT_BYTES + 1)
         except OSError as exc:
             raise UnreadableFile(f"cannot read {file}: {exc.strerror}") from exc
-        checked = case_report.verify(data, [verifier])
+        checked = report_verify.verify(data, [verifier])
     print_json(
         {
             "ok": True,

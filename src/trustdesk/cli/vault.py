@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from sqlalchemy.orm import Session
 
-from trustdesk.cases import delivery
+from trustdesk.cases import webhook_store
 from trustdesk.cli.context import DbOption, load_settings, open_database
 from trustdesk.cli.output import (
     FormatOption,
@@ -69,7 +69,7 @@ def _usage(session: Session) -> Counter[str]:
     return (
         Counter(vaults.key_usage(session))
         + Counter(evidence.key_usage(session))
-        + Counter(delivery.key_usage(session))
+        + Counter(webhook_store.key_usage(session))
     )
 
 

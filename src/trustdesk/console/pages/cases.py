@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Query
 from fastapi.responses import Response
 
-from trustdesk.cases import decisions, delivery
+from trustdesk.cases import actions, decisions
 from trustdesk.cases import service as cases
 from trustdesk.cases.models import CaseStatus
 from trustdesk.compliance import service as compliance
@@ -167,7 +167,7 @@ def case_context(page: web.Page, case_id: uuid.UUID) -> dict[str, Any]:
         "actions": labels.action_choices(packs, page.language),
         "label": lambda key: labels.category_label(packs, key, page.language),
         "action_label": lambda kind: labels.action_label(packs, kind, page.language),
-        "action_views": delivery.case_actions(page.db, case.id),
+        "action_views": actions.case_actions(page.db, case.id),
         "appeals": pending,
         "values": {"category": case.category, "actions": [], "facts": "", "until": ""},
     }
