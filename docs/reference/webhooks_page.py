@@ -1,6 +1,6 @@
 """``webhooks.md``'s generated parts: the event's fields, an example body, the headers.
 
-The fields come from a live event: :meth:`trustdesk.cases.delivery.ActionView.event` is called
+The fields come from a live event: :meth:`trustdesk.cases.actions.ActionView.event` is called
 on a sample action, and every field it holds must have a line in :data:`FIELDS` (a field added
 to the event, or one removed, stops the generator until this page says what it means).
 """
@@ -16,7 +16,7 @@ from typing import Any
 from docs.reference.markdown import code, table
 from docs.reference.settings_page import MissingDescription
 from trustdesk.cases import webhooks
-from trustdesk.cases.delivery import ActionView
+from trustdesk.cases.actions import ActionView
 from trustdesk.cases.models import Action, ActionStatus
 from trustdesk.policy.vocabulary import ActionKind
 
