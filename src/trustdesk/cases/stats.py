@@ -22,12 +22,14 @@ from trustdesk.cases.models import (
     Appeal,
     AppealStatus,
     Case,
+    CaseStatus,
     Decision,
     Notice,
     Statement,
     Strike,
 )
 from trustdesk.db.engine import read_transaction
+from trustdesk.policy.vocabulary import ActionKind
 from trustdesk.records import service as records
 from trustdesk.records.events import EventType
 
@@ -148,15 +150,17 @@ def figures(
         median_notice_to_decision_hours=_hours(to_decision),
         actions_by_status={str(status): int(n) for status, n in actions},
         appeals_by_outcome={str(status): int(n) for status, n in appeals},
-        reversals=sum(1 for d in decisions if d.appeal_of is not None and d.actions == ["restore"]),
+        reversals=sum(
+            1 for d in decisions if d.appeal_of is not None and d.actions == [ActionKind.RESTORE]
+        ),
         strikes=int(strikes or 0),
-        suspensions=sum(1 for d in decisions if "suspend_updates" in (d.actions or [])),
+        suspensions=sum(1 for d in decisions if ActionKind.SUSPEND_UPDATES in (d.actions or [])),
     )
 
 
 def cases_open(session: Session, service_id: uuid.UUID | None = None) -> int:
     with read_transaction(session):
-        query = select(func.count()).select_from(Case).where(Case.status != "decided")
+        query = select(func.count()).select_from(Case).where(Case.status != CaseStatus.DECIDED)
         return int(session.scalar(_scoped(query, Case.service_id, service_id)) or 0)
 
 
