@@ -19,6 +19,12 @@ HTTP status codes or exit codes.
 Slices subclass these branches with codes of their own (``pack_not_found``,
 ``service_name_taken`` ...), so a client can react to the exact case while a generic
 client still sees the branch's status.
+
+An error about one value the caller sent (an :class:`InvalidInput`, or a :class:`Conflict`
+over a unique value) names it in ``field``: the dotted name of the request's field
+(``name``, ``issued_on``, ``entry.populations``), which is also the console form's. The
+HTTP problem document carries it as ``field``; a console form shows the message beside
+that field. ``None``: the error is about no single field.
 """
 
 from __future__ import annotations
@@ -33,9 +39,10 @@ class TrustdeskError(Exception):
     code: ClassVar[str] = "error"
     title: ClassVar[str] = "Error"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.field = field
 
 
 class ConfigurationError(TrustdeskError):

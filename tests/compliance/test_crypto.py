@@ -180,6 +180,7 @@ def test_key_material_is_refused_in_every_free_text_field(
         response = post(client, chat, officer, {**BASES[asset_type], field: value})
         assert response.status_code == 422, (secret, response.text)
         assert response.json()["code"] == "key_material_refused", secret
+        assert response.json()["field"] == field, secret
         assert secret.strip() not in response.text
     assert client.get(url(chat), headers=officer).json() == []
 
@@ -239,11 +240,35 @@ def test_bad_entries_are_refused(
     assert client.get(url(chat), headers=officer).json() == []
 
 
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({**SM4, "key_size": 128}, "key_size"),
+        ({"asset_type": "algorithm", "name": "X"}, "primitive"),
+        ({**SM4, "oid": "not.an.oid"}, "oid"),
+        ({**SM4, "security_level": -1}, "security_level"),
+        ({**SM4, "functions": ["encrypt", "encrypt"]}, "functions"),
+        ({**KEY, "expires_on": "2025-01-01"}, "expires_on"),
+        ({**CERT, "not_valid_after": "2025-01-01T00:00:00Z"}, "not_valid_after"),
+        ({**SM4, "servers": [str(uuid.uuid4())]}, "servers"),
+        ({**KEY, "algorithm_id": str(uuid.uuid4())}, "algorithm_id"),
+        ({**SM4, "name": ""}, "name"),
+        ({**TLS, "cipher_suites": ["A", "A"]}, "cipher_suites"),
+    ],
+)
+def test_a_refused_entry_names_its_field(
+    client: TestClient, chat: NewService, officer: dict[str, str], body: Any, field: str
+) -> None:
+    problem = assert_problem(post(client, chat, officer, body), 422, "invalid_register_entry")
+    assert problem["field"] == field
+
+
 def test_names_are_unique_per_type_and_entries_can_be_removed(
     client: TestClient, chat: NewService, officer: dict[str, str]
 ) -> None:
     first = post(client, chat, officer, SM4).json()
-    assert_problem(post(client, chat, officer, SM4), 409, "crypto_asset_exists")
+    clash = post(client, chat, officer, SM4)
+    assert assert_problem(clash, 409, "crypto_asset_exists")["field"] == "name"
     assert client.delete(url(chat, f"/{first['id']}"), headers=officer).status_code == 204
     assert client.get(url(chat), headers=officer).json() == []
     assert_problem(

@@ -101,7 +101,9 @@ def test_the_same_number_twice_is_a_conflict(
     client: TestClient, chat: NewService, officer: dict[str, str]
 ) -> None:
     assert client.post(url(chat), json=body(), headers=officer).status_code == 201
-    assert_problem(client.post(url(chat), json=body(), headers=officer), 409, "filing_exists")
+    again = client.post(url(chat), json=body(), headers=officer)
+    assert_problem(again, 409, "filing_exists")
+    assert again.json()["field"] == "number"
     other = client.post(url(chat), json=body(kind="filing"), headers=officer)
     assert other.status_code == 201
 
@@ -131,6 +133,40 @@ def test_bad_filings_are_refused(
     assert response.status_code == 422, response.text
     assert response.json()["code"] in {"invalid_request", "invalid_register_entry"}
     assert client.get(url(chat), headers=officer).json() == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"issued_on": "1980-01-01"}, "issued_on"),
+        ({"issued_on": "2999-01-01", "expires_on": None}, "issued_on"),
+        ({"expires_on": "2023-01-01"}, "expires_on"),
+        ({"number": " "}, "number"),
+        ({"authority": "\u202eevil"}, "authority"),
+    ],
+)
+def test_a_refused_filing_names_its_field(
+    client: TestClient,
+    chat: NewService,
+    officer: dict[str, str],
+    changes: dict[str, object],
+    field: str,
+) -> None:
+    response = client.post(url(chat), json=body(**changes), headers=officer)
+    assert_problem(response, 422, "invalid_register_entry")
+    assert response.json()["field"] == field
+
+
+def test_a_refusal_about_no_field_names_none(
+    client: TestClient, chat: NewService, officer: dict[str, str]
+) -> None:
+    missing = client.post(url(chat, f"/{uuid.uuid4()}/documents"), files={"file": ("a.pdf", PDF)})
+    assert "field" not in missing.json()
+    missing = client.post(
+        url(chat, f"/{uuid.uuid4()}/documents"), files={"file": ("a.pdf", PDF)}, headers=officer
+    )
+    assert_problem(missing, 404, "filing_not_found")
+    assert "field" not in missing.json()
 
 
 def test_hostile_text_that_is_printable_is_stored_as_data(
@@ -225,6 +261,7 @@ def test_bad_documents_are_refused(
     docs = url(chat, f"/{filing['id']}/documents")
     response = client.post(docs, files={"file": (name, content)}, headers=officer)
     assert_problem(response, 422, code)
+    assert response.json()["field"] == "file"
     assert client.get(url(chat, f"/{filing['id']}"), headers=officer).json()["documents"] == []
 
 

@@ -112,6 +112,35 @@ def test_bad_servers_are_refused(
     assert client.get(url(chat, "/servers"), headers=officer).json() == []
 
 
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"name": ""}, "name"),
+        ({"role": "\u202etxt"}, "role"),
+        ({"provider": " "}, "provider"),
+        ({"location": "XX-ZZ"}, "location"),
+        ({"location": "US-CA", "gbt2260": "650102"}, "gbt2260"),
+        ({"gbt2260": "990000"}, "gbt2260"),
+        ({"populations": []}, "populations"),
+        ({"populations": ["nowhere"]}, "populations"),
+    ],
+)
+def test_a_refused_server_names_its_field(
+    client: TestClient,
+    chat: NewService,
+    officer: dict[str, str],
+    changes: dict[str, object],
+    field: str,
+) -> None:
+    response = client.post(url(chat, "/servers"), json=server(**changes), headers=officer)
+    assert response.status_code == 422, response.text
+    assert response.json()["field"] == field, response.text
+    taken = client.post(url(chat, "/servers"), json=server(), headers=officer)
+    assert taken.status_code == 201, taken.text
+    again = client.post(url(chat, "/servers"), json=server(), headers=officer)
+    assert assert_problem(again, 409, "server_exists")["field"] == "name"
+
+
 def test_csv_import_then_export_round_trips(
     client: TestClient, chat: NewService, officer: dict[str, str]
 ) -> None:

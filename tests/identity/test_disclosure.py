@@ -165,8 +165,9 @@ def test_an_approved_request_expires_unrevealed(desk: Desk, database: Database) 
 
 def test_no_bulk_disclosure_and_no_disclosure_by_the_wrong_people(desk: Desk) -> None:
     too_many = [f"s{i}" for i in range(11)]
-    assert_problem(desk.request(too_many), 422, "disclosure_too_broad")
-    assert_problem(desk.request([]), 422, "invalid_disclosure")
+    broad = assert_problem(desk.request(too_many), 422, "disclosure_too_broad")
+    assert broad["field"] == "subjects"
+    assert assert_problem(desk.request([]), 422, "invalid_disclosure")["field"] == "subjects"
     assert_problem(desk.request(token=desk.moderator), 403, "permission_denied")
     assert_problem(desk.request(token=desk.key), 403, "permission_denied")  # services may not
     assert_problem(

@@ -154,6 +154,22 @@ def test_malformed_registrations_get_a_clear_error(
     assert NUMBER not in json.dumps(body)
 
 
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"document": {"type": "xx.unknown", "number": NUMBER}}, "document.type"),
+        ({"document": {"type": "cn.ric", "number": ""}}, "document.number"),
+        ({"name": "   "}, "name"),
+        ({"subject": ""}, "subject"),
+    ],
+)
+def test_a_refused_registration_names_its_field(
+    client: TestClient, key: str, change: dict[str, Any], field: str
+) -> None:
+    answer = client.post("/v1/identities", json=registration("f") | change, headers=bearer(key))
+    assert assert_problem(answer, 422, "invalid_identity")["field"] == field
+
+
 @pytest.mark.parametrize("hostile", HOSTILE_STRINGS)
 def test_hostile_names_and_subjects_never_break_the_server(
     client: TestClient, key: str, hostile: str

@@ -8,6 +8,7 @@ import pytest
 
 from trustdesk.policy.service import PackRegistry
 from trustdesk.screening.engine import Screener, Screening, Verdict, compile_screener
+from trustdesk.screening.rules import Action, Mode
 from trustdesk.screening.runtime import CompiledCache, build_screener
 from trustdesk.screening.sources import load_ruleset
 
@@ -75,6 +76,18 @@ def test_evasions_are_found_at_their_original_span(
     result = screener.screen(text)
     assert result.verdict is Verdict.BLOCK
     assert ("gambling-ads", matched) in spans(text, screener)
+
+
+def test_findings_and_counts_speak_the_rules_vocabulary(screener: Screener) -> None:
+    result = screener.screen("online casino, free money, gun for sale")
+    vocabulary = {(f.rule, f.action, f.mode) for f in result.findings}
+    assert vocabulary == {
+        ("gambling-ads", Action.BLOCK, Mode.ENFORCE),
+        ("spam-watch", Action.FLAG, Mode.ENFORCE),
+        ("new-weapons-rule", Action.BLOCK, Mode.SHADOW),
+    }
+    for kept in (*result.findings, *result.rule_counts):
+        assert type(kept.action) is Action and type(kept.mode) is Mode  # members, not strings
 
 
 def test_latin_terms_need_word_boundaries(screener: Screener) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
@@ -9,7 +10,9 @@ from fastapi.testclient import TestClient
 from trustdesk.db.base import utcnow
 from trustdesk.db.engine import Database
 from trustdesk.screening import service as screening
-from trustdesk.screening.service import Excerpt, ShadowResult
+from trustdesk.screening.engine import Verdict
+from trustdesk.screening.rules import Action, Mode
+from trustdesk.screening.service import Excerpt, ShadowResult, stored_items
 
 from support import ServiceFactory, bearer
 
@@ -101,6 +104,7 @@ def test_shadow_rules_report_what_they_would_have_done(
     assert wechat.samples[0].excerpt == Excerpt("快来", "加微信", "领取", False, False)
     assert (lucky.category, lucky.action, lucky.items, lucky.stricter) == ("tos.spam", "flag", 1, 0)
     assert lucky.samples[0].content_id == "m-4"
+    assert type(money.action) is Action and type(money.samples[0].verdict) is Verdict
 
     with database.session() as session:
         assert screening.shadow_results(session, created.service.id, limit=1) == [money]
@@ -150,6 +154,23 @@ def test_samples_are_the_newest_few_and_excerpts_are_cut(
     assert excerpt.before == "x" * 39 + " "
     assert excerpt.after == " 6 " + "x" * 37
     assert excerpt.clipped_start and excerpt.clipped_end
+
+
+def test_stored_items_read_back_in_the_rules_vocabulary(
+    client: TestClient, database: Database, make_service: ServiceFactory
+) -> None:
+    created = make_service()
+    deploy(client, created.api_key, TRIAL)
+    answer = screen(client, created.api_key, "m-1", "casino with free money")
+    with database.session() as session:
+        (item,) = stored_items(session, [uuid.UUID(str(answer["item_id"]))])
+    assert type(item.verdict) is Verdict and item.verdict is Verdict.BLOCK
+    kept = (*item.findings, *item.rule_counts)
+    assert {(k.rule, k.action, k.mode) for k in kept} == {
+        ("casino-live", "block", "enforce"),
+        ("money-trial", "block", "shadow"),
+    }
+    assert all(type(k.action) is Action and type(k.mode) is Mode for k in kept)
 
 
 def test_an_excerpt_keeps_to_the_text() -> None:

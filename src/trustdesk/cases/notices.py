@@ -19,7 +19,15 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from trustdesk.cases.models import Appeal, Case, Decision, Notice, Statement, TrustedFlagger
+from trustdesk.cases.models import (
+    Appeal,
+    AppealStatus,
+    Case,
+    Decision,
+    Notice,
+    Statement,
+    TrustedFlagger,
+)
 from trustdesk.cases.service import Opening, open_or_join, resolve_category
 from trustdesk.crypto.tokens import new_token, token_digest
 from trustdesk.db.base import utcnow
@@ -72,47 +80,57 @@ class Receipt:
     received_at: datetime
 
 
-def _text(value: str | None, what: str, limit: int, *, required: bool = False) -> str | None:
+def _text(
+    value: str | None, what: str, limit: int, *, field: str, required: bool = False
+) -> str | None:
     if value is None or not value.strip():
         if required:
-            raise InvalidNotice(f"{what} is required")
+            raise InvalidNotice(f"{what} is required", field=field)
         return None
     value = value.strip()
     if len(value) > limit:
-        raise InvalidNotice(f"{what} is at most {limit} characters")
+        raise InvalidNotice(f"{what} is at most {limit} characters", field=field)
     if has_forbidden_characters(value, prose=True, allow="\n\t"):
-        raise InvalidNotice(f"{what} may not contain control characters")
+        raise InvalidNotice(f"{what} may not contain control characters", field=field)
     return value
 
 
 def _url(value: str | None) -> str | None:
-    url = _text(value, "url", MAX_URL)
+    url = _text(value, "url", MAX_URL, field="url")
     if url is None:
         return None
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"} or not parts.netloc:
-        raise InvalidNotice("url must be an http or https address")
+        raise InvalidNotice("url must be an http or https address", field="url")
     return url
 
 
 def _checked(notice: NoticeIn) -> NoticeIn:
     if notice.good_faith is not True:
-        raise InvalidNotice("confirm that the notice is accurate and complete, in good faith")
-    email = _text(notice.notifier_email, "notifier e-mail", 254)
+        msg = "confirm that the notice is accurate and complete, in good faith"
+        raise InvalidNotice(msg, field="good_faith")
+    email = _text(notice.notifier_email, "notifier e-mail", 254, field="notifier.email")
     if email is not None and not EMAIL.fullmatch(email):
-        raise InvalidNotice("notifier e-mail is not an e-mail address")
-    content_id = _text(notice.content_id, "content_id", 200)
+        raise InvalidNotice("notifier e-mail is not an e-mail address", field="notifier.email")
+    content_id = _text(notice.content_id, "content_id", 200, field="content_id")
     url = _url(notice.url)
     if content_id is None and url is None:
-        raise InvalidNotice("name the content: its content_id or its url")
+        raise InvalidNotice("name the content: its content_id or its url")  # one of two
     return NoticeIn(
         service_id=notice.service_id,
-        category=_text(notice.category, "category", 200, required=True) or "",
-        explanation=_text(notice.explanation, "explanation", MAX_EXPLANATION, required=True) or "",
+        category=_text(notice.category, "category", 200, field="category", required=True) or "",
+        explanation=_text(
+            notice.explanation,
+            "explanation",
+            MAX_EXPLANATION,
+            field="explanation",
+            required=True,
+        )
+        or "",
         good_faith=True,
         content_id=content_id,
         url=url,
-        notifier_name=_text(notice.notifier_name, "notifier name", 200),
+        notifier_name=_text(notice.notifier_name, "notifier name", 200, field="notifier.name"),
         notifier_email=email,
         language=notice.language if notice.language in set(Language) else None,
     )
@@ -120,7 +138,7 @@ def _checked(notice: NoticeIn) -> NoticeIn:
 
 def register_flagger(session: Session, service_id: uuid.UUID, name: str) -> tuple[uuid.UUID, str]:
     """Register a trusted flagger of a service; returns its id and key (shown only once)."""
-    clean = _text(name, "name", 200, required=True) or ""
+    clean = _text(name, "name", 200, field="name", required=True) or ""
     key = new_token(FLAGGER_KEY_PREFIX)
     with transaction(session):
         flagger = TrustedFlagger(
@@ -237,7 +255,7 @@ class NoticeOutcome:
     decided_at: datetime | None
     actions: tuple[str, ...]
     statement: str | None
-    appeals: tuple[tuple[uuid.UUID, str], ...]
+    appeals: tuple[tuple[uuid.UUID, AppealStatus], ...]
 
 
 def notice_by_token(session: Session, notice_id: uuid.UUID, token: str) -> Notice:
@@ -267,7 +285,7 @@ def outcome(session: Session, notice_id: uuid.UUID, token: str) -> NoticeOutcome
         )
         appeals = (
             tuple(
-                (a.id, str(a.status))
+                (a.id, a.status)
                 for a in session.scalars(select(Appeal).where(Appeal.decision_id == decision.id))
             )
             if decision is not None

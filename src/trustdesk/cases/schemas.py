@@ -14,6 +14,7 @@ from trustdesk.cases.models import Action, Appeal, Case, Decision, Notice
 from trustdesk.cases.service import QueueCounts, QueueEntry, SubjectHistory
 from trustdesk.http.fields import DateTime, LineOrBlank, Prose, ProseOrBlank
 from trustdesk.policy.vocabulary import ActionKind
+from trustdesk.screening.engine import Verdict
 from trustdesk.screening.schemas import FindingOut, RuleCountOut
 from trustdesk.screening.service import StoredItem
 
@@ -118,7 +119,7 @@ class ItemOut(BaseModel):
     id: uuid.UUID
     content_id: str
     text: str
-    verdict: str
+    verdict: Verdict
     ruleset: str
     created_at: datetime
     findings: list[FindingOut]

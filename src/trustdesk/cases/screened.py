@@ -29,15 +29,15 @@ from trustdesk.db.base import utcnow
 from trustdesk.policy.schema import Pack
 from trustdesk.policy.vocabulary import Severity
 from trustdesk.screening.engine import Finding, RuleCount, Verdict
+from trustdesk.screening.rules import Action, Mode
 from trustdesk.screening.service import Screened, rule_counts_of
 
-_REVIEWED = frozenset({"hold", "block", "flag"})
 MAX_CATEGORY = 128
 log = logging.getLogger("trustdesk.cases")
 
 
 def _enforced(counts: Sequence[RuleCount]) -> list[RuleCount]:
-    return [c for c in counts if c.mode == "enforce" and c.action in _REVIEWED]
+    return [c for c in counts if c.mode is Mode.ENFORCE]
 
 
 def _resolve(packs: Sequence[Pack], category: str) -> tuple[ResolvedCategory, bool]:
@@ -80,11 +80,8 @@ def _facts(
     return said
 
 
-_SEVERITY = {"critical": 4, "high": 3, "medium": 2, "low": 1}
-
-
 def _gravest(resolved: Sequence[tuple[ResolvedCategory, RuleCount]]) -> ResolvedCategory:
-    return max(resolved, key=lambda pair: _SEVERITY.get(str(pair[0].severity), 0))[0]
+    return max(resolved, key=lambda pair: pair[0].severity.rank)[0]
 
 
 def on_screened(
@@ -134,7 +131,7 @@ def on_screened(
         ),
     )
     attach_item(session, case, screened.item_id, moment)
-    blocking = [(c, f) for c, f in resolved if f.action == "block"]
+    blocking = [(c, f) for c, f in resolved if f.action is Action.BLOCK]
     if screened.screening.verdict is Verdict.BLOCK and blocking:
         decide_automatically(
             session,

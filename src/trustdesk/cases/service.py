@@ -33,13 +33,7 @@ from trustdesk.screening.service import StoredItem, stored_items
 
 CLAIM_MINUTES = 15
 TRUSTED_BONUS = 100
-SEVERITY_PRIORITY = {
-    Severity.CRITICAL: 40,
-    Severity.HIGH: 30,
-    Severity.MEDIUM: 20,
-    Severity.LOW: 10,
-}
-TERMS_PRIORITY = 5
+SEVERITY_STEP = 10  # the queue's priority per rank of severity (low 10 ... critical 40)
 LANGUAGES = ("zh", "en")
 TERMS_PREFIX = "tos."
 Q = TypeVar("Q", bound="Select[*tuple[Any, ...]]")
@@ -127,8 +121,7 @@ def target_key(content_id: str | None, url: str | None, subject: str | None) -> 
 
 
 def priority_of(category: ResolvedCategory, *, trusted: bool) -> int:
-    base = SEVERITY_PRIORITY.get(category.severity, TERMS_PRIORITY)
-    return base + (TRUSTED_BONUS if trusted else 0)
+    return SEVERITY_STEP * category.severity.rank + (TRUSTED_BONUS if trusted else 0)
 
 
 def default_language(packs: Sequence[Pack]) -> str:

@@ -89,7 +89,8 @@ def _places(session: Session, service_id: uuid.UUID) -> dict[uuid.UUID, cbom.Pla
 def _check_references(session: Session, service_id: uuid.UUID, entry: CryptoAssetIn) -> None:
     places = _places(session, service_id)
     if any(server not in places for server in entry.servers):
-        raise InvalidRegisterEntry("servers names a server this service does not have")
+        msg = "servers names a server this service does not have"
+        raise InvalidRegisterEntry(msg, field="servers")
     if entry.algorithm_id is not None:
         algorithm = session.get(CryptoAsset, entry.algorithm_id)
         if (
@@ -97,7 +98,8 @@ def _check_references(session: Session, service_id: uuid.UUID, entry: CryptoAsse
             or algorithm.service_id != service_id
             or algorithm.asset_type is not CryptoAssetType.ALGORITHM
         ):
-            raise InvalidRegisterEntry("algorithm_id names no algorithm of this service")
+            msg = "algorithm_id names no algorithm of this service"
+            raise InvalidRegisterEntry(msg, field="algorithm_id")
 
 
 def record_asset(
@@ -115,7 +117,8 @@ def record_asset(
             CryptoAsset.name == entry.name,
         )
         if session.scalar(clash) is not None:
-            raise CryptoAssetExists(f"this service already has a {entry.asset_type} so named")
+            msg = f"this service already has a {entry.asset_type} so named"
+            raise CryptoAssetExists(msg, field="name")
         values = {name: getattr(entry, name) for name in _COLUMNS}
         row = CryptoAsset(
             id=uuid.uuid4(),

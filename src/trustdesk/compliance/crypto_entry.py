@@ -113,9 +113,10 @@ class CryptoAssetIn:
         for item in fields(self):
             value = getattr(self, item.name)
             if item.name not in allowed and value not in (None, ()):
-                raise InvalidRegisterEntry(f"{item.name} does not apply to a {kind}")
+                msg = f"{item.name} does not apply to a {kind}"
+                raise InvalidRegisterEntry(msg, field=item.name)
         if getattr(self, REQUIRED[kind]) in (None, ""):
-            raise InvalidRegisterEntry(f"a {kind} needs {REQUIRED[kind]}")
+            raise InvalidRegisterEntry(f"a {kind} needs {REQUIRED[kind]}", field=REQUIRED[kind])
         text = keymaterial.optional_text
         name = keymaterial.check_text(self.name, "name", MAX_NAME)
         return replace(
@@ -146,9 +147,12 @@ class CryptoAssetIn:
     def _dates(self) -> CryptoAssetIn:
         before, after = self.not_valid_before, self.not_valid_after
         if before is not None and after is not None and after <= before:
-            raise InvalidRegisterEntry("not_valid_after must be later than not_valid_before")
+            msg = "not_valid_after must be later than not_valid_before"
+            raise InvalidRegisterEntry(msg, field="not_valid_after")
         if self.created_on and self.expires_on and self.expires_on <= self.created_on:
-            raise InvalidRegisterEntry("expires_on must be later than created_on")
+            raise InvalidRegisterEntry(
+                "expires_on must be later than created_on", field="expires_on"
+            )
         return self
 
 
@@ -158,25 +162,27 @@ def _oid(oid: str | None, name: str, kind: CryptoAssetType) -> str | None:
         return SM_OIDS.get(first) if kind is CryptoAssetType.ALGORITHM else None
     oid = oid.strip()
     if len(oid) > 100 or not OID.fullmatch(oid):
-        raise InvalidRegisterEntry("oid is a dotted object identifier like 1.2.156.10197.1.104")
+        msg = "oid is a dotted object identifier like 1.2.156.10197.1.104"
+        raise InvalidRegisterEntry(msg, field="oid")
     return oid
 
 
 def _unique(items: tuple[T, ...], limit: int, what: str) -> tuple[T, ...]:
     if len(items) > limit:
-        raise InvalidRegisterEntry(f"{what} lists at most {limit} items")
+        raise InvalidRegisterEntry(f"{what} lists at most {limit} items", field=what)
     if len(set(items)) != len(items):
-        raise InvalidRegisterEntry(f"{what} lists an item twice")
+        raise InvalidRegisterEntry(f"{what} lists an item twice", field=what)
     return items
 
 
 def _integer(value: int | None, what: str, low: int, high: int) -> int | None:
     if value is not None and (isinstance(value, bool) or not low <= value <= high):
-        raise InvalidRegisterEntry(f"{what} is between {low} and {high}")
+        raise InvalidRegisterEntry(f"{what} is between {low} and {high}", field=what)
     return value
 
 
 def _aware(value: dt.datetime | None, what: str) -> dt.datetime | None:
     if value is not None and value.tzinfo is None:
-        raise InvalidRegisterEntry(f"{what} needs a timezone (e.g. 2026-01-01T00:00:00Z)")
+        msg = f"{what} needs a timezone (e.g. 2026-01-01T00:00:00Z)"
+        raise InvalidRegisterEntry(msg, field=what)
     return value

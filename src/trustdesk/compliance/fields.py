@@ -15,22 +15,28 @@ class InvalidRegisterEntry(InvalidInput):
     code = "invalid_register_entry"
 
 
-def text(value: str, field: str, limit: int) -> str:
-    """``value`` stripped: 1 to ``limit`` characters, none of them control or format ones."""
+def text(value: str, label: str, limit: int, *, field: str | None = None) -> str:
+    """``value`` stripped: 1 to ``limit`` characters, none of them control or format ones.
+
+    ``label`` names the value in the message; ``field``, the request field it came from.
+    """
     value = value.strip()
     if not value:
-        raise InvalidRegisterEntry(f"{field} must not be empty")
+        raise InvalidRegisterEntry(f"{label} must not be empty", field=field)
     if len(value) > limit:
-        raise InvalidRegisterEntry(f"{field} is at most {limit} characters long")
+        raise InvalidRegisterEntry(f"{label} is at most {limit} characters long", field=field)
     if has_forbidden_characters(value):
-        raise InvalidRegisterEntry(f"{field} may not contain control or format characters")
+        msg = f"{label} may not contain control or format characters"
+        raise InvalidRegisterEntry(msg, field=field)
     return value
 
 
-def optional_text(value: str | None, field: str, limit: int) -> str | None:
+def optional_text(
+    value: str | None, label: str, limit: int, *, field: str | None = None
+) -> str | None:
     if value is None or not value.strip():
         return None
-    return text(value, field, limit)
+    return text(value, label, limit, field=field)
 
 
 def actor(by: str) -> str:
@@ -38,10 +44,13 @@ def actor(by: str) -> str:
     return text(by, "who acts (by)", MAX_ACTOR)
 
 
-def date(value: dt.date, field: str, latest: dt.date | None = None) -> dt.date:
+def date(
+    value: dt.date, label: str, latest: dt.date | None = None, *, field: str | None = None
+) -> dt.date:
     """A plausible date: not before 1990 and, if ``latest`` is given, not after it."""
     if value < EARLIEST:
-        raise InvalidRegisterEntry(f"{field} is before {EARLIEST.isoformat()}")
+        raise InvalidRegisterEntry(f"{label} is before {EARLIEST.isoformat()}", field=field)
     if latest is not None and value > latest:
-        raise InvalidRegisterEntry(f"{field} ({value.isoformat()}) is in the future")
+        msg = f"{label} ({value.isoformat()}) is in the future"
+        raise InvalidRegisterEntry(msg, field=field)
     return value

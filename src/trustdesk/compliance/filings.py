@@ -162,11 +162,12 @@ def record_filing(
     """Add a permit or filing to a service's register and log it."""
     day = _today(today)
     kind = FilingKind(kind)
-    number = fields.text(number, "the filing number", MAX_NUMBER)
-    authority = fields.text(authority, "the issuing authority", MAX_AUTHORITY)
-    issued_on = fields.date(issued_on, "the issue date", latest=day)
+    number = fields.text(number, "the filing number", MAX_NUMBER, field="number")
+    authority = fields.text(authority, "the issuing authority", MAX_AUTHORITY, field="authority")
+    issued_on = fields.date(issued_on, "the issue date", latest=day, field="issued_on")
     if expires_on is not None and expires_on <= issued_on:
-        raise fields.InvalidRegisterEntry("a filing expires after the day it was issued")
+        msg = "a filing expires after the day it was issued"
+        raise fields.InvalidRegisterEntry(msg, field="expires_on")
     by = fields.actor(by)
     with transaction(session):
         get_service(session, service_id)
@@ -174,7 +175,9 @@ def record_filing(
             Filing.service_id == service_id, Filing.kind == kind, Filing.number == number
         )
         if session.scalar(clash) is not None:
-            raise FilingExists(f"this service already has a {kind} with that number")
+            raise FilingExists(
+                f"this service already has a {kind} with that number", field="number"
+            )
         filing_id = uuid.uuid4()
         appended = records.append(
             session,
@@ -247,16 +250,16 @@ def media_type_of(content: bytes) -> str:
     for magic, media_type in MEDIA_TYPES:
         if content.startswith(magic):
             return media_type
-    raise InvalidDocument("a filing document is a PDF, PNG or JPEG file")
+    raise InvalidDocument("a filing document is a PDF, PNG or JPEG file", field="file")
 
 
 def filename_of(name: str) -> str:
     """A bare file name: no folders, no control or format characters."""
     if "/" in name or "\\" in name:
-        raise InvalidDocument("a document's file name may not contain / or \\")
-    name = fields.text(name, "the document's file name", MAX_FILENAME)
+        raise InvalidDocument("a document's file name may not contain / or \\", field="file")
+    name = fields.text(name, "the document's file name", MAX_FILENAME, field="file")
     if name in {".", ".."}:
-        raise InvalidDocument("a document needs a file name")
+        raise InvalidDocument("a document needs a file name", field="file")
     return name
 
 
@@ -271,9 +274,9 @@ def attach_document(
 ) -> DocumentView:
     """Store a document proving a filing; its SHA-256 goes to the record log."""
     if not content:
-        raise InvalidDocument("the document is empty")
+        raise InvalidDocument("the document is empty", field="file")
     if len(content) > MAX_DOCUMENT_BYTES:
-        raise InvalidDocument(f"a document is at most {MAX_DOCUMENT_BYTES} bytes")
+        raise InvalidDocument(f"a document is at most {MAX_DOCUMENT_BYTES} bytes", field="file")
     media_type = media_type_of(content)
     filename = filename_of(filename)
     by = fields.actor(by)
@@ -281,7 +284,7 @@ def attach_document(
     with transaction(session):
         filing = _filing(session, service_id, filing_id)
         if len(filing.documents) >= MAX_DOCUMENTS:
-            raise InvalidDocument(f"a filing has at most {MAX_DOCUMENTS} documents")
+            raise InvalidDocument(f"a filing has at most {MAX_DOCUMENTS} documents", field="file")
         document_id = uuid.uuid4()
         appended = records.append(
             session,

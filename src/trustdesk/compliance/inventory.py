@@ -117,7 +117,7 @@ def record_server(
         get_service(session, service_id)
         taken = select(Server.id).where(Server.service_id == service_id, Server.name == entry.name)
         if session.scalar(taken) is not None:
-            raise ServerExists("this service already has a server with that name")
+            raise ServerExists("this service already has a server with that name", field="name")
         row = Server(id=uuid.uuid4(), service_id=service_id, name=entry.name)
         _fill(row, entry)
         session.add(row)

@@ -80,7 +80,7 @@ def write(servers: Iterable[ServerIn]) -> str:
 
 def _text(content: bytes, source: str) -> str:
     if len(content) > MAX_BYTES:
-        raise InventoryTooLarge(f"an inventory file is at most {MAX_BYTES} bytes")
+        raise InventoryTooLarge(f"an inventory file is at most {MAX_BYTES} bytes", field="file")
     try:
         return content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -116,7 +116,8 @@ class _Collected:
 
     def row(self, header: list[str], row: list[str], line: int) -> None:
         if len(self.servers) + len(self.problems) >= MAX_ROWS:
-            raise InventoryTooLarge(f"an inventory file lists at most {MAX_ROWS} servers")
+            msg = f"an inventory file lists at most {MAX_ROWS} servers"
+            raise InventoryTooLarge(msg, field="file")
         if len(row) != len(header):
             self.problem(line, f"{len(row)} cells where the header has {len(header)}")
             return

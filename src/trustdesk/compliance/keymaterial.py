@@ -64,11 +64,11 @@ def check_text(value: str, field: str, limit: int) -> str:
     """``value`` stripped: 1 to ``limit`` printable characters and no key material."""
     if has_forbidden_characters(value.strip()):
         msg = f"{field} may not contain control or format characters (key bytes are refused)"
-        raise KeyMaterialRefused(msg)
+        raise KeyMaterialRefused(msg, field=field)
     if looks_like_key(value):
         msg = f"{field} looks like key material; the inventory records facilities, never keys"
-        raise KeyMaterialRefused(msg)
-    return fields.text(value, field, limit)
+        raise KeyMaterialRefused(msg, field=field)
+    return fields.text(value, field, limit, field=field)
 
 
 def optional_text(value: str | None, field: str, limit: int) -> str | None:

@@ -24,6 +24,7 @@ from trustdesk.compliance.service import get_service
 from trustdesk.compliance.vocabulary import FilingStatus
 from trustdesk.db.base import utcnow
 from trustdesk.identity import service as identity
+from trustdesk.identity.vocabulary import IdentityStatus
 from trustdesk.policy.params import (
     InternalComplaintsParams,
     RecordPreservationParams,
@@ -130,7 +131,7 @@ def _crypto(context: Context, obligation: ObligationBase) -> tuple[Status, list[
 def _real_name(context: Context, obligation: ObligationBase) -> tuple[Status, list[str]]:
     del obligation
     counts = identity.counts(context.session, context.service_id)
-    verified = counts.get("verified", 0)
+    verified = counts.get(IdentityStatus.VERIFIED, 0)
     return Status.MET, [
         "publishing gate on: unverified subjects are blocked with identity_required",
         f"{verified} verified identit{'y' if verified == 1 else 'ies'} in the vault",

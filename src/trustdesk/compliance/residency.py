@@ -307,7 +307,7 @@ def resolve_finding(
 ) -> FindingView:
     """Close an open finding by a person's decision, with the reason on record."""
     by = fields.actor(by)
-    reason = fields.text(reason, "the reason", MAX_RESOLUTION)
+    reason = fields.text(reason, "the reason", MAX_RESOLUTION, field="reason")
     with transaction(session):
         row = session.get(ResidencyFinding, finding_id)
         if row is None or row.service_id != service_id:

@@ -15,7 +15,7 @@ from trustdesk.compliance.crypto import CryptoAssetView
 from trustdesk.compliance.crypto_entry import CryptoAssetIn
 from trustdesk.compliance.filings import DocumentView, FilingView
 from trustdesk.compliance.inventory import ServerView
-from trustdesk.compliance.obligations import ObligationStatus
+from trustdesk.compliance.obligations import ObligationStatus, Status
 from trustdesk.compliance.residency import CheckResult, FindingView
 from trustdesk.compliance.servers import ServerIn
 from trustdesk.compliance.service import ServiceView
@@ -375,8 +375,8 @@ class ComplianceStatusOut(BaseModel):
                 )
                 for r in rows
             ],
-            met=sum(r.status == "met" for r in rows),
-            not_met=sum(r.status == "not_met" for r in rows),
-            unknown=sum(r.status == "unknown" for r in rows),
+            met=sum(r.status is Status.MET for r in rows),
+            not_met=sum(r.status is Status.NOT_MET for r in rows),
+            unknown=sum(r.status is Status.UNKNOWN for r in rows),
             overdue=sum(r.overdue for r in rows),
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from trustdesk.compliance import fields, locations
@@ -28,28 +29,36 @@ class ServerIn:
     populations: tuple[str, ...]
 
     def checked(self) -> ServerIn:
-        where = locations.location(self.location)
+        where = _located(locations.location, "location", self.location)
         division = None
         if self.gbt2260 is not None and self.gbt2260.strip():
             if not where.startswith("CN-"):
                 msg = "a GB/T 2260 code is given only for locations in China (CN-..)"
-                raise locations.InvalidLocation(msg)
-            division = locations.division(self.gbt2260, where)
-        populations = sorted({locations.region(p) for p in self.populations if p.strip()})
+                raise locations.InvalidLocation(msg, field="gbt2260")
+            division = _located(locations.division, "gbt2260", self.gbt2260, where)
+        populations = sorted(
+            {_located(locations.region, "populations", p) for p in self.populations if p.strip()}
+        )
         if not populations:
-            raise fields.InvalidRegisterEntry("name at least one user population it serves")
+            msg = "name at least one user population it serves"
+            raise fields.InvalidRegisterEntry(msg, field="populations")
         if len(populations) > MAX_POPULATIONS:
-            raise fields.InvalidRegisterEntry(f"at most {MAX_POPULATIONS} populations")
+            msg = f"at most {MAX_POPULATIONS} populations"
+            raise fields.InvalidRegisterEntry(msg, field="populations")
         return ServerIn(
-            name=fields.text(self.name, "the name", MAX_NAME),
-            kind=_choice(AssetKind, self.kind, "kind"),
-            role=fields.text(self.role, "the role", MAX_ROLE),
-            provider=fields.text(self.provider, "the provider", MAX_PROVIDER),
+            name=fields.text(self.name, "the name", MAX_NAME, field="name"),
+            kind=_choice(AssetKind, self.kind, "kind", "kind"),
+            role=fields.text(self.role, "the role", MAX_ROLE, field="role"),
+            provider=fields.text(self.provider, "the provider", MAX_PROVIDER, field="provider"),
             location=where,
             gbt2260=division,
             data_classes=tuple(
                 sorted(
-                    {_choice(DataClass, d, "data class") for d in self.data_classes if d.strip()}
+                    {
+                        _choice(DataClass, d, "data class", "data_classes")
+                        for d in self.data_classes
+                        if d.strip()
+                    }
                 )
             ),
             populations=tuple(populations),
@@ -61,10 +70,20 @@ class ServerIn:
         return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _choice(vocabulary: type[AssetKind] | type[DataClass], value: str, what: str) -> str:
+def _choice(
+    vocabulary: type[AssetKind] | type[DataClass], value: str, what: str, field: str
+) -> str:
     value = value.strip()
     allowed = [str(member) for member in vocabulary]
     if value not in allowed:
         msg = f"{value[:40]!r} is not a {what} (one of {', '.join(allowed)})"
-        raise fields.InvalidRegisterEntry(msg)
+        raise fields.InvalidRegisterEntry(msg, field=field)
     return value
+
+
+def _located(check: Callable[..., str], field: str, *values: str) -> str:
+    """``check(*values)``, its refusal blamed on ``field``."""
+    try:
+        return check(*values)
+    except locations.InvalidLocation as exc:
+        raise locations.InvalidLocation(exc.message, field=field) from exc

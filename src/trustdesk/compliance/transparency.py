@@ -29,11 +29,13 @@ from trustdesk.compliance.service import get_service, list_services
 from trustdesk.db.engine import read_transaction, transaction
 from trustdesk.errors import InvalidInput
 from trustdesk.identity import disclosure
+from trustdesk.identity.vocabulary import DisclosureStatus
 from trustdesk.records import service as records
 from trustdesk.records.events import EventType
 from trustdesk.screening import service as screening
 
 MAX_DAYS = 3660
+_APPROVED = (DisclosureStatus.APPROVED, DisclosureStatus.REVEALED, DisclosureStatus.EXPIRED)
 
 
 class InvalidPeriod(InvalidInput):
@@ -107,10 +109,10 @@ def build(
     requested = disclosure.counts(session, service_id, start=since, end=until)
     disclosures = {
         "received": sum(requested.values()),
-        "approved": sum(requested.get(s, 0) for s in ("approved", "revealed", "expired")),
-        "rejected": requested.get("rejected", 0),
-        "pending": requested.get("pending", 0),
-        "revealed": requested.get("revealed", 0),
+        "approved": sum(requested.get(s, 0) for s in _APPROVED),
+        "rejected": requested.get(DisclosureStatus.REJECTED, 0),
+        "pending": requested.get(DisclosureStatus.PENDING, 0),
+        "revealed": requested.get(DisclosureStatus.REVEALED, 0),
     }
     return Report(
         start,

@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
@@ -69,6 +69,10 @@ class Problem(BaseModel):
     status: int
     code: str
     detail: str | None = None
+    field: str | None = Field(
+        default=None,
+        description="The request field the error is about (a dotted name), if it is one.",
+    )
     errors: list[dict[str, Any]] | None = None
 
 
@@ -115,8 +119,9 @@ def problem_response(
     *,
     errors: list[dict[str, Any]] | None = None,
     headers: Mapping[str, str] | None = None,
+    field: str | None = None,
 ) -> JSONResponse:
-    body = Problem(title=title, status=status, code=code, detail=detail, errors=errors)
+    body = Problem(title=title, status=status, code=code, detail=detail, field=field, errors=errors)
     return JSONResponse(
         body.model_dump(exclude_none=True),
         status_code=status,
@@ -143,7 +148,7 @@ async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
         ]
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return problem_response(
-        status, exc.code, exc.title, exc.message, errors=errors, headers=headers
+        status, exc.code, exc.title, exc.message, errors=errors, headers=headers, field=exc.field
     )
 
 

@@ -22,7 +22,7 @@ from trustdesk.identity.schemas import (
     VoteIn,
 )
 from trustdesk.identity.vault import Vault
-from trustdesk.identity.vocabulary import DisclosureStatus
+from trustdesk.identity.vocabulary import DisclosureStatus, IdentityStatus
 from trustdesk.permissions import Permission
 from trustdesk.policy.schema import Pack
 from trustdesk.policy.service import ServicePacks
@@ -71,7 +71,7 @@ def register(
     )
     packs = _packs(request, session, caller.service_id)
     view = service.register(session, _vault(request), packs, caller.service_id, attempt)
-    response.status_code = 201 if view.status == "verified" else 200
+    response.status_code = 201 if view.status is IdentityStatus.VERIFIED else 200
     return IdentityOut.of(view)
 
 

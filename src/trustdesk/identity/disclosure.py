@@ -169,20 +169,21 @@ def approvals_required(packs: Sequence[Pack]) -> int:
 
 
 def _check(new: NewDisclosure, max_subjects: int) -> NewDisclosure:
-    subjects = tuple(dict.fromkeys(clean_text(s, "a subject", MAX_SUBJECT) for s in new.subjects))
+    cleaned = (clean_text(s, "a subject", MAX_SUBJECT, field="subjects") for s in new.subjects)
+    subjects = tuple(dict.fromkeys(cleaned))
     if not subjects:
-        raise InvalidDisclosure("a disclosure names at least one subject")
+        raise InvalidDisclosure("a disclosure names at least one subject", field="subjects")
     if len(subjects) > max_subjects:
         msg = (
             f"a disclosure names at most {max_subjects} subjects (got {len(subjects)}); "
             "there is no bulk disclosure"
         )
-        raise DisclosureTooBroad(msg)
+        raise DisclosureTooBroad(msg, field="subjects")
     return NewDisclosure(
         new.service_id,
-        clean_text(new.authority, "authority", 200),
-        clean_text(new.legal_basis, "legal basis", 500),
-        clean_text(new.reference, "reference", 200),
+        clean_text(new.authority, "authority", 200, field="authority"),
+        clean_text(new.legal_basis, "legal basis", 500, field="legal_basis"),
+        clean_text(new.reference, "reference", 200, field="reference"),
         subjects,
     )
 
@@ -326,7 +327,7 @@ def vote(
     :class:`DependentApprovals` if their approval is not independent of an earlier one.
     """
     approver.require(Permission.IDENTITY_DISCLOSURE_APPROVE)
-    reason = clean_text(reason, "reason", 500) if reason is not None else None
+    reason = clean_text(reason, "reason", 500, field="reason") if reason is not None else None
     if not approve and reason is None:
         raise InvalidDisclosure("a rejection gives its reason")
     moment = now or utcnow()

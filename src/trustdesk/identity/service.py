@@ -95,13 +95,15 @@ class Registration:
         )
 
 
-def clean_text(value: str, what: str, limit: int) -> str:
-    """``value`` stripped: 1 to ``limit`` characters, no control or format characters."""
+def clean_text(value: str, what: str, limit: int, *, field: str | None = None) -> str:
+    """``value`` stripped: 1 to ``limit`` characters, no control or format characters
+    (``what`` names it in the message; ``field``, the request field it came from)."""
     value = unicodedata.normalize("NFC", value.strip())
     if not value or len(value) > limit:
-        raise InvalidIdentity(f"{what} is 1 to {limit} characters")
+        raise InvalidIdentity(f"{what} is 1 to {limit} characters", field=field)
     if has_forbidden_characters(value):
-        raise InvalidIdentity(f"{what} may not contain control, format or unassigned characters")
+        msg = f"{what} may not contain control, format or unassigned characters"
+        raise InvalidIdentity(msg, field=field)
     return value
 
 
@@ -183,14 +185,16 @@ def _clean(attempt: Registration) -> Registration:
     if attempt.document_type not in documents.TYPES:
         known = ", ".join(sorted(documents.TYPES))
         raise InvalidIdentity(
-            f"document type {attempt.document_type[:40]!r} is not one of: {known}"
+            f"document type {attempt.document_type[:40]!r} is not one of: {known}",
+            field="document.type",
         )
     if not attempt.number or len(attempt.number) > MAX_NUMBER:
-        raise InvalidIdentity(f"a document number is 1 to {MAX_NUMBER} characters")
+        msg = f"a document number is 1 to {MAX_NUMBER} characters"
+        raise InvalidIdentity(msg, field="document.number")
     return Registration(
-        clean_text(attempt.subject, "subject", MAX_SUBJECT),
+        clean_text(attempt.subject, "subject", MAX_SUBJECT, field="subject"),
         IdentityKind(attempt.kind),
-        clean_text(attempt.name, "name", MAX_NAME),
+        clean_text(attempt.name, "name", MAX_NAME, field="name"),
         attempt.document_type,
         attempt.number,
     )

@@ -38,6 +38,14 @@ class Severity(enum.StrEnum):
     HIGH = "high"
     CRITICAL = "critical"
 
+    @property
+    def rank(self) -> int:
+        """1 (low) to 4 (critical): the one order of severities, graver higher."""
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {severity: rank for rank, severity in enumerate(Severity, start=1)}
+
 
 class ActionKind(enum.StrEnum):
     """What a decision does to content or an account."""

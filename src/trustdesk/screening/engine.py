@@ -27,6 +27,7 @@ from typing import NamedTuple
 
 from trustdesk.screening.matchers import LiteralMatcher, PatternMatcher
 from trustdesk.screening.normalize import Normalizer, Steps
+from trustdesk.screening.rules import Action, Mode
 from trustdesk.screening.sources import RuleSetSource
 
 
@@ -46,8 +47,8 @@ class Finding:
 
     rule: str
     category: str
-    action: str
-    mode: str
+    action: Action
+    mode: Mode
     start: int
     end: int
 
@@ -58,8 +59,8 @@ class RuleCount:
 
     rule: str
     category: str
-    action: str
-    mode: str
+    action: Action
+    mode: Mode
     matches: int
 
 
@@ -85,12 +86,12 @@ class Screening(NamedTuple):
 class _RuleInfo:
     id: str
     category: str
-    action: str
-    mode: str
+    action: Action
+    mode: Mode
 
     @property
     def verdict(self) -> Verdict:
-        if self.mode != "enforce" or self.action == "flag":
+        if self.mode is not Mode.ENFORCE or self.action is Action.FLAG:
             return Verdict.ALLOW
         return Verdict(self.action)
 
@@ -317,7 +318,7 @@ def _tables(
     patterns: list[tuple[int, str]] = []
     pattern_owners: list[int] = []
     for index, rule in enumerate(source.rules):
-        rules.append(_RuleInfo(rule.id, rule.category, str(rule.action), str(rule.mode)))
+        rules.append(_RuleInfo(rule.id, rule.category, rule.action, rule.mode))
         for term in _normalized(normalizer, rule.terms):
             terms.append((len(owners), term))
             owners.append(index)

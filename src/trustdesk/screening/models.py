@@ -20,7 +20,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from trustdesk.db.base import Base, CreatedAt, PortableJSON, UUIDPrimaryKey
+from trustdesk.db.base import Base, CreatedAt, PortableJSON, StrEnumType, UUIDPrimaryKey
+from trustdesk.screening.rules import Action, Mode
 
 
 class RuleSetVersion(Base):
@@ -88,8 +89,8 @@ class ContentFinding(UUIDPrimaryKey, Base):
     )
     rule: Mapped[str] = mapped_column(String(64))
     category: Mapped[str] = mapped_column(String(128))
-    action: Mapped[str] = mapped_column(String(8))
-    mode: Mapped[str] = mapped_column(String(8))
+    action: Mapped[Action] = mapped_column(StrEnumType(Action, 8))
+    mode: Mapped[Mode] = mapped_column(StrEnumType(Mode, 8))
     start: Mapped[int] = mapped_column(Integer)
     end: Mapped[int] = mapped_column(Integer)
 

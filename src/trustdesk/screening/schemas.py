@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from trustdesk.screening.engine import Screening, Verdict
+from trustdesk.screening.rules import Action, Mode
 from trustdesk.screening.service import DeploymentView
 
 
@@ -34,8 +35,8 @@ class ScreenRequest(BaseModel):
 class FindingOut(BaseModel):
     rule: str
     category: str
-    action: str
-    mode: str
+    action: Action
+    mode: Mode
     start: int
     end: int
 
@@ -43,8 +44,8 @@ class FindingOut(BaseModel):
 class RuleCountOut(BaseModel):
     rule: str
     category: str
-    action: str
-    mode: str
+    action: Action
+    mode: Mode
     matches: int = Field(description="How often the rule matched, findings kept or not.")
 
 

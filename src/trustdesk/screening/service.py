@@ -34,6 +34,7 @@ from trustdesk.screening.models import (
     RuleSetVersion,
     ScreeningCount,
 )
+from trustdesk.screening.rules import Action, Mode
 from trustdesk.screening.scope import require_service_categories
 from trustdesk.screening.sources import RuleSetSource
 
@@ -268,8 +269,9 @@ IDENTITY_REQUIRED = "identity_required"
 
 def identity_required(item: ContentIn) -> Screening:
     """The verdict on content from a subject the publishing gate refuses (art. 4)."""
-    finding = Finding(IDENTITY_REQUIRED, IDENTITY_REQUIRED, "block", "enforce", 0, len(item.text))
-    counted = RuleCount(IDENTITY_REQUIRED, IDENTITY_REQUIRED, "block", "enforce", 1)
+    rule = (IDENTITY_REQUIRED, IDENTITY_REQUIRED, Action.BLOCK, Mode.ENFORCE)
+    finding = Finding(*rule, 0, len(item.text))
+    counted = RuleCount(*rule, 1)
     return Screening(Verdict.BLOCK, (finding,), "", (counted,))
 
 
@@ -344,7 +346,7 @@ def rule_counts_of(screening: Screening) -> tuple[RuleCount, ...]:
     counts: one made by hand, or an item stored before counts were)."""
     if screening.rule_counts or not screening.findings:
         return screening.rule_counts
-    counted: dict[tuple[str, str, str, str], int] = {}
+    counted: dict[tuple[str, str, Action, Mode], int] = {}
     for f in screening.findings:
         key = (f.rule, f.category, f.action, f.mode)
         counted[key] = counted.get(key, 0) + 1
@@ -380,7 +382,7 @@ class StoredItem:
     content_id: str
     subject: str | None
     text: str
-    verdict: str
+    verdict: Verdict
     ruleset: str
     created_at: datetime
     findings: tuple[Finding, ...]
@@ -402,7 +404,7 @@ def stored_items(session: Session, item_ids: Sequence[uuid.UUID]) -> list[Stored
                 row.content_id,
                 row.subject,
                 row.text,
-                row.verdict,
+                Verdict(row.verdict),
                 row.ruleset,
                 row.created_at,
                 findings := tuple(
@@ -410,12 +412,22 @@ def stored_items(session: Session, item_ids: Sequence[uuid.UUID]) -> list[Stored
                     for f in row.findings
                 ),
                 row.findings_truncated,
-                tuple(RuleCount(**c) for c in row.rule_counts)
+                tuple(_rule_count(c) for c in row.rule_counts)
                 if row.rule_counts is not None
                 else rule_counts_of(Screening(Verdict(row.verdict), findings, row.ruleset)),
             )
             for row in rows
         ]
+
+
+def _rule_count(stored: Mapping[str, Any]) -> RuleCount:
+    return RuleCount(
+        stored["rule"],
+        stored["category"],
+        Action(stored["action"]),
+        Mode(stored["mode"]),
+        stored["matches"],
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -443,7 +455,7 @@ class ShadowSample:
     item_id: uuid.UUID
     content_id: str
     seen_at: datetime
-    verdict: str
+    verdict: Verdict
     excerpt: Excerpt
 
 
@@ -458,7 +470,7 @@ class ShadowResult:
 
     rule: str
     category: str
-    action: str
+    action: Action
     items: int
     stricter: int
     last_matched: datetime
@@ -478,12 +490,12 @@ def shadow_results(
     ``since``: how often and how lately it matched, most matched first."""
     where = [
         ContentItem.service_id == service_id,
-        ContentFinding.mode == "shadow",
+        ContentFinding.mode == Mode.SHADOW,
         *([ContentItem.created_at >= since] if since is not None else []),
     ]
     stricter = or_(
-        and_(ContentFinding.action == "block", ContentItem.verdict != "block"),
-        and_(ContentFinding.action == "hold", ContentItem.verdict == "allow"),
+        and_(ContentFinding.action == Action.BLOCK, ContentItem.verdict != Verdict.BLOCK),
+        and_(ContentFinding.action == Action.HOLD, ContentItem.verdict == Verdict.ALLOW),
     )
     items = func.count(distinct(ContentItem.id))
     rule = (ContentFinding.rule, ContentFinding.category, ContentFinding.action)
@@ -559,6 +571,6 @@ def _shadow_samples(
             excerpt = Excerpt.of(text, start, end)
             found[item_id] = (
                 ruleset,
-                ShadowSample(item_id, content_id, created_at, verdict, excerpt),
+                ShadowSample(item_id, content_id, created_at, Verdict(verdict), excerpt),
             )
     return list(found.values())

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from trustdesk.compliance import crypto, inventory, keymaterial
 from trustdesk.compliance import service as compliance
-from trustdesk.compliance.crypto_entry import REQUIRED, CryptoAssetIn
+from trustdesk.compliance.crypto_entry import CryptoAssetIn
 from trustdesk.compliance.vocabulary import (
     CryptoAssetType,
     CryptoFunction,
@@ -78,10 +78,6 @@ class CryptoForm(BaseModel):
     algorithm_id: Short = ""
 
 
-# An entry's error starts with the field it is about ("curve is at most ...").
-BLAME = {f"{name} ": name for name in CryptoForm.model_fields}
-BLAME.update({f"a {kind} needs {field}": field for kind, field in REQUIRED.items()})
-BLAME["this service already has"] = "name"
 FREE_TEXT = (
     "name",
     "oid",
@@ -177,7 +173,7 @@ def record_crypto(
     try:
         crypto.record_asset(page.db, service_id, entry_of(entered, form), by=actor(page))
     except TrustdeskError as exc:
-        problem = entered.refused(page, exc, BLAME)
+        problem = entered.refused(page, exc)
         if isinstance(exc, keymaterial.KeyMaterialRefused):  # never show a pasted key again
             pasted = [entered.blamed] if entered.blamed in FREE_TEXT else FREE_TEXT
             entered.values.update(dict.fromkeys(pasted, ""))
@@ -192,7 +188,7 @@ def remove_crypto(*, service_id: uuid.UUID, asset_id: uuid.UUID, page: ManagePag
     try:
         crypto.remove_asset(page.db, service_id, asset_id, by=actor(page))
     except TrustdeskError as exc:
-        problem = entered.refused(page, exc, {})
+        problem = entered.refused(page, exc)
         return _page(page, service_id, problem.status, removal=entered)
     message = N_("The entry is removed from the cryptography inventory.")
     return saved(page, message, "compliance_crypto", service_id=service_id)

@@ -28,14 +28,6 @@ from trustdesk.permissions import Permission
 from trustdesk.policy.vocabulary import FilingKind
 
 router = APIRouter(prefix="/compliance/services/{service_id}")
-FILING_BLAME = {
-    "the filing number": "number",
-    "this service already has": "number",
-    "the issuing authority": "authority",
-    "the issue date": "issued_on",
-    "a filing expires": "expires_on",
-}
-DOCUMENT_BLAME = {"the document": "file", "a document": "file", "a filing": "file"}
 
 
 class FilingForm(BaseModel):
@@ -101,7 +93,7 @@ def record_filing(
             by=actor(page),
         )
     except TrustdeskError as exc:
-        problem = entered.refused(page, exc, FILING_BLAME)
+        problem = entered.refused(page, exc)
         return _page(page, service_id, problem.status, filing=entered)
     return saved(page, N_("The filing is recorded."), "compliance_filings", service_id=service_id)
 
@@ -122,7 +114,7 @@ def attach_document(
             page.db, service_id, filing_id, filename=filename, content=content, by=actor(page)
         )
     except TrustdeskError as exc:
-        problem = entered.refused(page, exc, DOCUMENT_BLAME)
+        problem = entered.refused(page, exc)
         return _page(page, service_id, problem.status, document=entered, failed=filing_id)
     message = N_("The document is attached; its SHA-256 is in the record log.")
     return saved(page, message, "compliance_filings", service_id=service_id)

@@ -4,8 +4,8 @@ Reading the register needs ``compliance:register:read``, changing it
 ``compliance:register:manage``. A form is parsed field by field into an :class:`Entered`:
 the values to show again and, for each field that could not be read, a message. The use
 case then checks what it was given; its error (a :class:`TrustdeskError`) goes to the
-form's banner and, where its words name a field, beside that field. Either way the
-transaction is rolled back, so a refused form leaves nothing behind.
+form's banner and, when it names its field (``exc.field``), beside that field. Either way
+the transaction is rolled back, so a refused form leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -44,7 +44,8 @@ class Entered:
     """A form as it was sent: its values, shown again, and what is wrong with them.
 
     ``errors`` holds a message id per field the page could not read; ``blamed`` names the
-    field whose value the use case refused (its English words are ``problem.detail``).
+    field whose value the use case refused (the error's ``field``; its English words are
+    ``problem.detail``).
     """
 
     values: dict[str, Any] = field(default_factory=dict)
@@ -124,17 +125,16 @@ class Entered:
         if self.errors:
             raise fields.InvalidRegisterEntry("some fields could not be read; see each one")
 
-    def refused(self, page: web.Page, exc: TrustdeskError, blame: Mapping[str, str]) -> Problem:
+    def refused(
+        self, page: web.Page, exc: TrustdeskError, renamed: Mapping[str, str] | None = None
+    ) -> Problem:
         """This form refused with ``exc``: the transaction rolled back, the error kept.
 
-        ``blame`` maps the words an error message starts with to the field they name.
+        ``renamed``: the form's name for a request field it calls otherwise.
         """
         page.db.rollback()
         self.problem = describe(exc)
-        detail = exc.message
-        self.blamed = next(
-            (name for words, name in blame.items() if detail.startswith(words)), None
-        )
+        self.blamed = (renamed or {}).get(exc.field, exc.field) if exc.field else None
         return self.problem
 
 

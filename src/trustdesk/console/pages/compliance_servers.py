@@ -31,15 +31,6 @@ from trustdesk.http.downloads import attachment
 from trustdesk.permissions import Permission
 
 router = APIRouter(prefix="/compliance/services/{service_id}")
-SERVER_BLAME = {
-    "the name": "name",
-    "this service already has": "name",
-    "the role": "role",
-    "the provider": "provider",
-    "a GB/T 2260 code": "gbt2260",
-    "name at least one user population": "populations",
-    "at most": "populations",
-}
 NOT_A_LOCATION = N_("Enter an ISO 3166 code like CN or CN-XJ.")
 NOT_A_POPULATION = N_("Enter ISO 3166 codes like CN or CN-XJ, separated by spaces or ;.")
 NOT_A_DIVISION = N_("Enter the six-digit GB/T 2260 code of a place in the location, like 650102.")
@@ -139,7 +130,7 @@ def record_server(
         )
         inventory.record_server(page.db, registry(page), service_id, entry, by=actor(page))
     except TrustdeskError as exc:
-        problem = entered.refused(page, exc, SERVER_BLAME)
+        problem = entered.refused(page, exc)
         return _servers_page(page, service_id, problem.status, server=entered)
     message = N_("The server is recorded and the residency check has run.")
     return saved(page, message, "compliance_servers", service_id=service_id)
@@ -151,7 +142,7 @@ def remove_server(*, service_id: uuid.UUID, server_id: uuid.UUID, page: ManagePa
     try:
         inventory.remove_server(page.db, registry(page), service_id, server_id, by=actor(page))
     except TrustdeskError as exc:
-        problem = entered.refused(page, exc, {})
+        problem = entered.refused(page, exc)
         return _servers_page(page, service_id, problem.status, removal=entered)
     message = N_("The server is removed and the residency check has run.")
     return saved(page, message, "compliance_servers", service_id=service_id)
@@ -180,7 +171,7 @@ def import_servers(
     except TrustdeskError as exc:
         if isinstance(exc, SourceError):
             entered.rows = tuple((p.line, p.message) for p in exc.problems)
-        problem = entered.refused(page, exc, {"an inventory file": "file"})
+        problem = entered.refused(page, exc)
         return _servers_page(page, service_id, problem.status, imported=entered)
     message = N_("The inventory is imported and the residency check has run.")
     return saved(page, message, "compliance_servers", service_id=service_id)
@@ -249,7 +240,7 @@ def resolve_finding(
         entered.check()
         residency.resolve_finding(page.db, service_id, finding_id, by=actor(page), reason=form.note)
     except TrustdeskError as exc:
-        problem = entered.refused(page, exc, {"the reason": "note"})
+        problem = entered.refused(page, exc, {"reason": "note"})
         return _residency_page(
             page, service_id, problem.status, resolution=entered, failed=finding_id
         )

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Form, Query
 from fastapi.responses import Response
 
 from trustdesk.cases import decisions, notices
+from trustdesk.cases.models import AppealStatus
 from trustdesk.compliance import service as compliance
 from trustdesk.console import labels, web
 from trustdesk.console.i18n import N_
@@ -145,7 +146,7 @@ def _outcome(page: web.Page, notice_id: str, token: str, status: int = 200) -> R
             error=describe(exc),
         )
     packs = _packs(page, found.service_id)
-    pending = any(status == "pending" for _, status in found.appeals)
+    pending = any(status is AppealStatus.PENDING for _, status in found.appeals)
     return page.render(
         "public/outcome.html",
         status,

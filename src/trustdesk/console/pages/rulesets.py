@@ -33,6 +33,7 @@ from trustdesk.policy.service import PackRegistry
 from trustdesk.screening import service as screening
 from trustdesk.screening import uploads
 from trustdesk.screening.compiler import CompilerBusy, RuleSetTooCostly
+from trustdesk.screening.rules import Action, Mode
 from trustdesk.screening.runtime import ScreenerRegistry, as_archive
 from trustdesk.screening.sources import RuleSetQuotaExceeded, RuleSetSource
 from trustdesk.settings import Settings
@@ -75,8 +76,8 @@ REFUSALS = (
 class CheckedRule:
     id: str
     category: str
-    action: str
-    mode: str
+    action: Action
+    mode: Mode
     where: str  # file:line:col in the upload
 
 
@@ -93,7 +94,7 @@ class Summary:
 
     @property
     def shadow(self) -> tuple[CheckedRule, ...]:
-        return tuple(rule for rule in self.rules if rule.mode == "shadow")
+        return tuple(rule for rule in self.rules if rule.mode is Mode.SHADOW)
 
 
 @dataclass(frozen=True, slots=True)
