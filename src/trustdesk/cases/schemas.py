@@ -8,10 +8,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from trustdesk.cases.decisions import Outcome
 from trustdesk.cases.delivery import ActionView
 from trustdesk.cases.models import Action, Appeal, Case, Decision, Notice
-from trustdesk.cases.service import QueueCounts, QueueEntry, SubjectHistory
+from trustdesk.cases.outcomes import Outcome
+from trustdesk.cases.service import QueueCounts, QueueEntry, SubjectHistory, category_key
 from trustdesk.policy.vocabulary import ActionKind
 from trustdesk.screening.schemas import FindingOut, RuleCountOut
 from trustdesk.screening.service import StoredItem
@@ -173,7 +173,7 @@ class DecisionOut(BaseModel):
             id=decision.id,
             puid=decision.puid,
             case_id=decision.case_id,
-            category=f"{decision.pack_id}:{decision.category}",
+            category=category_key(decision.pack_id, decision.category),
             citation=decision.citation,
             basis=decision.basis,
             actions=list(decision.actions),
