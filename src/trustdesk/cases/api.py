@@ -260,7 +260,7 @@ def decide_case(
     caller: CaseDecider,
     session: SessionDep,
 ) -> OutcomeOut:
-    outcome = decisions.decide_case(
+    outcome = decisions.decide(
         session,
         _packs_of(request),
         case_id,

@@ -100,7 +100,7 @@ def checked_facts(text: str, what: str = "facts") -> str:
     return text
 
 
-def decide_case(
+def decide(
     session: Session,
     packs_of: ServicePacks,
     case_id: uuid.UUID,
@@ -114,20 +114,6 @@ def decide_case(
     with read_transaction(session):
         service_id = get_case(session, case_id).service_id
     packs = packs_of(session, service_id)
-    return decide(session, packs, case_id, moderator, decision, policy=policy, now=now)
-
-
-def decide(
-    session: Session,
-    packs: Sequence[Pack],
-    case_id: uuid.UUID,
-    moderator: UserCaller,
-    decision: DecisionIn,
-    *,
-    policy: StrikePolicy | None = None,
-    now: datetime | None = None,
-) -> Outcome:
-    """A moderator's decision on a case they have claimed."""
     moderator.require(Permission.CASES_CASE_DECIDE)
     moment = now or utcnow()
     facts = checked_facts(decision.facts)

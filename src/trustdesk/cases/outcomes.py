@@ -9,9 +9,10 @@ decided on.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -34,6 +35,7 @@ from trustdesk.records.events import EventType
 CONTENT_ACTIONS = frozenset({ActionKind.STOP_DISSEMINATION, ActionKind.DELETE})
 ACCOUNT_ACTIONS = frozenset({ActionKind.SUSPEND_UPDATES, ActionKind.CLOSE_ACCOUNT})
 DEFAULT_APPEAL_DAYS = 183
+P = TypeVar("P")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,14 +78,15 @@ def pack_named(packs: Sequence[Pack], pack_id: str) -> Pack | None:
     return next((p for p in packs if p.id == pack_id), None)
 
 
+def longest(packs: Sequence[Pack], kind: type[P], days: Callable[[P], int], default: int) -> int:
+    """The most days any of ``packs``' obligations of parameters ``kind`` gives, else
+    ``default``."""
+    found = [days(o.params) for p in packs for o in p.obligations if isinstance(o.params, kind)]
+    return max(found, default=default)
+
+
 def appeal_days(packs: Sequence[Pack]) -> int:
-    windows = [
-        o.params.window_days
-        for p in packs
-        for o in p.obligations
-        if isinstance(o.params, InternalComplaintsParams)
-    ]
-    return max(windows, default=DEFAULT_APPEAL_DAYS)
+    return longest(packs, InternalComplaintsParams, lambda o: o.window_days, DEFAULT_APPEAL_DAYS)
 
 
 def _source(case: Case) -> str:

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from trustdesk.cases.models import AutomatedDecision, Decision, Statement, Strike
-from trustdesk.cases.outcomes import Docket, Outcome, Ruling, add_statement, record
+from trustdesk.cases.outcomes import Docket, Outcome, Ruling, add_statement, longest, record
 from trustdesk.cases.service import subject_digest
 from trustdesk.cases.statements import render_warning
 from trustdesk.policy.params import MisuseSuspensionParams
@@ -39,13 +39,8 @@ class StrikePolicy:
 
 
 def suspension_days(packs: Sequence[Pack]) -> int:
-    periods = [
-        o.params.period_days
-        for p in packs
-        for o in p.obligations
-        if isinstance(o.params, MisuseSuspensionParams)
-    ]
-    return max(periods, default=DEFAULT_SUSPENSION_DAYS)
+    period = MisuseSuspensionParams
+    return longest(packs, period, lambda o: o.period_days, DEFAULT_SUSPENSION_DAYS)
 
 
 def _active_strikes(session: Session, service_id: uuid.UUID, subject: str, moment: datetime) -> int:

@@ -229,7 +229,7 @@ def decide(
     assert page.user is not None
     chosen = list(actions or [])[:10]
     try:
-        decisions.decide_case(
+        decisions.decide(
             page.db,
             service_packs(page),
             case_id,
