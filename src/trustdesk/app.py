@@ -23,8 +23,8 @@ from trustdesk.auth import service as auth
 from trustdesk.cases import api as cases_api
 from trustdesk.cases import dispatch, webhook_store
 from trustdesk.cases import screened as cases_screened
-from trustdesk.cases.decisions import StrikePolicy
 from trustdesk.cases.outbound import AddressGuard, Courier
+from trustdesk.cases.strikes import StrikePolicy
 from trustdesk.compliance import api as compliance_api
 from trustdesk.compliance import filings, inventory_csv
 from trustdesk.compliance import service as compliance

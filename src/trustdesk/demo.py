@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from trustdesk.auth import service as auth
-from trustdesk.cases import decisions, notices
+from trustdesk.cases import appeals, claims, decisions, notices
 from trustdesk.cases import screened as cases_screened
 from trustdesk.cases import service as cases
 from trustdesk.compliance import crypto, filings, inventory
@@ -381,10 +381,10 @@ def _review_and_disclose(session: Session, registry: PackRegistry) -> None:
     queued = cases.queue(session, cases.QueueFilter(service_id=chat.id))
     held = next((q for q in queued if q.items), None)
     if held is not None:
-        cases.claim(session, held.case_id, moderator.user_id)
+        claims.claim(session, held.case_id, moderator.user_id)
         outcome = decisions.decide(
             session,
-            packs,
+            lambda session, service_id: compliance.packs_for(session, registry, service_id),
             held.case_id,
             moderator,
             decisions.DecisionIn(
@@ -393,7 +393,7 @@ def _review_and_disclose(session: Session, registry: PackRegistry) -> None:
                 facts="Recruits 'part-time' workers who must pay a deposit first: a fraud lure.",
             ),
         )
-        decisions.file_appeal(
+        appeals.file_appeal(
             session,
             packs,
             outcome.decision.id,

@@ -326,7 +326,7 @@ def test_a_reviewers_pace_counts_their_own_decisions_by_hour_and_day(
     from datetime import timedelta  # noqa: PLC0415
 
     from trustdesk.auth import service as auth  # noqa: PLC0415
-    from trustdesk.cases import decisions  # noqa: PLC0415
+    from trustdesk.cases import pace  # noqa: PLC0415
     from trustdesk.db.base import utcnow  # noqa: PLC0415
 
     for n in range(2):
@@ -339,16 +339,51 @@ def test_a_reviewers_pace_counts_their_own_decisions_by_hour_and_day(
     with database.session() as session:
         people = {u.username: u.id for u in auth.list_users(session)}
         moment = utcnow()
-        assert decisions.reviewer_pace(session, people["mod.one"], now=moment) == (
-            decisions.ReviewerPace(last_hour=2, today=2)
+        assert pace.reviewer_pace(session, people["mod.one"], now=moment) == (
+            pace.ReviewerPace(last_hour=2, today=2)
         )
         later = moment + timedelta(minutes=61)
         same_day = later.date() == moment.date()
-        assert decisions.reviewer_pace(session, people["mod.one"], now=later) == (
-            decisions.ReviewerPace(last_hour=0, today=2 if same_day else 0)
+        assert pace.reviewer_pace(session, people["mod.one"], now=later) == (
+            pace.ReviewerPace(last_hour=0, today=2 if same_day else 0)
         )
         earlier = moment - timedelta(minutes=5)  # decisions after `now` are not counted
-        assert decisions.reviewer_pace(session, people["mod.one"], now=earlier).last_hour == 0
-        assert decisions.reviewer_pace(session, people["mod.two"], now=moment) == (
-            decisions.ReviewerPace(last_hour=0, today=0)
+        assert pace.reviewer_pace(session, people["mod.one"], now=earlier).last_hour == 0
+        assert pace.reviewer_pace(session, people["mod.two"], now=moment) == (
+            pace.ReviewerPace(last_hour=0, today=0)
         )
+
+
+@pytest.mark.parametrize("reverse", [True, False])
+def test_an_appeal_under_the_operators_own_terms_is_decided(desk: Desk, reverse: bool) -> None:
+    desk.notice(content_id="m-terms", category="tos.spam")
+    entry = desk.get("/v1/cases/queue", desk.moderator).json()[0]
+    assert entry["category"] == "tos.spam"  # one spelling: the one a decision takes
+    counts = desk.get("/v1/cases/queue/counts?category=tos.spam", desk.moderator).json()
+    assert counts["by_category"] == {"tos.spam": 1}
+    assert desk.get("/v1/cases/queue?category=tos", desk.moderator).json() == [entry]
+    decided = claim_and_decide(
+        desk,
+        entry["case_id"],
+        desk.moderator,
+        category=entry["category"],
+        actions=["delete"],
+        facts="Spam.",
+    )
+    assert decided.status_code == 201, decided.text
+    appeal = desk.post(
+        "/v1/appeals", {"decision_id": decided.json()["decision"]["id"], "reason": "Not spam."}
+    )
+    assert appeal.status_code == 201, appeal.text
+    ruled = desk.post(
+        f"/v1/appeals/{appeal.json()['id']}/decision",
+        {"reverse": reverse, "facts": "Looked at it again."},
+        desk.senior,
+    )
+    assert ruled.status_code == 200, ruled.text
+    assert ruled.json()["appeal"]["status"] == ("reversed" if reverse else "upheld")
+    if reverse:
+        assert [a["kind"] for a in ruled.json()["outcome"]["actions"]] == ["restore"]
+        assert "reverses decision" in ruled.json()["outcome"]["statements"][0]["text"]
+    else:
+        assert ruled.json()["outcome"] is None

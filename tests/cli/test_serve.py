@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from trustdesk import demo
 from trustdesk.auth import service as auth
-from trustdesk.cases import decisions
+from trustdesk.cases import appeals
 from trustdesk.cases import service as cases
 from trustdesk.cases.models import Decision
 from trustdesk.compliance import service as compliance
@@ -101,7 +101,7 @@ def test_demo_loads_once(database: Database, packs: PackRegistry, settings: Sett
     assert decided.count("fully") == 4  # the four blocked messages were decided at once
     assert decided.count("not_automated") == 1  # and mod.alice decided one held message
     with database.session() as session:
-        assert [a.by for a in decisions.appeals(session)] == ["subject"]
+        assert [a.by for a in appeals.appeals(session)] == ["subject"]
         assert [d.status for d in disclosure.list_requests(session)] == ["pending"]
 
 

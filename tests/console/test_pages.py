@@ -382,6 +382,41 @@ def test_the_moderator_who_decided_may_not_decide_the_appeal(
     assert "may not decide the appeal" in answer.text
 
 
+@pytest.mark.parametrize("outcome", ["uphold", "reverse"])
+def test_a_case_under_the_operators_own_terms_is_decided_and_its_appeal_too(
+    visitor: Visitor, desk: Desk, outcome: str
+) -> None:
+    desk.notice(content_id="m-terms", category="tos.spam")
+    case_id = desk.get("/v1/cases/queue", desk.moderator).json()[0]["case_id"]
+    visitor.sign_in("mod.one")
+    queue = visitor.get("/console/queue").text
+    assert "tos.spam" in queue
+    assert "tos:tos.spam" not in queue  # one spelling, the one a decision takes
+    case = f"/console/cases/{case_id}"
+    visitor.post(f"{case}/claim", form_page=case)
+    assert '<option value="tos.spam" selected>' in visitor.get(case).text
+    decided = visitor.post(
+        f"{case}/decision",
+        {"category": "tos.spam", "actions": "delete", "facts": "Spam."},
+        form_page=case,
+    )
+    assert decided.status_code == 303, decided.text
+    decision = desk.get(f"/v1/cases/{case_id}", desk.senior).json()["decisions"][0]["id"]
+    filed = desk.post("/v1/appeals", {"decision_id": decision, "reason": "Not spam."})
+    assert filed.status_code == 201, filed.text
+    visitor.sign_in("senior.one")
+    answer = visitor.post(
+        f"/console/appeals/{filed.json()['id']}/decision",
+        {"outcome": outcome, "facts": "Looked at it again."},
+        form_page="/console/appeals",
+    )
+    assert answer.status_code == 303, answer.text
+    after = visitor.get("/console/appeals").text
+    assert (
+        "The decision is reversed" if outcome == "reverse" else "The decision is upheld"
+    ) in after
+
+
 # --- hostile input on every form ---------------------------------------------------------
 
 # name: (path, the page holding the token, valid values; each is made hostile in turn)

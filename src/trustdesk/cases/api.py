@@ -13,9 +13,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
-from trustdesk.cases import actions, decisions, notices, service, webhook_store
+from trustdesk.cases import actions, appeals, claims, decisions, notices, service, webhook_store
 from trustdesk.cases import report as case_report
-from trustdesk.cases.decisions import StrikePolicy
 from trustdesk.cases.models import ActionStatus, AppealStatus, TrustedFlagger
 from trustdesk.cases.outbound import AddressGuard
 from trustdesk.cases.schemas import (
@@ -41,7 +40,7 @@ from trustdesk.cases.schemas import (
     WebhookOut,
     WebhookSecretOut,
 )
-from trustdesk.errors import Unauthenticated
+from trustdesk.cases.strikes import StrikePolicy
 from trustdesk.http.callers import (
     CallerDep,
     ServiceCaller,
@@ -54,7 +53,6 @@ from trustdesk.http.fields import DateTime
 from trustdesk.http.problems import CONFLICT_RESPONSES, PROBLEM_RESPONSES, RATE_LIMITED_RESPONSES
 from trustdesk.http.ratelimit import RateLimiter, client_address
 from trustdesk.permissions import Permission
-from trustdesk.policy.schema import Pack
 from trustdesk.policy.service import ServicePacks
 from trustdesk.settings import Settings
 
@@ -69,9 +67,9 @@ ActionReader = Annotated[
 ]
 
 
-def _packs(request: Request, session: SessionDep, service_id: uuid.UUID) -> tuple[Pack, ...]:
+def _packs_of(request: Request) -> ServicePacks:
     packs_of: ServicePacks = request.app.state.service_packs
-    return packs_of(session, service_id)
+    return packs_of
 
 
 def _policy(request: Request) -> StrikePolicy:
@@ -84,12 +82,7 @@ def _flagger(
 ) -> TrustedFlagger | None:
     """The trusted flagger sending a notice, if any. A dependency, so that a credential that
     is not a flagger's key is refused (401) before the notice is validated."""
-    if authorization is None:
-        return None
-    scheme, _, key = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not key.startswith(notices.FLAGGER_KEY_PREFIX):
-        raise Unauthenticated("notices take no credential but a trusted flagger's key")
-    return notices.flagger_for(session, key.strip())
+    return notices.flagger_by_credential(session, authorization)
 
 
 @router.post(
@@ -118,14 +111,8 @@ def submit_notice(
         notifier_email=notifier.email if notifier else None,
         language=body.language,
     )
-    packs = _packs(request, session, body.service_id)
-    receipt = notices.submit(session, packs, notice, flagger=flagger)
-    return ReceiptOut(
-        notice_id=receipt.notice_id,
-        token=receipt.token,
-        trusted=receipt.trusted,
-        received_at=receipt.received_at,
-    )
+    receipt = notices.submit_to_service(session, _packs_of(request), notice, flagger=flagger)
+    return ReceiptOut.model_validate(receipt, from_attributes=True)
 
 
 @router.get("/notices/{notice_id}", summary="A notice's outcome, for its notifier")
@@ -158,13 +145,7 @@ def notifier_appeal(
     session: SessionDep,
     token: TokenHeader,
 ) -> AppealOut:
-    found = notices.outcome(session, notice_id, token)
-    if found.decision_id is None:
-        raise decisions.AppealNotAllowed("nothing has been decided on this notice yet")
-    packs = _packs(request, session, found.service_id)
-    appeal = decisions.file_appeal(
-        session, packs, found.decision_id, by="notifier", reason=body.reason
-    )
+    appeal = appeals.appeal_by_notifier(session, _packs_of(request), notice_id, token, body.reason)
     return AppealOut.of(appeal)
 
 
@@ -183,14 +164,8 @@ def register_flagger(body: FlaggerIn, caller: CallerDep, session: SessionDep) ->
 def subject_appeal(
     body: SubjectAppealIn, request: Request, caller: CallerDep, session: SessionDep
 ) -> AppealOut:
-    packs = _packs(request, session, caller.service_id)
-    appeal = decisions.file_appeal(
-        session,
-        packs,
-        body.decision_id,
-        by="subject",
-        reason=body.reason,
-        service_id=caller.service_id,
+    appeal = appeals.appeal_by_subject(
+        session, _packs_of(request), caller.service_id, body.decision_id, body.reason
     )
     return AppealOut.of(appeal)
 
@@ -258,8 +233,7 @@ def get_case(case_id: uuid.UUID, caller: CaseReader, session: SessionDep) -> Cas
     responses=CONFLICT_RESPONSES,
 )
 def claim_case(case_id: uuid.UUID, caller: CaseDecider, session: SessionDep) -> CaseOut:
-    service.claim(session, case_id, caller.user_id)
-    detail = service.case_detail(session, case_id)
+    detail = claims.claim(session, case_id, caller.user_id)
     return CaseOut.of(detail.case, detail.items, detail.history)
 
 
@@ -270,7 +244,7 @@ def claim_case(case_id: uuid.UUID, caller: CaseDecider, session: SessionDep) -> 
     responses=CONFLICT_RESPONSES,
 )
 def release_case(case_id: uuid.UUID, caller: CaseDecider, session: SessionDep) -> None:
-    service.release(session, case_id, caller.user_id)
+    claims.release(session, case_id, caller.user_id)
 
 
 @router.post(
@@ -286,11 +260,9 @@ def decide_case(
     caller: CaseDecider,
     session: SessionDep,
 ) -> OutcomeOut:
-    case = service.case_detail(session, case_id).case
-    packs = _packs(request, session, case.service_id)
     outcome = decisions.decide(
         session,
-        packs,
+        _packs_of(request),
         case_id,
         caller,
         decisions.DecisionIn(
@@ -312,7 +284,7 @@ def list_appeals(
     status: AppealStatus | None = AppealStatus.PENDING,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[AppealOut]:
-    return [AppealOut.of(a) for a in decisions.appeals(session, status=status, limit=limit)]
+    return [AppealOut.of(a) for a in appeals.appeals(session, status=status, limit=limit)]
 
 
 @router.post(
@@ -327,17 +299,8 @@ def decide_appeal(
     caller: AppealDecider,
     session: SessionDep,
 ) -> AppealDecisionOut:
-    service_id = decisions.appeal_service(session, appeal_id)
-    appeal, outcome = decisions.decide_appeal(
-        session,
-        _packs(request, session, service_id),
-        appeal_id,
-        caller,
-        reverse=body.reverse,
-        facts=body.facts,
-        actions=tuple(body.actions),
-        suspend_until=body.suspend_until,
-    )
+    ruling = appeals.AppealRuling(body.reverse, body.facts, tuple(body.actions), body.suspend_until)
+    appeal, outcome = appeals.decide_appeal(session, _packs_of(request), appeal_id, caller, ruling)
     return AppealDecisionOut(
         appeal=AppealOut.of(appeal), outcome=OutcomeOut.of(outcome) if outcome else None
     )

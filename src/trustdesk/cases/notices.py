@@ -34,6 +34,7 @@ from trustdesk.db.base import utcnow
 from trustdesk.db.engine import transaction
 from trustdesk.errors import InvalidInput, NotFound, Unauthenticated
 from trustdesk.policy.schema import Pack
+from trustdesk.policy.service import ServicePacks
 from trustdesk.policy.vocabulary import Language
 from trustdesk.records import leaf
 from trustdesk.records import service as records
@@ -169,6 +170,18 @@ def has_notices(session: Session, service_id: uuid.UUID) -> bool:
     return found is not None
 
 
+def flagger_by_credential(session: Session, authorization: str | None) -> TrustedFlagger | None:
+    """The trusted flagger whose key an ``Authorization`` header carries (``Bearer tdf_...``),
+    or None without one; :class:`Unauthenticated` for any other credential, or a key that is
+    unknown or revoked: a notice takes no credential but a trusted flagger's key."""
+    if authorization is None:
+        return None
+    scheme, _, key = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not key.startswith(FLAGGER_KEY_PREFIX):
+        raise Unauthenticated("notices take no credential but a trusted flagger's key")
+    return flagger_for(session, key.strip())
+
+
 def flagger_for(session: Session, key: str) -> TrustedFlagger:
     """The trusted flagger holding ``key``; :class:`Unauthenticated` if none (or revoked)."""
     with transaction(session):
@@ -178,6 +191,17 @@ def flagger_for(session: Session, key: str) -> TrustedFlagger:
     if flagger is None or flagger.revoked_at is not None:
         raise Unauthenticated("unknown or revoked trusted-flagger key")
     return flagger
+
+
+def submit_to_service(
+    session: Session,
+    packs_of: ServicePacks,
+    notice: NoticeIn,
+    *,
+    flagger: TrustedFlagger | None = None,
+) -> Receipt:
+    """Take a notice under the packs of the service it names (see :func:`submit`)."""
+    return submit(session, packs_of(session, notice.service_id), notice, flagger=flagger)
 
 
 def submit(

@@ -9,9 +9,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from trustdesk.cases.actions import ActionView
-from trustdesk.cases.decisions import Outcome
 from trustdesk.cases.models import Action, Appeal, Case, Decision, Notice
-from trustdesk.cases.service import QueueCounts, QueueEntry, SubjectHistory
+from trustdesk.cases.outcomes import Outcome
+from trustdesk.cases.service import QueueCounts, QueueEntry, SubjectHistory, category_key
 from trustdesk.http.fields import DateTime, LineOrBlank, Prose, ProseOrBlank
 from trustdesk.policy.vocabulary import ActionKind
 from trustdesk.screening.engine import Verdict
@@ -176,7 +176,7 @@ class DecisionOut(BaseModel):
             id=decision.id,
             puid=decision.puid,
             case_id=decision.case_id,
-            category=f"{decision.pack_id}:{decision.category}",
+            category=category_key(decision.pack_id, decision.category),
             citation=decision.citation,
             basis=decision.basis,
             actions=list(decision.actions),

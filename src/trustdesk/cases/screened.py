@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
-from trustdesk.cases.decisions import StrikePolicy, decide_automatically
+from trustdesk.cases.decisions import decide_automatically
 from trustdesk.cases.service import (
     TERMS_PREFIX,
     Opening,
@@ -25,6 +25,7 @@ from trustdesk.cases.service import (
     open_or_join,
     resolve_category,
 )
+from trustdesk.cases.strikes import StrikePolicy
 from trustdesk.db.base import utcnow
 from trustdesk.policy.schema import Pack
 from trustdesk.policy.vocabulary import Severity

@@ -13,7 +13,7 @@ import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, func, or_, select
@@ -31,21 +31,16 @@ from trustdesk.records import service as records
 from trustdesk.records.events import EventType
 from trustdesk.screening.service import StoredItem, stored_items
 
-CLAIM_MINUTES = 15
 TRUSTED_BONUS = 100
 SEVERITY_STEP = 10  # the queue's priority per rank of severity (low 10 ... critical 40)
 LANGUAGES = ("zh", "en")
+TERMS_PACK = "tos"  # the operator's own terms: categories ``tos.<label>``, in no pack
 TERMS_PREFIX = "tos."
 Q = TypeVar("Q", bound="Select[*tuple[Any, ...]]")
 
 
 class CaseNotFound(NotFound):
     code = "case_not_found"
-
-
-class CaseClaimed(Conflict):
-    code = "case_claimed"
-    title = "Case claimed by another moderator"
 
 
 class CaseClosed(Conflict):
@@ -70,16 +65,24 @@ class ResolvedCategory:
 
     @property
     def key(self) -> str:
-        return f"{self.pack_id}:{self.category}"
+        return category_key(self.pack_id, self.category)
+
+
+def category_key(pack_id: str, category: str) -> str:
+    """The one spelling of a category in cases, notices, the queue and the log, which
+    :func:`resolve_category` takes: ``pack:category``, or the operator's ``tos.<label>``."""
+    return category if pack_id == TERMS_PACK else f"{pack_id}:{category}"
 
 
 def resolve_category(packs: Sequence[Pack], name: str) -> ResolvedCategory:
     """``name`` (``category``, ``pack:category`` or ``tos.<label>``) among ``packs``."""
     name = name.strip()
+    if name.startswith(f"{TERMS_PACK}:{TERMS_PREFIX}"):  # how cases spelled it before
+        name = name.removeprefix(f"{TERMS_PACK}:")
     if name.startswith(TERMS_PREFIX) and len(name) > len(TERMS_PREFIX) and len(name) <= 128:
         label = name.removeprefix(TERMS_PREFIX)
         return ResolvedCategory(
-            "tos", name, "terms of service", "terms", Severity.LOW, label, label
+            TERMS_PACK, name, "terms of service", "terms", Severity.LOW, label, label
         )
     pack_id, _, category_id = name.rpartition(":")
     for pack in packs:
@@ -122,12 +125,6 @@ def target_key(content_id: str | None, url: str | None, subject: str | None) -> 
 
 def priority_of(category: ResolvedCategory, *, trusted: bool) -> int:
     return SEVERITY_STEP * category.severity.rank + (TRUSTED_BONUS if trusted else 0)
-
-
-def default_language(packs: Sequence[Pack]) -> str:
-    """The service's language for statements when a subject's is unknown."""
-    chinese = any(p.jurisdiction.code.split("-")[0] == "CN" for p in packs)
-    return "zh" if chinese else "en"
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,11 +237,7 @@ class QueueFilter:
         if self.service_id is not None:
             query = query.where(Case.service_id == self.service_id)
         if self.category:
-            query = query.where(
-                Case.category == self.category
-                if ":" in self.category
-                else Case.category.startswith(f"{self.category}:", autoescape=True)
-            )
+            query = query.where(_in_category(self.category))
         if self.trusted is not None:
             query = query.where(Case.trusted.is_(self.trusted))
         if self.opened_before is not None:
@@ -252,6 +245,14 @@ class QueueFilter:
         if not self.include_claimed:
             query = query.where(_unclaimed(moment))
         return query
+
+
+def _in_category(name: str) -> ColumnElement[bool]:
+    """One category by its key, or every category of a pack (``tos``: the operator's)."""
+    if ":" in name or name.startswith(TERMS_PREFIX):
+        return Case.category == name
+    prefix = TERMS_PREFIX if name == TERMS_PACK else f"{name}:"
+    return Case.category.startswith(prefix, autoescape=True)
 
 
 def _unclaimed(moment: datetime) -> ColumnElement[bool]:
@@ -332,40 +333,6 @@ def get_case(session: Session, case_id: uuid.UUID, *, lock: bool = False) -> Cas
     if case is None:
         raise CaseNotFound(f"no case {case_id}")
     return case
-
-
-def claim(
-    session: Session, case_id: uuid.UUID, user_id: uuid.UUID, *, now: datetime | None = None
-) -> Case:
-    """Claim ``case_id`` for ``user_id`` for :data:`CLAIM_MINUTES` (renewing their own claim)."""
-    moment = now or utcnow()
-    with transaction(session):
-        case = get_case(session, case_id, lock=True)
-        if case.status not in {CaseStatus.OPEN, CaseStatus.APPEALED}:
-            raise CaseClosed(f"case {case_id} is {case.status}")
-        held = case.claim_expires_at is not None and case.claim_expires_at > moment
-        if held and case.claimed_by != user_id:
-            raise CaseClaimed(f"case {case_id} is claimed until {case.claim_expires_at:%H:%M:%S}")
-        case.claimed_by = user_id
-        case.claim_expires_at = moment + timedelta(minutes=CLAIM_MINUTES)
-        session.flush()
-        return case
-
-
-def release(session: Session, case_id: uuid.UUID, user_id: uuid.UUID) -> None:
-    with transaction(session):
-        case = get_case(session, case_id, lock=True)
-        if case.claimed_by == user_id:
-            case.claimed_by = case.claim_expires_at = None
-
-
-def require_claim(case: Case, user_id: uuid.UUID, moment: datetime) -> None:
-    if (
-        case.claimed_by != user_id
-        or case.claim_expires_at is None
-        or case.claim_expires_at <= moment
-    ):
-        raise CaseClaimed(f"claim case {case.id} before deciding it")
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,13 +8,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form
 from fastapi.responses import Response
 
+from trustdesk.cases import appeals as cases_appeals
 from trustdesk.cases import decisions
-from trustdesk.cases.models import AppealStatus
+from trustdesk.cases.service import category_key
 from trustdesk.console import labels, web
 from trustdesk.console.i18n import N_
-from trustdesk.console.pages.cases import packs_of, parse_actions, parse_until
+from trustdesk.console.pages.cases import packs_of, parse_actions, parse_until, service_packs
 from trustdesk.console.problems import describe
-from trustdesk.db.engine import transaction
 from trustdesk.errors import TrustdeskError
 from trustdesk.permissions import Permission
 
@@ -25,16 +25,14 @@ SHOWN = 100
 
 def _pending(page: web.Page) -> list[dict[str, Any]]:
     shown = []
-    for appeal in decisions.appeals(page.db, status=AppealStatus.PENDING, limit=SHOWN):
-        with transaction(page.db):
-            decision = decisions.get_decision(page.db, appeal.decision_id)
+    for appeal, decision in cases_appeals.pending_appeals(page.db, limit=SHOWN):
         packs = packs_of(page, appeal.service_id)
         shown.append(
             {
                 "appeal": appeal,
                 "decision": decision,
                 "category": labels.category_label(
-                    packs, f"{decision.pack_id}:{decision.category}", page.language
+                    packs, category_key(decision.pack_id, decision.category), page.language
                 ),
                 "actions": [labels.action_label(packs, a, page.language) for a in decision.actions],
                 "choices": labels.action_choices(packs, page.language),
@@ -62,16 +60,14 @@ def decide_appeal(
     try:
         if outcome not in {"uphold", "reverse"}:
             raise decisions.InvalidDecision("choose to uphold or to reverse the decision")
-        service_id = decisions.appeal_service(page.db, appeal_id)
-        decisions.decide_appeal(
-            page.db,
-            packs_of(page, service_id),
-            appeal_id,
-            page.user.caller(),
+        ruling = cases_appeals.AppealRuling(
             reverse=outcome == "reverse",
             facts=facts,
             actions=parse_actions(list(actions or [])[:10]),
             suspend_until=parse_until(until),
+        )
+        cases_appeals.decide_appeal(
+            page.db, service_packs(page), appeal_id, page.user.caller(), ruling
         )
     except TrustdeskError as exc:
         problem = describe(exc)

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Query
 from fastapi.responses import Response
 
-from trustdesk.cases import actions, decisions
+from trustdesk.cases import actions, appeals, claims, decisions, pace
 from trustdesk.cases import service as cases
 from trustdesk.cases.models import CaseStatus
 from trustdesk.compliance import service as compliance
@@ -36,9 +36,13 @@ BREAK_AFTER = 20  # decisions in an hour after which the queue suggests a break
 SENSITIVE = frozenset({Severity.CRITICAL})  # content of these categories starts folded away
 
 
-def packs_of(page: web.Page, service_id: uuid.UUID) -> tuple[Pack, ...]:
+def service_packs(page: web.Page) -> ServicePacks:
     packs: ServicePacks = page.request.app.state.service_packs
-    return packs(page.db, service_id)
+    return packs
+
+
+def packs_of(page: web.Page, service_id: uuid.UUID) -> tuple[Pack, ...]:
+    return service_packs(page)(page.db, service_id)
 
 
 def all_packs(page: web.Page) -> tuple[Pack, ...]:
@@ -107,16 +111,16 @@ def queue(
     if page.request.headers.get("hx-request") == "true":
         return page.render("cases/_queue.html", **context)
     assert page.user is not None
-    pace = decisions.reviewer_pace(page.db, page.user.id, now=moment)
+    mine = pace.reviewer_pace(page.db, page.user.id, now=moment)
     return page.render(
-        "cases/queue.html", pace=pace, break_due=pace.last_hour >= BREAK_AFTER, **context
+        "cases/queue.html", pace=mine, break_due=mine.last_hour >= BREAK_AFTER, **context
     )
 
 
 @router.post("/cases/{case_id}/claim", name="claim")
 def claim(case_id: uuid.UUID, page: DecidePage) -> Response:
     assert page.user is not None
-    cases.claim(page.db, case_id, page.user.id)
+    claims.claim(page.db, case_id, page.user.id)
     page.flash(N_("You have claimed this case for 15 minutes."))
     return page.redirect("case", case_id=case_id)
 
@@ -124,7 +128,7 @@ def claim(case_id: uuid.UUID, page: DecidePage) -> Response:
 @router.post("/cases/{case_id}/release", name="release")
 def release(case_id: uuid.UUID, page: DecidePage) -> Response:
     assert page.user is not None
-    cases.release(page.db, case_id, page.user.id)
+    claims.release(page.db, case_id, page.user.id)
     page.flash(N_("The case is back in the queue."))
     return page.redirect("queue")
 
@@ -145,6 +149,14 @@ def _sensitive(packs: Sequence[Pack], category: str) -> bool:
         return False
 
 
+def _category_choices(packs: Sequence[Pack], category: str, language: str) -> list[labels.Choice]:
+    """The packs' categories, and the operator's own one (``tos.<label>``) the case is under."""
+    choices = labels.category_choices(packs, language)
+    if category.startswith(cases.TERMS_PREFIX):
+        choices.append(labels.Choice(category, category, cases.TERMS_PACK))
+    return choices
+
+
 def case_context(page: web.Page, case_id: uuid.UUID) -> dict[str, Any]:
     """Everything the case page shows, for the case view and the forms that re-render it."""
     assert page.user is not None
@@ -153,7 +165,7 @@ def case_context(page: web.Page, case_id: uuid.UUID) -> dict[str, Any]:
     packs = packs_of(page, case.service_id)
     moment = utcnow()
     claimed = case.claim_expires_at is not None and case.claim_expires_at > moment
-    pending = decisions.appeals(page.db, status=None, case_id=case.id)
+    pending = appeals.appeals(page.db, status=None, case_id=case.id)
     return {
         "case": case,
         "content": _content(detail),
@@ -163,7 +175,7 @@ def case_context(page: web.Page, case_id: uuid.UUID) -> dict[str, Any]:
         "mine": claimed and case.claimed_by == page.user.id,
         "claimed_by_other": claimed and case.claimed_by != page.user.id,
         "decidable": case.status is CaseStatus.OPEN,
-        "categories": labels.category_choices(packs, page.language),
+        "categories": _category_choices(packs, case.category, page.language),
         "actions": labels.action_choices(packs, page.language),
         "label": lambda key: labels.category_label(packs, key, page.language),
         "action_label": lambda kind: labels.action_label(packs, kind, page.language),
@@ -217,10 +229,9 @@ def decide(
     assert page.user is not None
     chosen = list(actions or [])[:10]
     try:
-        case = cases.case_detail(page.db, case_id).case
         decisions.decide(
             page.db,
-            packs_of(page, case.service_id),
+            service_packs(page),
             case_id,
             page.user.caller(),
             decisions.DecisionIn(

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Query
 from fastapi.responses import Response
 
-from trustdesk.cases import decisions, notices
+from trustdesk.cases import appeals, decisions, notices
 from trustdesk.cases.models import AppealStatus
 from trustdesk.compliance import service as compliance
 from trustdesk.console import labels, web
@@ -39,9 +39,13 @@ def _service_id(raw: str | None) -> uuid.UUID | None:
         return None
 
 
-def _packs(page: web.Page, service_id: uuid.UUID) -> tuple[Pack, ...]:
+def _packs_of(page: web.Page) -> ServicePacks:
     packs_of: ServicePacks = page.request.app.state.service_packs
-    return packs_of(page.db, service_id)
+    return packs_of
+
+
+def _packs(page: web.Page, service_id: uuid.UUID) -> tuple[Pack, ...]:
+    return _packs_of(page)(page.db, service_id)
 
 
 def _notice_form(page: web.Page, service: str | None, status: int = 200, **values: Any) -> Response:
@@ -95,9 +99,9 @@ def submit_notice(
     limiter: RateLimiter = page.request.app.state.notice_limiter
     try:
         limiter.check(client_address(page.request))
-        receipt = notices.submit(
+        receipt = notices.submit_to_service(
             page.db,
-            _packs(page, chosen),
+            _packs_of(page),
             notices.NoticeIn(
                 service_id=chosen,
                 category=category,
@@ -177,16 +181,7 @@ def appeal(
     try:
         if parsed is None:
             raise notices.NoticeNotFound("no such notice")
-        found = notices.outcome(page.db, parsed, token.strip())
-        if found.decision_id is None:
-            raise decisions.AppealNotAllowed("nothing has been decided on this notice yet")
-        decisions.file_appeal(
-            page.db,
-            _packs(page, found.service_id),
-            found.decision_id,
-            by="notifier",
-            reason=reason,
-        )
+        appeals.appeal_by_notifier(page.db, _packs_of(page), parsed, token.strip(), reason)
     except TrustdeskError as exc:
         problem = describe(exc)
         if problem.code == "notice_not_found":
