@@ -14,6 +14,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
+from trustdesk.callers import ServiceCaller, UserCaller
 from trustdesk.cases import decisions, delivery, notices, service
 from trustdesk.cases import report as case_report
 from trustdesk.cases.decisions import StrikePolicy
@@ -43,13 +44,7 @@ from trustdesk.cases.schemas import (
     WebhookSecretOut,
 )
 from trustdesk.errors import Unauthenticated
-from trustdesk.http.callers import (
-    CallerDep,
-    ServiceCaller,
-    UserCaller,
-    service_or_user_holding,
-    user_holding,
-)
+from trustdesk.http.callers import CallerDep, service_or_user_holding, user_holding
 from trustdesk.http.deps import SessionDep
 from trustdesk.http.problems import CONFLICT_RESPONSES, PROBLEM_RESPONSES, RATE_LIMITED_RESPONSES
 from trustdesk.http.ratelimit import RateLimiter, client_address

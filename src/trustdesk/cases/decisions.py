@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from trustdesk.callers import UserCaller
 from trustdesk.cases.models import (
     Action,
     ActionStatus,
@@ -43,7 +44,6 @@ from trustdesk.cases.statements import StatementFacts, render, render_warning
 from trustdesk.db.base import utcnow
 from trustdesk.db.engine import transaction
 from trustdesk.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from trustdesk.http.callers import UserCaller
 from trustdesk.permissions import Permission
 from trustdesk.policy.params import InternalComplaintsParams, MisuseSuspensionParams
 from trustdesk.policy.schema import Pack

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile
 
+from trustdesk.callers import UserCaller
 from trustdesk.compliance import (
     crypto,
     filings,
@@ -41,7 +42,7 @@ from trustdesk.compliance.schemas import (
     ServiceOut,
 )
 from trustdesk.compliance.vocabulary import FindingStatus
-from trustdesk.http.callers import CallerDep, UserCaller, user_holding
+from trustdesk.http.callers import CallerDep, user_holding
 from trustdesk.http.deps import SessionDep, SettingsDep
 from trustdesk.http.downloads import attachment
 from trustdesk.http.problems import CONFLICT_RESPONSES, PROBLEM_RESPONSES

@@ -37,12 +37,12 @@ from starlette.datastructures import FormData
 
 from trustdesk.auth import service as auth
 from trustdesk.auth import sessions
+from trustdesk.callers import UserCaller
 from trustdesk.console import i18n
 from trustdesk.console.nav import NAV, NavEntry
 from trustdesk.db.base import utcnow
 from trustdesk.db.engine import transaction
 from trustdesk.errors import InvalidInput, PermissionDenied
-from trustdesk.http.callers import UserCaller
 from trustdesk.http.deps import SessionDep
 from trustdesk.http.limits import control_characters
 from trustdesk.permissions import Permission

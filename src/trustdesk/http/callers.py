@@ -1,55 +1,24 @@
-"""Who is calling the HTTP API, and the dependencies that find out.
+"""The dependencies that find out who is calling the HTTP API (a :mod:`trustdesk.callers`).
 
-A bearer credential is resolved by the authenticator that :func:`trustdesk.app.create_app`
-puts on the application state (the auth slice's), so every slice's router can ask for a
-caller without importing the auth slice. Services send their API key (``td_...``) and see
+A bearer credential is resolved by the authenticator of the application's wiring (the
+auth slice's, see :mod:`trustdesk.wiring`), so every slice's router can ask for a caller
+without importing the auth slice. Services send their API key (``td_...``) and see
 only their own data; console users send a personal token (``tdu_...``) and act within their
 roles' permissions.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Annotated, Protocol
+from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.orm import Session
 
+from trustdesk.callers import Authenticator, Caller, ServiceCaller, UserCaller
 from trustdesk.errors import PermissionDenied, Unauthenticated
 from trustdesk.http.deps import SessionDep
 from trustdesk.permissions import Permission
-
-
-@dataclass(frozen=True, slots=True)
-class ServiceCaller:
-    """A service, identified by one of its API keys."""
-
-    service_id: uuid.UUID
-    key_id: uuid.UUID
-
-
-@dataclass(frozen=True, slots=True)
-class UserCaller:
-    """A console user, identified by one of their tokens."""
-
-    user_id: uuid.UUID
-    username: str
-    permissions: frozenset[Permission]
-
-    def require(self, permission: Permission) -> None:
-        if permission not in self.permissions:
-            raise PermissionDenied(f"this needs the permission {permission}")
-
-
-Caller = ServiceCaller | UserCaller
-
-
-class Authenticator(Protocol):
-    def __call__(self, session: Session, token: str) -> Caller: ...
-
 
 _bearer = HTTPBearer(
     auto_error=False, description="A service API key (`td_...`) or a user token (`tdu_...`)."

@@ -8,7 +8,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from trustdesk.http.callers import CallerDep, UserCaller, user_holding
+from trustdesk.callers import UserCaller
+from trustdesk.http.callers import CallerDep, user_holding
 from trustdesk.http.deps import SessionDep, SettingsDep
 from trustdesk.http.problems import CONFLICT_RESPONSES, PROBLEM_RESPONSES
 from trustdesk.identity import disclosure, service

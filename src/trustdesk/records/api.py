@@ -12,7 +12,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from trustdesk.http.callers import ServiceCaller, UserCaller, service_or_user_holding
+from trustdesk.callers import ServiceCaller, UserCaller
+from trustdesk.http.callers import service_or_user_holding
 from trustdesk.http.deps import SessionDep
 from trustdesk.http.problems import PROBLEM_RESPONSES
 from trustdesk.permissions import Permission
