@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Protocol
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from sqlalchemy.orm import Session
 
 from trustdesk.callers import ServiceCaller, UserCaller
 from trustdesk.cases import decisions, delivery, notices, service
@@ -45,12 +46,13 @@ from trustdesk.cases.schemas import (
 )
 from trustdesk.errors import Unauthenticated
 from trustdesk.http.callers import CallerDep, service_or_user_holding, user_holding
-from trustdesk.http.deps import SessionDep
+from trustdesk.http.deps import SessionDep, get_desk
 from trustdesk.http.problems import CONFLICT_RESPONSES, PROBLEM_RESPONSES, RATE_LIMITED_RESPONSES
 from trustdesk.http.ratelimit import RateLimiter, client_address
+from trustdesk.identity.vault import Vault
 from trustdesk.permissions import Permission
 from trustdesk.policy.schema import Pack
-from trustdesk.policy.service import ServicePacks
+from trustdesk.records.note import NoteSigner
 from trustdesk.settings import Settings
 
 router = APIRouter(prefix="/v1", tags=["cases"], responses=PROBLEM_RESPONSES)
@@ -64,14 +66,31 @@ ActionReader = Annotated[
 ]
 
 
-def _packs(request: Request, session: SessionDep, service_id: uuid.UUID) -> tuple[Pack, ...]:
-    packs_of: ServicePacks = request.app.state.service_packs
-    return packs_of(session, service_id)
+class CasesDesk(Protocol):
+    """What the cases routes take from the application's wiring."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def strike_policy(self) -> StrikePolicy: ...
+
+    @property
+    def notice_limiter(self) -> RateLimiter: ...
+
+    @property
+    def webhook_guard(self) -> AddressGuard: ...
+
+    @property
+    def vault(self) -> Vault: ...
+
+    @property
+    def log_signer(self) -> NoteSigner: ...
+
+    def service_packs(self, session: Session, service_id: uuid.UUID) -> tuple[Pack, ...]: ...
 
 
-def _policy(request: Request) -> StrikePolicy:
-    policy: StrikePolicy = request.app.state.strike_policy
-    return policy
+DeskDep = Annotated[CasesDesk, Depends(get_desk)]
 
 
 def _flagger(
@@ -96,11 +115,11 @@ def _flagger(
 def submit_notice(
     body: NoticeIn,
     request: Request,
+    desk: DeskDep,
     session: SessionDep,
     flagger: Annotated[TrustedFlagger | None, Depends(_flagger)],
 ) -> ReceiptOut:
-    limiter: RateLimiter = request.app.state.notice_limiter
-    limiter.check(client_address(request))
+    desk.notice_limiter.check(client_address(request))
     notifier = body.notifier
     notice = notices.NoticeIn(
         service_id=body.service_id,
@@ -113,7 +132,7 @@ def submit_notice(
         notifier_email=notifier.email if notifier else None,
         language=body.language,
     )
-    packs = _packs(request, session, body.service_id)
+    packs = desk.service_packs(session, body.service_id)
     receipt = notices.submit(session, packs, notice, flagger=flagger)
     return ReceiptOut(
         notice_id=receipt.notice_id,
@@ -149,14 +168,14 @@ def notice_outcome(
 def notifier_appeal(
     notice_id: uuid.UUID,
     body: AppealIn,
-    request: Request,
+    desk: DeskDep,
     session: SessionDep,
     token: TokenHeader,
 ) -> AppealOut:
     found = notices.outcome(session, notice_id, token)
     if found.decision_id is None:
         raise decisions.AppealNotAllowed("nothing has been decided on this notice yet")
-    packs = _packs(request, session, found.service_id)
+    packs = desk.service_packs(session, found.service_id)
     appeal = decisions.file_appeal(
         session, packs, found.decision_id, by="notifier", reason=body.reason
     )
@@ -176,9 +195,9 @@ def register_flagger(body: FlaggerIn, caller: CallerDep, session: SessionDep) ->
     responses=CONFLICT_RESPONSES,
 )
 def subject_appeal(
-    body: SubjectAppealIn, request: Request, caller: CallerDep, session: SessionDep
+    body: SubjectAppealIn, desk: DeskDep, caller: CallerDep, session: SessionDep
 ) -> AppealOut:
-    packs = _packs(request, session, caller.service_id)
+    packs = desk.service_packs(session, caller.service_id)
     appeal = decisions.file_appeal(
         session,
         packs,
@@ -277,12 +296,12 @@ def release_case(case_id: uuid.UUID, caller: CaseDecider, session: SessionDep) -
 def decide_case(
     case_id: uuid.UUID,
     body: DecisionIn,
-    request: Request,
+    desk: DeskDep,
     caller: CaseDecider,
     session: SessionDep,
 ) -> OutcomeOut:
     case = service.case_detail(session, case_id).case
-    packs = _packs(request, session, case.service_id)
+    packs = desk.service_packs(session, case.service_id)
     outcome = decisions.decide(
         session,
         packs,
@@ -295,7 +314,7 @@ def decide_case(
             suspend_until=body.suspend_until,
             automated_detection=body.automated_detection,
         ),
-        policy=_policy(request),
+        policy=desk.strike_policy,
     )
     return OutcomeOut.of(outcome)
 
@@ -318,14 +337,14 @@ def list_appeals(
 def decide_appeal(
     appeal_id: uuid.UUID,
     body: AppealDecisionIn,
-    request: Request,
+    desk: DeskDep,
     caller: AppealDecider,
     session: SessionDep,
 ) -> AppealDecisionOut:
     service_id = decisions.appeal_service(session, appeal_id)
     appeal, outcome = decisions.decide_appeal(
         session,
-        _packs(request, session, service_id),
+        desk.service_packs(session, service_id),
         appeal_id,
         caller,
         reverse=body.reverse,
@@ -343,12 +362,12 @@ def decide_appeal(
 
 @router.put("/webhook", summary="Set the webhook URL; answers a new signing secret, once")
 def set_webhook(
-    body: WebhookIn, request: Request, caller: CallerDep, session: SessionDep
+    body: WebhookIn, desk: DeskDep, caller: CallerDep, session: SessionDep
 ) -> WebhookSecretOut:
-    guard: AddressGuard = request.app.state.webhook_guard  # the environment's rules
+    guard = desk.webhook_guard  # the environment's rules
     done = delivery.set_webhook(
         session,
-        request.app.state.vault.keyring,
+        desk.vault.keyring,
         caller.service_id,
         body.url,
         allow_loopback=guard.allow_internal,
@@ -406,16 +425,16 @@ def acknowledge_action(
 )
 def authority_report(
     case_id: uuid.UUID,
-    request: Request,
+    desk: DeskDep,
     caller: Exporter,
     session: SessionDep,
     body: AuthorityReportIn | None = None,
 ) -> Response:
-    settings: Settings = request.app.state.settings
+    settings = desk.settings
     made = case_report.build(
         session,
         case_id,
-        signer=request.app.state.log_signer,
+        signer=desk.log_signer,
         origin=settings.log_origin,
         authority=body.authority if body else None,
         reference=body.reference if body else None,

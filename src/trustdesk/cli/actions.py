@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from trustdesk.app import courier_for, delivery_policy, webhook_guard
+from trustdesk.app import courier_for, delivery_policy
 from trustdesk.cases import delivery, dispatch
 from trustdesk.cases.delivery import ActionView
 from trustdesk.cases.models import ActionStatus
@@ -15,6 +15,7 @@ from trustdesk.cli.context import DbOption, load_settings, open_database, sessio
 from trustdesk.cli.output import FormatOption, ListFormat, print_json, reporting_errors, stdout
 from trustdesk.crypto.keyring import open_configured
 from trustdesk.errors import InvalidInput
+from trustdesk.wiring import webhook_guard
 
 app = typer.Typer(
     help="Actions for services: list them, deliver the due ones, retry dead ones.",

@@ -10,15 +10,23 @@ roles' permissions.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Protocol
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from trustdesk.callers import Authenticator, Caller, ServiceCaller, UserCaller
 from trustdesk.errors import PermissionDenied, Unauthenticated
-from trustdesk.http.deps import SessionDep
+from trustdesk.http.deps import SessionDep, get_desk
 from trustdesk.permissions import Permission
+
+
+class CallersDesk(Protocol):
+    """What finding the caller takes from the application's wiring."""
+
+    @property
+    def authenticator(self) -> Authenticator: ...
+
 
 _bearer = HTTPBearer(
     auto_error=False, description="A service API key (`td_...`) or a user token (`tdu_...`)."
@@ -26,15 +34,14 @@ _bearer = HTTPBearer(
 
 
 def any_caller(
-    request: Request,
+    desk: Annotated[CallersDesk, Depends(get_desk)],
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller:
     """A service or a user, whichever the bearer credential belongs to."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("send an API key or user token as `Authorization: Bearer <key>`")
-    authenticate: Authenticator = request.app.state.authenticator
-    return authenticate(session, credentials.credentials)
+    return desk.authenticator(session, credentials.credentials)
 
 
 def service_caller(caller: Annotated[Caller, Depends(any_caller)]) -> ServiceCaller:

@@ -39,7 +39,7 @@ def _service_id(raw: str | None) -> uuid.UUID | None:
 
 
 def _packs(page: web.Page, service_id: uuid.UUID) -> tuple[Pack, ...]:
-    packs_of: ServicePacks = page.request.app.state.service_packs
+    packs_of: ServicePacks = page.desk.service_packs
     return packs_of(page.db, service_id)
 
 
@@ -91,7 +91,7 @@ def submit_notice(
     chosen = _service_id(service_id)
     if chosen is None:
         return _notice_form(page, None)
-    limiter: RateLimiter = page.request.app.state.notice_limiter
+    limiter: RateLimiter = page.desk.notice_limiter
     try:
         limiter.check(client_address(page.request))
         receipt = notices.submit(

@@ -124,13 +124,11 @@ class Checked:
 
 
 def _settings(page: web.Page) -> Settings:
-    settings: Settings = page.request.app.state.settings
-    return settings
+    return page.desk.settings
 
 
 def _registry(page: web.Page) -> ScreenerRegistry:
-    registry: ScreenerRegistry = page.request.app.state.screeners
-    return registry
+    return page.desk.screeners
 
 
 def upload_limit(settings: Settings) -> int:
@@ -188,7 +186,7 @@ def _check(page: web.Page, file: UploadFile | None, deploy_to: uuid.UUID | None 
     UploadRefused, SourceError (named as uploaded) or another refusal of ``uploads``."""
     name, data = _read(file, upload_limit(_settings(page)))
     archive = as_archive(data, name)
-    packs: PackRegistry = page.request.app.state.packs
+    packs: PackRegistry = page.desk.packs
     wrapped = archive is not data
     try:
         if deploy_to is None:
@@ -196,7 +194,7 @@ def _check(page: web.Page, file: UploadFile | None, deploy_to: uuid.UUID | None 
         else:
             assert page.user is not None
             page.db.commit()  # no transaction stays open while the upload compiles
-            quota: uploads.UploadQuota = page.request.app.state.upload_quota
+            quota: uploads.UploadQuota = page.desk.upload_quota
             source = uploads.deploy(
                 page.db,
                 _registry(page),
