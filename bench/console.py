@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from bench.foundation import summary, timed
-from trustdesk.app import create_app
+from trustdesk.app import create_app, desk_of
 from trustdesk.auth import service as auth
 from trustdesk.cases import service as cases
 from trustdesk.compliance import service as compliance
@@ -38,7 +38,7 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def _open_cases(database: Database, app: FastAPI, service_id: uuid.UUID, count: int) -> None:
-    packs = app.state.packs.all()
+    packs = desk_of(app).packs.all()
     resolved = [cases.resolve_category(packs, name) for name in CATEGORIES]
     moment = utcnow()
     with database.session() as session, transaction(session):
@@ -109,7 +109,7 @@ def run() -> dict[str, object]:
                 with database.session() as session:
                     created = compliance.create_service(
                         session,
-                        app.state.packs,
+                        desk_of(app).packs,
                         name="bench",
                         types=[ServiceType.ONLINE_CHAT],
                         packs=["cn-xj-2014", "eu-dsa"],

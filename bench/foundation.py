@@ -16,7 +16,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from trustdesk.app import create_app
+from trustdesk.app import create_app, desk_of
 from trustdesk.auth import secrets
 from trustdesk.compliance import service as compliance
 from trustdesk.db import migrate
@@ -65,7 +65,7 @@ def run() -> dict[str, object]:
             with database.session() as session:
                 created = compliance.create_service(
                     session,
-                    app.state.packs,
+                    desk_of(app).packs,
                     name="bench",
                     types=[ServiceType.ONLINE_CHAT],
                     packs=["cn-xj-2014"],

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -125,8 +127,15 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def app(settings: Settings, database: Database) -> FastAPI:
-    return create_app(settings, database)
+def desk_parts() -> dict[str, Any]:
+    """Parts of the app's wiring (:class:`trustdesk.wiring.Desk` fields) a test gives its own:
+    a module overrides this fixture, a test parametrizes it."""
+    return {}
+
+
+@pytest.fixture
+def app(settings: Settings, database: Database, desk_parts: dict[str, Any]) -> FastAPI:
+    return create_app(settings, database, adjust=lambda desk: replace(desk, **desk_parts))
 
 
 @pytest.fixture

@@ -22,10 +22,10 @@ from sqlalchemy import make_url, text
 from sqlalchemy.orm import Session
 
 from trustdesk.auth import service as auth
+from trustdesk.callers import UserCaller
 from trustdesk.compliance.service import NewService
 from trustdesk.crypto.logdigest import LogDigestKey
 from trustdesk.db.engine import Database, make_engine
-from trustdesk.http.callers import UserCaller
 from trustdesk.permissions import Role
 from trustdesk.policy.vocabulary import ServiceType
 

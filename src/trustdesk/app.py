@@ -6,68 +6,68 @@ import asyncio
 import contextlib
 import logging
 import threading
-import time
-import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 
 from fastapi import Depends, FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from trustdesk import __version__
-from trustdesk.auth import service as auth
 from trustdesk.cases import api as cases_api
 from trustdesk.cases import dispatch, webhook_store
-from trustdesk.cases import screened as cases_screened
 from trustdesk.cases.outbound import AddressGuard, Courier
-from trustdesk.cases.strikes import StrikePolicy
 from trustdesk.compliance import api as compliance_api
 from trustdesk.compliance import filings, inventory_csv
-from trustdesk.compliance import service as compliance
 from trustdesk.console import site as console
-from trustdesk.crypto.logdigest import LogDigestKey
 from trustdesk.db.engine import Database
 from trustdesk.errors import TrustdeskError
-from trustdesk.http import problems
+from trustdesk.http import callers, deps, problems
 from trustdesk.http.deps import SessionDep
 from trustdesk.http.limits import BodySizeLimit
 from trustdesk.http.nul import refuse_nul
-from trustdesk.http.ratelimit import RateLimiter
 from trustdesk.identity import api as identity_api
-from trustdesk.identity import service as identity
-from trustdesk.identity.vault import open_vault
 from trustdesk.policy import api as policy_api
-from trustdesk.policy.schema import Pack
-from trustdesk.policy.service import load_registry
 from trustdesk.records import api as records_api
 from trustdesk.records import service as records
-from trustdesk.records.keys import load_or_create_signer
 from trustdesk.screening import api as screening_api
-from trustdesk.screening.compiler import CompileLimits, Compiler
-from trustdesk.screening.runtime import CompiledCache, ScreenerRegistry
-from trustdesk.screening.service import Screened
-from trustdesk.screening.sources import Limits
-from trustdesk.screening.uploads import UploadQuota
 from trustdesk.settings import Environment, Settings
+from trustdesk.wiring import Desk, build_desk
 
 DESCRIPTION = """\
 trustdesk's HTTP API. Services authenticate with `Authorization: Bearer <key>` and see only
 their own data; errors are `application/problem+json` documents with a stable `code`.
 """
 log = logging.getLogger("trustdesk.app")
-PACKS_SECONDS = 1.0  # how long a service's pack list is reused (like the active rule set)
+
+
+def desk_of(app: FastAPI) -> Desk:
+    """The wiring :func:`create_app` built for ``app`` (what its routes and pages share)."""
+    desk: Desk = app.state.desk
+    return desk
+
+
+def _ports(desk: Desk) -> None:
+    """Never called: mypy checks here that the Desk offers what each slice takes from it."""
+    _: tuple[
+        deps.CommonDesk,
+        callers.CallersDesk,
+        policy_api.PolicyDesk,
+        records_api.RecordsDesk,
+        screening_api.ScreeningDesk,
+        identity_api.IdentityDesk,
+        cases_api.CasesDesk,
+        compliance_api.ComplianceDesk,
+    ] = (desk, desk, desk, desk, desk, desk, desk, desk)
 
 
 def checkpoint_now(app: FastAPI) -> records.CheckpointView:
     """Sign a checkpoint if the log has grown since the last one."""
-    settings: Settings = app.state.settings
-    database: Database = app.state.database
-    with database.session() as session:
-        return records.make_checkpoint(session, app.state.log_signer, settings.log_origin)
+    desk = desk_of(app)
+    with desk.database.session() as session:
+        return records.make_checkpoint(session, desk.log_signer, desk.settings.log_origin)
 
 
 async def _checkpoint_loop(app: FastAPI, interval: float) -> None:
@@ -78,11 +78,6 @@ async def _checkpoint_loop(app: FastAPI, interval: float) -> None:
         except Exception:
             log.exception("signing a checkpoint failed; retrying in %s s", interval)
         await asyncio.sleep(interval)
-
-
-def webhook_guard(settings: Settings) -> AddressGuard:
-    """Where webhooks may connect: outside production anywhere, in production the internet."""
-    return AddressGuard(allow_internal=settings.environment is not Environment.PRODUCTION)
 
 
 def courier_for(settings: Settings, guard: AddressGuard) -> Courier:
@@ -96,14 +91,13 @@ def delivery_policy(settings: Settings) -> dispatch.DeliveryPolicy:
     )
 
 
-def vet_webhooks(app: FastAPI) -> list[webhook_store.StoredRefusal]:
+def vet_webhooks(desk: Desk) -> list[webhook_store.StoredRefusal]:
     """Check every stored webhook URL against this environment's rules, logging refusals.
 
     Deliveries to a refused one go dead saying why; the service must set a new URL.
     """
-    database: Database = app.state.database
-    with database.session() as session:
-        refused = webhook_store.vet_stored_webhooks(session, app.state.webhook_guard)
+    with desk.database.session() as session:
+        refused = webhook_store.vet_stored_webhooks(session, desk.webhook_guard)
     for found in refused:
         log.warning(
             "webhook of service %s is refused here, its deliveries will fail: %s",
@@ -115,19 +109,20 @@ def vet_webhooks(app: FastAPI) -> list[webhook_store.StoredRefusal]:
 
 @contextlib.asynccontextmanager
 async def _delivering(app: FastAPI) -> AsyncIterator[None]:
-    settings: Settings = app.state.settings
+    desk = desk_of(app)
+    settings = desk.settings
     if settings.environment is Environment.PRODUCTION:  # the rules may have changed
         # On a thread of its own: a tenant's slow name server must not delay the start.
-        vetting = threading.Thread(target=vet_webhooks, args=(app,), daemon=True)
+        vetting = threading.Thread(target=vet_webhooks, args=(desk,), daemon=True)
         app.state.webhook_vetting = vetting
         vetting.start()
     if not settings.delivery_interval_seconds:
         yield
         return
     worker = dispatch.DeliveryWorker(
-        app.state.database,
-        app.state.vault.keyring,
-        courier_for(settings, app.state.webhook_guard),
+        desk.database,
+        desk.vault.keyring,
+        courier_for(settings, desk.webhook_guard),
         delivery_policy(settings),
         settings.delivery_interval_seconds,
     )
@@ -140,7 +135,7 @@ async def _delivering(app: FastAPI) -> AsyncIterator[None]:
 
 @contextlib.asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    settings: Settings = app.state.settings
+    settings = desk_of(app).settings
     tasks = []
     if settings.checkpoint_interval_seconds:
         interval = settings.checkpoint_interval_seconds
@@ -173,45 +168,27 @@ def upload_limits(settings: Settings) -> dict[str, int]:
     }
 
 
-def screeners(settings: Settings, packs: Callable[[], Sequence[Pack]]) -> ScreenerRegistry:
-    """The process's screeners, compiling uploads in child processes held to the settings."""
-    cache = CompiledCache(settings.cache_dir / "rulesets")
-    limits = CompileLimits(
-        memory_bytes=settings.ruleset_compile_memory_bytes,
-        cpu_seconds=settings.ruleset_compile_cpu_seconds,
-        wall_seconds=settings.ruleset_compile_wall_seconds,
-        concurrency=settings.ruleset_compile_concurrency,
-    )
-    compiler = Compiler(limits, ruleset_limits(settings), cache)
-    return ScreenerRegistry(packs, cache, keep=settings.ruleset_versions_kept, compiler=compiler)
-
-
-def ruleset_limits(settings: Settings) -> Limits:
-    """What one rule set may unpack to and hold, from the settings (a service's quotas)."""
-    return Limits(
-        unpacked_bytes=settings.ruleset_max_unpacked_bytes,
-        member_bytes=settings.ruleset_max_member_bytes,
-        members=settings.ruleset_max_members,
-        ratio=settings.ruleset_max_compression_ratio,
-        terms=settings.ruleset_max_terms,
-        rules=settings.ruleset_max_rules,
-    )
-
-
 def _credential_valid(app: FastAPI, credential: str) -> bool:
     """Whether ``credential`` is a live service key or user token (upload paths ask this
     before they read a body)."""
-    database: Database = app.state.database
-    with database.session() as session:
+    desk = desk_of(app)
+    with desk.database.session() as session:
         try:
-            app.state.authenticator(session, credential)
+            desk.authenticator(session, credential)
         except TrustdeskError:
             return False
     return True
 
 
-def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
-    """Build the application; ``database`` overrides the one named by the settings (tests)."""
+def create_app(
+    settings: Settings,
+    database: Database | None = None,
+    *,
+    adjust: Callable[[Desk], Desk] | None = None,
+) -> FastAPI:
+    """Build the application; ``database`` overrides the one named by the settings (tests),
+    and ``adjust`` may give the wiring parts of its own (tests, with ``dataclasses.replace``:
+    a clock, a guard with a resolver, a looser limiter)."""
     settings.require_secrets()
     app = FastAPI(
         title="trustdesk",
@@ -221,50 +198,8 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         lifespan=_lifespan,
         dependencies=[Depends(refuse_nul)],
     )
-    app.state.settings = settings
-    app.state.database = database or Database.from_url(settings.database_url)
-    app.state.packs = load_registry(settings.pack_dirs)
-    app.state.authenticator = auth.authenticate
-    app.state.circles = auth.circles  # who controls whom, for disclosures' separation of duties
-    app.state.log_signer = load_or_create_signer(settings.log_signing_key_path, settings.log_origin)
-    records.use_digest_key(app.state.database, LogDigestKey.open(settings.log_digest_key_path))
-    app.state.vault = open_vault(settings)
-    app.state.webhook_guard = webhook_guard(settings)  # tests may give it a resolver
-
-    remembered: dict[uuid.UUID, tuple[float, tuple[Pack, ...]]] = {}
-
-    def service_packs(session: Session, service_id: uuid.UUID) -> tuple[Pack, ...]:
-        """A service's packs, read at most once a second: every screen asks (the gate)."""
-        now = time.monotonic()
-        hit = remembered.get(service_id)
-        if hit is not None and now - hit[0] < PACKS_SECONDS:
-            return hit[1]
-        packs = compliance.packs_for(session, app.state.packs, service_id)
-        remembered[service_id] = (now, packs)
-        return packs
-
-    def may_publish(session: Session, service_id: uuid.UUID, subject: str | None) -> bool:
-        return identity.may_publish(
-            session, service_id, service_packs(session, service_id), subject
-        )
-
-    def on_screened(session: Session, screened: Screened) -> None:
-        packs = service_packs(session, screened.service_id)
-        cases_screened.on_screened(session, packs, screened, policy=app.state.strike_policy)
-
-    app.state.service_packs = service_packs
-    app.state.publish_gate = may_publish
-    app.state.screening_listener = on_screened
-    app.state.strike_policy = StrikePolicy(
-        warn_at=settings.strike_warn_at,
-        suspend_at=max(settings.strike_suspend_at, settings.strike_warn_at + 1),
-        expiry_days=settings.strike_expiry_days,
-    )
-    app.state.notice_limiter = RateLimiter(settings.notices_per_minute)
-    app.state.screeners = screeners(settings, app.state.packs.all)
-    app.state.upload_quota = UploadQuota(
-        settings.max_ruleset_bytes, settings.ruleset_deploys_per_hour
-    )
+    desk = build_desk(settings, database or Database.from_url(settings.database_url))
+    app.state.desk = desk if adjust is None else adjust(desk)
     problems.install(app)
     app.add_middleware(
         BodySizeLimit,
@@ -298,5 +233,6 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     app.include_router(screening_api.router)
     app.include_router(identity_api.router)
     app.include_router(cases_api.router)
-    console.install(app)  # the web console under /console; / redirects to it
+    pages = console.install(app, settings)  # the web console under /console; / redirects to it
+    pages.state = app.state  # its pages read the same Desk
     return app

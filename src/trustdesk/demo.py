@@ -17,6 +17,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from trustdesk.auth import service as auth
+from trustdesk.callers import UserCaller
 from trustdesk.cases import appeals, claims, decisions, notices
 from trustdesk.cases import screened as cases_screened
 from trustdesk.cases import service as cases
@@ -34,7 +35,6 @@ from trustdesk.compliance.vocabulary import (
     ProtocolType,
 )
 from trustdesk.db.engine import Database
-from trustdesk.http.callers import UserCaller
 from trustdesk.identity import disclosure
 from trustdesk.identity import service as identity
 from trustdesk.identity.documents import cn_ric

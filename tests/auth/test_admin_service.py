@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from trustdesk.auth import service
+from trustdesk.callers import UserCaller
 from trustdesk.db.engine import Database
 from trustdesk.errors import InvalidInput, PermissionDenied
-from trustdesk.http.callers import UserCaller
 from trustdesk.permissions import Permission, Role
 from trustdesk.records import service as records
 from trustdesk.records.events import EventType

@@ -12,10 +12,10 @@ from sqlalchemy import event, func, select
 
 from trustdesk.auth import service, sessions
 from trustdesk.auth.models import ConsoleSession
+from trustdesk.callers import UserCaller
 from trustdesk.crypto.tokens import token_digest
 from trustdesk.db.base import utcnow
 from trustdesk.db.engine import Database
-from trustdesk.http.callers import UserCaller
 from trustdesk.permissions import Role
 
 LIFETIMES = sessions.Lifetimes(idle=timedelta(minutes=30), absolute=timedelta(hours=12))

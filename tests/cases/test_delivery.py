@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from receiver import Received, Receiver, running_receiver, seed_actions
 from sending import courier
+from trustdesk.app import desk_of
 from trustdesk.cases import actions, delivery, dispatch, webhook_store
 from trustdesk.cases.models import Webhook
 from trustdesk.cases.outbound import Courier
@@ -41,7 +42,7 @@ def http() -> Courier:
 
 
 def keyring_of(desk: Desk) -> KeyRing:
-    keyring: KeyRing = desk.client.app.state.vault.keyring  # type: ignore[attr-defined]
+    keyring: KeyRing = desk_of(desk.client.app).vault.keyring  # type: ignore[arg-type]
     return keyring
 
 

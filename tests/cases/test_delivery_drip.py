@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from receiver import Receiver, running_drip, running_receiver, seed_actions
 from sending import courier
-from trustdesk.app import create_app
+from trustdesk.app import create_app, desk_of
 from trustdesk.cases import dispatch
 from trustdesk.cases.models import Action, ActionStatus
 from trustdesk.cases.webhooks import Backoff
@@ -59,7 +59,7 @@ def row(database: Database, action_id: uuid.UUID) -> Action:
 
 
 def keyring_of(desk: Desk) -> KeyRing:
-    keyring: KeyRing = desk.client.app.state.vault.keyring  # type: ignore[attr-defined]
+    keyring: KeyRing = desk_of(desk.client.app).vault.keyring  # type: ignore[arg-type]
     return keyring
 
 

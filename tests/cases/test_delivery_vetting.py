@@ -12,15 +12,17 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from receiver import Receiver, running_receiver, seed_actions
 from sending import Authority, Names, courier
-from trustdesk.app import vet_webhooks
+from trustdesk.app import desk_of, vet_webhooks
 from trustdesk.cases import dispatch, webhook_store
 from trustdesk.cases.models import Action, ActionStatus
 from trustdesk.cases.outbound import AddressGuard, HostRefused
@@ -48,13 +50,22 @@ def tls_receiver(authority: Authority) -> Iterator[Receiver]:
 
 
 def keyring_of(desk: Desk) -> KeyRing:
-    keyring: KeyRing = desk.client.app.state.vault.keyring  # type: ignore[attr-defined]
+    keyring: KeyRing = desk_of(desk.client.app).vault.keyring  # type: ignore[arg-type]
     return keyring
 
 
-def in_production(desk: Desk, names: Names) -> None:
-    """The app's guard as production has it, with the test's resolver."""
-    desk.client.app.state.webhook_guard = AddressGuard(False, names)  # type: ignore[attr-defined]
+@pytest.fixture
+def production_names() -> Names:
+    """The resolver of an app whose guard is production's (a test asking for it gets one)."""
+    return Names()
+
+
+@pytest.fixture
+def desk_parts(request: pytest.FixtureRequest) -> dict[str, Any]:
+    if "production_names" in request.fixturenames:
+        names = request.getfixturevalue("production_names")
+        return {"webhook_guard": AddressGuard(False, names)}
+    return {}
 
 
 def put_webhook(desk: Desk, url: str) -> dict[str, str]:
@@ -141,11 +152,14 @@ def test_the_certificate_is_checked_for_the_name_not_the_address(
 
 
 def test_a_name_rebound_inward_after_registration_is_refused(
-    desk: Desk, database: Database, tls_receiver: Receiver, authority: Authority
+    desk: Desk,
+    database: Database,
+    tls_receiver: Receiver,
+    authority: Authority,
+    production_names: Names,
 ) -> None:
-    names = Names()
+    names = production_names
     names.point(NAME, ["93.184.215.14"], ["127.0.0.1"])  # public when registered, then not
-    in_production(desk, names)
     put_webhook(desk, f"https://{NAME}:{tls_receiver.port}/hook")
     assert names.asked == [NAME]
     action_id = one_action(desk, database)
@@ -171,12 +185,11 @@ def test_a_name_rebound_inward_after_registration_is_refused(
     ],
 )
 def test_registration_in_production_refuses_names_that_resolve_inward(
-    desk: Desk, answers: list[str]
+    desk: Desk, answers: list[str], production_names: Names
 ) -> None:
-    names = Names()
+    names = production_names
     if answers:
         names.point("inward.example.test", answers)
-    in_production(desk, names)
     answer = desk.client.put(
         "/v1/webhook", json={"url": "https://inward.example.test/hook"}, headers=bearer(desk.key)
     )
@@ -185,10 +198,11 @@ def test_registration_in_production_refuses_names_that_resolve_inward(
     assert_problem(desk.get("/v1/webhook"), 404, "webhook_not_found")
 
 
-def test_registration_in_production_accepts_a_public_name(desk: Desk) -> None:
-    names = Names()
+def test_registration_in_production_accepts_a_public_name(
+    desk: Desk, production_names: Names
+) -> None:
+    names = production_names
     names.point("hooks.example.org", ["93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c"])
-    in_production(desk, names)
     assert put_webhook(desk, "https://hooks.example.org/trustdesk")["url"].endswith("/trustdesk")
 
 
@@ -200,9 +214,10 @@ def test_a_stored_url_production_refuses_goes_dead_at_once_saying_why(
         put_webhook(desk, receiver.url)
         action_id = one_action(desk, database)
         names = Names()
-        in_production(desk, names)
+        wiring = desk_of(desk.client.app)  # type: ignore[arg-type]
+        in_production = replace(wiring, webhook_guard=AddressGuard(False, names))
         with caplog.at_level(logging.WARNING, logger="trustdesk.app"):
-            [refused] = vet_webhooks(desk.client.app)  # type: ignore[arg-type]
+            [refused] = vet_webhooks(in_production)
         assert refused.service_id == uuid.UUID(desk.service_id)
         assert "own machine" in refused.reason
         assert f"webhook of service {desk.service_id} is refused here" in caplog.text
@@ -224,7 +239,7 @@ def test_every_stored_url_is_checked_against_the_rules_in_force(desk: Desk) -> N
     guard = AddressGuard(False, names)
     with running_receiver() as receiver:
         put_webhook(desk, receiver.url)
-    database: Database = desk.client.app.state.database  # type: ignore[attr-defined]
+    database = desk_of(desk.client.app).database  # type: ignore[arg-type]
     with database.session() as session:
         [found] = webhook_store.vet_stored_webhooks(session, guard)
         assert "own machine" in found.reason

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from receiver import running_receiver
 from sending import courier
+from trustdesk.app import desk_of
 from trustdesk.cases import actions, dispatch
 from trustdesk.cases.webhooks import Backoff, ReplayGuard, verify
 from trustdesk.crypto.keyring import KeyRing
@@ -23,7 +24,7 @@ from support import bearer
 def test_notice_decision_webhook_appeal_reversal_restore_webhook(
     desk: Desk, database: Database
 ) -> None:
-    keyring: KeyRing = desk.client.app.state.vault.keyring  # type: ignore[attr-defined]
+    keyring: KeyRing = desk_of(desk.client.app).vault.keyring  # type: ignore[arg-type]
 
     def deliver(now: datetime | None = None) -> dispatch.DeliverySummary:
         policy = dispatch.DeliveryPolicy(backoff=Backoff(draw=lambda: 0.0))

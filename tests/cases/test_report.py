@@ -13,6 +13,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 
+from trustdesk.app import desk_of
 from trustdesk.cases import report, report_verify
 from trustdesk.crypto.keyring import LocalKeyRing
 from trustdesk.db.engine import Database
@@ -28,7 +29,7 @@ SCAMS = "eu-dsa:STATEMENT_CATEGORY_SCAMS_AND_FRAUD"
 
 
 def signer_of(desk: Desk) -> NoteSigner:
-    signer: NoteSigner = desk.client.app.state.log_signer  # type: ignore[attr-defined]
+    signer: NoteSigner = desk_of(desk.client.app).log_signer  # type: ignore[arg-type]
     return signer
 
 

@@ -466,11 +466,11 @@ FORMS: dict[str, tuple[str, str, dict[str, str]]] = {
 }
 
 
+@pytest.mark.parametrize("desk_parts", [{"notice_limiter": RateLimiter(100_000)}])  # many notices
 @pytest.mark.parametrize("form", sorted(FORMS))
 def test_hostile_input_in_every_field_of_every_form_gets_a_clear_page(
     visitor: Visitor, desk: Desk, held_case: str, app: FastAPI, form: str
 ) -> None:
-    app.state.notice_limiter = RateLimiter(100_000)  # this test sends many notices
     receipt = desk.notice(content_id="m-appealed").json()
     names = {
         "service": desk.service_id,

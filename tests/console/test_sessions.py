@@ -16,6 +16,7 @@ from console_support import Visitor
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from trustdesk.app import desk_of
 from trustdesk.auth import service as auth
 from trustdesk.db.base import utcnow
 from trustdesk.db.engine import Database
@@ -30,7 +31,7 @@ MiB = 1024 * 1024
 
 
 class Clock:
-    """The console's clock, moved by the test (``app.state.console_clock``)."""
+    """The console's clock, moved by the test (the wiring's ``console_clock``)."""
 
     def __init__(self) -> None:
         self.now = utcnow()
@@ -43,10 +44,16 @@ class Clock:
 
 
 @pytest.fixture
-def clock(app: FastAPI) -> Clock:
-    clock = Clock()
-    app.state.console_clock = clock
-    return clock
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def desk_parts(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """A test that asks for the clock gets an app that reads it."""
+    if "clock" in request.fixturenames:
+        return {"console_clock": request.getfixturevalue("clock")}
+    return {}
 
 
 @pytest.fixture
@@ -318,5 +325,5 @@ def test_a_body_that_is_not_an_upload_is_cut_at_the_ordinary_limit(
     body = [f"csrf_token={token}&service=".encode(), *([b"a" * (256 * 1024)] * 32)]  # 8 MiB
     status, pulled = drive(app, UPLOAD, form, body)
     assert status == 413
-    limit = app.state.settings.max_request_bytes
+    limit = desk_of(app).settings.max_request_bytes
     assert pulled <= limit + 256 * 1024

@@ -30,10 +30,10 @@ from route_access import ROUTES, Kind, Probe, Rule
 from starlette.routing import BaseRoute, Mount
 
 from trustdesk.auth import service as auth
+from trustdesk.callers import UserCaller
 from trustdesk.console.site import SESSION_COOKIE as BROWSER_COOKIE  # signed: language, nonce
 from trustdesk.console.web import SESSION_COOKIE  # the server-side session's token
 from trustdesk.db.engine import Database
-from trustdesk.http.callers import UserCaller
 from trustdesk.permissions import ROLE_PERMISSIONS, Role
 
 from desk import Desk

@@ -6,8 +6,8 @@ import pytest
 from fastapi import FastAPI
 
 from trustdesk.auth import service as auth
+from trustdesk.callers import UserCaller
 from trustdesk.db.engine import Database
-from trustdesk.http.callers import UserCaller
 from trustdesk.permissions import Role
 
 from support import MIB, MULTIPART, ServiceFactory, bearer, drive, huge_upload, token_for

@@ -27,10 +27,10 @@ from typer.testing import CliRunner
 from console.console_support import Visitor
 from trustdesk.app import create_app
 from trustdesk.auth import service as auth
+from trustdesk.callers import UserCaller
 from trustdesk.cli.main import app as cli
 from trustdesk.db.engine import Database
 from trustdesk.errors import InvalidInput
-from trustdesk.http.callers import UserCaller
 from trustdesk.identity import disclosure
 from trustdesk.identity.vocabulary import DisclosureStatus
 from trustdesk.permissions import Role

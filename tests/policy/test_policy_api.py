@@ -24,7 +24,7 @@ async def _not_found(_request: Request, exc: Exception) -> JSONResponse:
 def client(packs: PackRegistry) -> Iterator[TestClient]:
     app = FastAPI()
     app.include_router(api.router)
-    app.state.packs = packs
+    app.dependency_overrides[api.get_packs] = lambda: packs  # no Desk: only this router
     app.add_exception_handler(PackNotFound, _not_found)
     with TestClient(app) as test_client:
         yield test_client

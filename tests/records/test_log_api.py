@@ -14,7 +14,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from trustdesk.app import create_app
+from trustdesk.app import create_app, desk_of
 from trustdesk.auth import service as auth
 from trustdesk.compliance import service as compliance
 from trustdesk.db import migrate
@@ -271,7 +271,7 @@ def test_the_stdlib_verifier_checks_a_kept_checkpoint(
     code, output = run(current, kept, kept["size"], current["size"])  # the tail was cut
     assert code == 1
     assert "entries were cut" in output
-    signer = app.state.log_signer
+    signer = desk_of(app).log_signer
     origin = client.get("/v1/log/key").json()["origin"]
     rewritten = f"{origin}\n{kept['size']}\n{base64.b64encode(bytes(32)).decode()}\n"
     code, output = run(signer.sign(rewritten.encode()), current, kept["size"], current["size"])

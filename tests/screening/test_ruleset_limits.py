@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from trustdesk import demo
+from trustdesk.app import desk_of
 from trustdesk.screening.cache import CompiledCache
 from trustdesk.screening.compiler import CompileLimits, Compiler, RuleSetTooCostly
 from trustdesk.screening.runtime import ScreenerRegistry
@@ -92,7 +93,7 @@ def test_deploys_per_hour_are_counted_per_service_refused_ones_too(
 def test_compiled_versions_per_process_are_bounded_and_reloaded_from_the_cache(
     client: TestClient, make_service: ServiceFactory
 ) -> None:
-    registry: ScreenerRegistry = client.app.state.screeners  # type: ignore[attr-defined]
+    registry: ScreenerRegistry = desk_of(client.app).screeners  # type: ignore[arg-type]
     keys = [make_service(pack_ids=()).api_key for _ in range(3)]
     versions = []
     for n, key in enumerate(keys):

@@ -36,10 +36,10 @@ from sqlalchemy.orm import Session
 
 from trustdesk.auth import secrets, sessions
 from trustdesk.auth.models import ApiKey, User, UserControl, UserRole, UserToken
+from trustdesk.callers import Caller, ServiceCaller, UserCaller
 from trustdesk.db.base import utcnow
 from trustdesk.db.engine import read_transaction, transaction
 from trustdesk.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Unauthenticated
-from trustdesk.http.callers import Caller, ServiceCaller, UserCaller
 from trustdesk.permissions import Permission, Role, permissions_for
 from trustdesk.records import service as records
 from trustdesk.records.events import EventType

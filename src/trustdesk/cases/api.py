@@ -9,10 +9,12 @@ moderators: appeals.
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Protocol
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from sqlalchemy.orm import Session
 
+from trustdesk.callers import ServiceCaller, UserCaller
 from trustdesk.cases import actions, appeals, claims, decisions, notices, service, webhook_store
 from trustdesk.cases import report as case_report
 from trustdesk.cases.models import ActionStatus, AppealStatus, TrustedFlagger
@@ -41,19 +43,15 @@ from trustdesk.cases.schemas import (
     WebhookSecretOut,
 )
 from trustdesk.cases.strikes import StrikePolicy
-from trustdesk.http.callers import (
-    CallerDep,
-    ServiceCaller,
-    UserCaller,
-    service_or_user_holding,
-    user_holding,
-)
-from trustdesk.http.deps import SessionDep
+from trustdesk.http.callers import CallerDep, service_or_user_holding, user_holding
+from trustdesk.http.deps import SessionDep, get_desk
 from trustdesk.http.fields import DateTime
 from trustdesk.http.problems import CONFLICT_RESPONSES, PROBLEM_RESPONSES, RATE_LIMITED_RESPONSES
 from trustdesk.http.ratelimit import RateLimiter, client_address
+from trustdesk.identity.vault import Vault
 from trustdesk.permissions import Permission
-from trustdesk.policy.service import ServicePacks
+from trustdesk.policy.schema import Pack
+from trustdesk.records.note import NoteSigner
 from trustdesk.settings import Settings
 
 router = APIRouter(prefix="/v1", tags=["cases"], responses=PROBLEM_RESPONSES)
@@ -67,14 +65,31 @@ ActionReader = Annotated[
 ]
 
 
-def _packs_of(request: Request) -> ServicePacks:
-    packs_of: ServicePacks = request.app.state.service_packs
-    return packs_of
+class CasesDesk(Protocol):
+    """What the cases routes take from the application's wiring."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def strike_policy(self) -> StrikePolicy: ...
+
+    @property
+    def notice_limiter(self) -> RateLimiter: ...
+
+    @property
+    def webhook_guard(self) -> AddressGuard: ...
+
+    @property
+    def vault(self) -> Vault: ...
+
+    @property
+    def log_signer(self) -> NoteSigner: ...
+
+    def service_packs(self, session: Session, service_id: uuid.UUID) -> tuple[Pack, ...]: ...
 
 
-def _policy(request: Request) -> StrikePolicy:
-    policy: StrikePolicy = request.app.state.strike_policy
-    return policy
+DeskDep = Annotated[CasesDesk, Depends(get_desk)]
 
 
 def _flagger(
@@ -94,11 +109,11 @@ def _flagger(
 def submit_notice(
     body: NoticeIn,
     request: Request,
+    desk: DeskDep,
     session: SessionDep,
     flagger: Annotated[TrustedFlagger | None, Depends(_flagger)],
 ) -> ReceiptOut:
-    limiter: RateLimiter = request.app.state.notice_limiter
-    limiter.check(client_address(request))
+    desk.notice_limiter.check(client_address(request))
     notifier = body.notifier
     notice = notices.NoticeIn(
         service_id=body.service_id,
@@ -111,7 +126,7 @@ def submit_notice(
         notifier_email=notifier.email if notifier else None,
         language=body.language,
     )
-    receipt = notices.submit_to_service(session, _packs_of(request), notice, flagger=flagger)
+    receipt = notices.submit_to_service(session, desk.service_packs, notice, flagger=flagger)
     return ReceiptOut.model_validate(receipt, from_attributes=True)
 
 
@@ -141,11 +156,11 @@ def notice_outcome(
 def notifier_appeal(
     notice_id: uuid.UUID,
     body: AppealIn,
-    request: Request,
+    desk: DeskDep,
     session: SessionDep,
     token: TokenHeader,
 ) -> AppealOut:
-    appeal = appeals.appeal_by_notifier(session, _packs_of(request), notice_id, token, body.reason)
+    appeal = appeals.appeal_by_notifier(session, desk.service_packs, notice_id, token, body.reason)
     return AppealOut.of(appeal)
 
 
@@ -162,10 +177,10 @@ def register_flagger(body: FlaggerIn, caller: CallerDep, session: SessionDep) ->
     responses=CONFLICT_RESPONSES,
 )
 def subject_appeal(
-    body: SubjectAppealIn, request: Request, caller: CallerDep, session: SessionDep
+    body: SubjectAppealIn, desk: DeskDep, caller: CallerDep, session: SessionDep
 ) -> AppealOut:
     appeal = appeals.appeal_by_subject(
-        session, _packs_of(request), caller.service_id, body.decision_id, body.reason
+        session, desk.service_packs, caller.service_id, body.decision_id, body.reason
     )
     return AppealOut.of(appeal)
 
@@ -256,13 +271,13 @@ def release_case(case_id: uuid.UUID, caller: CaseDecider, session: SessionDep) -
 def decide_case(
     case_id: uuid.UUID,
     body: DecisionIn,
-    request: Request,
+    desk: DeskDep,
     caller: CaseDecider,
     session: SessionDep,
 ) -> OutcomeOut:
     outcome = decisions.decide(
         session,
-        _packs_of(request),
+        desk.service_packs,
         case_id,
         caller,
         decisions.DecisionIn(
@@ -272,7 +287,7 @@ def decide_case(
             suspend_until=body.suspend_until,
             automated_detection=body.automated_detection,
         ),
-        policy=_policy(request),
+        policy=desk.strike_policy,
     )
     return OutcomeOut.of(outcome)
 
@@ -295,12 +310,12 @@ def list_appeals(
 def decide_appeal(
     appeal_id: uuid.UUID,
     body: AppealDecisionIn,
-    request: Request,
+    desk: DeskDep,
     caller: AppealDecider,
     session: SessionDep,
 ) -> AppealDecisionOut:
     ruling = appeals.AppealRuling(body.reverse, body.facts, tuple(body.actions), body.suspend_until)
-    appeal, outcome = appeals.decide_appeal(session, _packs_of(request), appeal_id, caller, ruling)
+    appeal, outcome = appeals.decide_appeal(session, desk.service_packs, appeal_id, caller, ruling)
     return AppealDecisionOut(
         appeal=AppealOut.of(appeal), outcome=OutcomeOut.of(outcome) if outcome else None
     )
@@ -311,12 +326,12 @@ def decide_appeal(
 
 @router.put("/webhook", summary="Set the webhook URL; answers a new signing secret, once")
 def set_webhook(
-    body: WebhookIn, request: Request, caller: CallerDep, session: SessionDep
+    body: WebhookIn, desk: DeskDep, caller: CallerDep, session: SessionDep
 ) -> WebhookSecretOut:
-    guard: AddressGuard = request.app.state.webhook_guard  # the environment's rules
+    guard = desk.webhook_guard  # the environment's rules
     done = webhook_store.set_webhook(
         session,
-        request.app.state.vault.keyring,
+        desk.vault.keyring,
         caller.service_id,
         body.url,
         allow_loopback=guard.allow_internal,
@@ -374,16 +389,16 @@ def acknowledge_action(
 )
 def authority_report(
     case_id: uuid.UUID,
-    request: Request,
+    desk: DeskDep,
     caller: Exporter,
     session: SessionDep,
     body: AuthorityReportIn | None = None,
 ) -> Response:
-    settings: Settings = request.app.state.settings
+    settings = desk.settings
     made = case_report.build(
         session,
         case_id,
-        signer=request.app.state.log_signer,
+        signer=desk.log_signer,
         origin=settings.log_origin,
         authority=body.authority if body else None,
         reference=body.reference if body else None,

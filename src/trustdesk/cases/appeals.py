@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from trustdesk.callers import UserCaller
 from trustdesk.cases import notices
 from trustdesk.cases.decisions import (
     DecisionNotFound,
@@ -32,7 +33,6 @@ from trustdesk.cases.strikes import withdraw
 from trustdesk.db.base import utcnow
 from trustdesk.db.engine import read_transaction, transaction
 from trustdesk.errors import Conflict, NotFound, PermissionDenied
-from trustdesk.http.callers import UserCaller
 from trustdesk.permissions import Permission
 from trustdesk.policy.schema import Pack
 from trustdesk.policy.service import ServicePacks

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from trustdesk.callers import UserCaller
 from trustdesk.cases.claims import require_claim
 from trustdesk.cases.models import AutomatedDecision, Case, CaseStatus, Decision, Statement
 from trustdesk.cases.outcomes import (
@@ -32,7 +33,6 @@ from trustdesk.cases.strikes import StrikePolicy, strike
 from trustdesk.db.base import utcnow
 from trustdesk.db.engine import read_transaction, transaction
 from trustdesk.errors import InvalidInput, NotFound
-from trustdesk.http.callers import UserCaller
 from trustdesk.permissions import Permission
 from trustdesk.policy.schema import Pack
 from trustdesk.policy.service import ServicePacks

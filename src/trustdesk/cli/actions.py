@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from trustdesk.app import courier_for, delivery_policy, webhook_guard
+from trustdesk.app import courier_for, delivery_policy
 from trustdesk.cases import actions, dispatch
 from trustdesk.cases.actions import ActionView
 from trustdesk.cases.models import ActionStatus
@@ -14,6 +14,7 @@ from trustdesk.cli.context import DbOption, load_settings, open_database, sessio
 from trustdesk.cli.ids import parse_id
 from trustdesk.cli.output import FormatOption, ListFormat, print_json, reporting_errors, stdout
 from trustdesk.crypto.keyring import open_configured
+from trustdesk.wiring import webhook_guard
 
 app = typer.Typer(
     help="Actions for services: list them, deliver the due ones, retry dead ones.",

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from trustdesk.cli.context import DbOption, load_settings, open_database, session_for
+from trustdesk.cli.context import DbOption, desk_for, session_for
 from trustdesk.cli.output import FormatOption, ListFormat, print_json, reporting_errors, stdout
 from trustdesk.compliance import filings, inventory, inventory_csv, residency
 from trustdesk.compliance import service as compliance
@@ -20,7 +20,6 @@ from trustdesk.compliance.inventory import ServerView
 from trustdesk.compliance.residency import CheckResult, FindingView
 from trustdesk.compliance.vocabulary import FindingStatus
 from trustdesk.errors import InvalidInput
-from trustdesk.policy.service import load_registry
 from trustdesk.policy.vocabulary import FilingKind
 
 app = typer.Typer(
@@ -254,12 +253,10 @@ def import_inventory(
     """Create or update (by name) every server in FILE; one bad row and nothing is stored."""
     with reporting_errors():
         content = read_file(file, inventory_csv.MAX_BYTES)
-        settings = load_settings(db)
-        registry = load_registry(settings.pack_dirs)
-        with open_database(settings) as database, database.session() as session:
+        with desk_for(db) as desk, desk.database.session() as session:
             service_id = service_id_of(session, service)
             imported = inventory.import_csv(
-                session, registry, service_id, content, by=by, source=str(file)
+                session, desk.packs, service_id, content, by=by, source=str(file)
             )
     if format_ is ListFormat.JSON:
         print_json(
@@ -330,13 +327,10 @@ def check_residency(
     service: ServiceOption, format_: FormatOption = ListFormat.TEXT, db: DbOption = None
 ) -> None:
     """Judge a service's servers against its packs' residency rules; keep findings current."""
-    with reporting_errors():
-        settings = load_settings(db)
-        registry = load_registry(settings.pack_dirs)
-        with open_database(settings) as database, database.session() as session:
-            service_id = service_id_of(session, service)
-            packs = compliance.packs_for(session, registry, service_id)
-            result = residency.check(session, service_id, packs)
+    with reporting_errors(), desk_for(db) as desk, desk.database.session() as session:
+        service_id = service_id_of(session, service)
+        packs = compliance.packs_for(session, desk.packs, service_id)
+        result = residency.check(session, service_id, packs)
     if format_ is ListFormat.JSON:
         print_json(check_json(result))
         return

@@ -1,4 +1,5 @@
-"""What commands share: settings, the ``--db`` option and opening a migrated database."""
+"""What commands share: settings, the ``--db`` option, opening a migrated database, and the
+wiring (a :class:`trustdesk.wiring.Desk`) built over it, as the server builds its own."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from trustdesk.db.engine import Database
 from trustdesk.errors import ConfigurationError
 from trustdesk.records import service as records
 from trustdesk.settings import Settings
+from trustdesk.wiring import Desk, build_desk
 
 DbOption = Annotated[
     str | None,
@@ -58,3 +60,12 @@ def session_for(db: str | None) -> Iterator[Session]:
     """A session on the (migrated) database named by ``--db`` or the settings."""
     with open_database(load_settings(db)) as database, database.session() as session:
         yield session
+
+
+@contextmanager
+def desk_for(db: str | None) -> Iterator[Desk]:
+    """The command's wiring over the (migrated) database named by ``--db`` or the settings;
+    its key files are opened only if the command uses them."""
+    settings = load_settings(db)
+    with open_database(settings) as database:
+        yield build_desk(settings, database, open_keys=False)

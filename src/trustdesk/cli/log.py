@@ -10,15 +10,15 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from trustdesk.cli.context import DbOption, load_settings, open_database
+from trustdesk.cli.context import DbOption, desk_for, load_settings, open_database
 from trustdesk.cli.output import EXIT_FAILURE, print_json, reporting_errors, stderr, stdout
 from trustdesk.errors import ConfigurationError, InvalidInput, NotFound
 from trustdesk.records import merkle
 from trustdesk.records import service as records
-from trustdesk.records.keys import load_or_create_signer
 from trustdesk.records.note import NoteVerifier, parse_verifier_key
 from trustdesk.records.verify import verify_log
 from trustdesk.settings import Settings
+from trustdesk.wiring import KeyFiles
 
 app = typer.Typer(help="The verifiable record log.", no_args_is_help=True)
 KeyOption = Annotated[
@@ -45,26 +45,22 @@ def _verifier(settings: Settings, key: str | None) -> NoteVerifier:
             "with --key"
         )
         raise ConfigurationError(msg)
-    return load_or_create_signer(settings.log_signing_key_path, settings.log_origin).verifier
+    return KeyFiles(settings).log_signer().verifier
 
 
 @app.command()
 def key(db: DbOption = None) -> None:
     """Print the public key that checkpoints are signed with (made on first use)."""
     with reporting_errors():
-        settings = load_settings(db)
-        signer = load_or_create_signer(settings.log_signing_key_path, settings.log_origin)
+        signer = KeyFiles(load_settings(db)).log_signer()
     stdout.print(signer.verifier.key_string(), highlight=False)
 
 
 @app.command()
 def checkpoint(db: DbOption = None) -> None:
     """Sign a checkpoint of the log as it stands (if it grew) and print it."""
-    with reporting_errors():
-        settings = load_settings(db)
-        signer = load_or_create_signer(settings.log_signing_key_path, settings.log_origin)
-        with open_database(settings) as database, database.session() as session:
-            view = records.make_checkpoint(session, signer, settings.log_origin)
+    with reporting_errors(), desk_for(db) as desk, desk.database.session() as session:
+        view = records.make_checkpoint(session, desk.log_signer, desk.settings.log_origin)
     stdout.print(view.note, end="", highlight=False, markup=False)
 
 

@@ -14,8 +14,9 @@ from trustdesk.cli.context import load_settings
 from trustdesk.cli.output import ListFormat, print_json, reporting_errors, stdout
 from trustdesk.policy.schema import Action, Pack
 from trustdesk.policy.schemas import PackSummary, pack_document
-from trustdesk.policy.service import PackRegistry, check_pack, load_registry
+from trustdesk.policy.service import PackRegistry, check_pack
 from trustdesk.policy.vocabulary import Language
+from trustdesk.wiring import load_packs
 
 app = typer.Typer(help="Policy packs: the regulations trustdesk implements.", no_args_is_help=True)
 
@@ -34,7 +35,7 @@ LangOption = Annotated[Language, typer.Option("--lang", help="Language of the te
 
 
 def _registry(pack_dir: list[Path] | None) -> PackRegistry:
-    return load_registry([*load_settings().pack_dirs, *(pack_dir or [])])
+    return load_packs(load_settings(), pack_dir or [])
 
 
 @app.command("list")

@@ -20,14 +20,13 @@ from trustdesk.cases import report_verify
 from trustdesk.cases import sor_export as statements
 from trustdesk.cases.sor import PACK_ID as DSA_PACK_ID
 from trustdesk.cli.compliance import UnreadableFile, service_id_of
-from trustdesk.cli.context import DbOption, load_settings, open_database
+from trustdesk.cli.context import DbOption, desk_for, load_settings
 from trustdesk.cli.output import EXIT_FAILURE, print_json, reporting_errors, stderr
 from trustdesk.compliance import service as compliance
 from trustdesk.errors import ConfigurationError, InvalidInput
-from trustdesk.policy.service import load_registry
-from trustdesk.records.keys import load_or_create_signer
 from trustdesk.records.note import NoteVerifier, parse_verifier_key
 from trustdesk.settings import Settings
+from trustdesk.wiring import KeyFiles
 
 OutputOption = Annotated[
     Path | None, typer.Option("-o", "--output", help="Write here instead of stdout.")
@@ -81,41 +80,37 @@ def sor(
     cannot make a valid statement is named on stderr and the command exits 1.
     """
     rejected = written = 0
-    with reporting_errors():
-        settings = load_settings(db)
-        pack = load_registry(settings.pack_dirs).get(DSA_PACK_ID)
-        with open_database(settings) as database, database.session() as session:
-            bound = frozenset(
-                s.id for s in compliance.list_services(session) if DSA_PACK_ID in s.packs
-            )
-            period = statements.Period(
-                since=since.date() if since else None,
-                until=until.date() if until else None,
-                service_id=service_id_of(session, service) if service else None,
-                terms_services=bound,
-            )
-            total = statements.count(session, period)
-            with (
-                _writer(output) as stream,
-                Progress(
-                    TextColumn("statements"),
-                    BarColumn(),
-                    MofNCompleteColumn(),
-                    TimeElapsedColumn(),
-                    console=stderr,
-                    transient=True,
-                    disable=not stderr.is_terminal,
-                ) as progress,
-            ):
-                task = progress.add_task("decisions", total=total)
-                advance = lambda n: progress.advance(task, n)  # noqa: E731  (a one-line callback)
-                for exported in statements.export(session, pack, period, progress=advance):
-                    if exported.line is None:
-                        rejected += 1
-                        stderr.print(f"skipped {exported.rejected}", highlight=False, markup=False)
-                        continue
-                    stream.write(exported.line + "\n")
-                    written += 1
+    with reporting_errors(), desk_for(db) as desk, desk.database.session() as session:
+        pack = desk.packs.get(DSA_PACK_ID)
+        bound = frozenset(s.id for s in compliance.list_services(session) if DSA_PACK_ID in s.packs)
+        period = statements.Period(
+            since=since.date() if since else None,
+            until=until.date() if until else None,
+            service_id=service_id_of(session, service) if service else None,
+            terms_services=bound,
+        )
+        total = statements.count(session, period)
+        with (
+            _writer(output) as stream,
+            Progress(
+                TextColumn("statements"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=stderr,
+                transient=True,
+                disable=not stderr.is_terminal,
+            ) as progress,
+        ):
+            task = progress.add_task("decisions", total=total)
+            advance = lambda n: progress.advance(task, n)  # noqa: E731  (a one-line callback)
+            for exported in statements.export(session, pack, period, progress=advance):
+                if exported.line is None:
+                    rejected += 1
+                    stderr.print(f"skipped {exported.rejected}", highlight=False, markup=False)
+                    continue
+                stream.write(exported.line + "\n")
+                written += 1
     where = f" to {output}" if output else ""
     stderr.print(f"{written} statement(s) of reasons written{where}", highlight=False)
     if rejected:
@@ -149,13 +144,12 @@ def authority_report(
     """
     with reporting_errors():
         case_id = _case_id(case)
-        settings = load_settings(db)
-        signer = load_or_create_signer(settings.log_signing_key_path, settings.log_origin)
-        with open_database(settings) as database, database.session() as session:
+        with desk_for(db) as desk, desk.database.session() as session:
+            settings = desk.settings
             made = case_report.build(
                 session,
                 case_id,
-                signer=signer,
+                signer=desk.log_signer,
                 origin=settings.log_origin,
                 authority=authority,
                 reference=reference,
@@ -175,7 +169,7 @@ def _verifier(settings: Settings, key: str | None) -> NoteVerifier:
     if not settings.log_signing_key_path.exists():
         msg = f"no signing key at {settings.log_signing_key_path}; pass the log's key with --key"
         raise ConfigurationError(msg)
-    return load_or_create_signer(settings.log_signing_key_path, settings.log_origin).verifier
+    return KeyFiles(settings).log_signer().verifier
 
 
 def verify_report(

@@ -7,12 +7,11 @@ from typing import Annotated
 
 import typer
 
-from trustdesk.app import ruleset_limits
 from trustdesk.cli.context import load_settings
 from trustdesk.cli.output import reporting_errors, stdout
 from trustdesk.cli.policy import PackDirOption
-from trustdesk.policy.service import load_registry
 from trustdesk.screening.sources import load_ruleset
+from trustdesk.wiring import load_packs, ruleset_limits
 
 app = typer.Typer(help="Rule sets: the rules screening applies.", no_args_is_help=True)
 
@@ -35,7 +34,7 @@ def check(
     The archive limits and the quotas of the server's settings apply (as to an upload)."""
     with reporting_errors():
         settings = load_settings()
-        registry = load_registry([*settings.pack_dirs, *(pack_dir or [])])
+        registry = load_packs(settings, pack_dir or [])
         source = load_ruleset(path, registry.all(), ruleset_limits(settings))
     terms = sum(len(rule.terms) for rule in source.rules)
     patterns = sum(len(rule.patterns) for rule in source.rules)

@@ -9,15 +9,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from trustdesk.app import ruleset_limits
-from trustdesk.cli.context import DbOption, load_settings, open_database, session_for
+from trustdesk.cli.context import DbOption, desk_for, session_for
 from trustdesk.cli.output import FormatOption, ListFormat, print_json, reporting_errors, stdout
 from trustdesk.compliance import service as compliance
-from trustdesk.policy.service import load_registry
 from trustdesk.screening import service as screening
 from trustdesk.screening.runtime import CompiledCache, archive_folder, build_screener
 from trustdesk.screening.service import DeploymentView
 from trustdesk.screening.sources import load_ruleset
+from trustdesk.wiring import ruleset_limits
 
 ServiceOption = Annotated[uuid.UUID, typer.Option("--service", help="The service's id.")]
 
@@ -42,14 +41,13 @@ def deploy(
     db: DbOption = None,
 ) -> None:
     """Check, compile and make PATH the service's active rule set."""
-    with reporting_errors():
-        settings = load_settings(db)
-        registry = load_registry(settings.pack_dirs)
-        source = load_ruleset(path, registry.all(), ruleset_limits(settings))
+    with reporting_errors(), desk_for(db) as desk:
+        settings = desk.settings
+        source = load_ruleset(path, desk.packs.all(), ruleset_limits(settings))
         archive = path.read_bytes() if path.suffix == ".zip" else archive_folder(path)
         build_screener(source, CompiledCache(settings.cache_dir / "rulesets"))
-        with open_database(settings) as database, database.session() as session:
-            packs = compliance.packs_for(session, registry, service)
+        with desk.database.session() as session:
+            packs = compliance.packs_for(session, desk.packs, service)
             view = screening.deploy(session, service, source, archive, packs=packs, by=by)
     print_json(_json(view))
 

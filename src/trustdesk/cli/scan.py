@@ -26,11 +26,12 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 
 from trustdesk.cli.context import load_settings
 from trustdesk.cli.output import fail, reporting_errors, stderr
-from trustdesk.policy.service import load_registry
 from trustdesk.screening.engine import Screener
 from trustdesk.screening.runtime import CompiledCache, build_screener
 from trustdesk.screening.sources import load_ruleset
+from trustdesk.settings import Settings
 from trustdesk.text import nul_location
+from trustdesk.wiring import load_packs
 
 CHUNK = 512
 MAX_LINE = 16 * 1024 * 1024
@@ -39,14 +40,18 @@ MAX_FILE_TEXT = 10 * 1024 * 1024
 _screener: Screener | None = None  # one per worker process
 
 
-def _load(rules: Path, pack_dirs: Sequence[Path], cache_dir: Path | None) -> Screener:
-    source = load_ruleset(rules, load_registry(pack_dirs).all())
+def _load(
+    rules: Path, settings: Settings, pack_dirs: Sequence[Path], cache_dir: Path | None
+) -> Screener:
+    source = load_ruleset(rules, load_packs(settings, pack_dirs).all())
     return build_screener(source, CompiledCache(cache_dir) if cache_dir else None)
 
 
-def _init_worker(rules: Path, pack_dirs: Sequence[Path], cache_dir: Path | None) -> None:
+def _init_worker(
+    rules: Path, settings: Settings, pack_dirs: Sequence[Path], cache_dir: Path | None
+) -> None:
     global _screener  # noqa: PLW0603  (a worker process's one screener)
-    _screener = _load(rules, pack_dirs, cache_dir)
+    _screener = _load(rules, settings, pack_dirs, cache_dir)
 
 
 def _text_of(number: int, item: dict[str, Any], base: Path) -> str | Exception | None:
@@ -141,9 +146,9 @@ def scan(
     """Screen INPUT.jsonl with a rule set and write one verdict per line, in input order."""
     with reporting_errors():
         settings = load_settings()
-        dirs = [*settings.pack_dirs, *(pack_dir or [])]
+        dirs = pack_dir or []  # beside the settings' own
         cache = settings.cache_dir / "rulesets"
-        _init_worker(rules, dirs, cache)  # validates the rules and fills the cache first
+        _init_worker(rules, settings, dirs, cache)  # validates the rules and fills the cache first
     if not input_file.is_file():
         fail(f"cannot read {input_file}", code="invalid_input", exit_code=2)
     total, bad = 0, 0
@@ -168,7 +173,7 @@ def scan(
                 workers,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_init_worker,
-                initargs=(rules, dirs, cache),
+                initargs=(rules, settings, dirs, cache),
             ) as pool:
                 for batch in pool.map(
                     _screen_chunk, chunks, itertools.repeat(base), itertools.repeat(limit)

@@ -8,7 +8,7 @@ import typer
 import uvicorn
 
 from trustdesk import demo
-from trustdesk.app import create_app
+from trustdesk.app import create_app, desk_of
 from trustdesk.cli.context import DbOption, load_settings
 from trustdesk.cli.output import reporting_errors, stdout
 from trustdesk.db import migrate
@@ -36,7 +36,8 @@ def serve(
         migrate.upgrade(database.engine)
         app = create_app(settings, database)
         if load_demo:
-            credentials = demo.load(database, app.state.packs, app.state.vault)
+            desk = desk_of(app)
+            credentials = demo.load(desk.database, desk.packs, desk.vault)
             stdout.print(demo.describe(credentials), highlight=False)
     bind_host = host or settings.host
     bind_port = port or settings.port

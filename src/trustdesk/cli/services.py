@@ -7,11 +7,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from trustdesk.cli.context import DbOption, load_settings, open_database, session_for
+from trustdesk.cli.context import DbOption, desk_for, session_for
 from trustdesk.cli.output import FormatOption, ListFormat, print_json, reporting_errors, stdout
 from trustdesk.compliance import service as compliance
 from trustdesk.compliance.service import ServiceView
-from trustdesk.policy.service import load_registry
 from trustdesk.policy.vocabulary import ServiceType
 
 app = typer.Typer(
@@ -41,13 +40,10 @@ def create(
     db: DbOption = None,
 ) -> None:
     """Register a service; prints its id and a new API key, which is shown only this once."""
-    with reporting_errors():
-        settings = load_settings(db)
-        registry = load_registry(settings.pack_dirs)
-        with open_database(settings) as database, database.session() as session:
-            created = compliance.create_service(
-                session, registry, name=name, types=type_, packs=pack or []
-            )
+    with reporting_errors(), desk_for(db) as desk, desk.database.session() as session:
+        created = compliance.create_service(
+            session, desk.packs, name=name, types=type_, packs=pack or []
+        )
     print_json({**service_json(created.service), "api_key": created.api_key})
 
 

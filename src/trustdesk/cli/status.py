@@ -9,12 +9,11 @@ from typing import Annotated
 import typer
 
 from trustdesk.cli.compliance import service_id_of
-from trustdesk.cli.context import DbOption, load_settings, open_database
+from trustdesk.cli.context import DbOption, desk_for, load_settings, open_database
 from trustdesk.cli.output import FormatOption, ListFormat, print_json, reporting_errors, stdout
 from trustdesk.compliance import obligations, transparency
 from trustdesk.compliance import service as compliance
 from trustdesk.compliance.obligations import ObligationStatus
-from trustdesk.policy.service import load_registry
 
 report_app = typer.Typer(help="Reports: the transparency report.", no_args_is_help=True)
 
@@ -43,24 +42,22 @@ def status(
     db: DbOption = None,
 ) -> None:
     """Every obligation of every applicable pack: met or not, the evidence, the due date."""
-    with reporting_errors():
-        settings = load_settings(db)
-        registry = load_registry(settings.pack_dirs)
-        with open_database(settings) as database, database.session() as session:
-            targets = (
-                [compliance.get_service(session, service_id_of(session, service))]
-                if service
-                else compliance.list_services(session)
+    with reporting_errors(), desk_for(db) as desk, desk.database.session() as session:
+        settings, registry = desk.settings, desk.packs
+        targets = (
+            [compliance.get_service(session, service_id_of(session, service))]
+            if service
+            else compliance.list_services(session)
+        )
+        results = {
+            target.name: obligations.statuses(
+                session,
+                lambda sid: compliance.packs_for(session, registry, sid),
+                target.id,
+                checkpoint_interval_seconds=settings.checkpoint_interval_seconds,
             )
-            results = {
-                target.name: obligations.statuses(
-                    session,
-                    lambda sid: compliance.packs_for(session, registry, sid),
-                    target.id,
-                    checkpoint_interval_seconds=settings.checkpoint_interval_seconds,
-                )
-                for target in targets
-            }
+            for target in targets
+        }
     if format_ is ListFormat.JSON:
         print_json({name: [status_json(r) for r in rows] for name, rows in results.items()})
         return

@@ -8,10 +8,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Protocol
 
-from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Query, Response, UploadFile
 
+from trustdesk.callers import UserCaller
 from trustdesk.compliance import (
     crypto,
     filings,
@@ -40,8 +41,8 @@ from trustdesk.compliance.schemas import (
     ServiceOut,
 )
 from trustdesk.compliance.vocabulary import FindingStatus
-from trustdesk.http.callers import CallerDep, UserCaller, user_holding
-from trustdesk.http.deps import SessionDep, SettingsDep
+from trustdesk.http.callers import CallerDep, user_holding
+from trustdesk.http.deps import SessionDep, SettingsDep, get_desk
 from trustdesk.http.downloads import attachment
 from trustdesk.http.fields import Date
 from trustdesk.http.problems import CONFLICT_RESPONSES, PROBLEM_RESPONSES
@@ -69,9 +70,14 @@ def get_service(service_id: uuid.UUID, caller: CallerDep, session: SessionDep) -
     return ServiceOut.of(service.get_service_for(session, caller, service_id))
 
 
-def _packs(request: Request) -> PackRegistry:
-    registry: PackRegistry = request.app.state.packs
-    return registry
+class ComplianceDesk(Protocol):
+    """What the register's routes take from the application's wiring."""
+
+    @property
+    def packs(self) -> PackRegistry: ...
+
+
+DeskDep = Annotated[ComplianceDesk, Depends(get_desk)]
 
 
 def _read(upload: UploadFile, limit: int) -> bytes:
@@ -186,12 +192,12 @@ def list_servers(service_id: uuid.UUID, caller: Reader, session: SessionDep) -> 
 def record_server(
     service_id: uuid.UUID,
     body: ServerBody,
-    request: Request,
+    desk: DeskDep,
     caller: Manager,
     session: SessionDep,
 ) -> ServerRecordedOut:
     recorded = inventory.record_server(
-        session, _packs(request), service_id, body.entry(), by=caller.username
+        session, desk.packs, service_id, body.entry(), by=caller.username
     )
     return ServerRecordedOut(
         server=ServerOut.of(recorded.server), residency=CheckOut.of(recorded.check)
@@ -202,13 +208,11 @@ def record_server(
 def remove_server(
     service_id: uuid.UUID,
     server_id: uuid.UUID,
-    request: Request,
+    desk: DeskDep,
     caller: Manager,
     session: SessionDep,
 ) -> CheckOut:
-    result = inventory.remove_server(
-        session, _packs(request), service_id, server_id, by=caller.username
-    )
+    result = inventory.remove_server(session, desk.packs, service_id, server_id, by=caller.username)
     return CheckOut.of(result)
 
 
@@ -219,7 +223,7 @@ def remove_server(
 )
 def import_servers(
     service_id: uuid.UUID,
-    request: Request,
+    desk: DeskDep,
     caller: Manager,
     session: SessionDep,
     file: Annotated[UploadFile, File(description="The inventory as CSV (UTF-8).")],
@@ -227,7 +231,7 @@ def import_servers(
     content = _read(file, MAX_CSV_BYTES)
     imported = inventory.import_csv(
         session,
-        _packs(request),
+        desk.packs,
         service_id,
         content,
         by=caller.username,
@@ -254,9 +258,9 @@ def export_servers(service_id: uuid.UUID, caller: Reader, session: SessionDep) -
 
 @register.post("/residency/check", summary="Run the residency check now")
 def check_residency(
-    service_id: uuid.UUID, request: Request, caller: Manager, session: SessionDep
+    service_id: uuid.UUID, desk: DeskDep, caller: Manager, session: SessionDep
 ) -> CheckOut:
-    packs = service.packs_for(session, _packs(request), service_id)
+    packs = service.packs_for(session, desk.packs, service_id)
     return CheckOut.of(residency.check(session, service_id, packs))
 
 
@@ -338,14 +342,14 @@ router.include_router(register)
 )
 def compliance_status(
     service_id: uuid.UUID,
-    request: Request,
+    desk: DeskDep,
     caller: Reader,
     session: SessionDep,
     settings: SettingsDep,
 ) -> ComplianceStatusOut:
     rows = obligations.statuses(
         session,
-        lambda sid: service.packs_for(session, _packs(request), sid),
+        lambda sid: service.packs_for(session, desk.packs, sid),
         service_id,
         checkpoint_interval_seconds=settings.checkpoint_interval_seconds,
     )

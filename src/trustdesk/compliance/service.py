@@ -12,10 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trustdesk.auth import service as auth
+from trustdesk.callers import ServiceCaller
 from trustdesk.compliance.models import Service, ServicePack, ServiceTypeRow
 from trustdesk.db.engine import read_transaction, transaction
 from trustdesk.errors import Conflict, InvalidInput, NotFound
-from trustdesk.http.callers import ServiceCaller
 from trustdesk.policy.schema import Pack
 from trustdesk.policy.service import PackRegistry
 from trustdesk.policy.vocabulary import ServiceType

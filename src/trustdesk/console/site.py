@@ -1,6 +1,6 @@
 """The console as an application of its own, mounted by ``create_app`` under ``/console``.
 
-It shares the main application's state (database, packs, vault, limiters, settings), has
+It shares the main application's wiring (a :class:`trustdesk.wiring.Desk`), has
 its own error pages (HTML, localized, never a traceback) and its own middleware: the
 server-side session's cookie and the gate in front of request bodies
 (:class:`SessionGate`), a signed cookie for what is not a secret (the language, one-time
@@ -38,7 +38,6 @@ from trustdesk.console.pages import (
     records,
     rulesets,
 )
-from trustdesk.db.engine import Database
 from trustdesk.http.limits import capped
 from trustdesk.settings import Environment, Settings
 
@@ -143,7 +142,7 @@ class SessionGate:
         its cookie, headers and address alone."""
         if not request.cookies.get(web.SESSION_COOKIE):
             return False
-        database: Database = request.app.state.database
+        database = web.desk_of(request).database
 
         def look_up() -> web.SignedIn | None:
             with database.session() as db:
@@ -160,9 +159,8 @@ def session_secret(settings: Settings) -> str:
     return hmac.new(secret, b"trustdesk.console.session", hashlib.sha256).hexdigest()
 
 
-def build(parent: FastAPI) -> FastAPI:
-    """The console application, sharing ``parent``'s state."""
-    settings: Settings = parent.state.settings
+def build(settings: Settings) -> FastAPI:
+    """The console application (the host app shares its state with it: the wiring)."""
     for language in i18n.LANGUAGES:  # compile the catalogs now: a broken one fails the start
         web.environment(language)
     console = FastAPI(
@@ -172,7 +170,6 @@ def build(parent: FastAPI) -> FastAPI:
         dependencies=[Depends(web.check_csrf), Depends(web.refuse_control_characters)],
         exception_handlers=dict(problems.HANDLERS),  # type: ignore[arg-type]
     )
-    console.state = parent.state
     console.mount("/static", StaticFiles(directory=STATIC), name="static")
     for pages in (
         account,
@@ -207,10 +204,13 @@ def build(parent: FastAPI) -> FastAPI:
     return console
 
 
-def install(app: FastAPI) -> None:
-    """Mount the console on ``app`` and send visitors of ``/`` to it."""
-    app.mount(PREFIX, build(app), name="console")
+def install(app: FastAPI, settings: Settings) -> FastAPI:
+    """Mount the console on ``app``, send visitors of ``/`` to it, and return it."""
+    console = build(settings)
+    app.mount(PREFIX, console, name="console")
 
     @app.get("/", include_in_schema=False)
     def home() -> Any:
         return RedirectResponse(f"{PREFIX}/", status_code=307)
+
+    return console

@@ -37,15 +37,15 @@ from starlette.datastructures import FormData
 
 from trustdesk.auth import service as auth
 from trustdesk.auth import sessions
+from trustdesk.callers import UserCaller
 from trustdesk.console import i18n
 from trustdesk.console.nav import NAV, NavEntry
-from trustdesk.db.base import utcnow
 from trustdesk.db.engine import transaction
 from trustdesk.errors import InvalidInput, PermissionDenied
-from trustdesk.http.callers import UserCaller
-from trustdesk.http.deps import SessionDep
+from trustdesk.http.deps import SessionDep, get_desk
 from trustdesk.http.limits import control_characters
 from trustdesk.permissions import Permission
+from trustdesk.wiring import Desk
 
 SESSION_COOKIE = "trustdesk_session"  # the server-side session's token, and nothing else
 SESSION_LANGUAGE = "lang"  # keys of the signed cookie
@@ -111,14 +111,19 @@ def session_of(request: Request) -> dict[str, Any]:
     return session
 
 
+def desk_of(request: Request) -> Desk:
+    """The application's wiring, from the one dependency that reads it."""
+    desk: Desk = get_desk(request)
+    return desk
+
+
 def now_of(request: Request) -> datetime:
-    """The time for session checks (tests may set ``app.state.console_clock``)."""
-    clock: Callable[[], datetime] | None = getattr(request.app.state, "console_clock", None)
-    return clock() if clock is not None else utcnow()
+    """The time for session checks (the wiring's clock, which tests may move)."""
+    return desk_of(request).console_clock()
 
 
 def lifetimes_of(request: Request) -> sessions.Lifetimes:
-    settings = request.app.state.settings
+    settings = desk_of(request).settings
     return sessions.Lifetimes(
         idle=timedelta(minutes=settings.console_idle_minutes),
         absolute=timedelta(hours=settings.console_session_hours),
@@ -173,7 +178,7 @@ def _anonymous_token(request: Request, *, make: bool) -> str | None:
             return None
         nonce = secrets.token_urlsafe(16)
         session[SESSION_NONCE] = nonce
-    secret = request.app.state.settings.secret_key.get_secret_value().encode()
+    secret = desk_of(request).settings.secret_key.get_secret_value().encode()
     key = hmac.new(secret, b"trustdesk.console.csrf", hashlib.sha256).digest()
     mac = hmac.new(key, nonce.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(mac).decode().rstrip("=")
@@ -361,6 +366,11 @@ class Page:
     user: ConsoleUser | None
     language: str
     session: sessions.LiveSession | None = None
+
+    @property
+    def desk(self) -> Desk:
+        """The application's wiring: settings, packs, vault, registries, limiters."""
+        return desk_of(self.request)
 
     def url(self, name: str, /, **params: Any) -> str:
         return path_for(self.request, name, **params)

@@ -1,54 +1,31 @@
-"""Who is calling the HTTP API, and the dependencies that find out.
+"""The dependencies that find out who is calling the HTTP API (a :mod:`trustdesk.callers`).
 
-A bearer credential is resolved by the authenticator that :func:`trustdesk.app.create_app`
-puts on the application state (the auth slice's), so every slice's router can ask for a
-caller without importing the auth slice. Services send their API key (``td_...``) and see
+A bearer credential is resolved by the authenticator of the application's wiring (the
+auth slice's, see :mod:`trustdesk.wiring`), so every slice's router can ask for a caller
+without importing the auth slice. Services send their API key (``td_...``) and see
 only their own data; console users send a personal token (``tdu_...``) and act within their
 roles' permissions.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Annotated, Protocol
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.orm import Session
 
+from trustdesk.callers import Authenticator, Caller, ServiceCaller, UserCaller
 from trustdesk.errors import PermissionDenied, Unauthenticated
-from trustdesk.http.deps import SessionDep
+from trustdesk.http.deps import SessionDep, get_desk
 from trustdesk.permissions import Permission
 
 
-@dataclass(frozen=True, slots=True)
-class ServiceCaller:
-    """A service, identified by one of its API keys."""
+class CallersDesk(Protocol):
+    """What finding the caller takes from the application's wiring."""
 
-    service_id: uuid.UUID
-    key_id: uuid.UUID
-
-
-@dataclass(frozen=True, slots=True)
-class UserCaller:
-    """A console user, identified by one of their tokens."""
-
-    user_id: uuid.UUID
-    username: str
-    permissions: frozenset[Permission]
-
-    def require(self, permission: Permission) -> None:
-        if permission not in self.permissions:
-            raise PermissionDenied(f"this needs the permission {permission}")
-
-
-Caller = ServiceCaller | UserCaller
-
-
-class Authenticator(Protocol):
-    def __call__(self, session: Session, token: str) -> Caller: ...
+    @property
+    def authenticator(self) -> Authenticator: ...
 
 
 _bearer = HTTPBearer(
@@ -57,15 +34,14 @@ _bearer = HTTPBearer(
 
 
 def any_caller(
-    request: Request,
+    desk: Annotated[CallersDesk, Depends(get_desk)],
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller:
     """A service or a user, whichever the bearer credential belongs to."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("send an API key or user token as `Authorization: Bearer <key>`")
-    authenticate: Authenticator = request.app.state.authenticator
-    return authenticate(session, credentials.credentials)
+    return desk.authenticator(session, credentials.credentials)
 
 
 def service_caller(caller: Annotated[Caller, Depends(any_caller)]) -> ServiceCaller:

@@ -1,9 +1,10 @@
-"""FastAPI dependencies that hand routers what create_app put on the application state."""
+"""FastAPI dependencies that hand routers the application's wiring (a
+:class:`trustdesk.wiring.Desk`), and the session and settings it holds."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
@@ -12,14 +13,33 @@ from trustdesk.db.engine import Database
 from trustdesk.settings import Settings
 
 
-def get_database(request: Request) -> Database:
-    database: Database = request.app.state.database
-    return database
+def get_desk(request: Request) -> Any:
+    """The application's wiring, which ``create_app`` built: the one dependency that reads
+    the application's state. Each slice names the part it uses with a ``Protocol`` of its
+    own (``Annotated[ItsDesk, Depends(get_desk)]``), which mypy checks the Desk against in
+    ``trustdesk.app``; the console takes the Desk itself."""
+    return request.app.state.desk
 
 
-def get_app_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+class CommonDesk(Protocol):
+    """What every router may ask for: the settings and the database."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def database(self) -> Database: ...
+
+
+CommonDeskDep = Annotated[CommonDesk, Depends(get_desk)]
+
+
+def get_database(desk: CommonDeskDep) -> Database:
+    return desk.database
+
+
+def get_app_settings(desk: CommonDeskDep) -> Settings:
+    return desk.settings
 
 
 def get_session(database: Annotated[Database, Depends(get_database)]) -> Iterator[Session]:

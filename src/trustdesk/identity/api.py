@@ -4,12 +4,14 @@ disclosure requests, votes and the one reveal for users."""
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Protocol
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Response
+from sqlalchemy.orm import Session
 
-from trustdesk.http.callers import CallerDep, UserCaller, user_holding
-from trustdesk.http.deps import SessionDep, SettingsDep
+from trustdesk.callers import UserCaller
+from trustdesk.http.callers import CallerDep, user_holding
+from trustdesk.http.deps import SessionDep, SettingsDep, get_desk
 from trustdesk.http.problems import CONFLICT_RESPONSES, PROBLEM_RESPONSES
 from trustdesk.identity import disclosure, service
 from trustdesk.identity.schemas import (
@@ -25,7 +27,6 @@ from trustdesk.identity.vault import Vault
 from trustdesk.identity.vocabulary import DisclosureStatus, IdentityStatus
 from trustdesk.permissions import Permission
 from trustdesk.policy.schema import Pack
-from trustdesk.policy.service import ServicePacks
 
 router = APIRouter(prefix="/v1", tags=["identity"], responses=PROBLEM_RESPONSES)
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -35,19 +36,19 @@ Approver = Annotated[UserCaller, Depends(user_holding(APPROVE))]
 Either = Annotated[UserCaller, Depends(user_holding(REQUEST, APPROVE))]  # may see requests
 
 
-def _vault(request: Request) -> Vault:
-    vault: Vault = request.app.state.vault
-    return vault
+class IdentityDesk(Protocol):
+    """What identity's routes take from the application's wiring."""
+
+    @property
+    def vault(self) -> Vault: ...
+
+    @property
+    def circles(self) -> disclosure.Circles: ...
+
+    def service_packs(self, session: Session, service_id: uuid.UUID) -> tuple[Pack, ...]: ...
 
 
-def _circles(request: Request) -> disclosure.Circles:
-    circles: disclosure.Circles = request.app.state.circles
-    return circles
-
-
-def _packs(request: Request, session: SessionDep, service_id: uuid.UUID) -> tuple[Pack, ...]:
-    packs_of: ServicePacks = request.app.state.service_packs
-    return packs_of(session, service_id)
+DeskDep = Annotated[IdentityDesk, Depends(get_desk)]
 
 
 @router.post(
@@ -61,7 +62,7 @@ def _packs(request: Request, session: SessionDep, service_id: uuid.UUID) -> tupl
 )
 def register(
     body: RegistrationIn,
-    request: Request,
+    desk: DeskDep,
     response: Response,
     caller: CallerDep,
     session: SessionDep,
@@ -69,8 +70,8 @@ def register(
     attempt = service.Registration(
         body.subject, body.kind, body.name, body.document.type, body.document.number
     )
-    packs = _packs(request, session, caller.service_id)
-    view = service.register(session, _vault(request), packs, caller.service_id, attempt)
+    packs = desk.service_packs(session, caller.service_id)
+    view = service.register(session, desk.vault, packs, caller.service_id, attempt)
     response.status_code = 201 if view.status is IdentityStatus.VERIFIED else 200
     return IdentityOut.of(view)
 
@@ -100,7 +101,7 @@ def erase(
 )
 def request_disclosure(
     body: DisclosureIn,
-    request: Request,
+    desk: DeskDep,
     caller: Requester,
     session: SessionDep,
     settings: SettingsDep,
@@ -112,7 +113,7 @@ def request_disclosure(
         session,
         caller,
         new,
-        packs=_packs(request, session, body.service_id),
+        packs=desk.service_packs(session, body.service_id),
         max_subjects=settings.disclosure_max_subjects,
     )
     return DisclosureOut.of(view)
@@ -139,7 +140,7 @@ def _vote(
     disclosure_id: uuid.UUID,
     body: VoteIn,
     *,
-    request: Request,
+    desk: DeskDep,
     caller: Approver,
     session: SessionDep,
     settings: SettingsDep,
@@ -152,7 +153,7 @@ def _vote(
         approve=approve,
         reason=body.reason,
         reveal_hours=settings.disclosure_reveal_hours,
-        circles=_circles(request),
+        circles=desk.circles,
     )
     return DisclosureOut.of(view)
 
@@ -166,7 +167,7 @@ def approve(
     disclosure_id: uuid.UUID,
     body: VoteIn,
     *,
-    request: Request,
+    desk: DeskDep,
     caller: Approver,
     session: SessionDep,
     settings: SettingsDep,
@@ -174,7 +175,7 @@ def approve(
     return _vote(
         disclosure_id,
         body,
-        request=request,
+        desk=desk,
         caller=caller,
         session=session,
         settings=settings,
@@ -191,7 +192,7 @@ def reject(
     disclosure_id: uuid.UUID,
     body: VoteIn,
     *,
-    request: Request,
+    desk: DeskDep,
     caller: Approver,
     session: SessionDep,
     settings: SettingsDep,
@@ -199,7 +200,7 @@ def reject(
     return _vote(
         disclosure_id,
         body,
-        request=request,
+        desk=desk,
         caller=caller,
         session=session,
         settings=settings,
@@ -214,12 +215,12 @@ def reject(
 )
 def reveal(
     disclosure_id: uuid.UUID,
-    request: Request,
+    desk: DeskDep,
     response: Response,
     caller: Requester,
     session: SessionDep,
 ) -> RevealOut:
-    view, identities = disclosure.reveal(session, _vault(request), caller, disclosure_id)
+    view, identities = disclosure.reveal(session, desk.vault, caller, disclosure_id)
     response.headers.update(NO_STORE)
     return RevealOut(
         disclosure=DisclosureOut.of(view), identities=[RevealedOut.of(i) for i in identities]

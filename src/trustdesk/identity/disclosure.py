@@ -25,11 +25,11 @@ from typing import Protocol
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from trustdesk.callers import UserCaller
 from trustdesk.crypto.envelope import DecryptionFailed
 from trustdesk.db.base import utcnow
 from trustdesk.db.engine import read_transaction, transaction
 from trustdesk.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from trustdesk.http.callers import UserCaller
 from trustdesk.identity.models import DisclosureRequest, DisclosureVote, Identity
 from trustdesk.identity.service import MAX_SUBJECT, clean_text
 from trustdesk.identity.vault import Vault

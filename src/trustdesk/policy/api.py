@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Protocol
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
+from trustdesk.http.deps import get_desk
 from trustdesk.http.problems import PUBLIC_PROBLEM_RESPONSES
 from trustdesk.policy.schema import Pack
 from trustdesk.policy.schemas import PackSummary, pack_document
@@ -16,10 +17,16 @@ from trustdesk.policy.vocabulary import Language
 router = APIRouter(prefix="/v1/policy", tags=["policy"], responses=PUBLIC_PROBLEM_RESPONSES)
 
 
-def get_packs(request: Request) -> PackRegistry:
-    """The registry ``create_app`` loaded into the application state."""
-    registry: PackRegistry = request.app.state.packs
-    return registry
+class PolicyDesk(Protocol):
+    """What the policy routes take from the application's wiring."""
+
+    @property
+    def packs(self) -> PackRegistry: ...
+
+
+def get_packs(desk: Annotated[PolicyDesk, Depends(get_desk)]) -> PackRegistry:
+    """The packs this server knows (the application's wiring loaded them)."""
+    return desk.packs
 
 
 PacksDep = Annotated[PackRegistry, Depends(get_packs)]

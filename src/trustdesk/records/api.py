@@ -8,12 +8,13 @@ data: a service reads its own; a user needs ``records:log:read`` (auditors have 
 from __future__ import annotations
 
 import base64
-from typing import Annotated
+from typing import Annotated, Protocol
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 
-from trustdesk.http.callers import ServiceCaller, UserCaller, service_or_user_holding
-from trustdesk.http.deps import SessionDep
+from trustdesk.callers import ServiceCaller, UserCaller
+from trustdesk.http.callers import service_or_user_holding
+from trustdesk.http.deps import SessionDep, get_desk
 from trustdesk.http.problems import PROBLEM_RESPONSES
 from trustdesk.permissions import Permission
 from trustdesk.records import service
@@ -38,21 +39,29 @@ def _b64(value: bytes) -> str:
     return base64.b64encode(value).decode("ascii")
 
 
-def _signer(request: Request) -> NoteSigner:
-    signer: NoteSigner = request.app.state.log_signer
-    return signer
+class RecordsDesk(Protocol):
+    """What the record log's routes take from the application's wiring."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def log_signer(self) -> NoteSigner: ...
+
+
+DeskDep = Annotated[RecordsDesk, Depends(get_desk)]
 
 
 @router.get("/key", summary="The Ed25519 key that signs checkpoints")
-def key(request: Request) -> KeyOut:
-    settings: Settings = request.app.state.settings
-    return KeyOut(origin=settings.log_origin, verifier_key=_signer(request).verifier.key_string())
+def key(desk: DeskDep) -> KeyOut:
+    settings = desk.settings
+    return KeyOut(origin=settings.log_origin, verifier_key=desk.log_signer.verifier.key_string())
 
 
 @router.get("/checkpoint", summary="The latest signed tree head (C2SP checkpoint)")
-def checkpoint(request: Request, session: SessionDep) -> CheckpointOut:
-    settings: Settings = request.app.state.settings
-    view = service.make_checkpoint(session, _signer(request), settings.log_origin)
+def checkpoint(desk: DeskDep, session: SessionDep) -> CheckpointOut:
+    settings = desk.settings
+    view = service.make_checkpoint(session, desk.log_signer, settings.log_origin)
     return CheckpointOut(
         size=view.size,
         root_hash=_b64(view.root_hash),

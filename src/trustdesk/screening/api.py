@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import uuid
+from typing import Annotated, Protocol
 
-from fastapi import APIRouter, File, Request, UploadFile
+from fastapi import APIRouter, Depends, File, UploadFile
+from sqlalchemy.orm import Session
 
 from trustdesk.http.callers import CallerDep
-from trustdesk.http.deps import SessionDep, SettingsDep
+from trustdesk.http.deps import SessionDep, SettingsDep, get_desk
 from trustdesk.http.problems import PROBLEM_RESPONSES
+from trustdesk.policy.schema import Pack
 from trustdesk.policy.service import PackRegistry
 from trustdesk.screening import service, uploads
 from trustdesk.screening.engine import Verdict
@@ -18,9 +21,29 @@ from trustdesk.screening.schemas import DeploymentOut, ScreenRequest, ScreenResp
 router = APIRouter(prefix="/v1", tags=["screening"], responses=PROBLEM_RESPONSES)
 
 
-def _registry(request: Request) -> ScreenerRegistry:
-    registry: ScreenerRegistry = request.app.state.screeners
-    return registry
+class ScreeningDesk(Protocol):
+    """What screening's routes take from the application's wiring."""
+
+    @property
+    def screeners(self) -> ScreenerRegistry: ...
+
+    @property
+    def upload_quota(self) -> uploads.UploadQuota: ...
+
+    @property
+    def packs(self) -> PackRegistry: ...
+
+    def publish_gate(self, session: Session, service_id: uuid.UUID, subject: str | None) -> bool:
+        """A :class:`service.PublishGate`."""
+
+    def screening_listener(self, session: Session, screened: service.Screened) -> None:
+        """A :class:`service.ScreeningListener`."""
+
+    def service_packs(self, session: Session, service_id: uuid.UUID) -> tuple[Pack, ...]:
+        """A :class:`trustdesk.policy.service.ServicePacks`."""
+
+
+DeskDep = Annotated[ScreeningDesk, Depends(get_desk)]
 
 
 @router.post(
@@ -30,22 +53,22 @@ def _registry(request: Request) -> ScreenerRegistry:
     responses={429: PROBLEM_RESPONSES[422]},  # the deploys-per-hour quota, a busy compiler
 )
 def deploy(
-    request: Request,
+    desk: DeskDep,
     caller: CallerDep,
     session: SessionDep,
     file: Annotated[UploadFile, File(description="A rule file (.yaml) or a zip of a rule folder.")],
 ) -> DeploymentOut:
-    quota: uploads.UploadQuota = request.app.state.upload_quota
+    quota = desk.upload_quota
     archive = as_archive(uploads.read_upload(file.file, quota), file.filename or "rules.yaml")
-    packs: PackRegistry = request.app.state.packs
+    packs = desk.packs
     view = uploads.deploy(
         session,
-        _registry(request),
+        desk.screeners,
         packs.all(),
         caller.service_id,
         archive,
         quota=quota,
-        service_packs=request.app.state.service_packs(session, caller.service_id),
+        service_packs=desk.service_packs(session, caller.service_id),
         by=f"api-key:{caller.key_id}",
     )[1]
     return DeploymentOut.of(view)
@@ -57,33 +80,31 @@ def list_deployments(caller: CallerDep, session: SessionDep) -> list[DeploymentO
 
 
 @router.post("/rulesets/{version}/activate", summary="Roll back (or forward) to a deployed version")
-def activate(
-    version: str, request: Request, caller: CallerDep, session: SessionDep
-) -> DeploymentOut:
+def activate(version: str, desk: DeskDep, caller: CallerDep, session: SessionDep) -> DeploymentOut:
     view = service.rollback(session, caller.service_id, version, by=f"api-key:{caller.key_id}")
-    _registry(request).forget_active(caller.service_id)
+    desk.screeners.forget_active(caller.service_id)
     return DeploymentOut.of(view)
 
 
 @router.post("/screen", summary="Screen one content item with the service's active rule set")
 def screen(
     body: ScreenRequest,
-    request: Request,
+    desk: DeskDep,
     caller: CallerDep,
     session: SessionDep,
     settings: SettingsDep,
 ) -> ScreenResponse:
     item = service.ContentIn.of(body.content.id, body.content.text, body.subject, body.content.kind)
-    gate: service.PublishGate = request.app.state.publish_gate
+    gate: service.PublishGate = desk.publish_gate
     if not gate(session, caller.service_id, item.subject):
         service.count(session, caller.service_id, Verdict.BLOCK)  # nothing of it is stored
         blocked = ScreenResponse.of(item.content_id, service.identity_required(item), None)
         return blocked.model_copy(update={"ruleset": None})
-    screener = _registry(request).for_service(session, caller.service_id)
+    screener = desk.screeners.for_service(session, caller.service_id)
     if screener is None:
         return ScreenResponse.of(item.content_id, None, None)
     screening = screener.screen(item.text, settings.screening_max_findings)
-    listener: service.ScreeningListener | None = request.app.state.screening_listener
+    listener: service.ScreeningListener = desk.screening_listener
     item_id = service.record(
         session, caller.service_id, item, screening, context=body.context, listener=listener
     )

@@ -20,7 +20,6 @@ from trustdesk.permissions import Permission
 
 router = APIRouter()
 MAX_NEXT = 500
-LOGIN_ATTEMPTS_PER_MINUTE = 10
 
 
 def safe_next(path: str | None, fallback: str) -> str:
@@ -60,11 +59,7 @@ def login_form(
 
 
 def _limiter(page: web.Page) -> RateLimiter:
-    state = page.request.app.state
-    if getattr(state, "console_login_limiter", None) is None:
-        state.console_login_limiter = RateLimiter(LOGIN_ATTEMPTS_PER_MINUTE)
-    limiter: RateLimiter = state.console_login_limiter
-    return limiter
+    return page.desk.login_limiter  # wiring.LOGIN_ATTEMPTS_PER_MINUTE from one address
 
 
 @router.post("/login", name="login_submit")
@@ -105,7 +100,7 @@ def account(page: SignedInPage) -> Response:
     live = sessions.list_live(
         page.db, page.user.id, web.lifetimes_of(page.request), now=web.now_of(page.request)
     )
-    settings = page.request.app.state.settings
+    settings = page.desk.settings
     return page.render(
         "account.html",
         sessions=live,

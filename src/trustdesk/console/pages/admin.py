@@ -296,8 +296,7 @@ def end_user_sessions(user_id: uuid.UUID, page: UsersPage) -> Response:
 
 
 def _registry(page: web.Page) -> PackRegistry:
-    registry: PackRegistry = page.request.app.state.packs
-    return registry
+    return page.desk.packs
 
 
 def _services(

@@ -37,7 +37,7 @@ SENSITIVE = frozenset({Severity.CRITICAL})  # content of these categories starts
 
 
 def service_packs(page: web.Page) -> ServicePacks:
-    packs: ServicePacks = page.request.app.state.service_packs
+    packs: ServicePacks = page.desk.service_packs
     return packs
 
 
@@ -46,7 +46,7 @@ def packs_of(page: web.Page, service_id: uuid.UUID) -> tuple[Pack, ...]:
 
 
 def all_packs(page: web.Page) -> tuple[Pack, ...]:
-    registry: PackRegistry = page.request.app.state.packs
+    registry: PackRegistry = page.desk.packs
     return registry.all()
 
 
@@ -240,7 +240,7 @@ def decide(
                 facts=facts,
                 suspend_until=parse_until(until),
             ),
-            policy=page.request.app.state.strike_policy,
+            policy=page.desk.strike_policy,
         )
     except TrustdeskError as exc:
         problem: Problem = describe(exc)

@@ -65,7 +65,7 @@ def dashboard(
     service_id = chosen_service(service, services)
     if service_id is None:
         return page.render("compliance/dashboard.html", services=services, chosen=None)
-    settings: Settings = page.request.app.state.settings
+    settings: Settings = page.desk.settings
     chosen = compliance.get_service(page.db, service_id)
     rows = obligations.statuses(
         page.db,

@@ -145,8 +145,7 @@ def actor(page: web.Page) -> str:
 
 
 def registry(page: web.Page) -> PackRegistry:
-    packs: PackRegistry = page.request.app.state.packs
-    return packs
+    return page.desk.packs
 
 
 def upload(entered: Entered, name: str, file: UploadFile | None, limit: int) -> tuple[str, bytes]:

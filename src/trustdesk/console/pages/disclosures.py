@@ -36,8 +36,7 @@ STATUSES = {
 
 
 def _settings(page: web.Page) -> Settings:
-    settings: Settings = page.request.app.state.settings
-    return settings
+    return page.desk.settings
 
 
 def _approvals(
@@ -157,7 +156,7 @@ def reveal_disclosure(*, disclosure_id: uuid.UUID, page: RequestPage) -> Respons
     """Open an approved request's identities, once, on the page answering the form itself:
     never through a redirect, the session cookie or anything a browser keeps."""
     assert page.user is not None
-    vault: Vault = page.request.app.state.vault
+    vault: Vault = page.desk.vault
     try:
         view, identities = disclosure.reveal(page.db, vault, page.user.caller(), disclosure_id)
         page.db.commit()

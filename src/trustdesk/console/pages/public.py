@@ -40,7 +40,7 @@ def _service_id(raw: str | None) -> uuid.UUID | None:
 
 
 def _packs_of(page: web.Page) -> ServicePacks:
-    packs_of: ServicePacks = page.request.app.state.service_packs
+    packs_of: ServicePacks = page.desk.service_packs
     return packs_of
 
 
@@ -96,7 +96,7 @@ def submit_notice(
     chosen = _service_id(service_id)
     if chosen is None:
         return _notice_form(page, None)
-    limiter: RateLimiter = page.request.app.state.notice_limiter
+    limiter: RateLimiter = page.desk.notice_limiter
     try:
         limiter.check(client_address(page.request))
         receipt = notices.submit_to_service(

@@ -125,13 +125,11 @@ class Checked:
 
 
 def _settings(page: web.Page) -> Settings:
-    settings: Settings = page.request.app.state.settings
-    return settings
+    return page.desk.settings
 
 
 def _registry(page: web.Page) -> ScreenerRegistry:
-    registry: ScreenerRegistry = page.request.app.state.screeners
-    return registry
+    return page.desk.screeners
 
 
 def upload_limit(settings: Settings) -> int:
@@ -189,7 +187,7 @@ def _check(page: web.Page, file: UploadFile | None, deploy_to: uuid.UUID | None 
     UploadRefused, SourceError (named as uploaded) or another refusal of ``uploads``."""
     name, data = _read(file, upload_limit(_settings(page)))
     archive = as_archive(data, name)
-    packs: PackRegistry = page.request.app.state.packs
+    packs: PackRegistry = page.desk.packs
     wrapped = archive is not data
     try:
         if deploy_to is None:
@@ -197,7 +195,7 @@ def _check(page: web.Page, file: UploadFile | None, deploy_to: uuid.UUID | None 
         else:
             assert page.user is not None
             page.db.commit()  # no transaction stays open while the upload compiles
-            quota: uploads.UploadQuota = page.request.app.state.upload_quota
+            quota: uploads.UploadQuota = page.desk.upload_quota
             source = uploads.deploy(
                 page.db,
                 _registry(page),
@@ -205,7 +203,7 @@ def _check(page: web.Page, file: UploadFile | None, deploy_to: uuid.UUID | None 
                 deploy_to,
                 archive,
                 quota=quota,
-                service_packs=page.request.app.state.service_packs(page.db, deploy_to),
+                service_packs=page.desk.service_packs(page.db, deploy_to),
                 by=f"console:{page.user.username}",
             )[0]
     except SourceError as exc:
