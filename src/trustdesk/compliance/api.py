@@ -367,9 +367,7 @@ def transparency_report(
     service_id: uuid.UUID | None = None,
     format_: Annotated[Literal["json", "csv", "html"], Query(alias="format")] = "json",
 ) -> Response:
-    report = transparency.build(session, from_, to, service_id)
-    transparency.record_generated(session, report, service_id)
-    session.commit()
+    report = transparency.generate(session, from_, to, service_id)
     if format_ == "html":
         return Response(transparency.to_html(report), media_type="text/html; charset=utf-8")
     if format_ == "csv":

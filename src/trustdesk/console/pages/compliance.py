@@ -141,9 +141,7 @@ def transparency_report(
             service_id = uuid.UUID(service) if service else None
         except ValueError as exc:
             raise transparency.InvalidPeriod("give the period as two dates") from exc
-        report = transparency.build(page.db, first, last, service_id)
-        transparency.record_generated(page.db, report, service_id)
-        page.db.commit()  # the report's reads opened the transaction the log entry joined
+        report = transparency.generate(page.db, first, last, service_id)
     except TrustdeskError as exc:
         problem = describe(exc)
         return _report_form(page, problem.status, {**shown, "error": problem})
