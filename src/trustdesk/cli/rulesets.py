@@ -15,6 +15,7 @@ from trustdesk.cli.output import FormatOption, ListFormat, print_json, reporting
 from trustdesk.compliance import service as compliance
 from trustdesk.policy.service import load_registry
 from trustdesk.screening import service as screening
+from trustdesk.screening import uploads
 from trustdesk.screening.runtime import CompiledCache, archive_folder, build_screener
 from trustdesk.screening.service import DeploymentView
 from trustdesk.screening.sources import load_ruleset
@@ -96,5 +97,5 @@ def rollback(
         session_for(db) as session,
     ):
         compliance.get_service(session, service)
-        view = screening.rollback(session, service, version, by=by)
+        view = uploads.activate(session, None, service, version, by=by)
     print_json(_json(view))

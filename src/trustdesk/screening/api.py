@@ -59,8 +59,9 @@ def list_deployments(caller: CallerDep, session: SessionDep) -> list[DeploymentO
 def activate(
     version: str, request: Request, caller: CallerDep, session: SessionDep
 ) -> DeploymentOut:
-    view = service.rollback(session, caller.service_id, version, by=f"api-key:{caller.key_id}")
-    _registry(request).forget_active(caller.service_id)
+    view = uploads.activate(
+        session, _registry(request), caller.service_id, version, by=f"api-key:{caller.key_id}"
+    )
     return DeploymentOut.of(view)
 
 

@@ -1,5 +1,6 @@
 """Rule-set uploads from the API and the console: quotas first, then a compiler child, then
-the deployment. Neither the upload's bytes nor its compile can exhaust the server.
+the deployment. Neither the upload's bytes nor its compile can exhaust the server. Also
+switching a service back to a version it deployed before (API, console and CLI).
 
 An upload is read up to the service's byte quota (one byte more tells it is over), counted
 against the deploys-per-hour quota in a transaction of its own (a refused upload counts too:
@@ -114,3 +115,19 @@ def deploy(
     view = service.deploy(session, service_id, compiled.source, archive, by=by)
     screeners.forget_active(service_id)
     return compiled.source, view
+
+
+def activate(
+    session: Session,
+    screeners: ScreenerRegistry | None,
+    service_id: uuid.UUID,
+    version: str,
+    *,
+    by: str,
+) -> service.DeploymentView:
+    """Make a version this service deployed before its active rule set again; ``screeners``
+    (this process's, if it screens) use it from the next screen on."""
+    view = service.rollback(session, service_id, version, by=by)
+    if screeners is not None:
+        screeners.forget_active(service_id)
+    return view
