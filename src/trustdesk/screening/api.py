@@ -10,8 +10,8 @@ from trustdesk.http.callers import CallerDep
 from trustdesk.http.deps import SessionDep, SettingsDep
 from trustdesk.http.problems import PROBLEM_RESPONSES
 from trustdesk.policy.service import PackRegistry
+from trustdesk.screening import screen as screen_use_case
 from trustdesk.screening import service, uploads
-from trustdesk.screening.engine import Verdict
 from trustdesk.screening.runtime import ScreenerRegistry, as_archive
 from trustdesk.screening.schemas import DeploymentOut, ScreenRequest, ScreenResponse
 
@@ -75,16 +75,14 @@ def screen(
 ) -> ScreenResponse:
     item = service.ContentIn.of(body.content.id, body.content.text, body.subject, body.content.kind)
     gate: service.PublishGate = request.app.state.publish_gate
-    if not gate(session, caller.service_id, item.subject):
-        service.count(session, caller.service_id, Verdict.BLOCK)  # nothing of it is stored
-        blocked = ScreenResponse.of(item.content_id, service.identity_required(item), None)
-        return blocked.model_copy(update={"ruleset": None})
-    screener = _registry(request).for_service(session, caller.service_id)
-    if screener is None:
-        return ScreenResponse.of(item.content_id, None, None)
-    screening = screener.screen(item.text, settings.screening_max_findings)
     listener: service.ScreeningListener | None = request.app.state.screening_listener
-    item_id = service.record(
-        session, caller.service_id, item, screening, context=body.context, listener=listener
+    outcome = screen_use_case.screen(
+        session,
+        screen_use_case.ScreenCall(caller.service_id, item, body.context),
+        gate=gate,
+        screeners=_registry(request),
+        listener=listener,
+        max_findings=settings.screening_max_findings,
     )
-    return ScreenResponse.of(item.content_id, screening, item_id)
+    answer = ScreenResponse.of(item.content_id, outcome.screening, outcome.item_id)
+    return answer.model_copy(update={"ruleset": None}) if outcome.gated else answer
