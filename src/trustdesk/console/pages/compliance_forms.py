@@ -125,11 +125,10 @@ class Entered:
             raise fields.InvalidRegisterEntry("some fields could not be read; see each one")
 
     def refused(self, page: web.Page, exc: TrustdeskError, blame: Mapping[str, str]) -> Problem:
-        """This form refused with ``exc``: the transaction rolled back, the error kept.
+        """This form refused with ``exc`` (its use case rolled back), the error kept.
 
         ``blame`` maps the words an error message starts with to the field they name.
         """
-        page.db.rollback()
         self.problem = describe(exc)
         detail = exc.message
         self.blamed = next(
@@ -159,8 +158,6 @@ def upload(entered: Entered, name: str, file: UploadFile | None, limit: int) -> 
 
 
 def saved(page: web.Page, message: str, name: str, /, **params: Any) -> Response:
-    """Commit the use case (reads before it opened the transaction it joined), say so once,
-    and show ``name``."""
-    page.db.commit()
+    """Say once that the use case did its work (it committed), and show ``name``."""
     page.flash(message)
     return page.redirect(name, **params)
