@@ -190,22 +190,17 @@ def add_filing(
         contents = [(p.name, read_file(p, filings.MAX_DOCUMENT_BYTES)) for p in document or []]
         with session_for(db) as session:
             service_id = service_id_of(session, service)
-            with session.begin():
-                view = filings.record_filing(
-                    session,
-                    service_id,
-                    kind=kind,
-                    number=number,
-                    authority=authority,
-                    issued_on=issued.date(),
-                    expires_on=expires.date() if expires else None,
-                    by=by,
-                )
-                for name, content in contents:
-                    filings.attach_document(
-                        session, service_id, view.id, filename=name, content=content, by=by
-                    )
-            view = filings.get_filing(session, service_id, view.id)
+            view = filings.record_filing_with_documents(
+                session,
+                service_id,
+                kind=kind,
+                number=number,
+                authority=authority,
+                issued_on=issued.date(),
+                expires_on=expires.date() if expires else None,
+                documents=contents,
+                by=by,
+            )
     print_json(filing_json(view))
 
 

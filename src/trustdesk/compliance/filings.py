@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -203,6 +204,36 @@ def record_filing(
         session.add(row)
         session.flush()
         return _view(row, day, DEFAULT_WARN_DAYS)
+
+
+def record_filing_with_documents(
+    session: Session,
+    service_id: uuid.UUID,
+    *,
+    kind: FilingKind,
+    number: str,
+    authority: str,
+    issued_on: dt.date,
+    expires_on: dt.date | None,
+    documents: Sequence[tuple[str, bytes]],
+    by: str,
+) -> FilingView:
+    """Add a permit or filing with the documents proving it (``(filename, content)``):
+    all of them or, if one is refused, none."""
+    with transaction(session):
+        view = record_filing(
+            session,
+            service_id,
+            kind=kind,
+            number=number,
+            authority=authority,
+            issued_on=issued_on,
+            expires_on=expires_on,
+            by=by,
+        )
+        for name, content in documents:
+            attach_document(session, service_id, view.id, filename=name, content=content, by=by)
+    return get_filing(session, service_id, view.id)
 
 
 def list_filings(
