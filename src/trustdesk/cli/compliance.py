@@ -330,8 +330,7 @@ def check_residency(
         registry = load_registry(settings.pack_dirs)
         with open_database(settings) as database, database.session() as session:
             service_id = service_id_of(session, service)
-            packs = compliance.packs_for(session, registry, service_id)
-            result = residency.check(session, service_id, packs)
+            result = residency.check_service(session, registry, service_id)
     if format_ is ListFormat.JSON:
         print_json(check_json(result))
         return

@@ -53,9 +53,9 @@ def status(
                 else compliance.list_services(session)
             )
             results = {
-                target.name: obligations.statuses(
+                target.name: obligations.for_service(
                     session,
-                    lambda sid: compliance.packs_for(session, registry, sid),
+                    registry,
                     target.id,
                     checkpoint_interval_seconds=settings.checkpoint_interval_seconds,
                 )

@@ -256,8 +256,7 @@ def export_servers(service_id: uuid.UUID, caller: Reader, session: SessionDep) -
 def check_residency(
     service_id: uuid.UUID, request: Request, caller: Manager, session: SessionDep
 ) -> CheckOut:
-    packs = service.packs_for(session, _packs(request), service_id)
-    return CheckOut.of(residency.check(session, service_id, packs))
+    return CheckOut.of(residency.check_service(session, _packs(request), service_id))
 
 
 @register.get("/residency/findings", summary="Residency findings (open, resolved or all)")
@@ -343,9 +342,9 @@ def compliance_status(
     session: SessionDep,
     settings: SettingsDep,
 ) -> ComplianceStatusOut:
-    rows = obligations.statuses(
+    rows = obligations.for_service(
         session,
-        lambda sid: service.packs_for(session, _packs(request), sid),
+        _packs(request),
         service_id,
         checkpoint_interval_seconds=settings.checkpoint_interval_seconds,
     )

@@ -19,8 +19,7 @@ from trustdesk.compliance import crypto, filings, inventory, obligations, reside
 from trustdesk.compliance import service as compliance
 from trustdesk.console import web
 from trustdesk.console.i18n import N_
-from trustdesk.console.pages.cases import packs_of
-from trustdesk.console.pages.compliance_forms import RegisterPage
+from trustdesk.console.pages.compliance_forms import RegisterPage, registry
 from trustdesk.console.problems import describe
 from trustdesk.db.base import utcnow
 from trustdesk.errors import TrustdeskError
@@ -67,9 +66,9 @@ def dashboard(
         return page.render("compliance/dashboard.html", services=services, chosen=None)
     settings: Settings = page.request.app.state.settings
     chosen = compliance.get_service(page.db, service_id)
-    rows = obligations.statuses(
+    rows = obligations.for_service(
         page.db,
-        lambda sid: packs_of(page, sid),
+        registry(page),
         service_id,
         checkpoint_interval_seconds=settings.checkpoint_interval_seconds,
     )
