@@ -16,7 +16,7 @@ from trustdesk.compliance import service as compliance
 from trustdesk.policy.service import load_registry
 from trustdesk.screening import service as screening
 from trustdesk.screening import uploads
-from trustdesk.screening.runtime import CompiledCache, archive_folder, build_screener
+from trustdesk.screening.runtime import CompiledCache, archive_folder
 from trustdesk.screening.service import DeploymentView
 from trustdesk.screening.sources import load_ruleset
 
@@ -48,10 +48,10 @@ def deploy(
         registry = load_registry(settings.pack_dirs)
         source = load_ruleset(path, registry.all(), ruleset_limits(settings))
         archive = path.read_bytes() if path.suffix == ".zip" else archive_folder(path)
-        build_screener(source, CompiledCache(settings.cache_dir / "rulesets"))
+        cache = CompiledCache(settings.cache_dir / "rulesets")
         with open_database(settings) as database, database.session() as session:
             compliance.get_service(session, service)
-            view = screening.deploy(session, service, source, archive, by=by)
+            view = uploads.deploy_checked(session, cache, service, source, archive, by=by)
     print_json(_json(view))
 
 

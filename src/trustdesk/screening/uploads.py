@@ -27,7 +27,12 @@ from trustdesk.policy.schema import Pack
 from trustdesk.screening import service
 from trustdesk.screening.compiler import Compiled
 from trustdesk.screening.models import RuleSetUpload
-from trustdesk.screening.runtime import ScreenerRegistry, source_from_archive
+from trustdesk.screening.runtime import (
+    CompiledCache,
+    ScreenerRegistry,
+    build_screener,
+    source_from_archive,
+)
 from trustdesk.screening.sources import RuleSetQuotaExceeded, RuleSetSource
 
 HOUR = timedelta(hours=1)
@@ -115,6 +120,21 @@ def deploy(
     view = service.deploy(session, service_id, compiled.source, archive, by=by)
     screeners.forget_active(service_id)
     return compiled.source, view
+
+
+def deploy_checked(
+    session: Session,
+    cache: CompiledCache | None,
+    service_id: uuid.UUID,
+    source: RuleSetSource,
+    archive: bytes,
+    *,
+    by: str,
+) -> service.DeploymentView:
+    """Deploy a rule set an operator checked on this machine (``trustdesk rules deploy``: no
+    upload, no quota): compiled into ``cache`` first, so the servers load it from there."""
+    build_screener(source, cache)
+    return service.deploy(session, service_id, source, archive, by=by)
 
 
 def activate(
