@@ -190,7 +190,7 @@ def add_filing(
         contents = [(p.name, read_file(p, filings.MAX_DOCUMENT_BYTES)) for p in document or []]
         with session_for(db) as session:
             service_id = service_id_of(session, service)
-            view = filings.record_filing_with_documents(
+            view = filings.record_filing(
                 session,
                 service_id,
                 kind=kind,

@@ -158,9 +158,12 @@ def record_filing(
     issued_on: dt.date,
     expires_on: dt.date | None,
     by: str,
+    documents: Sequence[tuple[str, bytes]] = (),
     today: dt.date | None = None,
 ) -> FilingView:
-    """Add a permit or filing to a service's register and log it."""
+    """Add a permit or filing to a service's register and log it, with the ``documents``
+    proving it (``(filename, content)``, see :func:`attach_document`): all of them or, if
+    one is refused, nothing."""
     day = _today(today)
     kind = FilingKind(kind)
     number = fields.text(number, "the filing number", MAX_NUMBER)
@@ -203,37 +206,11 @@ def record_filing(
         )
         session.add(row)
         session.flush()
-        return _view(row, day, DEFAULT_WARN_DAYS)
-
-
-def record_filing_with_documents(
-    session: Session,
-    service_id: uuid.UUID,
-    *,
-    kind: FilingKind,
-    number: str,
-    authority: str,
-    issued_on: dt.date,
-    expires_on: dt.date | None,
-    documents: Sequence[tuple[str, bytes]],
-    by: str,
-) -> FilingView:
-    """Add a permit or filing with the documents proving it (``(filename, content)``):
-    all of them or, if one is refused, none."""
-    with transaction(session):
-        view = record_filing(
-            session,
-            service_id,
-            kind=kind,
-            number=number,
-            authority=authority,
-            issued_on=issued_on,
-            expires_on=expires_on,
-            by=by,
-        )
         for name, content in documents:
-            attach_document(session, service_id, view.id, filename=name, content=content, by=by)
-    return get_filing(session, service_id, view.id)
+            attach_document(session, service_id, filing_id, filename=name, content=content, by=by)
+        if documents:
+            session.expire(row, ["documents"])
+        return _view(row, day, DEFAULT_WARN_DAYS)
 
 
 def list_filings(
