@@ -13,7 +13,7 @@ from trustdesk.policy.service import PackRegistry
 from trustdesk.screening import service
 from trustdesk.screening.engine import Verdict
 from trustdesk.screening.runtime import ScreenerRegistry, as_archive, source_from_archive
-from trustdesk.screening.screen import ScreenCall, screen
+from trustdesk.screening.screen import ScreenCall, ScreenOutcome, screen
 
 from desk import RULES
 from support import ServiceFactory
@@ -24,6 +24,25 @@ def _gate(allowed: bool) -> service.PublishGate:
         return allowed
 
     return gate
+
+
+def _screen(
+    database: Database,
+    packs: PackRegistry,
+    call: ScreenCall,
+    *,
+    allowed: bool = True,
+    listener: service.ScreeningListener | None = None,
+) -> ScreenOutcome:
+    with database.session() as session:
+        return screen(
+            session,
+            call,
+            gate=_gate(allowed),
+            screeners=ScreenerRegistry(packs.all, None),
+            listener=listener,
+            max_findings=10,
+        )
 
 
 def _deploy(database: Database, packs: PackRegistry, service_id: uuid.UUID) -> None:
@@ -38,15 +57,7 @@ def test_a_subject_the_gate_refuses_is_blocked_and_only_counted(
 ) -> None:
     service_id = make_service().service.id
     call = ScreenCall(service_id, service.ContentIn.of("c-1", "hello", subject="acct-1"))
-    with database.session() as session:
-        outcome = screen(
-            session,
-            call,
-            gate=_gate(False),
-            screeners=ScreenerRegistry(packs.all, None),
-            listener=None,
-            max_findings=10,
-        )
+    outcome = _screen(database, packs, call, allowed=False)
     assert outcome.gated and outcome.item_id is None
     assert outcome.screening is not None and outcome.screening.verdict is Verdict.BLOCK
     assert [f.rule for f in outcome.screening.findings] == [service.IDENTITY_REQUIRED]
@@ -59,15 +70,7 @@ def test_a_service_without_rules_gets_no_screening(
 ) -> None:
     service_id = make_service().service.id
     call = ScreenCall(service_id, service.ContentIn.of("c-1", "online casino"))
-    with database.session() as session:
-        outcome = screen(
-            session,
-            call,
-            gate=_gate(True),
-            screeners=ScreenerRegistry(packs.all, None),
-            listener=None,
-            max_findings=10,
-        )
+    outcome = _screen(database, packs, call)
     assert outcome.screening is None and outcome.item_id is None and not outcome.gated
 
 
@@ -84,15 +87,7 @@ def test_a_match_is_stored_logged_and_told_to_the_listener(
     call = ScreenCall(
         service_id, service.ContentIn.of("c-2", "online casino here"), {"channel": "lobby"}
     )
-    with database.session() as session:
-        outcome = screen(
-            session,
-            call,
-            gate=_gate(True),
-            screeners=ScreenerRegistry(packs.all, None),
-            listener=listener,
-            max_findings=10,
-        )
+    outcome = _screen(database, packs, call, listener=listener)
     assert outcome.screening is not None and outcome.screening.verdict is Verdict.BLOCK
     assert outcome.item_id is not None and not outcome.gated
     assert [(t.item_id, dict(t.context)) for t in told] == [(outcome.item_id, {"channel": "lobby"})]
