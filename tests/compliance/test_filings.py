@@ -97,6 +97,31 @@ def test_expiring_filings_are_flagged_with_the_requested_warning(
     assert_problem(bad, 422, "invalid_request")
 
 
+def test_a_filing_is_recorded_with_all_its_documents_or_not_at_all(
+    chat: NewService, database: Database
+) -> None:
+    """The use case the CLI's ``filings add --document`` calls."""
+    given = {
+        "kind": FilingKind.PERMIT,
+        "number": "B2-1",
+        "authority": "Bureau",
+        "issued_on": TODAY - dt.timedelta(days=3),
+        "expires_on": None,
+        "by": "dana",
+    }
+    service_id = chat.service.id
+    with database.session() as session, pytest.raises(filings.InvalidDocument):
+        filings.record_filing(
+            session, service_id, **given, documents=[("a.pdf", PDF), ("b.txt", b"plain")]
+        )
+    with database.session() as session:
+        assert filings.list_filings(session, service_id) == []
+        view = filings.record_filing(session, service_id, **given, documents=[("a.pdf", PDF)])
+    assert [d.filename for d in view.documents] == ["a.pdf"]
+    with database.session() as session:
+        assert filings.get_filing(session, service_id, view.id) == view
+
+
 def test_the_same_number_twice_is_a_conflict(
     client: TestClient, chat: NewService, officer: dict[str, str]
 ) -> None:

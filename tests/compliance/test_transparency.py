@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import json
 import re
@@ -146,6 +147,22 @@ def test_the_api_report_is_logged_and_guarded(desk: Desk, database: Database) ->
         assert (
             logged(session, EventType.COMPLIANCE_REPORT_GENERATED, uuid.UUID(desk.service_id)) == 1
         )
+
+
+def test_generating_a_report_is_one_use_case_that_commits_its_log_entry(
+    desk: Desk, database: Database
+) -> None:
+    """What the API, the console and the CLI call: built, logged, and committed by itself
+    (a second session sees the entry, with the digest of the report's JSON)."""
+    start, end = window()
+    service_id = uuid.UUID(desk.service_id)
+    with database.session() as session:
+        report = transparency.generate(session, start, end, service_id)
+    with database.session() as session:
+        assert logged(session, EventType.COMPLIANCE_REPORT_GENERATED, service_id) == 1
+        last = records.entry(session, records.size(session) - 1)
+    data = json.loads(last.leaf)["data"]
+    assert data["digest"] == hashlib.sha256(transparency.to_json(report).encode()).hexdigest()
 
 
 @pytest.mark.parametrize("value", ["=cmd|'/C calc'!A0", "+1+1", "@SUM(A1)", "-2-3"])

@@ -432,6 +432,22 @@ def get_user(session: Session, user_id: uuid.UUID) -> UserView:
         return UserView.of(user)
 
 
+def resume_session(
+    session: Session, token: str, lifetimes: sessions.Lifetimes, *, now: datetime | None = None
+) -> tuple[sessions.LiveSession, UserView] | None:
+    """The live console session a cookie's token names and its user, in one short
+    transaction; None if the session is not live or its user is gone or deactivated."""
+    with transaction(session):
+        live = sessions.find(session, token, lifetimes, now=now)
+        if live is None:
+            return None
+        try:
+            user = get_user(session, live.user_id)
+        except UserNotFound:
+            return None
+        return (live, user) if user.active else None
+
+
 def _locked_user(session: Session, user_id: uuid.UUID) -> User:
     user = session.get(User, user_id, with_for_update=True, populate_existing=True)
     if user is None:

@@ -189,22 +189,17 @@ def add_filing(
         contents = [(p.name, read_file(p, filings.MAX_DOCUMENT_BYTES)) for p in document or []]
         with session_for(db) as session:
             service_id = service_id_of(session, service)
-            with session.begin():
-                view = filings.record_filing(
-                    session,
-                    service_id,
-                    kind=kind,
-                    number=number,
-                    authority=authority,
-                    issued_on=issued.date(),
-                    expires_on=expires.date() if expires else None,
-                    by=by,
-                )
-                for name, content in contents:
-                    filings.attach_document(
-                        session, service_id, view.id, filename=name, content=content, by=by
-                    )
-            view = filings.get_filing(session, service_id, view.id)
+            view = filings.record_filing(
+                session,
+                service_id,
+                kind=kind,
+                number=number,
+                authority=authority,
+                issued_on=issued.date(),
+                expires_on=expires.date() if expires else None,
+                documents=contents,
+                by=by,
+            )
     print_json(filing_json(view))
 
 
@@ -329,8 +324,7 @@ def check_residency(
     """Judge a service's servers against its packs' residency rules; keep findings current."""
     with reporting_errors(), desk_for(db) as desk, desk.database.session() as session:
         service_id = service_id_of(session, service)
-        packs = compliance.packs_for(session, desk.packs, service_id)
-        result = residency.check(session, service_id, packs)
+        result = residency.check_service(session, desk.packs, service_id)
     if format_ is ListFormat.JSON:
         print_json(check_json(result))
         return

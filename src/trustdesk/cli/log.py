@@ -13,7 +13,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from trustdesk.cli.context import DbOption, desk_for, load_settings, open_database
 from trustdesk.cli.output import EXIT_FAILURE, print_json, reporting_errors, stderr, stdout
 from trustdesk.errors import ConfigurationError, InvalidInput, NotFound
-from trustdesk.records import merkle
 from trustdesk.records import service as records
 from trustdesk.records.note import NoteVerifier, parse_verifier_key
 from trustdesk.records.verify import verify_log
@@ -75,13 +74,13 @@ def prove(
         settings = load_settings(db)
         verifier = _verifier(settings, key)
         with open_database(settings) as database, database.session() as session:
-            latest = records.latest_checkpoint(session)
-            if latest is None or latest.size <= index:
-                msg = f"no checkpoint covers entry {index} yet; run `trustdesk log checkpoint`"
-                raise NotFound(msg)
-            entry = records.entry(session, index)
-            proof = records.inclusion_proof(session, index, latest.size)
-        merkle.verify_inclusion(entry.leaf_hash, index, latest.size, proof, latest.root_hash)
+            proven = records.prove(session, index)
+        if proven is None:
+            msg = f"no checkpoint covers entry {index} yet; run `trustdesk log checkpoint`"
+            raise NotFound(msg)
+        if proven.failure is not None:
+            raise proven.failure
+        entry, proof, latest = proven.entry, proven.path, proven.checkpoint
     print_json(
         {
             "index": index,

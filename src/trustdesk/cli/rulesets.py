@@ -13,7 +13,8 @@ from trustdesk.cli.context import DbOption, desk_for, session_for
 from trustdesk.cli.output import FormatOption, ListFormat, print_json, reporting_errors, stdout
 from trustdesk.compliance import service as compliance
 from trustdesk.screening import service as screening
-from trustdesk.screening.runtime import CompiledCache, archive_folder, build_screener
+from trustdesk.screening import uploads
+from trustdesk.screening.runtime import CompiledCache, archive_folder
 from trustdesk.screening.service import DeploymentView
 from trustdesk.screening.sources import load_ruleset
 from trustdesk.wiring import ruleset_limits
@@ -45,10 +46,12 @@ def deploy(
         settings = desk.settings
         source = load_ruleset(path, desk.packs.all(), ruleset_limits(settings))
         archive = path.read_bytes() if path.suffix == ".zip" else archive_folder(path)
-        build_screener(source, CompiledCache(settings.cache_dir / "rulesets"))
+        cache = CompiledCache(settings.cache_dir / "rulesets")
         with desk.database.session() as session:
             packs = compliance.packs_for(session, desk.packs, service)
-            view = screening.deploy(session, service, source, archive, packs=packs, by=by)
+            view = uploads.deploy_checked(
+                session, cache, service, source, archive, service_packs=packs, by=by
+            )
     print_json(_json(view))
 
 
@@ -94,5 +97,5 @@ def rollback(
         session_for(db) as session,
     ):
         compliance.get_service(session, service)
-        view = screening.rollback(session, service, version, by=by)
+        view = uploads.activate(session, None, service, version, by=by)
     print_json(_json(view))

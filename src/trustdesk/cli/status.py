@@ -50,9 +50,9 @@ def status(
             else compliance.list_services(session)
         )
         results = {
-            target.name: obligations.statuses(
+            target.name: obligations.for_service(
                 session,
-                lambda sid: compliance.packs_for(session, registry, sid),
+                registry,
                 target.id,
                 checkpoint_interval_seconds=settings.checkpoint_interval_seconds,
             )
@@ -114,9 +114,7 @@ def transparency_report(
         settings = load_settings(db)
         with open_database(settings) as database, database.session() as session:
             service_id = service_id_of(session, service) if service else None
-            report = transparency.build(session, start, end, service_id)
-            transparency.record_generated(session, report, service_id)
-            session.commit()
+            report = transparency.generate(session, start, end, service_id)
     rendered = {
         "json": transparency.to_json,
         "csv": transparency.to_csv,

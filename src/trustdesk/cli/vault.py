@@ -23,8 +23,6 @@ from trustdesk.errors import Conflict
 from trustdesk.identity import service as identity
 from trustdesk.identity import vault as vaults
 from trustdesk.records import evidence
-from trustdesk.records import service as records
-from trustdesk.records.events import EventType
 from trustdesk.settings import Settings
 
 app = typer.Typer(
@@ -91,23 +89,7 @@ def _rewrap(settings: Settings, keyring: LocalKeyRing, by: str) -> tuple[int, in
             done += moved
             progress(done, max(total, done))
 
-        count = vaults.rewrap(session, keyring, advance) + evidence.rewrap(
-            session, keyring, advance
-        )
-        resealed = vaults.reseal(session, keyring, advance)
-        records.append(
-            session,
-            EventType.IDENTITY_VAULT_REWRAPPED,
-            service_id=None,
-            data={
-                "kek_id": keyring.current_id(),
-                "rewrapped": count,
-                "resealed": resealed,
-                "by": by,
-            },
-        )
-        session.commit()
-    return count, resealed
+        return vaults.rewrap_all(session, keyring, advance, by=by)
 
 
 ByOption = Annotated[str, typer.Option("--by", metavar="NAME", help="Who acts (for the record).")]

@@ -260,8 +260,7 @@ def export_servers(service_id: uuid.UUID, caller: Reader, session: SessionDep) -
 def check_residency(
     service_id: uuid.UUID, desk: DeskDep, caller: Manager, session: SessionDep
 ) -> CheckOut:
-    packs = service.packs_for(session, desk.packs, service_id)
-    return CheckOut.of(residency.check(session, service_id, packs))
+    return CheckOut.of(residency.check_service(session, desk.packs, service_id))
 
 
 @register.get("/residency/findings", summary="Residency findings (open, resolved or all)")
@@ -347,9 +346,9 @@ def compliance_status(
     session: SessionDep,
     settings: SettingsDep,
 ) -> ComplianceStatusOut:
-    rows = obligations.statuses(
+    rows = obligations.for_service(
         session,
-        lambda sid: service.packs_for(session, desk.packs, sid),
+        desk.packs,
         service_id,
         checkpoint_interval_seconds=settings.checkpoint_interval_seconds,
     )
@@ -371,9 +370,7 @@ def transparency_report(
     service_id: uuid.UUID | None = None,
     format_: Annotated[Literal["json", "csv", "html"], Query(alias="format")] = "json",
 ) -> Response:
-    report = transparency.build(session, from_, to, service_id)
-    transparency.record_generated(session, report, service_id)
-    session.commit()
+    report = transparency.generate(session, from_, to, service_id)
     if format_ == "html":
         return Response(transparency.to_html(report), media_type="text/html; charset=utf-8")
     if format_ == "csv":

@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -157,9 +158,12 @@ def record_filing(
     issued_on: dt.date,
     expires_on: dt.date | None,
     by: str,
+    documents: Sequence[tuple[str, bytes]] = (),
     today: dt.date | None = None,
 ) -> FilingView:
-    """Add a permit or filing to a service's register and log it."""
+    """Add a permit or filing to a service's register and log it, with the ``documents``
+    proving it (``(filename, content)``, see :func:`attach_document`): all of them or, if
+    one is refused, nothing."""
     day = _today(today)
     kind = FilingKind(kind)
     number = fields.text(number, "the filing number", MAX_NUMBER, field="number")
@@ -205,6 +209,10 @@ def record_filing(
         )
         session.add(row)
         session.flush()
+        for name, content in documents:
+            attach_document(session, service_id, filing_id, filename=name, content=content, by=by)
+        if documents:
+            session.expire(row, ["documents"])
         return _view(row, day, DEFAULT_WARN_DAYS)
 
 

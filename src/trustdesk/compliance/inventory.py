@@ -19,7 +19,7 @@ from trustdesk.compliance import fields, inventory_csv, residency
 from trustdesk.compliance.models import Server, ServerDataClass, ServerPopulation
 from trustdesk.compliance.residency import CheckResult
 from trustdesk.compliance.servers import ServerIn
-from trustdesk.compliance.service import get_service, packs_for
+from trustdesk.compliance.service import get_service
 from trustdesk.compliance.vocabulary import AssetKind, DataClass
 from trustdesk.db.base import utcnow
 from trustdesk.db.engine import transaction
@@ -96,10 +96,6 @@ def _fill(row: Server, entry: ServerIn) -> None:
     row.populations = [ServerPopulation(region=p) for p in entry.populations]
 
 
-def _check(session: Session, registry: PackRegistry, service_id: uuid.UUID) -> CheckResult:
-    return residency.check(session, service_id, packs_for(session, registry, service_id))
-
-
 def list_servers(session: Session, service_id: uuid.UUID) -> list[ServerView]:
     with transaction(session):
         get_service(session, service_id)
@@ -132,7 +128,7 @@ def record_server(
             },
         )
         session.flush()
-        return Recorded(_view(row), _check(session, registry, service_id))
+        return Recorded(_view(row), residency.check_service(session, registry, service_id))
 
 
 def remove_server(
@@ -157,7 +153,7 @@ def remove_server(
         )
         session.delete(row)
         session.flush()
-        return _check(session, registry, service_id)
+        return residency.check_service(session, registry, service_id)
 
 
 def import_csv(
@@ -200,7 +196,10 @@ def import_csv(
         )
         session.flush()
         return Imported(
-            created, len(entries) - created, digest, _check(session, registry, service_id)
+            created,
+            len(entries) - created,
+            digest,
+            residency.check_service(session, registry, service_id),
         )
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from trustdesk.cases import stats as case_stats
 from trustdesk.compliance import crypto, filings, inventory, residency
-from trustdesk.compliance.service import get_service
+from trustdesk.compliance.service import get_service, packs_for
 from trustdesk.compliance.vocabulary import FilingStatus
 from trustdesk.db.base import utcnow
 from trustdesk.identity import service as identity
@@ -34,6 +34,7 @@ from trustdesk.policy.params import (
     TransparencyReportParams,
 )
 from trustdesk.policy.schema import ObligationBase, Pack
+from trustdesk.policy.service import PackRegistry
 from trustdesk.policy.vocabulary import ObligationKind
 from trustdesk.records import service as records
 from trustdesk.records.events import EventType
@@ -314,6 +315,23 @@ def _derived(context: Context, pack: Pack, obligation: ObligationBase) -> tuple[
     if all(state is Status.MET for state in named.values()):
         return Status.MET, evidence
     return Status.UNKNOWN, evidence
+
+
+def for_service(
+    session: Session,
+    registry: PackRegistry,
+    service_id: uuid.UUID,
+    *,
+    checkpoint_interval_seconds: int,
+) -> list[ObligationStatus]:
+    """Every obligation of the packs the service uses (see :func:`statuses`): the register's
+    status, as the API, the console and the CLI show it."""
+    return statuses(
+        session,
+        lambda sid: packs_for(session, registry, sid),
+        service_id,
+        checkpoint_interval_seconds=checkpoint_interval_seconds,
+    )
 
 
 def statuses(

@@ -27,13 +27,14 @@ from trustdesk.compliance import fields
 from trustdesk.compliance.locations import overlaps, within
 from trustdesk.compliance.models import ResidencyFinding, Server
 from trustdesk.compliance.servers import ServerIn
-from trustdesk.compliance.service import get_service
+from trustdesk.compliance.service import get_service, packs_for
 from trustdesk.compliance.vocabulary import FindingReason, FindingStatus
 from trustdesk.db.base import utcnow
 from trustdesk.db.engine import read_transaction, transaction
 from trustdesk.errors import Conflict, NotFound
 from trustdesk.policy.params import ResidencyTrigger, ServerResidencyParams
 from trustdesk.policy.schema import Pack
+from trustdesk.policy.service import PackRegistry
 from trustdesk.records import leaf
 from trustdesk.records import service as records
 from trustdesk.records.events import EventType
@@ -194,6 +195,11 @@ def _resolve(
     row.resolved_by = by
     row.resolved_automatically = automatically
     row.resolution = why
+
+
+def check_service(session: Session, registry: PackRegistry, service_id: uuid.UUID) -> CheckResult:
+    """Run the residency check now: the service's servers against the packs it uses."""
+    return check(session, service_id, packs_for(session, registry, service_id))
 
 
 def check(session: Session, service_id: uuid.UUID, packs: Sequence[Pack]) -> CheckResult:

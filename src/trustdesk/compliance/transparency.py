@@ -125,6 +125,19 @@ def build(
     )
 
 
+def generate(
+    session: Session,
+    start: dt.date,
+    end: dt.date,
+    service_id: uuid.UUID | None = None,
+) -> Report:
+    """The use case: build the report for ``[start, end)`` (one service or all) and log that
+    it was generated (committed), as the API, the console and the CLI ask for it."""
+    report = build(session, start, end, service_id)
+    record_generated(session, report, service_id)
+    return report
+
+
 def record_generated(session: Session, report: Report, service_id: uuid.UUID | None) -> str:
     """Log that the report was generated; returns the SHA-256 of its JSON."""
     digest = hashlib.sha256(to_json(report).encode("utf-8")).hexdigest()

@@ -40,7 +40,6 @@ from trustdesk.auth import sessions
 from trustdesk.callers import UserCaller
 from trustdesk.console import i18n
 from trustdesk.console.nav import NAV, NavEntry
-from trustdesk.db.engine import transaction
 from trustdesk.errors import InvalidInput, PermissionDenied
 from trustdesk.http.deps import SessionDep, get_desk
 from trustdesk.http.limits import control_characters
@@ -81,6 +80,10 @@ class ConsoleUser:
     display_name: str
     language: str
     permissions: frozenset[Permission]
+
+    @classmethod
+    def of(cls, user: auth.UserView) -> ConsoleUser:
+        return cls(user.id, user.username, user.display_name, user.language, user.permissions)
 
     def can(self, permission: Permission) -> bool:
         return permission in self.permissions
@@ -144,27 +147,14 @@ def resolve(request: Request, db: Session) -> SignedIn | None:
     token = request.cookies.get(SESSION_COOKIE)
     found = None
     if token:
-        with transaction(db):  # one short transaction for both
-            live = sessions.find(db, token, lifetimes_of(request), now=now_of(request))
-            user = _active_user(db, live.user_id) if live is not None else None
-        if live is not None and user is not None:
-            found = SignedIn(live, user)
+        resumed = auth.resume_session(db, token, lifetimes_of(request), now=now_of(request))
+        if resumed is not None:
+            live, user = resumed
+            found = SignedIn(live, ConsoleUser.of(user))
         else:
             request.scope[SET_COOKIE] = ""
     request.scope[SIGNED_IN] = found
     return found
-
-
-def _active_user(db: Session, user_id: uuid.UUID) -> ConsoleUser | None:
-    try:
-        found = auth.get_user(db, user_id)
-    except auth.UserNotFound:
-        return None
-    if not found.active:
-        return None
-    return ConsoleUser(
-        found.id, found.username, found.display_name, found.language, found.permissions
-    )
 
 
 def _anonymous_token(request: Request, *, make: bool) -> str | None:
@@ -291,10 +281,7 @@ def sign_in(request: Request, db: Session, user: auth.UserView) -> SignedIn:
     token, live = sessions.open_session(db, user.id, lifetimes_of(request), now=now_of(request))
     _keep_language_only(request)
     request.scope[SET_COOKIE] = token
-    found = SignedIn(
-        live,
-        ConsoleUser(user.id, user.username, user.display_name, user.language, user.permissions),
-    )
+    found = SignedIn(live, ConsoleUser.of(user))
     request.scope[SIGNED_IN] = found
     return found
 

@@ -4,6 +4,7 @@ disclosure requests, votes and the one reveal for users."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Annotated, Protocol
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -136,26 +137,33 @@ def get_disclosure(disclosure_id: uuid.UUID, caller: Either, session: SessionDep
     return DisclosureOut.of(disclosure.get(session, disclosure_id))
 
 
-def _vote(
-    disclosure_id: uuid.UUID,
-    body: VoteIn,
-    *,
-    desk: DeskDep,
-    caller: Approver,
-    session: SessionDep,
-    settings: SettingsDep,
-    approve: bool,
-) -> DisclosureOut:
-    view = disclosure.vote(
-        session,
-        caller,
-        disclosure_id,
-        approve=approve,
-        reason=body.reason,
-        reveal_hours=settings.disclosure_reveal_hours,
-        circles=desk.circles,
-    )
-    return DisclosureOut.of(view)
+@dataclass(frozen=True, slots=True)
+class Ballot:
+    """An approver's vote on a disclosure, but for its choice: who votes, and what with."""
+
+    caller: UserCaller
+    session: Session
+    reveal_hours: int
+    circles: disclosure.Circles
+
+    def cast(self, disclosure_id: uuid.UUID, body: VoteIn, *, approve: bool) -> DisclosureOut:
+        view = disclosure.vote(
+            self.session,
+            self.caller,
+            disclosure_id,
+            approve=approve,
+            reason=body.reason,
+            reveal_hours=self.reveal_hours,
+            circles=self.circles,
+        )
+        return DisclosureOut.of(view)
+
+
+def _ballot(desk: DeskDep, caller: Approver, session: SessionDep, settings: SettingsDep) -> Ballot:
+    return Ballot(caller, session, settings.disclosure_reveal_hours, desk.circles)
+
+
+BallotDep = Annotated[Ballot, Depends(_ballot)]
 
 
 @router.post(
@@ -163,24 +171,8 @@ def _vote(
     summary="Approve (disclosure approvers)",
     responses=CONFLICT_RESPONSES,
 )
-def approve(
-    disclosure_id: uuid.UUID,
-    body: VoteIn,
-    *,
-    desk: DeskDep,
-    caller: Approver,
-    session: SessionDep,
-    settings: SettingsDep,
-) -> DisclosureOut:
-    return _vote(
-        disclosure_id,
-        body,
-        desk=desk,
-        caller=caller,
-        session=session,
-        settings=settings,
-        approve=True,
-    )
+def approve(disclosure_id: uuid.UUID, body: VoteIn, ballot: BallotDep) -> DisclosureOut:
+    return ballot.cast(disclosure_id, body, approve=True)
 
 
 @router.post(
@@ -188,24 +180,8 @@ def approve(
     summary="Reject, with a reason",
     responses=CONFLICT_RESPONSES,
 )
-def reject(
-    disclosure_id: uuid.UUID,
-    body: VoteIn,
-    *,
-    desk: DeskDep,
-    caller: Approver,
-    session: SessionDep,
-    settings: SettingsDep,
-) -> DisclosureOut:
-    return _vote(
-        disclosure_id,
-        body,
-        desk=desk,
-        caller=caller,
-        session=session,
-        settings=settings,
-        approve=False,
-    )
+def reject(disclosure_id: uuid.UUID, body: VoteIn, ballot: BallotDep) -> DisclosureOut:
+    return ballot.cast(disclosure_id, body, approve=False)
 
 
 @router.post(

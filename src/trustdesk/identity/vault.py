@@ -31,6 +31,9 @@ from trustdesk.crypto.keyring import KeyRing, open_configured
 from trustdesk.db import sealed as sealed_rows
 from trustdesk.db.engine import transaction
 from trustdesk.identity.models import Identity
+from trustdesk.records import evidence
+from trustdesk.records import service as records
+from trustdesk.records.events import EventType
 from trustdesk.settings import Settings
 
 
@@ -169,6 +172,28 @@ def reseal(session: Session, keyring: KeyRing, progress: sealed_rows.Progress | 
         done += len(batch)
         if progress is not None:
             progress(len(batch))
+
+
+def rewrap_all(
+    session: Session, keyring: KeyRing, progress: sealed_rows.Progress, *, by: str
+) -> tuple[int, int]:
+    """Rewrap every data key of the vault and of the evidence under the current KEK, then
+    seal version-1 identities again (see :func:`reseal`), and log it; both counts."""
+    count = rewrap(session, keyring, progress) + evidence.rewrap(session, keyring, progress)
+    resealed = reseal(session, keyring, progress)
+    with transaction(session):
+        records.append(
+            session,
+            EventType.IDENTITY_VAULT_REWRAPPED,
+            service_id=None,
+            data={
+                "kek_id": keyring.current_id(),
+                "rewrapped": count,
+                "resealed": resealed,
+                "by": by,
+            },
+        )
+    return count, resealed
 
 
 def weakly_sealed(session: Session) -> int:

@@ -242,6 +242,32 @@ def inclusion_proof(session: Session, index: int, tree_size: int) -> list[bytes]
         return merkle.inclusion_proof(DatabaseSubtreeStore(session), index, tree_size)
 
 
+@dataclass(frozen=True, slots=True)
+class Proven:
+    """An entry's inclusion proof against a checkpoint, and the proof checked:
+    ``failure`` is None if it holds, else why not."""
+
+    entry: EntryView
+    checkpoint: CheckpointView
+    path: list[bytes]
+    failure: merkle.ProofError | None
+
+
+def prove(session: Session, index: int, against: CheckpointView | None = None) -> Proven | None:
+    """Prove entry ``index`` against ``against`` (default: the latest checkpoint) and check
+    the proof; None if that checkpoint does not cover the entry (or there is none yet)."""
+    checkpoint = against if against is not None else latest_checkpoint(session)
+    if checkpoint is None or index >= checkpoint.size:
+        return None
+    found = entry(session, index)
+    path = inclusion_proof(session, index, checkpoint.size)
+    try:
+        merkle.verify_inclusion(found.leaf_hash, index, checkpoint.size, path, checkpoint.root_hash)
+    except merkle.ProofError as exc:
+        return Proven(found, checkpoint, path, exc)
+    return Proven(found, checkpoint, path, None)
+
+
 def consistency_proof(session: Session, first: int, second: int) -> list[bytes]:
     """The RFC 9162 consistency proof between the trees of ``first`` and ``second`` entries."""
     with read_transaction(session):

@@ -13,8 +13,8 @@ from trustdesk.http.deps import SessionDep, SettingsDep, get_desk
 from trustdesk.http.problems import PROBLEM_RESPONSES
 from trustdesk.policy.schema import Pack
 from trustdesk.policy.service import PackRegistry
+from trustdesk.screening import screen as screen_use_case
 from trustdesk.screening import service, uploads
-from trustdesk.screening.engine import Verdict
 from trustdesk.screening.runtime import ScreenerRegistry, as_archive
 from trustdesk.screening.schemas import DeploymentOut, ScreenRequest, ScreenResponse
 
@@ -81,8 +81,9 @@ def list_deployments(caller: CallerDep, session: SessionDep) -> list[DeploymentO
 
 @router.post("/rulesets/{version}/activate", summary="Roll back (or forward) to a deployed version")
 def activate(version: str, desk: DeskDep, caller: CallerDep, session: SessionDep) -> DeploymentOut:
-    view = service.rollback(session, caller.service_id, version, by=f"api-key:{caller.key_id}")
-    desk.screeners.forget_active(caller.service_id)
+    view = uploads.activate(
+        session, desk.screeners, caller.service_id, version, by=f"api-key:{caller.key_id}"
+    )
     return DeploymentOut.of(view)
 
 
@@ -95,17 +96,13 @@ def screen(
     settings: SettingsDep,
 ) -> ScreenResponse:
     item = service.ContentIn.of(body.content.id, body.content.text, body.subject, body.content.kind)
-    gate: service.PublishGate = desk.publish_gate
-    if not gate(session, caller.service_id, item.subject):
-        service.count(session, caller.service_id, Verdict.BLOCK)  # nothing of it is stored
-        blocked = ScreenResponse.of(item.content_id, service.identity_required(item), None)
-        return blocked.model_copy(update={"ruleset": None})
-    screener = desk.screeners.for_service(session, caller.service_id)
-    if screener is None:
-        return ScreenResponse.of(item.content_id, None, None)
-    screening = screener.screen(item.text, settings.screening_max_findings)
-    listener: service.ScreeningListener = desk.screening_listener
-    item_id = service.record(
-        session, caller.service_id, item, screening, context=body.context, listener=listener
+    outcome = screen_use_case.screen(
+        session,
+        screen_use_case.ScreenCall(caller.service_id, item, body.context),
+        gate=desk.publish_gate,
+        screeners=desk.screeners,
+        listener=desk.screening_listener,
+        max_findings=settings.screening_max_findings,
     )
-    return ScreenResponse.of(item.content_id, screening, item_id)
+    answer = ScreenResponse.of(item.content_id, outcome.screening, outcome.item_id)
+    return answer.model_copy(update={"ruleset": None}) if outcome.gated else answer

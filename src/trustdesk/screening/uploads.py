@@ -1,5 +1,6 @@
 """Rule-set uploads from the API and the console: quotas first, then a compiler child, then
-the deployment. Neither the upload's bytes nor its compile can exhaust the server.
+the deployment. Neither the upload's bytes nor its compile can exhaust the server. Also
+switching a service back to a version it deployed before (API, console and CLI).
 
 An upload is read up to the service's byte quota (one byte more tells it is over), counted
 against the deploys-per-hour quota in a transaction of its own (a refused upload counts too:
@@ -26,7 +27,12 @@ from trustdesk.policy.schema import Pack
 from trustdesk.screening import service
 from trustdesk.screening.compiler import Compiled
 from trustdesk.screening.models import RuleSetUpload
-from trustdesk.screening.runtime import ScreenerRegistry, source_from_archive
+from trustdesk.screening.runtime import (
+    CompiledCache,
+    ScreenerRegistry,
+    build_screener,
+    source_from_archive,
+)
 from trustdesk.screening.sources import RuleSetQuotaExceeded, RuleSetSource
 
 HOUR = timedelta(hours=1)
@@ -118,3 +124,36 @@ def deploy(
     view = service.deploy(session, service_id, compiled.source, archive, packs=service_packs, by=by)
     screeners.forget_active(service_id)
     return compiled.source, view
+
+
+def deploy_checked(
+    session: Session,
+    cache: CompiledCache | None,
+    service_id: uuid.UUID,
+    source: RuleSetSource,
+    archive: bytes,
+    *,
+    service_packs: Sequence[Pack],
+    by: str,
+) -> service.DeploymentView:
+    """Deploy a rule set an operator checked on this machine (``trustdesk rules deploy``: no
+    upload, no quota), its categories bound by ``service_packs`` (the service's): compiled
+    into ``cache`` first, so the servers load it from there."""
+    build_screener(source, cache)
+    return service.deploy(session, service_id, source, archive, packs=service_packs, by=by)
+
+
+def activate(
+    session: Session,
+    screeners: ScreenerRegistry | None,
+    service_id: uuid.UUID,
+    version: str,
+    *,
+    by: str,
+) -> service.DeploymentView:
+    """Make a version this service deployed before its active rule set again; ``screeners``
+    (this process's, if it screens) use it from the next screen on."""
+    view = service.rollback(session, service_id, version, by=by)
+    if screeners is not None:
+        screeners.forget_active(service_id)
+    return view

@@ -115,7 +115,6 @@ def sign_out_everywhere(page: SignedInPage) -> Response:
     """End every session of the user, this one included (a lost laptop, a shared desk)."""
     assert page.user is not None
     auth.sign_out_everywhere(page.db, page.user.caller(), page.user.id)
-    page.db.commit()
     web.sign_out(page.request, page.db)
     web.flash(page.request, N_("You are signed out everywhere."))
     return page.redirect("login")

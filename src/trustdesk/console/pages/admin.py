@@ -154,7 +154,6 @@ def create_user(
             language=language,
             by=page.user.caller(),
         )
-        page.db.commit()
     except TrustdeskError as exc:
         problem = _problem(exc)
         return _users(page, problem.status, problem, **form)
@@ -177,7 +176,6 @@ def confirm_user_role(user_id: uuid.UUID, role: str, page: UsersPage) -> Respons
     try:
         chosen = _roles([role[:32]])[0]
         auth.confirm_role(page.db, page.user.caller(), user_id, chosen)
-        page.db.commit()
     except auth.UserNotFound:
         raise
     except TrustdeskError as exc:
@@ -231,7 +229,6 @@ def set_user_roles(user_id: uuid.UUID, page: UsersPage, roles: Choices = None) -
         auth.set_roles(
             page.db, page.user.caller(), user_id, _roles(roles), keep_session=_mine(page)
         )
-        page.db.commit()
     except TrustdeskError as exc:
         return _after(page, user_id, exc)
     if auth.get_user(page.db, user_id).pending_roles:
@@ -257,7 +254,6 @@ def set_user_active(
         if active not in {"yes", "no"}:
             raise InvalidInput("choose to deactivate or to reactivate the user")
         view = auth.set_active(page.db, page.user.caller(), user_id, active=active == "yes")
-        page.db.commit()
     except TrustdeskError as exc:
         return _after(page, user_id, exc)
     if view.active:
@@ -272,7 +268,6 @@ def set_user_password(user_id: uuid.UUID, page: UsersPage, password: Password = 
     assert page.user is not None
     try:
         auth.set_password(page.db, page.user.caller(), user_id, password, keep_session=_mine(page))
-        page.db.commit()
     except TrustdeskError as exc:
         return _after(page, user_id, exc)
     page.flash(N_("The new password is set. Give it to the user by a safe channel."))
@@ -285,7 +280,6 @@ def end_user_sessions(user_id: uuid.UUID, page: UsersPage) -> Response:
     assert page.user is not None
     try:
         auth.sign_out_everywhere(page.db, page.user.caller(), user_id, keep_session=_mine(page))
-        page.db.commit()
     except TrustdeskError as exc:
         return _after(page, user_id, exc)
     page.flash(N_("The user is signed out everywhere."))
@@ -340,7 +334,6 @@ def create_service(
         created = compliance.create_service(
             page.db, _registry(page), name=name, types=_service_types(types), packs=packs or ()
         )
-        page.db.commit()
     except TrustdeskError as exc:
         problem = _problem(exc)
         return _services(page, problem.status, create_error=problem, form=form)
@@ -354,7 +347,6 @@ def issue_api_key(service_id: uuid.UUID, page: ServicesManagePage) -> Response:
     try:
         service = compliance.get_service(page.db, service_id)
         key = auth.issue_api_key(page.db, service.id, by=page.user.caller())
-        page.db.commit()
     except TrustdeskError as exc:
         problem = _problem(exc)
         return _services(page, problem.status, error=problem)
@@ -366,7 +358,6 @@ def revoke_api_key(service_id: uuid.UUID, key_id: uuid.UUID, page: ServicesManag
     assert page.user is not None
     try:
         auth.revoke_api_key(page.db, page.user.caller(), service_id, key_id)
-        page.db.commit()
     except TrustdeskError as exc:
         problem = _problem(exc)
         return _services(page, problem.status, error=problem)

@@ -19,8 +19,7 @@ from trustdesk.compliance import crypto, filings, inventory, obligations, reside
 from trustdesk.compliance import service as compliance
 from trustdesk.console import web
 from trustdesk.console.i18n import N_
-from trustdesk.console.pages.cases import packs_of
-from trustdesk.console.pages.compliance_forms import RegisterPage
+from trustdesk.console.pages.compliance_forms import RegisterPage, registry
 from trustdesk.console.problems import describe
 from trustdesk.db.base import utcnow
 from trustdesk.errors import TrustdeskError
@@ -67,9 +66,9 @@ def dashboard(
         return page.render("compliance/dashboard.html", services=services, chosen=None)
     settings: Settings = page.desk.settings
     chosen = compliance.get_service(page.db, service_id)
-    rows = obligations.statuses(
+    rows = obligations.for_service(
         page.db,
-        lambda sid: packs_of(page, sid),
+        registry(page),
         service_id,
         checkpoint_interval_seconds=settings.checkpoint_interval_seconds,
     )
@@ -141,9 +140,7 @@ def transparency_report(
             service_id = uuid.UUID(service) if service else None
         except ValueError as exc:
             raise transparency.InvalidPeriod("give the period as two dates") from exc
-        report = transparency.build(page.db, first, last, service_id)
-        transparency.record_generated(page.db, report, service_id)
-        page.db.commit()  # the report's reads opened the transaction the log entry joined
+        report = transparency.generate(page.db, first, last, service_id)
     except TrustdeskError as exc:
         problem = describe(exc)
         return _report_form(page, problem.status, {**shown, "error": problem})

@@ -199,7 +199,6 @@ def cbom(service_id: uuid.UUID, page: RegisterPage) -> Response:
     """The inventory as a CycloneDX 1.6 CBOM; the export and its SHA-256 are logged."""
     service = compliance.get_service(page.db, service_id)
     exported = crypto.export_cbom(page.db, service_id)
-    page.db.commit()  # the lookup above opened the transaction the log entry joined
     headers = {
         "Content-Disposition": attachment(f"{service.name}-cbom.json"),
         "Digest": f"sha-256={exported.digest}",

@@ -128,11 +128,10 @@ class Entered:
     def refused(
         self, page: web.Page, exc: TrustdeskError, renamed: Mapping[str, str] | None = None
     ) -> Problem:
-        """This form refused with ``exc``: the transaction rolled back, the error kept.
+        """This form refused with ``exc`` (its use case rolled back), the error kept.
 
         ``renamed``: the form's name for a request field it calls otherwise.
         """
-        page.db.rollback()
         self.problem = describe(exc)
         self.blamed = (renamed or {}).get(exc.field, exc.field) if exc.field else None
         return self.problem
@@ -158,8 +157,6 @@ def upload(entered: Entered, name: str, file: UploadFile | None, limit: int) -> 
 
 
 def saved(page: web.Page, message: str, name: str, /, **params: Any) -> Response:
-    """Commit the use case (reads before it opened the transaction it joined), say so once,
-    and show ``name``."""
-    page.db.commit()
+    """Say once that the use case did its work (it committed), and show ``name``."""
     page.flash(message)
     return page.redirect(name, **params)

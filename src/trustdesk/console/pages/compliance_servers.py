@@ -216,8 +216,7 @@ def residency_page(service_id: uuid.UUID, page: RegisterPage) -> Response:
 
 @router.post("/residency/check", name="compliance_check_residency")
 def check_residency(*, service_id: uuid.UUID, page: ManagePage) -> Response:
-    packs = compliance.packs_for(page.db, registry(page), service_id)
-    residency.check(page.db, service_id, packs)
+    residency.check_service(page.db, registry(page), service_id)
     message = N_("The residency check has run; the findings below are current.")
     return saved(page, message, "compliance_residency", service_id=service_id)
 

@@ -78,7 +78,6 @@ def vote_disclosure(
             reveal_hours=_settings(page).disclosure_reveal_hours,
             circles=auth.circles,
         )
-        page.db.commit()  # reads before the use case may have opened the transaction it joined
     except TrustdeskError as exc:
         return _approvals(page, describe(exc), disclosure_id)
     if view.status is DisclosureStatus.APPROVED:
@@ -143,7 +142,6 @@ def request_disclosure(
             packs=packs_of(page, service_id),
             max_subjects=_settings(page).disclosure_max_subjects,
         )
-        page.db.commit()  # the service lookups above opened the transaction it joined
     except TrustdeskError as exc:
         problem = describe(exc)
         return _requests(page, problem.status, problem, **form)
@@ -159,9 +157,7 @@ def reveal_disclosure(*, disclosure_id: uuid.UUID, page: RequestPage) -> Respons
     vault: Vault = page.desk.vault
     try:
         view, identities = disclosure.reveal(page.db, vault, page.user.caller(), disclosure_id)
-        page.db.commit()
     except TrustdeskError as exc:
-        page.db.commit()  # keep what the refusal recorded on its way (an expiry)
         problem = describe(exc)
         return _requests(page, problem.status, problem)
     return page.render("disclosures/revealed.html", disclosure=view, identities=identities)

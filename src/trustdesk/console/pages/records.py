@@ -14,7 +14,6 @@ from trustdesk.console import web
 from trustdesk.console.problems import Problem, describe
 from trustdesk.errors import TrustdeskError
 from trustdesk.permissions import Permission
-from trustdesk.records import merkle
 from trustdesk.records import service as records
 
 router = APIRouter()
@@ -59,23 +58,15 @@ def _shown(entry: records.EntryView) -> ShownEntry:
     )
 
 
-def _check(page: web.Page, index: int, checkpoint: records.CheckpointView) -> ProofCheck:
-    entry = records.entry(page.db, index)
-    path = records.inclusion_proof(page.db, index, checkpoint.size)
-    try:
-        merkle.verify_inclusion(entry.leaf_hash, index, checkpoint.size, path, checkpoint.root_hash)
-    except merkle.ProofError as exc:
-        failure: str | None = str(exc)
-    else:
-        failure = None
+def _shown_proof(index: int, proven: records.Proven) -> ProofCheck:
     return ProofCheck(
         index,
-        checkpoint.size,
-        entry.leaf_hash.hex(),
-        checkpoint.root_hash.hex(),
-        tuple(h.hex() for h in path),
-        failure is None,
-        failure,
+        proven.checkpoint.size,
+        proven.entry.leaf_hash.hex(),
+        proven.checkpoint.root_hash.hex(),
+        tuple(h.hex() for h in proven.path),
+        proven.failure is None,
+        str(proven.failure) if proven.failure is not None else None,
     )
 
 
@@ -93,11 +84,12 @@ def record_log(
     error: Problem | None = None
     if check is not None:
         try:
-            if checkpoint is None or check >= checkpoint.size:
+            proven = records.prove(page.db, check, checkpoint) if checkpoint else None
+            if proven is None:
                 raise records.InvalidProofRequest(
                     "the entry is not yet covered by a signed checkpoint; check it after the next"
                 )
-            proof = _check(page, check, checkpoint)
+            proof = _shown_proof(check, proven)
         except TrustdeskError as exc:
             error = describe(exc)
     return page.render(

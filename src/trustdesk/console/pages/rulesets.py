@@ -194,7 +194,6 @@ def _check(page: web.Page, file: UploadFile | None, deploy_to: uuid.UUID | None 
             source = uploads.check(_registry(page), archive, packs.all())
         else:
             assert page.user is not None
-            page.db.commit()  # no transaction stays open while the upload compiles
             quota: uploads.UploadQuota = page.desk.upload_quota
             source = uploads.deploy(
                 page.db,
@@ -333,9 +332,9 @@ def ruleset_activate(*, version: Version, page: DeployPage, service: ServiceForm
     """Make a version this service deployed before its active rule set again."""
     assert page.user is not None
     chosen = _service(page, service)
-    screening.rollback(page.db, chosen.id, version, by=f"console:{page.user.username}")
-    page.db.commit()  # the service lookup opened the transaction the deployment joined
-    _registry(page).forget_active(chosen.id)
+    uploads.activate(
+        page.db, _registry(page), chosen.id, version, by=f"console:{page.user.username}"
+    )
     page.flash(N_("The chosen rule set is active again."))
     return _back(page, chosen.id)
 

@@ -1,0 +1,68 @@
+"""The screen use case: one content item through the publishing gate, the service's active
+rule set and, if anything matched, the store, the record log and review.
+
+The HTTP API's ``POST /v1/screen`` calls :func:`screen`; anything else that screens an item
+for a service (and stores what it must) calls it too.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from trustdesk.screening import service
+from trustdesk.screening.engine import Screening, Verdict
+from trustdesk.screening.runtime import ScreenerRegistry
+
+
+@dataclass(frozen=True, slots=True)
+class ScreenCall:
+    """What a service asks: screen ``item``; ``context`` goes to review with a stored item."""
+
+    service_id: uuid.UUID
+    item: service.ContentIn
+    context: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ScreenOutcome:
+    """The answer to a :class:`ScreenCall`.
+
+    ``screening``: the verdict and findings (None: the service has no active rule set, so
+    the item is allowed); ``item_id``: where the item was stored (held, blocked or matched);
+    ``gated``: refused by the publishing gate before any rule ran (nothing stored).
+    """
+
+    screening: Screening | None
+    item_id: uuid.UUID | None = None
+    gated: bool = False
+
+
+def screen(
+    session: Session,
+    call: ScreenCall,
+    *,
+    gate: service.PublishGate,
+    screeners: ScreenerRegistry,
+    listener: service.ScreeningListener | None,
+    max_findings: int,
+) -> ScreenOutcome:
+    """Screen ``call.item`` for its service: a subject the gate refuses is blocked (and only
+    counted); otherwise the service's active rule set decides, and the verdict is counted,
+    and stored and logged (telling ``listener``) if anything matched."""
+    item = call.item
+    if not gate(session, call.service_id, item.subject):
+        service.count(session, call.service_id, Verdict.BLOCK)  # nothing of it is stored
+        return ScreenOutcome(service.identity_required(item), gated=True)
+    screener = screeners.for_service(session, call.service_id)
+    if screener is None:
+        return ScreenOutcome(None)
+    screening = screener.screen(item.text, max_findings)
+    item_id = service.record(
+        session, call.service_id, item, screening, context=call.context, listener=listener
+    )
+    return ScreenOutcome(screening, item_id)
