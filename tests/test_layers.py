@@ -28,6 +28,7 @@ OPENERS = frozenset({"transaction", "read_transaction"})  # trustdesk.db.engine'
 ENDERS = frozenset({"commit", "rollback", "begin", "begin_nested", "transaction"})
 ADAPTER_FOLDERS = ("console", "cli", "http")
 
+
 def is_adapter(relative: str) -> bool:
     """Whether the module at ``relative`` (to the package, POSIX) is an adapter."""
     parts = relative.split("/")
