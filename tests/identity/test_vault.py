@@ -13,6 +13,7 @@ import rfc8785
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from trustdesk.cases import webhook_store
 from trustdesk.cli.main import app
 from trustdesk.compliance import service as compliance
 from trustdesk.crypto.blindindex import BlindIndex
@@ -135,6 +136,28 @@ def test_rotation_rewraps_everything_and_the_old_key_can_retire(folder: Path) ->
     assert retired.exit_code == 0, retired.stderr
     assert old not in json.loads(retired.stdout)["keys"]
     assert opened(folder, open_test_vault(folder)) == before
+
+
+def test_rotation_rewraps_webhook_secrets_too_so_the_old_key_retires(folder: Path) -> None:
+    vault = open_test_vault(folder)
+    old = vault.keyring.current_id()
+    service_id = seal_rows(folder, vault, 1)
+    with (
+        Database.from_url(f"sqlite:///{folder / 'vault.db'}") as database,
+        database.session() as session,
+    ):
+        url = "https://hooks.example.com/trustdesk"
+        webhook_store.set_webhook(session, vault.keyring, service_id, url, allow_loopback=False)
+    rotated = runner.invoke(app, ["vault", "rotate", "--by", "ops"])
+    assert rotated.exit_code == 0, rotated.stderr
+    assert json.loads(rotated.stdout)["rewrapped"] == 3  # identity, evidence, webhook secret
+    retired = runner.invoke(app, ["vault", "retire", old])
+    assert retired.exit_code == 0, retired.stderr
+    with (
+        Database.from_url(f"sqlite:///{folder / 'vault.db'}") as database,
+        database.session() as session,
+    ):
+        assert webhook_store.key_usage(session) == {vault.keyring.current_id(): 1}
 
 
 def test_a_key_that_still_wraps_data_keys_cannot_retire(folder: Path) -> None:

@@ -89,7 +89,7 @@ def _rewrap(settings: Settings, keyring: LocalKeyRing, by: str) -> tuple[int, in
             done += moved
             progress(done, max(total, done))
 
-        return vaults.rewrap_all(session, keyring, advance, by=by)
+        return vaults.rewrap_all(session, keyring, advance, by=by, also=(webhook_store.rewrap,))
 
 
 ByOption = Annotated[str, typer.Option("--by", metavar="NAME", help="Who acts (for the record).")]

@@ -20,6 +20,7 @@ from trustdesk.db.engine import transaction
 
 REWRAP_BATCH = 500
 Progress = Callable[[int], None]
+Rewrap = Callable[[Session, KeyRing, Progress | None], int]  # one table's rewrap, rows moved
 
 
 class SealedColumns:

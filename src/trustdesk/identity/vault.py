@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -175,11 +176,18 @@ def reseal(session: Session, keyring: KeyRing, progress: sealed_rows.Progress | 
 
 
 def rewrap_all(
-    session: Session, keyring: KeyRing, progress: sealed_rows.Progress, *, by: str
+    session: Session,
+    keyring: KeyRing,
+    progress: sealed_rows.Progress,
+    *,
+    by: str,
+    also: Sequence[sealed_rows.Rewrap] = (),
 ) -> tuple[int, int]:
-    """Rewrap every data key of the vault and of the evidence under the current KEK, then
+    """Rewrap every data key of the vault, of the evidence and of the tables ``also`` names
+    (those of slices above this one, such as webhook secrets) under the current KEK, then
     seal version-1 identities again (see :func:`reseal`), and log it; both counts."""
     count = rewrap(session, keyring, progress) + evidence.rewrap(session, keyring, progress)
+    count += sum(rewrap_table(session, keyring, progress) for rewrap_table in also)
     resealed = reseal(session, keyring, progress)
     with transaction(session):
         records.append(
