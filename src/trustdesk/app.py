@@ -17,7 +17,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from trustdesk import __version__
 from trustdesk.cases import api as cases_api
-from trustdesk.cases import dispatch, webhook_store
+from trustdesk.cases import dispatch, outbound_api, webhook_store
 from trustdesk.cases.outbound import AddressGuard, Courier
 from trustdesk.compliance import api as compliance_api
 from trustdesk.compliance import filings, inventory_csv
@@ -59,8 +59,9 @@ def _ports(desk: Desk) -> None:
         screening_api.ScreeningDesk,
         identity_api.IdentityDesk,
         cases_api.CasesDesk,
+        outbound_api.OutboundDesk,
         compliance_api.ComplianceDesk,
-    ] = (desk, desk, desk, desk, desk, desk, desk, desk)
+    ] = (desk, desk, desk, desk, desk, desk, desk, desk, desk)
 
 
 def checkpoint_now(app: FastAPI) -> records.CheckpointView:
@@ -233,6 +234,7 @@ def create_app(
     app.include_router(screening_api.router)
     app.include_router(identity_api.router)
     app.include_router(cases_api.router)
+    app.include_router(outbound_api.router)
     pages = console.install(app, settings)  # the web console under /console; / redirects to it
     pages.state = app.state  # its pages read the same Desk
     return app

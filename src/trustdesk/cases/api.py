@@ -11,21 +11,17 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Protocol
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request
 from sqlalchemy.orm import Session
 
-from trustdesk.callers import ServiceCaller, UserCaller
-from trustdesk.cases import actions, appeals, claims, decisions, notices, service, webhook_store
-from trustdesk.cases import report as case_report
-from trustdesk.cases.models import ActionStatus, AppealStatus, TrustedFlagger
-from trustdesk.cases.outbound import AddressGuard
+from trustdesk.callers import UserCaller
+from trustdesk.cases import appeals, claims, decisions, notices, service
+from trustdesk.cases.models import AppealStatus, TrustedFlagger
 from trustdesk.cases.schemas import (
-    ActionStatusOut,
     AppealDecisionIn,
     AppealDecisionOut,
     AppealIn,
     AppealOut,
-    AuthorityReportIn,
     CaseOut,
     DecisionIn,
     FlaggerIn,
@@ -38,53 +34,31 @@ from trustdesk.cases.schemas import (
     ReceiptOut,
     StatementOut,
     SubjectAppealIn,
-    WebhookIn,
-    WebhookOut,
-    WebhookSecretOut,
 )
 from trustdesk.cases.strikes import StrikePolicy
-from trustdesk.http.callers import CallerDep, service_or_user_holding, user_holding
+from trustdesk.http.callers import CallerDep, user_holding
 from trustdesk.http.deps import SessionDep, get_desk
 from trustdesk.http.fields import DateTime
 from trustdesk.http.problems import CONFLICT_RESPONSES, PROBLEM_RESPONSES, RATE_LIMITED_RESPONSES
 from trustdesk.http.ratelimit import RateLimiter, client_address
-from trustdesk.identity.vault import Vault
 from trustdesk.permissions import Permission
 from trustdesk.policy.schema import Pack
-from trustdesk.records.note import NoteSigner
-from trustdesk.settings import Settings
 
 router = APIRouter(prefix="/v1", tags=["cases"], responses=PROBLEM_RESPONSES)
 TokenHeader = Annotated[str, Header(alias="X-Notice-Token", max_length=200)]
 CaseReader = Annotated[UserCaller, Depends(user_holding(Permission.CASES_CASE_READ))]
 CaseDecider = Annotated[UserCaller, Depends(user_holding(Permission.CASES_CASE_DECIDE))]
 AppealDecider = Annotated[UserCaller, Depends(user_holding(Permission.CASES_APPEAL_DECIDE))]
-Exporter = Annotated[UserCaller, Depends(user_holding(Permission.RECORDS_EXPORT_CREATE))]
-ActionReader = Annotated[
-    ServiceCaller | UserCaller, Depends(service_or_user_holding(Permission.CASES_ACTION_READ))
-]
 
 
 class CasesDesk(Protocol):
     """What the cases routes take from the application's wiring."""
 
     @property
-    def settings(self) -> Settings: ...
-
-    @property
     def strike_policy(self) -> StrikePolicy: ...
 
     @property
     def notice_limiter(self) -> RateLimiter: ...
-
-    @property
-    def webhook_guard(self) -> AddressGuard: ...
-
-    @property
-    def vault(self) -> Vault: ...
-
-    @property
-    def log_signer(self) -> NoteSigner: ...
 
     def service_packs(self, session: Session, service_id: uuid.UUID) -> tuple[Pack, ...]: ...
 
@@ -318,98 +292,4 @@ def decide_appeal(
     appeal, outcome = appeals.decide_appeal(session, desk.service_packs, appeal_id, caller, ruling)
     return AppealDecisionOut(
         appeal=AppealOut.of(appeal), outcome=OutcomeOut.of(outcome) if outcome else None
-    )
-
-
-# --- delivery of actions: the webhook, polling, acknowledgements ---------------------------
-
-
-@router.put("/webhook", summary="Set the webhook URL; answers a new signing secret, once")
-def set_webhook(
-    body: WebhookIn, desk: DeskDep, caller: CallerDep, session: SessionDep
-) -> WebhookSecretOut:
-    guard = desk.webhook_guard  # the environment's rules
-    done = webhook_store.set_webhook(
-        session,
-        desk.vault.keyring,
-        caller.service_id,
-        body.url,
-        allow_loopback=guard.allow_internal,
-        guard=guard,
-    )
-    return WebhookSecretOut(url=done.url, updated_at=done.updated_at, secret=done.secret)
-
-
-@router.get("/webhook", summary="The webhook URL and when it was set (never the secret)")
-def get_webhook(caller: CallerDep, session: SessionDep) -> WebhookOut:
-    found = webhook_store.get_webhook(session, caller.service_id)
-    return WebhookOut(url=found.url, updated_at=found.updated_at)
-
-
-@router.delete("/webhook", summary="Stop delivery; actions then wait for polling", status_code=204)
-def delete_webhook(caller: CallerDep, session: SessionDep) -> None:
-    webhook_store.remove_webhook(session, caller.service_id)
-
-
-@router.get("/actions", summary="Actions oldest first: a service's own, or all for operators")
-def list_actions(
-    caller: ActionReader,
-    session: SessionDep,
-    *,
-    status: ActionStatus | None = None,
-    service_id: Annotated[
-        uuid.UUID | None, Query(description="Operators only: one service's actions.")
-    ] = None,
-    after: Annotated[
-        uuid.UUID | None, Query(description="The last action id of the previous page.")
-    ] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> list[ActionStatusOut]:
-    if isinstance(caller, ServiceCaller):
-        service_id = caller.service_id
-    views = actions.list_actions(
-        session, service_id=service_id, status=status, limit=limit, after=after
-    )
-    return [ActionStatusOut.of(v) for v in views]
-
-
-@router.post("/actions/{action_id}/ack", summary="Confirm the service carried out an action")
-def acknowledge_action(
-    action_id: uuid.UUID, caller: CallerDep, session: SessionDep
-) -> ActionStatusOut:
-    return ActionStatusOut.of(actions.acknowledge(session, caller.service_id, action_id))
-
-
-@router.post(
-    "/cases/{case_id}/authority-report",
-    summary="A signed report on a case for an authority (its sending is logged)",
-    status_code=201,
-    response_class=Response,
-    responses={201: {"content": {"application/json": {}}, "description": "The signed report."}},
-)
-def authority_report(
-    case_id: uuid.UUID,
-    desk: DeskDep,
-    caller: Exporter,
-    session: SessionDep,
-    body: AuthorityReportIn | None = None,
-) -> Response:
-    settings = desk.settings
-    made = case_report.build(
-        session,
-        case_id,
-        signer=desk.log_signer,
-        origin=settings.log_origin,
-        authority=body.authority if body else None,
-        reference=body.reference if body else None,
-    )
-    return Response(
-        made.document,
-        status_code=201,
-        media_type="application/json",
-        headers={
-            "X-Report-Digest": f"sha256:{made.digest}",
-            "X-Log-Index": str(made.log_index),
-            "Content-Disposition": f'attachment; filename="report-{made.report_id}.json"',
-        },
     )
