@@ -194,16 +194,4 @@ def import_csv(
 def export_csv(session: Session, service_id: uuid.UUID) -> str:
     """A service's inventory as CSV (formula cells neutralised)."""
     views = list_servers(session, service_id)
-    return inventory_csv.write(
-        ServerIn(
-            name=v.name,
-            kind=v.kind,
-            role=v.role,
-            provider=v.provider,
-            location=v.location,
-            gbt2260=v.gbt2260,
-            data_classes=tuple(v.data_classes),
-            populations=v.populations,
-        )
-        for v in views
-    )
+    return inventory_csv.write(view_of(ServerIn, v) for v in views)
