@@ -80,6 +80,10 @@ class DocumentView:
     uploaded_at: dt.datetime
     log_index: int
 
+    @property
+    def sha256(self) -> str:
+        return self.digest.hex()
+
 
 @dataclass(frozen=True, slots=True)
 class FilingView:

@@ -13,7 +13,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from trustdesk.compliance import crypto_entry, filings, residency, servers
 from trustdesk.compliance.crypto import CryptoAssetView
 from trustdesk.compliance.crypto_entry import CryptoAssetIn
-from trustdesk.compliance.filings import DocumentView, FilingView
 from trustdesk.compliance.obligations import ObligationStatus, Status
 from trustdesk.compliance.residency import CheckResult
 from trustdesk.compliance.servers import ServerIn
@@ -62,7 +61,7 @@ class FilingIn(Body):
     expires_on: Date | None = None
 
 
-class DocumentOut(BaseModel):
+class DocumentOut(ViewOut):
     id: uuid.UUID
     filename: str
     media_type: str
@@ -72,21 +71,8 @@ class DocumentOut(BaseModel):
     uploaded_at: datetime
     log_index: int
 
-    @classmethod
-    def of(cls, view: DocumentView) -> DocumentOut:
-        return cls(
-            id=view.id,
-            filename=view.filename,
-            media_type=view.media_type,
-            size=view.size,
-            sha256=view.digest.hex(),
-            uploaded_by=view.uploaded_by,
-            uploaded_at=view.uploaded_at,
-            log_index=view.log_index,
-        )
 
-
-class FilingOut(BaseModel):
+class FilingOut(ViewOut):
     id: uuid.UUID
     service_id: uuid.UUID
     kind: FilingKind
@@ -99,23 +85,6 @@ class FilingOut(BaseModel):
     created_at: datetime
     log_index: int
     documents: list[DocumentOut]
-
-    @classmethod
-    def of(cls, view: FilingView) -> FilingOut:
-        return cls(
-            id=view.id,
-            service_id=view.service_id,
-            kind=view.kind,
-            number=view.number,
-            authority=view.authority,
-            issued_on=view.issued_on,
-            expires_on=view.expires_on,
-            status=view.status,
-            recorded_by=view.recorded_by,
-            created_at=view.created_at,
-            log_index=view.log_index,
-            documents=[DocumentOut.of(d) for d in view.documents],
-        )
 
 
 class ServerBody(Body):
