@@ -44,6 +44,7 @@ from trustdesk.permissions import Permission, Role, permissions_for
 from trustdesk.records import service as records
 from trustdesk.records.events import EventType
 from trustdesk.text import has_forbidden_characters
+from trustdesk.views import view_of
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,62}$")
 MIN_PASSWORD_LENGTH = 12
@@ -131,13 +132,10 @@ class UserView:
 
     @classmethod
     def of(cls, user: User) -> UserView:
-        return cls(
-            id=user.id,
-            username=user.username,
-            display_name=user.display_name,
-            language=user.language,
+        return view_of(
+            cls,
+            user,
             roles=tuple(r.role for r in user.roles if not r.pending),
-            active=user.active,
             credentials=hashlib.sha256(user.password_hash.encode()).hexdigest()[:16],
             pending_roles=tuple(r.role for r in user.roles if r.pending),
         )

@@ -48,6 +48,23 @@ class UnreadableFile(InvalidInput):
     code = "unreadable_file"
 
 
+OutputOption = Annotated[
+    Path | None, typer.Option("-o", "--output", help="Write here instead of stdout.")
+]
+
+
+def write_out(text: str, output: Path | None, *, newline: str | None = None) -> None:
+    """``text`` on stdout, or written to ``output``."""
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    with reporting_errors():
+        try:
+            output.write_text(text, encoding="utf-8", newline=newline)
+        except OSError as exc:
+            raise UnreadableFile(f"cannot write {output}: {exc.strerror}") from exc
+
+
 def service_id_of(session: Session, value: str) -> uuid.UUID:
     """The id of the service named by ``value`` (its id or its name)."""
     try:
@@ -274,22 +291,13 @@ def import_inventory(
 @inventory_app.command("export")
 def export_inventory(
     service: ServiceOption,
-    output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Write here instead of stdout.")
-    ] = None,
+    output: OutputOption = None,
     db: DbOption = None,
 ) -> None:
     """Write a service's inventory as CSV (cells a spreadsheet would run are neutralised)."""
     with reporting_errors(), session_for(db) as session:
         text = inventory.export_csv(session, service_id_of(session, service))
-    if output is None:
-        typer.echo(text, nl=False)
-        return
-    with reporting_errors():
-        try:
-            output.write_text(text, encoding="utf-8", newline="")
-        except OSError as exc:
-            raise UnreadableFile(f"cannot write {output}: {exc.strerror}") from exc
+    write_out(text, output, newline="")
 
 
 @inventory_app.command("list")

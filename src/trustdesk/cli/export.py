@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
-
 import typer
 
-from trustdesk.cli.compliance import ServiceOption, UnreadableFile, service_id_of
+from trustdesk.cli.compliance import OutputOption, ServiceOption, service_id_of, write_out
 from trustdesk.cli.context import DbOption, session_for
 from trustdesk.cli.output import reporting_errors, stderr
 from trustdesk.compliance import crypto
@@ -20,9 +17,7 @@ app = typer.Typer(
 @app.command("cbom")
 def cbom(
     service: ServiceOption,
-    output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Write here instead of stdout.")
-    ] = None,
+    output: OutputOption = None,
     db: DbOption = None,
 ) -> None:
     """Write a service's cryptography inventory as a CycloneDX 1.6 CBOM (JSON).
@@ -32,14 +27,9 @@ def cbom(
     """
     with reporting_errors(), session_for(db) as session:
         exported = crypto.export_cbom(session, service_id_of(session, service))
+    write_out(exported.document, output)
     if output is None:
-        typer.echo(exported.document, nl=False)
         return
-    with reporting_errors():
-        try:
-            output.write_text(exported.document, encoding="utf-8")
-        except OSError as exc:
-            raise UnreadableFile(f"cannot write {output}: {exc.strerror}") from exc
     stderr.print(
         f"wrote {output} (sha256:{exported.digest}, log entry {exported.log_index})",
         highlight=False,

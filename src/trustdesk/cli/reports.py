@@ -19,7 +19,7 @@ from trustdesk.cases import report as case_report
 from trustdesk.cases import report_verify
 from trustdesk.cases import sor_export as statements
 from trustdesk.cases.sor import PACK_ID as DSA_PACK_ID
-from trustdesk.cli.compliance import UnreadableFile, service_id_of
+from trustdesk.cli.compliance import OutputOption, UnreadableFile, service_id_of
 from trustdesk.cli.context import DbOption, desk_for, load_settings
 from trustdesk.cli.output import EXIT_FAILURE, print_json, reporting_errors, stderr
 from trustdesk.compliance import service as compliance
@@ -28,9 +28,6 @@ from trustdesk.records.note import NoteVerifier, parse_verifier_key
 from trustdesk.settings import Settings
 from trustdesk.wiring import KeyFiles
 
-OutputOption = Annotated[
-    Path | None, typer.Option("-o", "--output", help="Write here instead of stdout.")
-]
 KeyOption = Annotated[
     str | None,
     typer.Option(

@@ -61,10 +61,7 @@ def list_(
     db: DbOption = None,
 ) -> None:
     """List the service's deployments, the active one first."""
-    with (
-        reporting_errors(),
-        session_for(db) as session,
-    ):
+    with reporting_errors(), session_for(db) as session:
         compliance.get_service(session, service)
         views = screening.deployments(session, service)
     if format_ is ListFormat.JSON:
@@ -92,10 +89,7 @@ def rollback(
     db: DbOption = None,
 ) -> None:
     """Make an earlier deployed version active again."""
-    with (
-        reporting_errors(),
-        session_for(db) as session,
-    ):
+    with reporting_errors(), session_for(db) as session:
         compliance.get_service(session, service)
         view = uploads.activate(session, None, service, version, by=by)
     print_json(_json(view))

@@ -53,10 +53,7 @@ def list_(
     db: DbOption = None,
 ) -> None:
     """List the registered services."""
-    with (
-        reporting_errors(),
-        session_for(db) as session,
-    ):
+    with reporting_errors(), session_for(db) as session:
         views = compliance.list_services(session)
     if format_ is ListFormat.JSON:
         print_json([service_json(view) for view in views])

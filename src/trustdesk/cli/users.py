@@ -57,10 +57,7 @@ def create(
     console: the command line names no one who could vouch for it.
     """
     password, generated = _read_password(password_stdin)
-    with (
-        reporting_errors(),
-        session_for(db) as session,
-    ):
+    with reporting_errors(), session_for(db) as session:
         user = auth.create_user(
             session,
             username=username,
@@ -86,10 +83,7 @@ def list_(
     db: DbOption = None,
 ) -> None:
     """List console users and their roles."""
-    with (
-        reporting_errors(),
-        session_for(db) as session,
-    ):
+    with reporting_errors(), session_for(db) as session:
         users = auth.list_users(session)
     if format_ is ListFormat.JSON:
         print_json(
@@ -123,9 +117,6 @@ def token(
     db: DbOption = None,
 ) -> None:
     """Issue a personal API token (``tdu_...``) for USERNAME; shown only this once."""
-    with (
-        reporting_errors(),
-        session_for(db) as session,
-    ):
+    with reporting_errors(), session_for(db) as session:
         issued = auth.issue_user_token(session, username, days=days)
     print_json({"username": username, "token": issued, "days": days})

@@ -30,6 +30,7 @@ from trustdesk.policy.vocabulary import FilingKind
 from trustdesk.records import leaf
 from trustdesk.records import service as records
 from trustdesk.records.events import EventType
+from trustdesk.views import view_of
 
 DEFAULT_WARN_DAYS = 60
 MAX_WARN_DAYS = 3650
@@ -79,6 +80,10 @@ class DocumentView:
     uploaded_at: dt.datetime
     log_index: int
 
+    @property
+    def sha256(self) -> str:
+        return self.digest.hex()
+
 
 @dataclass(frozen=True, slots=True)
 class FilingView:
@@ -114,32 +119,14 @@ def warn_days_of(days: int) -> int:
 
 
 def _document_view(row: FilingDocument) -> DocumentView:
-    return DocumentView(
-        row.id,
-        row.filing_id,
-        row.filename,
-        row.media_type,
-        row.size,
-        row.digest,
-        row.uploaded_by,
-        row.uploaded_at,
-        row.log_index,
-    )
+    return view_of(DocumentView, row)
 
 
 def _view(row: Filing, today: dt.date, warn_days: int) -> FilingView:
-    return FilingView(
-        id=row.id,
-        service_id=row.service_id,
-        kind=row.kind,
-        number=row.number,
-        authority=row.authority,
-        issued_on=row.issued_on,
-        expires_on=row.expires_on,
+    return view_of(
+        FilingView,
+        row,
         status=status_of(row.expires_on, today, warn_days),
-        recorded_by=row.recorded_by,
-        created_at=row.created_at,
-        log_index=row.log_index,
         documents=tuple(_document_view(d) for d in row.documents),
     )
 

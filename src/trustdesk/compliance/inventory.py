@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from trustdesk.compliance import fields, inventory_csv, residency
 from trustdesk.compliance.models import Server, ServerDataClass, ServerPopulation
-from trustdesk.compliance.residency import CheckResult
+from trustdesk.compliance.residency import CheckResult, lists_of
 from trustdesk.compliance.servers import ServerIn
 from trustdesk.compliance.service import get_service
 from trustdesk.compliance.vocabulary import AssetKind, DataClass
@@ -28,6 +28,7 @@ from trustdesk.policy.service import PackRegistry
 from trustdesk.records import leaf
 from trustdesk.records import service as records
 from trustdesk.records.events import EventType
+from trustdesk.views import view_of
 
 
 class ServerNotFound(NotFound):
@@ -69,20 +70,7 @@ class Imported:
 
 
 def _view(row: Server) -> ServerView:
-    return ServerView(
-        id=row.id,
-        service_id=row.service_id,
-        name=row.name,
-        kind=row.kind,
-        role=row.role,
-        provider=row.provider,
-        location=row.location,
-        gbt2260=row.gbt2260,
-        data_classes=tuple(d.data_class for d in row.data_classes),
-        populations=tuple(p.region for p in row.populations),
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+    return view_of(ServerView, row, **lists_of(row))
 
 
 def _fill(row: Server, entry: ServerIn) -> None:
@@ -206,16 +194,4 @@ def import_csv(
 def export_csv(session: Session, service_id: uuid.UUID) -> str:
     """A service's inventory as CSV (formula cells neutralised)."""
     views = list_servers(session, service_id)
-    return inventory_csv.write(
-        ServerIn(
-            name=v.name,
-            kind=v.kind,
-            role=v.role,
-            provider=v.provider,
-            location=v.location,
-            gbt2260=v.gbt2260,
-            data_classes=tuple(v.data_classes),
-            populations=v.populations,
-        )
-        for v in views
-    )
+    return inventory_csv.write(view_of(ServerIn, v) for v in views)

@@ -38,6 +38,7 @@ from trustdesk.policy.service import PackRegistry
 from trustdesk.records import leaf
 from trustdesk.records import service as records
 from trustdesk.records.events import EventType
+from trustdesk.views import view_of
 
 CHECK_ACTOR = "residency check"
 MAX_RESOLUTION = 2000
@@ -135,36 +136,19 @@ def _judge_division(code: str | None, prefix: str | None) -> Breach | None:
 
 
 def entry_of(row: Server) -> ServerIn:
-    return ServerIn(
-        name=row.name,
-        kind=row.kind,
-        role=row.role,
-        provider=row.provider,
-        location=row.location,
-        gbt2260=row.gbt2260,
-        data_classes=tuple(d.data_class for d in row.data_classes),
-        populations=tuple(p.region for p in row.populations),
-    )
+    return view_of(ServerIn, row, **lists_of(row))
+
+
+def lists_of(row: Server) -> dict[str, tuple[str, ...]]:
+    """A server's data classes and populations, as its entry and its view hold them."""
+    return {
+        "data_classes": tuple(d.data_class for d in row.data_classes),
+        "populations": tuple(p.region for p in row.populations),
+    }
 
 
 def _view(row: ResidencyFinding) -> FindingView:
-    return FindingView(
-        id=row.id,
-        service_id=row.service_id,
-        server_id=row.server_id,
-        server_name=row.server_name,
-        pack_id=row.pack_id,
-        obligation_id=row.obligation_id,
-        article=row.article,
-        reason=row.reason,
-        detail=row.detail,
-        status=row.status,
-        opened_at=row.opened_at,
-        resolved_at=row.resolved_at,
-        resolved_by=row.resolved_by,
-        resolved_automatically=row.resolved_automatically,
-        resolution=row.resolution,
-    )
+    return view_of(FindingView, row)
 
 
 Key = tuple[uuid.UUID | None, str, str, str]

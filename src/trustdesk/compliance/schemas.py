@@ -13,10 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from trustdesk.compliance import crypto_entry, filings, residency, servers
 from trustdesk.compliance.crypto import CryptoAssetView
 from trustdesk.compliance.crypto_entry import CryptoAssetIn
-from trustdesk.compliance.filings import DocumentView, FilingView
-from trustdesk.compliance.inventory import ServerView
 from trustdesk.compliance.obligations import ObligationStatus, Status
-from trustdesk.compliance.residency import CheckResult, FindingView
+from trustdesk.compliance.residency import CheckResult
 from trustdesk.compliance.servers import ServerIn
 from trustdesk.compliance.service import ServiceView
 from trustdesk.compliance.vocabulary import (
@@ -35,10 +33,11 @@ from trustdesk.compliance.vocabulary import (
     ProtocolType,
 )
 from trustdesk.http.fields import LINE, LINE_OR_BLANK, Date, DateTime, Integer, Line
+from trustdesk.http.views import ViewOut
 from trustdesk.policy.vocabulary import FilingKind, ServiceType
 
 
-class ServiceOut(BaseModel):
+class ServiceOut(ViewOut):
     model_config = ConfigDict(frozen=True)
 
     id: uuid.UUID
@@ -46,16 +45,6 @@ class ServiceOut(BaseModel):
     types: list[ServiceType]
     packs: list[str]
     created_at: datetime
-
-    @classmethod
-    def of(cls, view: ServiceView) -> ServiceOut:
-        return cls(
-            id=view.id,
-            name=view.name,
-            types=list(view.types),
-            packs=list(view.packs),
-            created_at=view.created_at,
-        )
 
 
 class Body(BaseModel):
@@ -72,7 +61,7 @@ class FilingIn(Body):
     expires_on: Date | None = None
 
 
-class DocumentOut(BaseModel):
+class DocumentOut(ViewOut):
     id: uuid.UUID
     filename: str
     media_type: str
@@ -82,21 +71,8 @@ class DocumentOut(BaseModel):
     uploaded_at: datetime
     log_index: int
 
-    @classmethod
-    def of(cls, view: DocumentView) -> DocumentOut:
-        return cls(
-            id=view.id,
-            filename=view.filename,
-            media_type=view.media_type,
-            size=view.size,
-            sha256=view.digest.hex(),
-            uploaded_by=view.uploaded_by,
-            uploaded_at=view.uploaded_at,
-            log_index=view.log_index,
-        )
 
-
-class FilingOut(BaseModel):
+class FilingOut(ViewOut):
     id: uuid.UUID
     service_id: uuid.UUID
     kind: FilingKind
@@ -109,23 +85,6 @@ class FilingOut(BaseModel):
     created_at: datetime
     log_index: int
     documents: list[DocumentOut]
-
-    @classmethod
-    def of(cls, view: FilingView) -> FilingOut:
-        return cls(
-            id=view.id,
-            service_id=view.service_id,
-            kind=view.kind,
-            number=view.number,
-            authority=view.authority,
-            issued_on=view.issued_on,
-            expires_on=view.expires_on,
-            status=view.status,
-            recorded_by=view.recorded_by,
-            created_at=view.created_at,
-            log_index=view.log_index,
-            documents=[DocumentOut.of(d) for d in view.documents],
-        )
 
 
 class ServerBody(Body):
@@ -151,7 +110,7 @@ class ServerBody(Body):
         )
 
 
-class ServerOut(BaseModel):
+class ServerOut(ViewOut):
     id: uuid.UUID
     name: str
     kind: AssetKind
@@ -164,24 +123,8 @@ class ServerOut(BaseModel):
     created_at: datetime
     updated_at: datetime
 
-    @classmethod
-    def of(cls, view: ServerView) -> ServerOut:
-        return cls(
-            id=view.id,
-            name=view.name,
-            kind=view.kind,
-            role=view.role,
-            provider=view.provider,
-            location=view.location,
-            gbt2260=view.gbt2260,
-            data_classes=list(view.data_classes),
-            populations=list(view.populations),
-            created_at=view.created_at,
-            updated_at=view.updated_at,
-        )
 
-
-class FindingOut(BaseModel):
+class FindingOut(ViewOut):
     id: uuid.UUID
     server_id: uuid.UUID | None
     server_name: str
@@ -196,25 +139,6 @@ class FindingOut(BaseModel):
     resolved_by: str | None
     resolved_automatically: bool
     resolution: str | None
-
-    @classmethod
-    def of(cls, view: FindingView) -> FindingOut:
-        return cls(
-            id=view.id,
-            server_id=view.server_id,
-            server_name=view.server_name,
-            pack_id=view.pack_id,
-            obligation_id=view.obligation_id,
-            article=view.article,
-            reason=view.reason,
-            detail=view.detail,
-            status=view.status,
-            opened_at=view.opened_at,
-            resolved_at=view.resolved_at,
-            resolved_by=view.resolved_by,
-            resolved_automatically=view.resolved_automatically,
-            resolution=view.resolution,
-        )
 
 
 class CheckOut(BaseModel):

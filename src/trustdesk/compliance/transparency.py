@@ -16,6 +16,7 @@ import hashlib
 import io
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any
@@ -214,11 +215,14 @@ class Bar:
     width: float
 
 
+def bars(ordered: Sequence[tuple[str, int]], width: float) -> list[Bar]:
+    """One chart's bars in the order given, the longest ``width`` long."""
+    top = max((value for _, value in ordered), default=0) or 1
+    return [Bar(label, value, round(width * value / top, 1)) for label, value in ordered]
+
+
 def _bars(counts: dict[str, int]) -> list[Bar]:
-    top = max(counts.values(), default=0) or 1
-    return [
-        Bar(k, v, round(300 * v / top, 1)) for k, v in sorted(counts.items(), key=lambda kv: -kv[1])
-    ]
+    return bars(sorted(counts.items(), key=lambda kv: -kv[1]), 300)
 
 
 def to_html(report: Report) -> str:

@@ -40,6 +40,7 @@ from trustdesk.policy.schema import Pack
 from trustdesk.records import leaf
 from trustdesk.records import service as records
 from trustdesk.records.events import EventType
+from trustdesk.views import view_of
 
 MIN_APPROVALS = 2  # trustdesk's own floor, whatever a pack asks
 
@@ -126,21 +127,13 @@ class DisclosureView:
 
     @classmethod
     def of(cls, row: DisclosureRequest) -> DisclosureView:
-        return cls(
-            row.id,
-            row.service_id,
-            row.authority,
-            row.legal_basis,
-            row.reference,
-            tuple(row.subjects),
-            row.requested_by_name,
-            row.created_at,
-            row.approvals_required,
-            row.status,
-            tuple(VoteView(v.username, v.approve, v.reason, v.created_at) for v in row.votes),
-            row.decided_at,
-            row.expires_at,
-            row.revealed_at,
+        return view_of(
+            cls,
+            row,
+            subjects=tuple(row.subjects),
+            requested_by=row.requested_by_name,
+            requested_at=row.created_at,
+            votes=tuple(VoteView(v.username, v.approve, v.reason, v.created_at) for v in row.votes),
         )
 
 

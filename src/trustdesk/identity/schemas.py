@@ -13,9 +13,9 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from trustdesk.http.fields import Line
-from trustdesk.identity.disclosure import DisclosureView, RevealedIdentity
+from trustdesk.http.views import ViewOut
 from trustdesk.identity.documents import registry as documents
-from trustdesk.identity.service import MAX_NAME, MAX_NUMBER, MAX_SUBJECT, StatusView
+from trustdesk.identity.service import MAX_NAME, MAX_NUMBER, MAX_SUBJECT
 from trustdesk.identity.vocabulary import DisclosureStatus, IdentityKind, IdentityStatus
 from trustdesk.settings import Settings
 
@@ -48,7 +48,7 @@ class RegistrationIn(BaseModel):
     document: DocumentIn
 
 
-class IdentityOut(BaseModel):
+class IdentityOut(ViewOut):
     subject: str
     status: IdentityStatus
     kind: IdentityKind | None
@@ -56,10 +56,6 @@ class IdentityOut(BaseModel):
     reason: str | None = Field(description="Why a registration was rejected (a stable code).")
     verified_at: datetime | None
     erase_after: datetime | None
-
-    @classmethod
-    def of(cls, view: StatusView) -> IdentityOut:
-        return cls.model_validate(view, from_attributes=True)
 
 
 class DisclosureIn(BaseModel):
@@ -101,7 +97,7 @@ class VoteOut(BaseModel):
     at: datetime
 
 
-class DisclosureOut(BaseModel):
+class DisclosureOut(ViewOut):
     id: uuid.UUID
     service_id: uuid.UUID
     authority: str
@@ -117,12 +113,8 @@ class DisclosureOut(BaseModel):
     expires_at: datetime | None
     revealed_at: datetime | None
 
-    @classmethod
-    def of(cls, view: DisclosureView) -> DisclosureOut:
-        return cls.model_validate(view, from_attributes=True)
 
-
-class RevealedOut(BaseModel):
+class RevealedOut(ViewOut):
     subject: str
     found: bool
     status: str | None
@@ -130,10 +122,6 @@ class RevealedOut(BaseModel):
     document_type: str | None
     name: str | None
     number: str | None
-
-    @classmethod
-    def of(cls, item: RevealedIdentity) -> RevealedOut:
-        return cls.model_validate(item, from_attributes=True)
 
 
 class RevealOut(BaseModel):

@@ -32,6 +32,7 @@ from trustdesk.records import leaf
 from trustdesk.records import service as records
 from trustdesk.records.events import EventType
 from trustdesk.text import has_forbidden_characters
+from trustdesk.views import view_of
 
 MAX_SUBJECT = 200
 MAX_NAME = 200
@@ -68,15 +69,7 @@ class StatusView:
 
     @classmethod
     def of(cls, row: Identity) -> StatusView:
-        return cls(
-            row.subject,
-            row.status,
-            row.kind,
-            row.document_type,
-            row.reason,
-            row.verified_at,
-            row.erase_after,
-        )
+        return view_of(cls, row)
 
 
 @dataclass(frozen=True, slots=True)

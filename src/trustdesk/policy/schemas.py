@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
+from trustdesk.http.views import ViewOut
 from trustdesk.policy.fields import Localized
 from trustdesk.policy.schema import Pack
 from trustdesk.policy.vocabulary import Basis, Language
@@ -14,7 +15,7 @@ from trustdesk.policy.vocabulary import Basis, Language
 LABELS = (("categories", "label"), ("actions", "label"), ("obligations", "title"))
 
 
-class PackSummary(BaseModel):
+class PackSummary(ViewOut):
     """One line of the pack list."""
 
     model_config = ConfigDict(frozen=True)
@@ -24,16 +25,6 @@ class PackSummary(BaseModel):
     title: Localized
     effective: dt.date
     basis: Basis
-
-    @classmethod
-    def of(cls, pack: Pack) -> PackSummary:
-        return cls(
-            id=pack.id,
-            version=pack.version,
-            title=pack.title,
-            effective=pack.effective,
-            basis=pack.basis,
-        )
 
 
 def pack_document(pack: Pack, lang: Language | None = None) -> dict[str, Any]:

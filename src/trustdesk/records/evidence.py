@@ -34,6 +34,7 @@ from trustdesk.records import leaf
 from trustdesk.records import service as records
 from trustdesk.records.events import EventType
 from trustdesk.records.models import Evidence
+from trustdesk.views import view_of
 
 MAX_CONTENT_BYTES = 64 * 1024 * 1024
 MAX_CONTEXT_BYTES = 64 * 1024
@@ -122,17 +123,7 @@ def _package(
 
 
 def view(row: Evidence) -> EvidenceView:
-    return EvidenceView(
-        row.id,
-        row.service_id,
-        row.content_ref,
-        row.captured_at,
-        row.retain_until,
-        row.digest,
-        row.size,
-        row.log_index,
-        row.purged_at,
-    )
+    return view_of(EvidenceView, row)
 
 
 def preserve(

@@ -32,6 +32,7 @@ from trustdesk.records.evidence import (
     view,
 )
 from trustdesk.records.models import Evidence, LegalHold
+from trustdesk.views import view_of
 
 MAX_REASON = 1000
 MAX_NAME = 200
@@ -62,15 +63,7 @@ class HoldView:
 
 
 def _hold_view(row: LegalHold) -> HoldView:
-    return HoldView(
-        row.id,
-        row.evidence_id,
-        row.reason,
-        row.placed_by,
-        row.placed_at,
-        row.released_by,
-        row.released_at,
-    )
+    return view_of(HoldView, row)
 
 
 def place_hold(

@@ -9,9 +9,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from trustdesk.http.views import ViewOut
 from trustdesk.screening.engine import Screening, Verdict
 from trustdesk.screening.rules import Action, Mode
-from trustdesk.screening.service import DeploymentView
 
 
 class ContentBody(BaseModel):
@@ -84,7 +84,7 @@ class ScreenResponse(BaseModel):
         )
 
 
-class DeploymentOut(BaseModel):
+class DeploymentOut(ViewOut):
     version: str
     sequence: int
     deployed_at: datetime
@@ -92,15 +92,3 @@ class DeploymentOut(BaseModel):
     rules: int
     terms: int
     patterns: int
-
-    @classmethod
-    def of(cls, view: DeploymentView) -> DeploymentOut:
-        return cls(
-            version=view.version,
-            sequence=view.sequence,
-            deployed_at=view.deployed_at,
-            deployed_by=view.deployed_by,
-            rules=view.rules,
-            terms=view.terms,
-            patterns=view.patterns,
-        )

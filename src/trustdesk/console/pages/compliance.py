@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Query
@@ -86,18 +85,9 @@ def dashboard(
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Bar:
-    label: str
-    value: int
-    width: float
-
-
-def bars(counts: dict[str, int]) -> list[Bar]:
+def bars(counts: dict[str, int]) -> list[transparency.Bar]:
     """The bars of one chart, longest first, scaled to :data:`BAR_WIDTH`."""
-    top = max(counts.values(), default=0) or 1
-    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    return [Bar(label, value, round(BAR_WIDTH * value / top, 1)) for label, value in ordered]
+    return transparency.bars(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])), BAR_WIDTH)
 
 
 def _report_form(
