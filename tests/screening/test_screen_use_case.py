@@ -8,6 +8,7 @@ import uuid
 
 from sqlalchemy.orm import Session
 
+from trustdesk.compliance import service as compliance
 from trustdesk.db.engine import Database
 from trustdesk.policy.service import PackRegistry
 from trustdesk.screening import service
@@ -49,7 +50,8 @@ def _deploy(database: Database, packs: PackRegistry, service_id: uuid.UUID) -> N
     archive = as_archive(RULES.encode(), "rules.yaml")
     with database.session() as session:
         source = source_from_archive(archive, packs.all())
-        service.deploy(session, service_id, source, archive, by="test")
+        own = compliance.packs_for(session, packs, service_id)
+        service.deploy(session, service_id, source, archive, packs=own, by="test")
 
 
 def test_a_subject_the_gate_refuses_is_blocked_and_only_counted(

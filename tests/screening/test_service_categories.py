@@ -91,7 +91,7 @@ def test_a_category_the_service_lost_still_gets_its_case_and_decision(
         found = session.scalars(select(Case).where(Case.service_id == service_id))
         cases = {c.content_id: c for c in found}
         assert set(cases) == {"m-scam", "m-watch"}
-        assert cases["m-watch"].category == "tos:tos.STATEMENT_CATEGORY_SCAMS_AND_FRAUD"
+        assert cases["m-watch"].category == "tos.STATEMENT_CATEGORY_SCAMS_AND_FRAUD"
         [decision] = session.scalars(select(Decision).where(Decision.case_id == cases["m-scam"].id))
         assert (decision.pack_id, decision.category) == (
             "tos",
