@@ -109,8 +109,16 @@ def packs() -> PackRegistry:
     return load_registry([])
 
 
+@pytest.fixture(scope="session")
+def ruleset_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One compiled-rule-set cache per test process: entries are named by the rule set's
+    digest and checked on load, so tests share them safely, as servers do, and a rule set
+    the suite deploys a hundred times compiles once."""
+    return tmp_path_factory.mktemp("cache")
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(tmp_path: Path, ruleset_cache: Path) -> Settings:
     return Settings(
         _env_file=None,
         environment=Environment.TEST,
@@ -120,7 +128,7 @@ def settings(tmp_path: Path) -> Settings:
         keyring_path=tmp_path / "keys" / "keyring.json",
         blind_index_key_path=tmp_path / "keys" / "blind-index.key",
         log_digest_key_path=tmp_path / "keys" / "log-digest.key",
-        cache_dir=tmp_path / "cache",
+        cache_dir=ruleset_cache,
         checkpoint_interval_seconds=0,
         delivery_interval_seconds=0,
     )
