@@ -115,7 +115,6 @@ async def _delivering(app: FastAPI) -> AsyncIterator[None]:
     if settings.environment is Environment.PRODUCTION:  # the rules may have changed
         # On a thread of its own: a tenant's slow name server must not delay the start.
         vetting = threading.Thread(target=vet_webhooks, args=(desk,), daemon=True)
-        app.state.webhook_vetting = vetting
         vetting.start()
     if not settings.delivery_interval_seconds:
         yield

@@ -384,7 +384,7 @@ def _review_and_disclose(session: Session, registry: PackRegistry) -> None:
         claims.claim(session, held.case_id, moderator.user_id)
         outcome = decisions.decide(
             session,
-            lambda session, service_id: compliance.packs_for(session, registry, service_id),
+            lambda *_: packs,  # the queue is chat's alone
             held.case_id,
             moderator,
             decisions.DecisionIn(

@@ -143,12 +143,10 @@ def build_desk(settings: Settings, database: Database, *, open_keys: bool = True
     """
     packs = load_packs(settings)
     keys = KeyFiles(settings)
-    if open_keys:
-        keys.log_signer()
+    if open_keys:  # (a command's database has the key's path from cli.context.open_database)
         records.use_digest_key(database, LogDigestKey.open(settings.log_digest_key_path))
+        keys.log_signer()
         keys.vault()
-    else:
-        records.use_digest_key(database, settings.log_digest_key_path)
     return Desk(
         settings=settings,
         database=database,

@@ -18,6 +18,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from trustdesk.cases.models import Action, ActionStatus, Case, Decision
+from trustdesk.cases.service import category_key
 from trustdesk.cases.webhooks import EVENT_TYPE
 from trustdesk.db.base import utcnow
 from trustdesk.db.engine import transaction
@@ -95,7 +96,7 @@ def action_views() -> Any:
 
 def action_view(row: Any) -> ActionView:
     action, puid, pack_id, category, appeal_of, case_id, opened_at = row
-    return ActionView(action, puid, f"{pack_id}:{category}", appeal_of, case_id, opened_at)
+    return ActionView(action, puid, category_key(pack_id, category), appeal_of, case_id, opened_at)
 
 
 def list_actions(

@@ -138,10 +138,9 @@ def _check_appealable(
 ) -> None:
     if decision.reversed_by is not None or decision.appeal_of is not None:
         raise AppealNotAllowed("this decision was itself an appeal outcome or was reversed")
-    if moment > decision.decided_at + timedelta(days=appeal_days(packs)):
-        raise AppealNotAllowed(
-            f"the appeal window closed {appeal_days(packs)} days after the decision"
-        )
+    days = appeal_days(packs)
+    if moment > decision.decided_at + timedelta(days=days):
+        raise AppealNotAllowed(f"the appeal window closed {days} days after the decision")
     if by == "subject" and not decision.actions:
         raise AppealNotAllowed("nothing was restricted; only the notifier may appeal")
     if by == "notifier" and decision.actions:

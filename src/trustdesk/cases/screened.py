@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from trustdesk.cases.decisions import decide_automatically
 from trustdesk.cases.service import (
+    MAX_CATEGORY,
     TERMS_PREFIX,
     Opening,
     ResolvedCategory,
@@ -28,12 +29,10 @@ from trustdesk.cases.service import (
 from trustdesk.cases.strikes import StrikePolicy
 from trustdesk.db.base import utcnow
 from trustdesk.policy.schema import Pack
-from trustdesk.policy.vocabulary import Severity
 from trustdesk.screening.engine import Finding, RuleCount, Verdict
 from trustdesk.screening.rules import Action, Mode
 from trustdesk.screening.service import Screened, rule_counts_of
 
-MAX_CATEGORY = 128
 log = logging.getLogger("trustdesk.cases")
 
 
@@ -47,12 +46,7 @@ def _resolve(packs: Sequence[Pack], category: str) -> tuple[ResolvedCategory, bo
     try:
         return resolve_category(packs, category), False
     except UnknownCategory:
-        name = f"{TERMS_PREFIX}{category}"[:MAX_CATEGORY]
-        label = name.removeprefix(TERMS_PREFIX)
-        terms = ResolvedCategory(
-            "tos", name, "terms of service", "terms", Severity.LOW, label, label
-        )
-        return terms, True
+        return resolve_category(packs, f"{TERMS_PREFIX}{category}"[:MAX_CATEGORY]), True
 
 
 def _facts(

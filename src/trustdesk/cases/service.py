@@ -36,6 +36,7 @@ SEVERITY_STEP = 10  # the queue's priority per rank of severity (low 10 ... crit
 LANGUAGES = ("zh", "en")
 TERMS_PACK = "tos"  # the operator's own terms: categories ``tos.<label>``, in no pack
 TERMS_PREFIX = "tos."
+MAX_CATEGORY = 128  # the longest category a case, notice or decision stores
 Q = TypeVar("Q", bound="Select[*tuple[Any, ...]]")
 
 
@@ -79,7 +80,11 @@ def resolve_category(packs: Sequence[Pack], name: str) -> ResolvedCategory:
     name = name.strip()
     if name.startswith(f"{TERMS_PACK}:{TERMS_PREFIX}"):  # how cases spelled it before
         name = name.removeprefix(f"{TERMS_PACK}:")
-    if name.startswith(TERMS_PREFIX) and len(name) > len(TERMS_PREFIX) and len(name) <= 128:
+    if (
+        name.startswith(TERMS_PREFIX)
+        and len(name) > len(TERMS_PREFIX)
+        and len(name) <= MAX_CATEGORY
+    ):
         label = name.removeprefix(TERMS_PREFIX)
         return ResolvedCategory(
             TERMS_PACK, name, "terms of service", "terms", Severity.LOW, label, label

@@ -91,5 +91,5 @@ def rollback(
     """Make an earlier deployed version active again."""
     with reporting_errors(), session_for(db) as session:
         compliance.get_service(session, service)
-        view = uploads.activate(session, None, service, version, by=by)
+        view = screening.rollback(session, service, version, by=by)
     print_json(_json(view))

@@ -224,6 +224,8 @@ def _with_problem_schema(app: FastAPI) -> Callable[[], dict[str, Any]]:
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:  # made and completed once (FastAPI keeps it)
+            return app.openapi_schema
         document = generate()
         nul.document(document)
         _document_url_rule(document)

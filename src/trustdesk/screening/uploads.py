@@ -33,6 +33,7 @@ from trustdesk.screening.runtime import (
     build_screener,
     source_from_archive,
 )
+from trustdesk.screening.scope import require_service_categories
 from trustdesk.screening.sources import RuleSetQuotaExceeded, RuleSetSource
 
 HOUR = timedelta(hours=1)
@@ -120,6 +121,7 @@ def deploy(
         compiled = Compiled(source_from_archive(archive, packs), None)
     else:
         compiled = screeners.compiler.compile(archive, packs)
+    require_service_categories(compiled.source, service_packs)  # before anything is built
     screeners.add(compiled, archive)  # built before it goes live
     view = service.deploy(session, service_id, compiled.source, archive, packs=service_packs, by=by)
     screeners.forget_active(service_id)
@@ -139,6 +141,7 @@ def deploy_checked(
     """Deploy a rule set an operator checked on this machine (``trustdesk rules deploy``: no
     upload, no quota), its categories bound by ``service_packs`` (the service's): compiled
     into ``cache`` first, so the servers load it from there."""
+    require_service_categories(source, service_packs)  # before anything is built
     build_screener(source, cache)
     return service.deploy(session, service_id, source, archive, packs=service_packs, by=by)
 

@@ -37,12 +37,11 @@ SENSITIVE = frozenset({Severity.CRITICAL})  # content of these categories starts
 
 
 def service_packs(page: web.Page) -> ServicePacks:
-    packs: ServicePacks = page.desk.service_packs
-    return packs
+    return page.desk.service_packs
 
 
 def packs_of(page: web.Page, service_id: uuid.UUID) -> tuple[Pack, ...]:
-    return service_packs(page)(page.db, service_id)
+    return page.desk.service_packs(page.db, service_id)
 
 
 def all_packs(page: web.Page) -> tuple[Pack, ...]:

@@ -23,7 +23,6 @@ from trustdesk.console.web import PublicPage
 from trustdesk.errors import TrustdeskError
 from trustdesk.http.ratelimit import RateLimiter, client_address
 from trustdesk.policy.schema import Pack
-from trustdesk.policy.service import ServicePacks
 
 router = APIRouter()
 SESSION_RECEIPT = "receipt"
@@ -39,13 +38,8 @@ def _service_id(raw: str | None) -> uuid.UUID | None:
         return None
 
 
-def _packs_of(page: web.Page) -> ServicePacks:
-    packs_of: ServicePacks = page.desk.service_packs
-    return packs_of
-
-
 def _packs(page: web.Page, service_id: uuid.UUID) -> tuple[Pack, ...]:
-    return _packs_of(page)(page.db, service_id)
+    return page.desk.service_packs(page.db, service_id)
 
 
 def _notice_form(page: web.Page, service: str | None, status: int = 200, **values: Any) -> Response:
@@ -101,7 +95,7 @@ def submit_notice(
         limiter.check(client_address(page.request))
         receipt = notices.submit_to_service(
             page.db,
-            _packs_of(page),
+            page.desk.service_packs,
             notices.NoticeIn(
                 service_id=chosen,
                 category=category,
@@ -181,7 +175,7 @@ def appeal(
     try:
         if parsed is None:
             raise notices.NoticeNotFound("no such notice")
-        appeals.appeal_by_notifier(page.db, _packs_of(page), parsed, token.strip(), reason)
+        appeals.appeal_by_notifier(page.db, page.desk.service_packs, parsed, token.strip(), reason)
     except TrustdeskError as exc:
         problem = describe(exc)
         if problem.code == "notice_not_found":

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects import postgresql
+
+from trustdesk.db import ddl
 
 revision: str = "0011"
 down_revision: str | None = "0010"
@@ -21,8 +22,7 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("findings_truncated", sa.Boolean(), server_default=sa.false(), nullable=False)
         )
-        json = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
-        batch.add_column(sa.Column("rule_counts", json, nullable=True))
+        batch.add_column(sa.Column("rule_counts", ddl.json_type(), nullable=True))
 
 
 def downgrade() -> None:
