@@ -169,11 +169,10 @@ def _preservation(context: Context, obligation: ObligationBase) -> tuple[Status,
     evidence = [f"record log of {size} entries", f"evidence kept {params.retention_days} days"]
     if latest is None:
         evidence.append("no checkpoint")
-        covered = 0
     else:
         age = (context.now - latest.signed_at).total_seconds()
         evidence.append(f"latest checkpoint of size {latest.size}, signed {int(age)} s ago")
-        covered = latest.size
+    covered = latest.size if latest is not None else 0
     if size == 0:
         return Status.UNKNOWN, evidence
     if covered >= size:
