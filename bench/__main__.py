@@ -2,8 +2,10 @@
 
     python -m bench            # all of them
     python -m bench foundation # only the named ones
+    python -m bench load --backend sqlite --max-concurrency 8   # one, with its own options
 
-Each benchmark is a module ``bench/<name>.py`` (or package) with ``run() -> dict``.
+Each benchmark is a module ``bench/<name>.py`` (or package) with ``run() -> dict``; one that
+takes options has ``run(argv)``, and gets the arguments after its name.
 """
 
 from __future__ import annotations
@@ -15,12 +17,18 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-BENCHMARKS = ("foundation", "records", "screening", "identity", "console", "rulesets")
+BENCHMARKS = ("foundation", "records", "screening", "identity", "console", "rulesets", "load")
+OPTIONAL = ("load",)  # minutes long, and starts servers: runs only when named
 RESULTS = Path(__file__).with_name("results")
 
 
 def main(argv: list[str]) -> int:
-    names = argv or list(BENCHMARKS)
+    split = next((i for i, a in enumerate(argv) if a.startswith("-")), len(argv))
+    names, options = argv[:split], argv[split:]
+    if options and len(names) != 1:
+        print("options follow exactly one benchmark's name")
+        return 2
+    names = names or [n for n in BENCHMARKS if n not in OPTIONAL]
     unknown = sorted(set(names) - set(BENCHMARKS))
     if unknown:
         print(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}")
@@ -28,7 +36,7 @@ def main(argv: list[str]) -> int:
     RESULTS.mkdir(exist_ok=True)
     for name in names:
         module = importlib.import_module(f"bench.{name}")
-        figures = module.run()
+        figures = module.run(options) if options else module.run()
         document = {
             "benchmark": name,
             "when": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -1,0 +1,57 @@
+"""The load bench's figures as a markdown table (``bench/results/load[-LABEL].md``)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+HEADER = (
+    "| backend | workers | kind | mode | c | req/s | items/s | p50 ms | p99 ms | non-2xx "
+    "| socket errors | server CPU ms/req |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+)
+
+
+def markdown(figures: dict[str, Any], label: str = "") -> str:
+    engine = figures["engine_same_run"]
+    options = figures["options"]
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        f"# Load{f' ({label})' if label else ''}, {figures.get('when', now)}\n",
+        f"`python -m bench load`: wrk on loopback against `trustdesk serve --demo`, "
+        f"{options['seconds']:g} s a point, concurrency 1, 2, 4, ... up to "
+        f"{options['max_concurrency']} or the knee; {figures['cores']} cores shared with "
+        "other engineers' work, so figures are indicative.\n",
+        f"Engine on the same messages in the same run: {engine['messages_per_second']:,} "
+        f"messages/s one by one, {engine['batched_messages_per_second']:,} batched.\n",
+    ]
+    lines.extend(f"Note: {note}.\n" for note in figures.get("notes", []))
+    if figures["runs"]:
+        lines.append(HEADER.rstrip("\n"))
+    for run, kinds in figures["runs"].items():
+        backend, workers = run.split("_workers_")
+        for kind_mode, sweep in kinds.items():
+            kind, mode = kind_mode.split("_")
+            for p in sweep["points"]:
+                lines.append(
+                    f"| {backend} | {workers} | {kind} | {mode} | {p['concurrency']} "
+                    f"| {p['requests_per_second']:,.1f} | {p['items_per_second']:,.1f} "
+                    f"| {p['p50_ms']:,.1f} | {p['p99_ms']:,.1f} | {p['non_2xx']} "
+                    f"| {p['socket_errors']} | {p['server_cpu_ms_per_request']:,.2f} |"
+                )
+    if figures["runs"]:
+        lines.append("")
+        lines.append("Why each sweep stopped:\n")
+        for run, kinds in figures["runs"].items():
+            for kind_mode, sweep in kinds.items():
+                lines.append(f"- {run} {kind_mode}: {sweep['stopped']}")
+        lines.append("")
+    if soak := figures.get("soak"):
+        rss = soak["rss_mb"]
+        lines.append(
+            f"Soak: {soak['backend']}, {soak['seconds']:g} s at concurrency "
+            f"{soak['concurrency']}, clean single screens: {soak['requests_per_second']:,.1f} "
+            f"req/s, p99 {soak['p99_ms']:,.1f} ms, {soak['errors']} errors; server RSS start "
+            f"{rss['start']} MB, end {rss['end']} MB, max {rss['max']} MB.\n"
+        )
+    return "\n".join(lines) + "\n"
