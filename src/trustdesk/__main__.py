@@ -1,5 +1,5 @@
 """``python -m trustdesk``: the same as the ``trustdesk`` command."""
 
-from trustdesk.cli.main import main
+from trustdesk.cli.launch import main
 
 main()

@@ -17,7 +17,6 @@ from typing import Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy.exc import OperationalError
 
 from trustdesk.errors import ConfigurationError, InvalidInput, SourceError, TrustdeskError
 
@@ -69,12 +68,22 @@ def reporting_errors() -> Iterator[None]:
         fail(f"{len(exc.problems)} problem(s) found", code=exc.code)
     except TrustdeskError as exc:
         fail(exc.message, code=exc.code, exit_code=exit_code_for(exc))
-    except OperationalError as exc:
+    except Exception as exc:
+        if not _database_unavailable(exc):
+            raise
         fail(
-            f"database unavailable: {exc.orig}",
+            f"database unavailable: {getattr(exc, 'orig', exc)}",
             code="database_unavailable",
             exit_code=EXIT_CONFIGURATION,
         )
+
+
+def _database_unavailable(exc: Exception) -> bool:
+    """SQLAlchemy's OperationalError, without importing SQLAlchemy (about half a second)
+    into a command that never opens a database (``trustdesk scan``): if it is not loaded,
+    nothing raised one."""
+    errors = sys.modules.get("sqlalchemy.exc")
+    return errors is not None and isinstance(exc, errors.OperationalError)
 
 
 PROGRESS_FROM = 100  # rows: fewer finish too fast for a progress bar to help

@@ -11,14 +11,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Protocol
-
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, Protocol
 
 from trustdesk.errors import ConfigurationError, SourceError, SourceLocation
 from trustdesk.policy import loader
 from trustdesk.policy.errors import PackNotFound
 from trustdesk.policy.schema import Pack
+
+if TYPE_CHECKING:  # only annotations: the registry loads without the database layer
+    from sqlalchemy.orm import Session
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,8 @@ import struct
 import tempfile
 from pathlib import Path
 
-from trustdesk.screening.engine import CompiledParts
+from trustdesk.screening.engine import CompiledParts, Screener, compile_screener
+from trustdesk.screening.sources import RuleSetSource
 
 log = logging.getLogger("trustdesk.screening")
 MAGIC = b"TDRS1\n"
@@ -65,3 +66,17 @@ class CompiledCache:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
         Path(temporary).replace(self._path(version))
+
+
+def build_screener(source: RuleSetSource, cache: CompiledCache | None) -> Screener:
+    """Compile ``source``, or load its compiled parts from ``cache``."""
+    cached = cache.get(source.version) if cache else None
+    if cached is not None:
+        try:
+            return compile_screener(source, cached)[0]
+        except Exception as exc:  # a stale or foreign cache file: recompile
+            log.warning("recompiling rule set %s: cache unusable (%s)", source.version, exc)
+    screener, parts = compile_screener(source)
+    if cache is not None:
+        cache.put(source.version, parts)
+    return screener

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import ahocorasick  # type: ignore[import-not-found]  # C extension without stubs
 
 from trustdesk.errors import InvalidInput
+from trustdesk.screening import tablecache
 
 MAGIC = b"TDLM1\n"
 MAX_TERM_CHARS = 4000  # 16,000 UTF-8 bytes at most: hyperscan's literal limit is 16,383
@@ -88,8 +89,13 @@ is_word_char = functools.lru_cache(maxsize=16384)(_is_word_char)
 @functools.cache
 def word_table() -> bytes:
     """:func:`is_word_char` of every code point, one byte each (what compiled code reads);
-    0.2 s, once per process."""
-    return bytes(map(_is_word_char, map(chr, range(0x110000))))
+    0.2 s, once per process, or read from the table cache (:mod:`.tablecache`)."""
+    stored = tablecache.read("words")
+    if stored is not None and len(stored) == 0x110000:
+        return stored
+    table = bytes(map(_is_word_char, map(chr, range(0x110000))))
+    tablecache.write("words", table)
+    return table
 
 
 def terms_digest(terms: Sequence[tuple[int, str]]) -> bytes:

@@ -6,11 +6,15 @@ casefold, ignorable removal, mark removal, Traditional->Simplified, confusables 
 repeated until nothing changes, so the table is a fixpoint: every character it produces folds
 to itself. The result is packed into one ``uint32`` array, ``class << 24 | payload``, where the
 class (below) drives separator skipping and flags the rare code points that do not fold to
-exactly one character. Building takes well under a second and is cached per ``Steps``.
+exactly one character. Building takes about a second and is cached per ``Steps``, in memory
+and, when the process keeps one, in the table cache (:mod:`trustdesk.screening.tablecache`).
 """
 
 from __future__ import annotations
 
+import json
+import logging
+import struct
 import unicodedata
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -19,6 +23,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 import opencc
+
+from trustdesk.screening import tablecache
 
 if TYPE_CHECKING:
     from trustdesk.screening.normalize import Steps
@@ -90,6 +96,7 @@ _CJK_BLOCKS = (
     (0x20000, 0x3FFFF),
 )
 _MAX_ROUNDS = 8
+log = logging.getLogger("trustdesk.screening")
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,7 +231,53 @@ def _foldings(steps: Steps) -> tuple[dict[int, str], int]:
 
 @lru_cache(maxsize=16)
 def tables(steps: Steps) -> Tables:
-    """Build (once per ``steps``) the packed folding table."""
+    """The packed folding table of ``steps``: built once per process, or read from the table
+    cache (:mod:`.tablecache`) when the process keeps one."""
+    stored = tablecache.read("folding", repr(steps))
+    if stored is not None:
+        try:
+            return _loads(stored)
+        except (ValueError, KeyError, TypeError, struct.error) as exc:
+            log.warning("rebuilding the folding table: stored one unusable (%s)", exc)
+    built = _build(steps)
+    tablecache.write("folding", _dumps(built), repr(steps))
+    return built
+
+
+def _dumps(table: Tables) -> bytes:
+    header = json.dumps(
+        {
+            "expansions": table.expansions,
+            "expansion_classes": [c.hex() for c in table.expansion_classes],
+            "ascii_fold": [table.ascii_fold[cp] for cp in range(128)],
+            "ascii_class": table.ascii_class.hex(),
+            "ascii_lower": table.ascii_lower,
+            "repaired": table.repaired,
+        }
+    ).encode()
+    return struct.pack(">I", len(header)) + header + table.packed.tobytes()
+
+
+def _loads(data: bytes) -> Tables:
+    (size,) = struct.unpack_from(">I", data)
+    header = json.loads(data[4 : 4 + size])
+    packed = np.frombuffer(data, dtype=np.uint32, offset=4 + size)  # read-only, as built
+    if len(packed) != 0x110000:
+        raise ValueError(f"{len(packed)} code points instead of {0x110000}")
+    expansions = tuple(str(e) for e in header["expansions"])
+    return Tables(
+        packed=packed,
+        expansions=expansions,
+        expansion_classes=tuple(bytes.fromhex(c) for c in header["expansion_classes"]),
+        expansion_lengths=np.array([len(e) for e in expansions] or [0], dtype=np.intp),
+        ascii_fold=dict(enumerate(header["ascii_fold"])),
+        ascii_class=bytes.fromhex(header["ascii_class"]),
+        ascii_lower=header["ascii_lower"],
+        repaired=int(header["repaired"]),
+    )
+
+
+def _build(steps: Steps) -> Tables:
     kind = classes()
     packed = np.arange(0x110000, dtype=np.uint32)
     packed |= kind.astype(np.uint32) << np.uint32(24)

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from trustdesk.policy.schema import Pack
 from trustdesk.screening import service
-from trustdesk.screening.cache import CompiledCache
+from trustdesk.screening.cache import CompiledCache, build_screener
 from trustdesk.screening.compiler import Compiled, Compiler
 from trustdesk.screening.engine import Screener, compile_screener
 from trustdesk.screening.sources import RuleSetSource, load_archive
@@ -75,20 +75,6 @@ def as_archive(data: bytes, filename: str) -> bytes:
 def source_from_archive(archive: bytes, packs: Sequence[Pack]) -> RuleSetSource:
     """Load a rule set from its stored zip (through the same validation as any upload)."""
     return load_archive(archive, packs, name="upload.zip")
-
-
-def build_screener(source: RuleSetSource, cache: CompiledCache | None) -> Screener:
-    """Compile ``source``, or load its compiled parts from ``cache``."""
-    cached = cache.get(source.version) if cache else None
-    if cached is not None:
-        try:
-            return compile_screener(source, cached)[0]
-        except Exception as exc:  # a stale or foreign cache file: recompile
-            log.warning("recompiling rule set %s: cache unusable (%s)", source.version, exc)
-    screener, parts = compile_screener(source)
-    if cache is not None:
-        cache.put(source.version, parts)
-    return screener
 
 
 class ScreenerRegistry:

@@ -1,0 +1,216 @@
+"""``trustdesk scan`` at the engine's pace: input read in blocks, forked workers, a fast JSON
+path, a start without the rest of the desk. Its output stays what it was."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from trustdesk.cli import scan as scan_command
+from trustdesk.cli.main import app
+from trustdesk.policy.service import load_registry
+from trustdesk.screening.engine import compile_screener
+from trustdesk.screening.sources import load_ruleset
+
+from support import clean_environment
+
+runner = CliRunner()
+RULES = """\
+rules:
+  - id: gambling-ads
+    category: art6.8
+    action: block
+    terms: [online casino, 赌博]
+  - id: lure
+    category: art6.10
+    action: hold
+    patterns: ['加\\s*微\\s*信\\s*\\d{6,}']
+"""
+# Lines the scan must skip, each with its reason (line numbers are added where they land).
+BAD = (
+    ("{not json", "not JSON (JSONDecodeError)"),
+    ("", "not JSON (JSONDecodeError)"),
+    ('{"id": NaN, "text": "a"}', "the id must be a string or an integer"),
+    ('{"id": 1e400, "text": "a"}', "the id must be a string or an integer"),
+    ('{"id": true, "text": "a"}', "the id must be a string or an integer"),
+    ('{"id": "a\\u0000b", "text": "a"}', "the id may not contain NUL characters (U+0000)"),
+    ('{"id": "s\\ud800", "text": "a"}', "the id must be Unicode text (it holds a lone surrogate)"),
+    ("[" * 100_000 + "]" * 100_000, "not JSON (RecursionError)"),
+    ('{"text": "no id"}', "expected an object with an id"),
+    ('{"id": 9, "text": 5}', "expected a string 'text' (or 'path')"),
+)
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return {
+        "TRUSTDESK_CACHE_DIR": str(tmp_path / "cache"),
+        "TRUSTDESK_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+    }
+
+
+@pytest.fixture
+def rules(tmp_path: Path) -> Path:
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    (folder / "rules.yaml").write_text(RULES, encoding="utf-8")
+    return folder
+
+
+def _scan(source: Path, rules: Path, out: Path, env: dict[str, str], *extra: str) -> str:
+    result = runner.invoke(
+        app, ["scan", str(source), "--rules", str(rules), "-o", str(out), *extra], env=env
+    )
+    assert result.exit_code == 0, result.output
+    return result.stderr
+
+
+def _expected(rules: Path, items: list[tuple[object, str]]) -> str:
+    """What ``json.dumps(..., ensure_ascii=False)`` of each verdict gives: the format."""
+    screener = compile_screener(load_ruleset(rules, load_registry([]).all()))[0]
+    lines = []
+    for content_id, text in items:
+        screening = screener.screen(text)
+        verdict = {
+            "id": content_id,
+            "verdict": str(screening.verdict),
+            "findings": [
+                {k: getattr(f, k) for k in ("rule", "category", "action", "mode", "start", "end")}
+                for f in screening.findings
+            ],
+            "findings_truncated": screening.truncated,
+            "rule_counts": [
+                {k: getattr(c, k) for k in ("rule", "category", "action", "mode", "matches")}
+                for c in screening.rule_counts
+            ],
+            "ruleset": screening.ruleset,
+        }
+        lines.append(json.dumps(verdict, ensure_ascii=False) + "\n")
+    return "".join(lines)
+
+
+def _big_input(path: Path) -> tuple[list[tuple[object, str]], list[str]]:
+    """Over three megabytes (several blocks) of items with bad lines among them; the good
+    items and the expected reasons, in order."""
+    good: list[tuple[object, str]] = []
+    reasons: list[str] = []
+    lines: list[str] = []
+    filler = "今天天气很好 see you at the meeting " * 10
+    for n in range(9000):
+        if n % 900 == 450:
+            bad, reason = BAD[(n // 900) % len(BAD)]
+            lines.append(bad)
+            reasons.append(f"line {len(lines)}: {reason}")
+            continue
+        content_id: object = f'm-{n}-é"\\' if n % 3 else n * 10**12  # quoting, big ints
+        text = (
+            filler + ("online casino" if n % 11 == 0 else "") + ("加微信 1234567" * (n % 17 == 0))
+        )
+        lines.append(json.dumps({"id": content_id, "text": text}, ensure_ascii=n % 2 == 0))
+        good.append((content_id, text))
+    path.write_text("\n".join(lines), encoding="utf-8")  # the last line has no newline
+    assert path.stat().st_size > 3 * scan_command.BLOCK_BYTES
+    return good, reasons
+
+
+def test_output_is_json_dumps_of_each_verdict_whatever_the_workers(
+    tmp_path: Path, rules: Path, env: dict[str, str]
+) -> None:
+    source = tmp_path / "in.jsonl"
+    good, reasons = _big_input(source)
+    expected = _expected(rules, good)
+    for workers in ("1", "2", "3"):
+        out = tmp_path / f"out{workers}.jsonl"
+        errors = _scan(source, rules, out, env, "--workers", workers)
+        assert out.read_text(encoding="utf-8") == expected, workers
+        skipped = [line.removeprefix("skipped ") for line in errors.splitlines() if line]
+        assert skipped[:-1] == reasons, workers
+        assert skipped[-1] == f"screened {len(good)} item(s); {len(reasons)} bad line(s) skipped"
+
+
+BAD_IDS = ("broken", "blank", "nan-id", "infinite-id", "bool-id", "nul-id", "surrogate-id")
+BAD_IDS += ("deep-nesting", "no-id", "number-text")
+
+
+@pytest.mark.parametrize(("line", "reason"), BAD, ids=BAD_IDS)
+def test_a_malformed_line_is_skipped_with_its_reason_and_the_run_goes_on(
+    tmp_path: Path, rules: Path, env: dict[str, str], line: str, reason: str
+) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text(f'{{"id": 1, "text": "a"}}\n{line}\n{{"id": 2, "text": "赌博"}}\n')
+    out = tmp_path / "out.jsonl"
+    errors = _scan(source, rules, out, env)
+    assert f"line 2: {reason}" in errors
+    assert [json.loads(v)["id"] for v in out.read_text(encoding="utf-8").splitlines()] == [1, 2]
+
+
+def test_integer_ids_beyond_64_bits_stay_exact(
+    tmp_path: Path, rules: Path, env: dict[str, str]
+) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"id": 123456789012345678901234567890, "text": "online casino"}\n')
+    out = tmp_path / "out.jsonl"
+    _scan(source, rules, out, env)
+    assert out.read_text().startswith('{"id": 123456789012345678901234567890, "verdict": "block"')
+
+
+def test_scan_starts_without_the_web_app_or_the_database_layer(
+    tmp_path: Path, rules: Path, env: dict[str, str]
+) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"id": 1, "text": "online casino"}\n')
+    out = tmp_path / "out.jsonl"
+    probe = (
+        "import sys\n"
+        "from trustdesk.cli.launch import main\n"
+        "try:\n    main()\nexcept SystemExit as exit:\n    assert not exit.code, exit.code\n"
+        "print(sorted(m for m in ('sqlalchemy', 'fastapi', 'starlette', 'trustdesk.app')"
+        " if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, "scan", str(source), "--rules", str(rules), "-o", str(out)],
+        env=clean_environment(**env),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+    assert json.loads(out.read_text())["verdict"] == "block"
+    # Its help is the full command line's help for scan.
+    named = "import sys; sys.argv[0] = 'trustdesk'; "
+    help_ = ("scan", "-h")
+    fast, full = (
+        subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                f"{named}from trustdesk.cli.{entry} import main; main()",
+                *help_,
+            ],
+            env=clean_environment(**env, COLUMNS="120"),
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=True,
+        ).stdout
+        for entry in ("launch", "main")
+    )
+    assert "Usage: trustdesk scan [OPTIONS]" in fast
+    assert "--workers" in fast
+    assert fast == full
+
+
+def test_a_database_out_of_reach_is_still_reported_as_unavailable() -> None:
+    """The command line recognises SQLAlchemy's OperationalError without importing it up
+    front (scan never loads SQLAlchemy): a command that opens the database still says so."""
+    closed = "postgresql+psycopg://trustdesk@127.0.0.1:1/desk?connect_timeout=5"  # port 1
+    result = runner.invoke(app, ["db", "upgrade", "--db", closed])
+    assert result.exit_code == 3, result.output
+    assert "database unavailable" in result.stderr
