@@ -108,9 +108,9 @@ def _big_input(path: Path) -> tuple[list[tuple[object, str]], list[str]]:
             reasons.append(f"line {len(lines)}: {reason}")
             continue
         content_id: object = f'm-{n}-é"\\' if n % 3 else n * 10**12  # quoting, big ints
-        text = (
-            filler + ("online casino" if n % 11 == 0 else "") + ("加微信 1234567" * (n % 17 == 0))
-        )
+        text = filler + ("online casino" if n % 11 == 0 else "")
+        text += "加微信 1234567" if n % 17 == 0 else ""
+        text += "赌博 " * 300 if n % 1000 == 7 else ""  # more findings than an item keeps
         lines.append(json.dumps({"id": content_id, "text": text}, ensure_ascii=n % 2 == 0))
         good.append((content_id, text))
     path.write_text("\n".join(lines), encoding="utf-8")  # the last line has no newline
@@ -124,6 +124,8 @@ def test_output_is_json_dumps_of_each_verdict_whatever_the_workers(
     source = tmp_path / "in.jsonl"
     good, reasons = _big_input(source)
     expected = _expected(rules, good)
+    assert '"findings_truncated": true' in expected  # every kind of verdict is there
+    assert '"verdict": "hold"' in expected
     for workers in ("1", "2", "3"):
         out = tmp_path / f"out{workers}.jsonl"
         errors = _scan(source, rules, out, env, "--workers", workers)

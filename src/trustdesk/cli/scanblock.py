@@ -2,9 +2,9 @@
 
 A block is whole lines of the input file (about a megabyte). Parsing takes orjson's fast
 path and falls back to the standard library's ``json`` for any other line (so what is
-accepted and how a bad line is reported stay as they were); an item without findings is
-written from a template, every other one by ``json.dumps``, so the output is byte for byte
-what ``json.dumps(..., ensure_ascii=False)`` of the whole verdict gives.
+accepted and how a bad line is reported stay as they were). Output lines are put together
+from parts encoded once (:class:`_Lines`), byte for byte what ``json.dumps(...,
+ensure_ascii=False)`` of the whole verdict gives (a test checks).
 """
 
 from __future__ import annotations
@@ -21,8 +21,6 @@ from trustdesk.text import nul_location
 
 MAX_LINE = 16 * 1024 * 1024
 MAX_FILE_TEXT = 10 * 1024 * 1024
-_FINDING = ("rule", "category", "action", "mode", "start", "end")
-_COUNT = ("rule", "category", "action", "mode", "matches")
 
 _screener: Screener | None = None  # one per process; forked workers inherit the parent's
 
@@ -66,28 +64,6 @@ def _encodable(text: str) -> bool:
     return True
 
 
-def parse(number: int, line: bytes, base: Path) -> tuple[Any, str] | str:
-    """The id and text of one input line, or the reason it is unusable.
-
-    The usual line (an object with a string or integer id and a string text) is taken from
-    orjson's parse; any other goes through the standard library's (orjson turns integers
-    beyond 64 bits into floats and refuses what ``json`` accepts, such as NaN) and the
-    general checks, so both give what ``json`` alone gave."""
-    try:
-        item = orjson.loads(line)
-    except orjson.JSONDecodeError:
-        item = None
-    if type(item) is dict:
-        content_id, text = item.get("id"), item.get("text")
-        if type(text) is str and (type(content_id) is int or _plain_id(content_id)):
-            return content_id, text
-    return _checked(number, line, base)
-
-
-def _plain_id(content_id: object) -> bool:
-    return type(content_id) is str and "\x00" not in content_id
-
-
 def _checked(number: int, line: bytes, base: Path) -> tuple[Any, str] | str:
     """:func:`parse` of an unusual line: anything ``json`` accepts, every check."""
     try:
@@ -107,18 +83,80 @@ def _checked(number: int, line: bytes, base: Path) -> tuple[Any, str] | str:
     return content_id, found
 
 
-def _verdict(content_id: Any, screening: Screening) -> str:
-    return json.dumps(
-        {
-            "id": content_id,
-            "verdict": str(screening.verdict),
-            "findings": [{k: getattr(f, k) for k in _FINDING} for f in screening.findings],
-            "findings_truncated": screening.truncated,
-            "rule_counts": [{k: getattr(c, k) for k in _COUNT} for c in screening.rule_counts],
-            "ruleset": screening.ruleset,
-        },
-        ensure_ascii=False,
-    )
+class _Lines:
+    """Output lines as ``json.dumps(verdict, ensure_ascii=False)`` writes them, from parts
+    encoded once: what surrounds the id of a verdict without findings, and what precedes
+    the numbers of a finding or a rule count (the rule, category, action and mode)."""
+
+    def __init__(self) -> None:
+        self._plain: Screening | None = None  # the last verdict without findings
+        self._tail = ""  # what follows its id
+        self._heads: dict[tuple[object, ...], str] = {}
+
+    def line(self, content_id: Any, screening: Screening) -> str:
+        shown = encode_basestring(content_id) if type(content_id) is str else repr(content_id)
+        if screening is self._plain:
+            return '{"id": ' + shown + self._tail
+        findings = ", ".join(
+            self._head(f.rule, f.category, f.action, f.mode, "start") + f"{f.start}, "
+            f'"end": {f.end}}}'
+            for f in screening.findings
+        )
+        counts = ", ".join(
+            self._head(c.rule, c.category, c.action, c.mode, "matches") + f"{c.matches}}}"
+            for c in screening.rule_counts
+        )
+        tail = (
+            f', "verdict": {encode_basestring(str(screening.verdict))}, "findings": [{findings}]'
+            f', "findings_truncated": {"true" if screening.truncated else "false"}'
+            f', "rule_counts": [{counts}], "ruleset": {encode_basestring(screening.ruleset)}}}'
+        )
+        if not (screening.findings or screening.rule_counts or screening.truncated):
+            self._plain, self._tail = screening, tail
+        return '{"id": ' + shown + tail
+
+    def _head(self, rule: str, category: str, action: str, mode: str, number: str) -> str:
+        key = (rule, category, action, mode, number)
+        head = self._heads.get(key)
+        if head is None:
+            fields = {"rule": rule, "category": category, "action": action, "mode": mode}
+            head = json.dumps(fields, ensure_ascii=False)[:-1] + f', "{number}": '
+            self._heads[key] = head
+        return head
+
+
+def _parsed(first: int, lines: list[bytes], base: Path) -> tuple[list[Any], list[str], list[str]]:
+    """The ids and texts of the usable lines, and why each other one is not.
+
+    The usual line (an object with a string or integer id and a string text) is taken from
+    orjson's parse, in this loop; any other goes through :func:`_checked`, the standard
+    library's parse (orjson turns integers beyond 64 bits into floats and refuses what
+    ``json`` accepts, such as NaN) and every check, so both give what ``json`` alone gave.
+    """
+    ids: list[Any] = []
+    texts: list[str] = []
+    errors: list[str] = []
+    loads, refused = orjson.loads, orjson.JSONDecodeError
+    for number, line in enumerate(lines, start=first):
+        try:
+            item = loads(line)
+        except refused:
+            item = None
+        if type(item) is dict:
+            content_id, text = item.get("id"), item.get("text")
+            if type(text) is str and (
+                type(content_id) is int or (type(content_id) is str and "\x00" not in content_id)
+            ):
+                ids.append(content_id)
+                texts.append(text)
+                continue
+        checked = _checked(number, line, base)
+        if isinstance(checked, str):
+            errors.append(checked)
+        else:
+            ids.append(checked[0])
+            texts.append(checked[1])
+    return ids, texts, errors
 
 
 def screen_block(first: int, data: bytes, base: str, limit: int) -> tuple[str, list[str], int]:
@@ -128,29 +166,11 @@ def screen_block(first: int, data: bytes, base: str, limit: int) -> tuple[str, l
     lines = data.split(b"\n")
     if lines and not lines[-1]:
         lines.pop()  # the block ends with a newline
-    folder = Path(base)
-    ids: list[Any] = []
-    texts: list[str] = []
-    errors: list[str] = []
-    for number, line in enumerate(lines, start=first):
-        parsed = parse(number, line if len(line) <= MAX_LINE else b"\x00", folder)
-        if isinstance(parsed, str):
-            errors.append(parsed)
-        else:
-            ids.append(parsed[0])
-            texts.append(parsed[1])
+    if len(data) > MAX_LINE:  # a line over the limit is refused unread
+        lines = [line if len(line) <= MAX_LINE else b"\x00" for line in lines]
+    ids, texts, errors = _parsed(first, lines, Path(base))
     screenings = _screener.screen_many(texts, limit)
-    plain: dict[tuple[str, str], str] = {}  # (verdict, rule set) -> the line after the id
-    out: list[str] = []
-    for content_id, screening in zip(ids, screenings, strict=True):
-        if screening.findings or screening.rule_counts or screening.truncated:
-            out.append(_verdict(content_id, screening))
-            continue
-        key = (str(screening.verdict), screening.ruleset)
-        tail = plain.get(key)
-        if tail is None:
-            tail = plain[key] = _verdict(0, screening)[len('{"id": 0') :]
-        shown = encode_basestring(content_id) if type(content_id) is str else repr(content_id)
-        out.append('{"id": ' + shown + tail)
+    line = _Lines().line
+    out = [line(item, screening) for item, screening in zip(ids, screenings, strict=True)]
     out.append("")
     return "\n".join(out) if ids else "", errors, len(ids)
