@@ -14,10 +14,11 @@ knee (two points in a row without 5% more throughput than the best before them, 
 second and 20 times that at concurrency 1, or a tenth of the requests failing), looked for
 from ``--through`` (default 32, the issue's target point) and bounded by
 ``--max-concurrency``. Each point reports requests/s (items/s for batch), p50/p99/max
-latency, errors (answers not 2xx, socket errors), and the server's CPU per request (its
-process tree, from ``/proc``). The engine's own rate on the same messages, one by one and
-batched, is measured in the same run. The soak runs clean single screens at moderate
-concurrency and samples the server's resident memory every few seconds.
+latency, errors (answers not 2xx, socket errors, batch items answered with an error), and
+the server's CPU per request (its process tree, from ``/proc``). The engine's own rate on
+the same messages, one by one and batched, is measured in the same run. The soak runs clean
+single screens at moderate concurrency and samples the server's resident memory every few
+seconds.
 
 Messages are mixed Chinese/English (bench/screening.py's generator); clean ones are those
 the demo rule set allows, blocked ones carry a term of a blocking rule. The subject is a
@@ -142,6 +143,7 @@ def _point(
         "p99_ms": round(result.p99_ms, 2),
         "max_ms": round(result.max_ms, 2),
         "non_2xx": result.non_2xx,
+        "item_errors": result.item_errors,
         "socket_errors": result.socket_errors,
         "ok_per_second": round(ok / result.seconds, 1) if result.seconds else 0.0,
         "server_cpu_ms_per_request": round(1000 * cpu / max(result.requests, 1), 3),
@@ -153,6 +155,8 @@ def _knee(points: list[dict[str, Any]]) -> str | None:
     last = points[-1]
     if last["non_2xx"] + last["socket_errors"] > last["requests"] / 10:
         return "over a tenth of the requests failed"
+    if last["item_errors"]:
+        return "batch items were answered with errors"
     if last["p99_ms"] > 1000 and last["p99_ms"] > 20 * points[0]["p99_ms"]:
         return "p99 exploded"
     if len(points) >= 3:
@@ -241,7 +245,9 @@ def _one_server(
                     path = "/v1/screen/batch" if mode == "batch" else "/v1/screen"
                     bodies = _bodies(corpus[kind], mode, options.batch_size)
                     name = f"{backend}-w{workers}-{kind}-{mode}"
-                    script = loadkit.lua_script(folder, name, path, KEY, bodies)
+                    script = loadkit.lua_script(
+                        folder, name, path, KEY, bodies, batch=mode == "batch"
+                    )
                     figures[f"{kind}_{mode}"] = _sweep(
                         base, process.pid, script, path, items=items, options=options
                     )

@@ -51,24 +51,46 @@ function request()
   return wrk.format(nil, "%(path)s", nil, (body:gsub("@ID@", id)))
 end
 
+%(response)s
 function done(summary, latency, requests)
   local e = summary.errors
+  local item_errors = 0
+  for _, thread in ipairs(threads) do
+    item_errors = item_errors + (thread:get("item_errors") or 0)
+  end
   io.write(string.format(
     'WRK-JSON {"requests": %%d, "duration_us": %%d, "connect": %%d, "read": %%d, ' ..
     '"write": %%d, "status": %%d, "timeout": %%d, "p50_us": %%d, "p99_us": %%d, ' ..
-    '"max_us": %%d}\n',
+    '"max_us": %%d, "item_errors": %%d}\n',
     summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
-    latency:percentile(50), latency:percentile(99), latency.max))
+    latency:percentile(50), latency:percentile(99), latency.max, item_errors))
+end
+"""
+
+# A batch answers 200 with an error object (it has a "code") for each item not screened.
+_COUNT_ITEM_ERRORS = r"""
+item_errors = 0
+function response(status, headers, body)
+  if status == 200 then
+    local _, found = body:gsub('"code":', "")
+    item_errors = item_errors + found
+  end
 end
 """
 
 
-def lua_script(folder: Path, name: str, path: str, key: str, bodies: list[str]) -> Path:
+def lua_script(
+    folder: Path, name: str, path: str, key: str, bodies: list[str], *, batch: bool = False
+) -> Path:
     """A wrk script posting ``bodies`` in turn to ``path``; ``@ID@`` in a body becomes a
-    content id unique to the run (tag), the wrk thread and the request."""
+    content id unique to the run (tag), the wrk thread and the request. For a ``batch``,
+    the items answered with an error are counted."""
     quoted = ",\n".join(f"[==[{body}]==]" for body in bodies)
     script = folder / f"{name}.lua"
-    script.write_text(_LUA % {"bodies": quoted, "key": key, "path": path}, encoding="utf-8")
+    fields = {"bodies": quoted, "key": key, "path": path}
+    script.write_text(
+        _LUA % (fields | {"response": _COUNT_ITEM_ERRORS if batch else ""}), encoding="utf-8"
+    )
     return script
 
 
@@ -81,6 +103,7 @@ class WrkResult:
     max_ms: float
     socket_errors: int
     non_2xx: int
+    item_errors: int
 
     @property
     def rate(self) -> float:
@@ -119,6 +142,7 @@ def wrk_figures(stdout: str, stderr: str = "") -> WrkResult:
         max_ms=raw["max_us"] / 1000,
         socket_errors=raw["connect"] + raw["read"] + raw["write"] + raw["timeout"],
         non_2xx=raw["status"],
+        item_errors=raw["item_errors"],
     )
 
 
