@@ -17,7 +17,16 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-BENCHMARKS = ("foundation", "records", "screening", "identity", "console", "rulesets", "load")
+BENCHMARKS = (
+    "foundation",
+    "records",
+    "screening",
+    "identity",
+    "console",
+    "rulesets",
+    "scan",
+    "load",
+)
 OPTIONAL = ("load",)  # minutes long, and starts servers: runs only when named
 RESULTS = Path(__file__).with_name("results")
 
