@@ -15,11 +15,10 @@ from trustdesk.screening.normalize import DEFAULT_STEPS, Normalizer, Steps
 
 @pytest.fixture
 def folder(tmp_path: Path) -> Iterator[Path]:
-    tablecache.keep_in(tmp_path / "tables")
     normtables.tables.cache_clear()
     literals.word_table.cache_clear()
-    yield tmp_path / "tables"
-    tablecache.keep_in(None)
+    with tablecache.kept_in(tmp_path / "tables"):
+        yield tmp_path / "tables"
     normtables.tables.cache_clear()
     literals.word_table.cache_clear()
 
@@ -59,7 +58,11 @@ def test_a_damaged_file_is_ignored_and_rebuilt(folder: Path) -> None:
 
 
 def test_without_a_folder_nothing_is_written(tmp_path: Path) -> None:
-    tablecache.keep_in(None)
-    tablecache.write("words", b"x")
-    assert tablecache.read("words") is None
-    assert list(tmp_path.iterdir()) == []
+    with tablecache.kept_in(tmp_path / "tables"):
+        with tablecache.kept_in(None):
+            tablecache.write("words", b"x")
+            assert tablecache.read("words") is None
+        tablecache.write("words", b"y")  # the outer folder again
+        assert tablecache.read("words") == b"y"
+    assert tablecache.read("words") is None  # and none after
+    assert [p.name.split("-")[0] for p in (tmp_path / "tables").iterdir()] == ["words"]

@@ -50,9 +50,9 @@ def _settings() -> Settings:
 
 
 def _load(rules: Path, settings: Settings, pack_dirs: Sequence[Path]) -> Screener:
-    tablecache.keep_in(settings.cache_dir / "tables")
     source = load_ruleset(rules, load_registry([*settings.pack_dirs, *pack_dirs]).all())
-    return build_screener(source, CompiledCache(settings.cache_dir / "rulesets"))
+    with tablecache.kept_in(settings.cache_dir / "tables"):  # the screener loads its tables
+        return build_screener(source, CompiledCache(settings.cache_dir / "rulesets"))
 
 
 def _blocks(handle: IO[bytes]) -> Iterator[tuple[int, bytes]]:

@@ -4,8 +4,8 @@ Normalization's folding tables (:mod:`trustdesk.screening.normtables`) and the w
 table (:mod:`trustdesk.screening.literals`) are derived from Unicode data and OpenCC's
 dictionary by walking all 1.1 million code points: about a second on an idle core, three on
 a busy one, in every process that screens. A command that starts often (``trustdesk scan``)
-calls :func:`keep_in` with a folder beside its compiled rule sets; the tables are then read
-from there (a few milliseconds) and written there after a build.
+loads its screener inside :func:`kept_in` a folder beside its compiled rule sets; the tables
+are then read from there (a few milliseconds) and written there after a build.
 
 A file is named by a digest of what the table depends on: its name and parameters, the
 Python and Unicode versions, OpenCC's version and the source of the modules that build it,
@@ -21,6 +21,8 @@ import os
 import sys
 import tempfile
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 log = logging.getLogger("trustdesk.screening")
@@ -30,10 +32,16 @@ _BUILDERS = ("normtables.py", "literals.py")  # the modules whose code the table
 _folder: Path | None = None
 
 
-def keep_in(folder: Path | None) -> None:
-    """Read and write tables in ``folder`` from now on (None: keep them in memory only)."""
-    global _folder  # noqa: PLW0603  (one folder per process, set by its entry point)
-    _folder = folder
+@contextmanager
+def kept_in(folder: Path | None) -> Iterator[None]:
+    """Read and write tables in ``folder`` inside the block (None: in memory only). Tables
+    loaded inside stay loaded (in memory) after it."""
+    global _folder  # noqa: PLW0603  (one folder at a time, set by the process's entry point)
+    before, _folder = _folder, folder
+    try:
+        yield
+    finally:
+        _folder = before
 
 
 def _path(name: str, parameters: str) -> Path | None:
