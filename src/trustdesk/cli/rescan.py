@@ -139,7 +139,8 @@ def rescan(
             limit = settings.screening_max_findings
             work: rescans.Engine = rescans.local_engine(lambda t: screener.screen_many(t, limit))
             if engine is EngineName.RAY:
-                from trustdesk.screening import rescan_ray
+                # Ray takes seconds to import: only a rescan on Ray pays for it
+                from trustdesk.screening import rescan_ray  # noqa: PLC0415
 
                 rescan_ray.connect(address)
                 local = str(cache) if address is None else None

@@ -23,11 +23,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import ray
+
 from trustdesk.errors import ConfigurationError
 from trustdesk.policy.schema import Pack
 from trustdesk.screening.engine import RuleCount, Verdict
 from trustdesk.screening.rescan import Outcome, StoredRow
 from trustdesk.screening.rules import Action, Mode
+from trustdesk.screening.runtime import CompiledCache, build_screener, source_from_archive
 
 LOCAL_CPUS = 2
 CONNECT_SECONDS = 5.0
@@ -49,8 +52,6 @@ def _host_port(address: str) -> tuple[str, int]:
 def connect(address: str | None, *, cpus: int = LOCAL_CPUS) -> None:
     """Join the cluster at ``address`` (checked reachable first), or start a local Ray."""
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    import ray  # a heavy import: only when the Ray engine is asked for
-
     if ray.is_initialized():
         return
     if address is not None:
@@ -80,8 +81,6 @@ class _Screen:
     def __init__(
         self, archive: bytes, packs: Sequence[Pack], cache: str | None, limit: int
     ) -> None:
-        from trustdesk.screening.runtime import CompiledCache, build_screener, source_from_archive
-
         source = source_from_archive(archive, packs)
         self.screener = build_screener(source, CompiledCache(Path(cache)) if cache else None)
         self.limit = limit
@@ -111,8 +110,6 @@ class RayEngine:
     actors: int = LOCAL_CPUS
 
     def __call__(self, rows: Sequence[StoredRow]) -> list[Outcome]:
-        import ray
-
         items = [{"at": at, "text": row.text} for at, row in enumerate(rows)]
         dataset = ray.data.from_items(items).map_batches(
             _Screen,
