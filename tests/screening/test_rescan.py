@@ -183,3 +183,30 @@ def test_apply_opens_cases_for_stricter_items_once_and_lifts_nothing(
             select(func.count()).where(ContentItem.ruleset == screener.version)
         )
     assert restated == 4 and _count(database, Case) == cases + 4
+
+
+def test_a_page_acted_on_but_not_counted_is_not_acted_on_again(
+    database: Database, packs: PackRegistry, make_service: ServiceFactory
+) -> None:
+    """The process died after acting on a page and before writing its cursor: the resumed
+    run reads the page again and finds each verdict already on record."""
+    service_id = make_service().service.id
+    _, since = seed(database, packs.all(), service_id, rounds=2)
+    screener, _ = screener_of(NEW, packs.all())
+    spec = rescans.RescanSpec(service_id, screener.version, since, apply=True)
+    applier = rescans.Applier(lambda t: screener.screen(t, 10), _listener(packs))
+    with database.session() as session:
+        run = rescans.begin(session, spec)
+        rescans.step(session, run, _engine(screener), applier=applier, page=8)
+        cases = _count(database, Case)
+        with session.begin():  # the page's cursor and report, lost
+            row = session.get(Rescan, run.id)
+            assert row is not None
+            row.cursor_at, row.cursor_id, row.report, row.status = None, None, run.report, "running"
+        again = rescans.begin(session, spec)
+        done = rescans.run_to_end(session, again, _engine(screener), applier=applier, page=8)
+    assert again.id == run.id and done.report["applied"] == 4
+    assert _count(database, Case) == cases == 4
+    with database.session() as session:
+        acted = session.scalar(select(func.count()).where(ContentItem.ruleset == screener.version))
+    assert acted == 4
