@@ -170,8 +170,8 @@ def test_a_refused_rescan_says_why_and_writes_nothing(
 ) -> None:
     (stored.folder / "broken.yaml").write_text("rules:\n  - id: [unclosed\n", encoding="utf-8")
     args = _args(stored)
-    for option, value in zip(change[::2], change[1::2], strict=True):
-        value = value.format(port=free_port())
+    for option, given in zip(change[::2], change[1::2], strict=True):
+        value = given.format(port=free_port())
         value = str(stored.folder / value) if value.endswith(".yaml") else value
         if option in args:
             args[args.index(option) + 1] = value
