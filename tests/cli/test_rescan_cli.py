@@ -11,91 +11,23 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, make_url, select, text
-from typer.testing import CliRunner
+from sqlalchemy import Engine, make_url, select, text
 
 from trustdesk.cases.models import Case
-from trustdesk.cli.main import app
-from trustdesk.compliance import service as compliance
-from trustdesk.db import migrate
-from trustdesk.db.engine import Database, make_engine
-from trustdesk.policy.service import load_registry
-from trustdesk.policy.vocabulary import ServiceType
-from trustdesk.records import service as records
+from trustdesk.db.engine import make_engine
 from trustdesk.screening.models import ContentItem, Rescan
 
-from rescans import NEW, OUTSIDE, seed
+from rescans import Stored, database_url, store
 from support import TemporaryPostgres, clean_environment, free_port
-
-runner = CliRunner()
-
-
-@dataclass
-class Stored:
-    url: str
-    service_id: str
-    since: str
-    env: dict[str, str]
-    folder: Path
-    postgres: TemporaryPostgres | None
-
-    def count(self, what: Any) -> int:
-        engine = make_engine(self.url)
-        try:
-            with engine.connect() as connection:
-                return connection.scalar(select(func.count()).select_from(what)) or 0
-        finally:
-            engine.dispose()
-
-    def invoke(self, *args: str) -> tuple[int, str, str]:
-        result = runner.invoke(app, ["rescan", *args], env={"COLUMNS": "250", **self.env})
-        return result.exit_code, result.stdout, result.stderr
-
-
-def _store(folder: Path, url: str, postgres: TemporaryPostgres | None, rounds: int) -> Stored:
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    database = Database(engine)
-    digest = folder / "keys" / "digest.key"
-    records.use_digest_key(database, digest)
-    packs = load_registry([])
-    with database.session() as session:
-        created = compliance.create_service(
-            session,
-            packs,
-            name="Rescanned",
-            types=(ServiceType.ONLINE_CHAT,),
-            packs=("cn-xj-2014",),
-        )
-    _, before = seed(database, packs.all(), created.service.id, rounds)
-    engine.dispose()
-    (folder / "new.yaml").write_text(NEW, encoding="utf-8")
-    (folder / "outside.yaml").write_text(OUTSIDE, encoding="utf-8")
-    env = {
-        "TRUSTDESK_DATABASE_URL": url,
-        "TRUSTDESK_LOG_DIGEST_KEY_PATH": str(digest),
-        "TRUSTDESK_LOG_SIGNING_KEY_PATH": str(folder / "keys" / "log.key"),
-        "TRUSTDESK_CACHE_DIR": str(folder / "cache"),
-    }
-    return Stored(url, str(created.service.id), before.isoformat(), env, folder, postgres)
-
-
-def _database(backend: str, folder: Path) -> tuple[str, TemporaryPostgres | None]:
-    if backend == "sqlite":
-        return f"sqlite:///{folder / 'desk.db'}", None
-    postgres = TemporaryPostgres()
-    return postgres.url, postgres
 
 
 @pytest.fixture
 def stored(backend: str, tmp_path: Path) -> Iterator[Stored]:
-    url, postgres = _database(backend, tmp_path)
-    yield _store(tmp_path, url, postgres, rounds=2)
+    url, postgres = database_url(backend, tmp_path)
+    yield store(tmp_path, url, postgres, rounds=2)
     if postgres is not None:
         postgres.drop()
 
@@ -196,8 +128,8 @@ def _progress(engine: Engine) -> tuple[str, int] | None:
 def test_a_killed_rescan_resumes_to_the_same_report_acting_once(
     backend: str, tmp_path: Path
 ) -> None:
-    url, postgres = _database(backend, tmp_path)
-    stored = _store(tmp_path, url, postgres, rounds=60)  # 240 items, 120 made stricter
+    url, postgres = database_url(backend, tmp_path)
+    stored = store(tmp_path, url, postgres, rounds=60)  # 240 items, 120 made stricter
     try:
         twin = _copy(stored, tmp_path / "twin")
         code, out, err = twin.invoke(*_args(twin, "--apply", "--page", "10", "--json"))

@@ -16,6 +16,7 @@ from trustdesk.db.engine import Database
 from trustdesk.policy.service import PackRegistry
 from trustdesk.records.models import LogEntry
 from trustdesk.screening import rescan as rescans
+from trustdesk.screening import rescan_rows
 from trustdesk.screening import service
 from trustdesk.screening.engine import Screener
 from trustdesk.screening.models import ContentItem, Rescan
@@ -88,7 +89,7 @@ def test_items_before_since_and_after_the_start_are_not_read(
     spec = rescans.RescanSpec(service_id, screener.version, second)
     with database.session() as session:
         run = rescans.begin(session, spec)
-        assert rescans.total(session, run) == len(TEXTS)
+        assert rescan_rows.total(session, rescans.window(run)) == len(TEXTS)
     seed(database, packs.all(), service_id, rounds=1)  # stored after the rescan began
     with database.session() as session:
         run = rescans.run_to_end(session, run, _engine(screener), page=3)

@@ -22,6 +22,7 @@ from trustdesk.cli.output import lazy_progress, print_json, reporting_errors, st
 from trustdesk.compliance import service as compliance
 from trustdesk.errors import InvalidInput
 from trustdesk.screening import rescan as rescans
+from trustdesk.screening import rescan_rows
 from trustdesk.screening import service as screening
 from trustdesk.screening.rescan_report import CHANGES, rule_rows
 from trustdesk.screening.runtime import (
@@ -143,8 +144,10 @@ def rescan(
                 from trustdesk.screening import rescan_ray  # noqa: PLC0415
 
                 rescan_ray.connect(address)
+                url = rescan_ray.worker_url(settings.database_url)
                 local = str(cache) if address is None else None
-                work = rescan_ray.RayEngine(archive, tuple(desk.packs.all()), local, limit)
+                packs = tuple(desk.packs.all())
+                work = rescan_ray.RayEngine(url, archive, packs, local, limit)
             elif address is not None:
                 raise InvalidInput("--address is for --engine ray")
             applier = rescans.Applier(lambda t: screener.screen(t, limit), desk.screening_listener)
@@ -153,7 +156,7 @@ def rescan(
                 run = rescans.begin(session, spec, resume=resume)
                 if run.resumed:
                     stderr.print(f"resuming rescan {run.id}", highlight=False)
-                total = rescans.total(session, run)
+                total = rescan_rows.total(session, rescans.window(run))
                 with lazy_progress("rescanning") as progress:
                     run = rescans.run_to_end(
                         session,

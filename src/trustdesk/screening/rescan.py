@@ -25,12 +25,12 @@ from __future__ import annotations
 
 import copy
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from trustdesk.db.base import utcnow
@@ -39,8 +39,8 @@ from trustdesk.errors import Conflict, InvalidInput, NotFound
 from trustdesk.screening import rescan_report as reports
 from trustdesk.screening import service
 from trustdesk.screening.engine import RuleCount, Screening, Verdict
-from trustdesk.screening.models import ContentFinding, ContentItem, Rescan
-from trustdesk.screening.rules import Action, Mode
+from trustdesk.screening.models import ContentItem, Rescan
+from trustdesk.screening.rescan_rows import Key, StoredRow, Window, read_page
 
 RUNNING, DONE = "running", "done"
 PAGE = 500  # stored items read and screened at a time
@@ -89,39 +89,49 @@ class RescanView:
     status: str
     report: dict[str, Any]
     resumed: bool  # an earlier, unfinished run of the same rescan is continued
-
-
-@dataclass(frozen=True, slots=True)
-class StoredRow:
-    """A stored item as a rescan reads it."""
-
-    id: uuid.UUID
-    created_at: datetime
-    content_id: str
-    subject: str | None
-    kind: str
-    text: str
-    verdict: Verdict
-    rule_counts: tuple[RuleCount, ...]
+    cursor: Key | None = None  # the last item counted
 
 
 Outcome = tuple[Verdict, tuple[RuleCount, ...]]
-Engine = Callable[[Sequence[StoredRow]], list[Outcome]]
+Page = tuple[list[StoredRow], list[Outcome]]
+
+
+class Engine(Protocol):
+    """Screens a run's remaining items: yields each page (in the rescan's order, after the
+    run's cursor, ``page`` items or fewer at the end) with one outcome per item."""
+
+    def __call__(self, session: Session, run: RescanView, page: int) -> Iterator[Page]: ...
 
 
 def local_engine(screen_many: Callable[[list[str]], list[Screening]]) -> Engine:
-    """Screen pages in this process (``screen_many``: the screener's, with its limit)."""
+    """Read and screen pages in this process (``screen_many``: the screener's, with its
+    limit)."""
 
-    def run(rows: Sequence[StoredRow]) -> list[Outcome]:
-        screened = screen_many([row.text for row in rows])
-        return [(s.verdict, service.rule_counts_of(s)) for s in screened]
+    def pages(session: Session, run: RescanView, page: int) -> Iterator[Page]:
+        cursor = run.cursor
+        while True:
+            rows = read_page(session, window(run), cursor, page)
+            if not rows:
+                return
+            screened = screen_many([row.text for row in rows])
+            yield rows, [(s.verdict, service.rule_counts_of(s)) for s in screened]
+            if len(rows) < page:
+                return
+            cursor = (rows[-1].created_at, rows[-1].id)
 
-    return run
+    return pages
+
+
+def window(run: RescanView) -> Window:
+    """The items ``run`` reads."""
+    return Window(run.spec.service_id, run.spec.since, run.until)
 
 
 def _view(row: Rescan, resumed: bool) -> RescanView:
     spec = RescanSpec(row.service_id, row.ruleset, row.since, row.apply)
-    return RescanView(row.id, spec, row.until, row.status, copy.deepcopy(row.report), resumed)
+    cursor = (row.cursor_at, row.cursor_id) if row.cursor_at and row.cursor_id else None
+    report = copy.deepcopy(row.report)
+    return RescanView(row.id, spec, row.until, row.status, report, resumed, cursor)
 
 
 def begin(session: Session, spec: RescanSpec, *, resume: uuid.UUID | None = None) -> RescanView:
@@ -171,104 +181,6 @@ def begin(session: Session, spec: RescanSpec, *, resume: uuid.UUID | None = None
         return _view(row, resumed=False)
 
 
-def _window(run: RescanView) -> list[Any]:
-    spec = run.spec
-    return [
-        ContentItem.service_id == spec.service_id,
-        ContentItem.created_at >= spec.since,
-        ContentItem.created_at <= run.until,
-    ]
-
-
-def total(session: Session, run: RescanView) -> int:
-    """How many stored items the rescan reads in all."""
-    with read_transaction(session):
-        return session.scalar(select(func.count()).where(*_window(run))) or 0
-
-
-def _page(session: Session, run: RescanView, size: int) -> list[StoredRow]:
-    with read_transaction(session):
-        at, last = session.execute(
-            select(Rescan.cursor_at, Rescan.cursor_id).where(Rescan.id == run.id)
-        ).one()
-        where = _window(run)
-        if at is not None:
-            where.append(
-                or_(
-                    ContentItem.created_at > at,
-                    and_(ContentItem.created_at == at, ContentItem.id > last),
-                )
-            )
-        rows = session.execute(
-            select(
-                ContentItem.id,
-                ContentItem.created_at,
-                ContentItem.content_id,
-                ContentItem.subject,
-                ContentItem.kind,
-                ContentItem.text,
-                ContentItem.verdict,
-                ContentItem.rule_counts,
-            )
-            .where(*where)
-            .order_by(ContentItem.created_at, ContentItem.id)
-            .limit(size)
-        ).all()
-        legacy = _counted_from_findings(session, [r.id for r in rows if r.rule_counts is None])
-    return [
-        StoredRow(
-            r.id,
-            r.created_at,
-            r.content_id,
-            r.subject,
-            r.kind,
-            r.text,
-            Verdict(r.verdict),
-            tuple(_rule_count(c) for c in r.rule_counts)
-            if r.rule_counts is not None
-            else legacy.get(r.id, ()),
-        )
-        for r in rows
-    ]
-
-
-def _rule_count(stored: dict[str, Any]) -> RuleCount:
-    mode = Mode(stored["mode"])
-    return RuleCount(
-        stored["rule"], stored["category"], Action(stored["action"]), mode, stored["matches"]
-    )
-
-
-def _counted_from_findings(
-    session: Session, item_ids: list[uuid.UUID]
-) -> dict[uuid.UUID, tuple[RuleCount, ...]]:
-    """Rule counts of items stored before counts were: from their findings."""
-    if not item_ids:
-        return {}
-    rows = session.execute(
-        select(
-            ContentFinding.item_id,
-            ContentFinding.rule,
-            ContentFinding.category,
-            ContentFinding.action,
-            ContentFinding.mode,
-            func.count(),
-        )
-        .where(ContentFinding.item_id.in_(item_ids))
-        .group_by(
-            ContentFinding.item_id,
-            ContentFinding.rule,
-            ContentFinding.category,
-            ContentFinding.action,
-            ContentFinding.mode,
-        )
-    ).all()
-    counted: dict[uuid.UUID, list[RuleCount]] = {}
-    for item_id, rule, category, action, mode, n in rows:
-        counted.setdefault(item_id, []).append(RuleCount(rule, category, action, mode, n))
-    return {k: tuple(v) for k, v in counted.items()}
-
-
 @dataclass(frozen=True, slots=True)
 class Applier:
     """How ``apply`` acts: the rule set's screener (for the verdict's findings) and the
@@ -312,6 +224,46 @@ def _act(session: Session, run: RescanView, row: StoredRow, applier: Applier) ->
     )
 
 
+def _count_page(
+    session: Session,
+    run: RescanView,
+    rows: list[StoredRow],
+    outcomes: list[Outcome],
+    applier: Applier | None,
+) -> RescanView:
+    """Count a page into the report (acting on it first if the rescan applies), then write
+    the report and the cursor together."""
+    if len(outcomes) != len(rows):
+        raise RuntimeError(f"the engine answered {len(outcomes)} verdicts for {len(rows)}")
+    report = copy.deepcopy(run.report)
+    for row, (verdict, counts) in zip(rows, outcomes, strict=True):
+        old, new = reports.rules_of(row.rule_counts), reports.rules_of(counts)
+        reports.add(
+            report, reports.Rescreened(str(row.id), row.content_id, row.verdict, verdict, old, new)
+        )
+        if applier is not None and run.spec.apply and reports.stricter(row.verdict, verdict):
+            _act(session, run, row, applier)
+            report["applied"] += 1
+    cursor = (rows[-1].created_at, rows[-1].id)
+    _save(session, run, report, RUNNING, cursor)
+    return RescanView(run.id, run.spec, run.until, RUNNING, report, run.resumed, cursor)
+
+
+def _save(
+    session: Session, run: RescanView, report: dict[str, Any], status: str, cursor: Key | None
+) -> None:
+    values: dict[str, Any] = {"report": report, "status": status, "updated_at": utcnow()}
+    if cursor is not None:
+        values |= {"cursor_at": cursor[0], "cursor_id": cursor[1]}
+    with transaction(session):
+        session.execute(update(Rescan).where(Rescan.id == run.id).values(**values))
+
+
+def _check(run: RescanView, applier: Applier | None) -> None:
+    if run.spec.apply and applier is None:
+        raise InvalidInput("an applying rescan needs an applier")
+
+
 def step(
     session: Session,
     run: RescanView,
@@ -320,40 +272,11 @@ def step(
     applier: Applier | None = None,
     page: int = PAGE,
 ) -> RescanView:
-    """Screen the next page; returns the run with its report so far (status ``done`` once
-    no item is left)."""
-    if run.status == DONE:
-        return run
-    if run.spec.apply and applier is None:
-        raise InvalidInput("an applying rescan needs an applier")
-    rows = _page(session, run, page)
-    report = copy.deepcopy(run.report)
-    if rows:
-        outcomes = engine(rows)
-        if len(outcomes) != len(rows):
-            raise RuntimeError(f"the engine answered {len(outcomes)} verdicts for {len(rows)}")
-        for row, (verdict, counts) in zip(rows, outcomes, strict=True):
-            reports.add(
-                report,
-                reports.Rescreened(
-                    str(row.id),
-                    row.content_id,
-                    row.verdict,
-                    verdict,
-                    reports.rules_of(row.rule_counts),
-                    reports.rules_of(counts),
-                ),
-            )
-            if applier is not None and run.spec.apply and reports.stricter(row.verdict, verdict):
-                _act(session, run, row, applier)
-                report["applied"] += 1
-    status = RUNNING if len(rows) == page else DONE
-    values: dict[str, Any] = {"report": report, "status": status, "updated_at": utcnow()}
-    if rows:
-        values |= {"cursor_at": rows[-1].created_at, "cursor_id": rows[-1].id}
-    with transaction(session):
-        session.execute(update(Rescan).where(Rescan.id == run.id).values(**values))
-    return RescanView(run.id, run.spec, run.until, status, report, run.resumed)
+    """Screen and count the next page only (then stop, as a crash would)."""
+    _check(run, applier)
+    for rows, outcomes in engine(session, run, page):
+        return _count_page(session, run, rows, outcomes, applier)
+    return run
 
 
 def run_to_end(
@@ -365,9 +288,14 @@ def run_to_end(
     page: int = PAGE,
     progress: Callable[[int], None] | None = None,
 ) -> RescanView:
-    """Step until done; ``progress(items counted so far)`` after each page."""
-    while run.status != DONE:
-        run = step(session, run, engine, applier=applier, page=page)
+    """Screen and count every page left, then mark the run done; ``progress(items counted
+    so far)`` after each page."""
+    _check(run, applier)
+    if run.status == DONE:
+        return run
+    for rows, outcomes in engine(session, run, page):
+        run = _count_page(session, run, rows, outcomes, applier)
         if progress is not None:
             progress(run.report["items"])
-    return run
+    _save(session, run, run.report, DONE, None)
+    return RescanView(run.id, run.spec, run.until, DONE, run.report, run.resumed, run.cursor)
