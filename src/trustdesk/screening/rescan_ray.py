@@ -97,7 +97,7 @@ def connect(address: str | None, *, cpus: int = LOCAL_CPUS, temp_dir: Path | Non
 
 
 def _cpus() -> int:
-    return max(1, int(ray.cluster_resources().get("CPU", 1)))
+    return max(1, int(ray.cluster_resources().get("CPU", 1)))  # type: ignore[no-untyped-call]
 
 
 def worker_url(url: str) -> str:
