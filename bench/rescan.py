@@ -8,7 +8,7 @@ live rule set, as stored items are), written in bulk. Then, with a new rule set:
 - ``local``: ``trustdesk rescan``'s use case with the local engine, pages of 500, reading,
   screening, counting the report and writing the cursor after each page;
 - ``ray``: the same with the Ray engine on a local Ray of 2 CPUs (its start is timed apart:
-  a cluster is started once, not per rescan);
+  a cluster is started once, not per rescan; the run includes starting its actor pool);
 - ``local_apply``: the local engine with ``--apply`` on ``BENCH_RESCAN_APPLY`` (default 200)
   items all made stricter, each through the normal flow (stored, logged, a case).
 """
@@ -142,9 +142,10 @@ def run() -> dict[str, Any]:
         rescan_ray.connect(None, cpus=2, temp_dir=folder / "ray")
         figures["ray_start_seconds"] = round(time.perf_counter() - began, 1)
         cache = folder / "cache"
-        ray_engine = rescan_ray.RayEngine(archive, tuple(packs.all()), str(cache), 100)
-        spec = rescans.RescanSpec(svc, screener.version, since.replace(microsecond=1))
-        figures["ray"] = timed(ray_engine, spec, page=int(os.environ.get("BENCH_RESCAN_RAY_PAGE", "5000")))
+        url = f"sqlite:///{folder / 'desk.db'}"
+        ray_engine = rescan_ray.RayEngine(url, archive, tuple(packs.all()), str(cache), 100)
+        spec = rescans.RescanSpec(svc, screener.version, since)
+        figures["ray"] = timed(ray_engine, spec)
         import ray  # noqa: PLC0415
 
         ray.shutdown()
