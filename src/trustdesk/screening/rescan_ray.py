@@ -73,8 +73,6 @@ def connect(address: str | None, *, cpus: int = LOCAL_CPUS, temp_dir: Path | Non
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     if ray.is_initialized():
         return
-    DataContext.get_current().enable_progress_bars = False
-    logging.getLogger("ray.data").setLevel(logging.WARNING)
     if address is not None:
         host, port = _host_port(address)
         try:
@@ -85,15 +83,17 @@ def connect(address: str | None, *, cpus: int = LOCAL_CPUS, temp_dir: Path | Non
             ray.init(address=address, log_to_driver=False, configure_logging=False)
         except Exception as exc:  # Ray raises ConnectionError, RuntimeError, ...
             raise RayUnavailable(f"cannot join Ray at {address}: {exc}") from exc
-        return
-    ray.init(
-        num_cpus=cpus,
-        include_dashboard=False,
-        log_to_driver=False,
-        configure_logging=False,
-        _node_ip_address="127.0.0.1",
-        _temp_dir=str(temp_dir or tempfile.mkdtemp(prefix="trustdesk-ray-")),
-    )
+    else:
+        ray.init(
+            num_cpus=cpus,
+            include_dashboard=False,
+            log_to_driver=False,
+            configure_logging=False,
+            _node_ip_address="127.0.0.1",
+            _temp_dir=str(temp_dir or tempfile.mkdtemp(prefix="trustdesk-ray-")),
+        )
+    DataContext.get_current().enable_progress_bars = False
+    logging.getLogger("ray.data").setLevel(logging.WARNING)
 
 
 def _cpus() -> int:
