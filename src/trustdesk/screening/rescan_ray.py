@@ -84,14 +84,17 @@ def connect(address: str | None, *, cpus: int = LOCAL_CPUS, temp_dir: Path | Non
         except Exception as exc:  # Ray raises ConnectionError, RuntimeError, ...
             raise RayUnavailable(f"cannot join Ray at {address}: {exc}") from exc
     else:
-        ray.init(
-            num_cpus=cpus,
-            include_dashboard=False,
-            log_to_driver=False,
-            configure_logging=False,
-            _node_ip_address="127.0.0.1",
-            _temp_dir=str(temp_dir or tempfile.mkdtemp(prefix="trustdesk-ray-")),
-        )
+        try:
+            ray.init(
+                num_cpus=cpus,
+                include_dashboard=False,
+                log_to_driver=False,
+                configure_logging=False,
+                _node_ip_address="127.0.0.1",
+                _temp_dir=str(temp_dir or tempfile.mkdtemp(prefix="trustdesk-ray-")),
+            )
+        except Exception as exc:  # Ray raises a bare Exception when its node times out
+            raise RayUnavailable(f"a local Ray did not start: {exc}") from exc
     DataContext.get_current().enable_progress_bars = False
     logging.getLogger("ray.data").setLevel(logging.WARNING)
 
