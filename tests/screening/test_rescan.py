@@ -16,8 +16,7 @@ from trustdesk.db.engine import Database
 from trustdesk.policy.service import PackRegistry
 from trustdesk.records.models import LogEntry
 from trustdesk.screening import rescan as rescans
-from trustdesk.screening import rescan_rows
-from trustdesk.screening import service
+from trustdesk.screening import rescan_rows, service
 from trustdesk.screening.engine import Screener
 from trustdesk.screening.models import ContentItem, Rescan
 from trustdesk.screening.service import Screened
