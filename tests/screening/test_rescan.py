@@ -210,3 +210,25 @@ def test_a_page_acted_on_but_not_counted_is_not_acted_on_again(
     with database.session() as session:
         acted = session.scalar(select(func.count()).where(ContentItem.ruleset == screener.version))
     assert acted == 4
+
+
+def test_two_processes_on_one_rescan_never_count_a_page_twice(
+    database: Database, packs: PackRegistry, make_service: ServiceFactory
+) -> None:
+    service_id = make_service().service.id
+    _, since = seed(database, packs.all(), service_id, rounds=2)
+    screener, _ = screener_of(NEW, packs.all())
+    spec = rescans.RescanSpec(service_id, screener.version, since)
+    with database.session() as session:
+        first = rescans.begin(session, spec)
+        second = rescans.begin(session, spec)  # another process, the same unfinished run
+        assert second.resumed and second.id == first.id
+        rescans.step(session, first, _engine(screener), page=3)
+        try:
+            rescans.step(session, second, _engine(screener), page=3)
+        except rescans.RescanMismatch:
+            pass
+        else:
+            raise AssertionError("the second process counted a page the first one counted")
+        again = rescans.begin(session, spec)
+    assert again.report["items"] == 3

@@ -252,11 +252,23 @@ def _count_page(
 def _save(
     session: Session, run: RescanView, report: dict[str, Any], status: str, cursor: Key | None
 ) -> None:
+    """Write the report, the status and the cursor, if the run's cursor is still where this
+    process left it: a second process running the same rescan stops instead of counting
+    pages twice."""
     values: dict[str, Any] = {"report": report, "status": status, "updated_at": utcnow()}
     if cursor is not None:
         values |= {"cursor_at": cursor[0], "cursor_id": cursor[1]}
+    where = [Rescan.id == run.id, Rescan.status == RUNNING]
+    if run.cursor is None:
+        where += [Rescan.cursor_at.is_(None), Rescan.cursor_id.is_(None)]
+    else:
+        where += [Rescan.cursor_at == run.cursor[0], Rescan.cursor_id == run.cursor[1]]
     with transaction(session):
-        session.execute(update(Rescan).where(Rescan.id == run.id).values(**values))
+        moved = session.execute(update(Rescan).where(*where).values(**values))
+        if getattr(moved, "rowcount", 1) != 1:
+            raise RescanMismatch(
+                f"rescan {run.id} moved on in another process; run it again to resume it"
+            )
 
 
 def _check(run: RescanView, applier: Applier | None) -> None:
