@@ -25,6 +25,7 @@ BENCHMARKS = (
     "console",
     "rulesets",
     "scan",
+    "rescan",
     "load",
 )
 OPTIONAL = ("load",)  # minutes long, and starts servers: runs only when named

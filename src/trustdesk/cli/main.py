@@ -15,6 +15,7 @@ from trustdesk.cli import (
     log,
     policy,
     reports,
+    rescan,
     rules,
     rulesets,
     scan,
@@ -55,6 +56,7 @@ app.add_typer(users.app, name="users")
 app.add_typer(vault.app, name="vault")
 app.command("serve")(serve.serve)
 app.command("scan")(scan.scan)
+app.command("rescan")(rescan.rescan)
 
 
 def _version(value: bool) -> None:

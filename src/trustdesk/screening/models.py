@@ -76,7 +76,11 @@ class ContentItem(UUIDPrimaryKey, CreatedAt, Base):
         cascade="all, delete-orphan", lazy="selectin", order_by="ContentFinding.start"
     )
 
-    __table_args__ = (Index("ix_content_items_service_content", "service_id", "content_id"),)
+    __table_args__ = (
+        Index("ix_content_items_service_content", "service_id", "content_id"),
+        # a rescan reads a service's items in (created_at, id) order, a page at a time
+        Index("ix_content_items_service_created", "service_id", "created_at", "id"),
+    )
 
 
 class ContentFinding(UUIDPrimaryKey, Base):
@@ -122,3 +126,28 @@ class RuleSetUpload(UUIDPrimaryKey, Base):
     bytes: Mapped[int] = mapped_column(BigInteger)
 
     __table_args__ = (Index("ix_ruleset_uploads_service_at", "service_id", "uploaded_at"),)
+
+
+class Rescan(UUIDPrimaryKey, Base):
+    """A rescan of a service's stored content with a rule set, and how far it went.
+
+    ``until`` (its start) bounds the items it reads, so what it stores itself is never read
+    again; ``cursor_at``/``cursor_id``: the last item whose verdict ``report`` counts (the
+    cursor and the report are written together, so a resumed rescan counts nothing twice).
+    """
+
+    __tablename__ = "rescans"
+
+    service_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"))
+    ruleset: Mapped[str] = mapped_column(String(64))
+    since: Mapped[datetime]
+    until: Mapped[datetime]
+    apply: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[str] = mapped_column(String(16))
+    cursor_at: Mapped[datetime | None]
+    cursor_id: Mapped[uuid.UUID | None]
+    report: Mapped[dict[str, Any]] = mapped_column(PortableJSON)
+    started_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_rescans_service_ruleset", "service_id", "ruleset"),)
