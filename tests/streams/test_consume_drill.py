@@ -9,6 +9,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 import redis
 from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
 
 from trustdesk import demo
 from trustdesk.cases.models import Case
@@ -25,9 +27,11 @@ from trustdesk.compliance import service as compliance
 from trustdesk.db import migrate
 from trustdesk.db.engine import Database
 from trustdesk.screening.models import ContentItem
+from trustdesk.screening.service import Screened, ScreeningListener
 from trustdesk.settings import Settings
 from trustdesk.streams import service as use_cases
 from trustdesk.streams.consumer import Consumer, Flow
+from trustdesk.streams.events import Event, read_event
 from trustdesk.streams.redis_source import RedisSource
 from trustdesk.wiring import Desk, build_desk
 
@@ -253,3 +257,67 @@ def test_a_postgresql_database_that_is_down_holds_the_events_unacknowledged(
 ) -> None:
     with _prepared(tmp_path, temporary_postgres.url, monkeypatch) as desk:
         _unavailable_drill(desk, redis_client, _postgres_down(temporary_postgres))
+
+
+@pytest.mark.postgres
+def test_two_consumers_racing_on_one_event_act_once_postgresql(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, temporary_postgres: TemporaryPostgres
+) -> None:
+    """A claims an event, B (it took A for dead) gets it too: B reads no receipt while A's
+    transaction is open, waits on A's locks, then loses on the receipt's key and answers
+    A's verdict; one stored item, one case."""
+    with _prepared(tmp_path, temporary_postgres.url, monkeypatch) as desk:
+        service = _service(desk)
+        item = read_event(event("race-1", TEXTS[0], SUBJECT), 4096)
+        assert isinstance(item, Event)
+        a_stored, b_waits = threading.Event(), threading.Event()
+
+        def pausing(session: Session, screened: Screened) -> None:
+            desk.screening_listener(session, screened)
+            a_stored.set()
+            assert b_waits.wait(timeout=60), "B never waited on A"  # then A commits
+
+        def screens(listener: ScreeningListener) -> use_cases.Screens:
+            gate, registry = desk.publish_gate, desk.screeners
+            return use_cases.Screens(service, "redis:posts", gate, registry, listener, 100)
+
+        answers: dict[str, list[use_cases.Answer]] = {}
+
+        def consume(name: str, listener: ScreeningListener) -> None:
+            with desk.database.session() as session:
+                answers[name] = use_cases.act_on(session, screens(listener), [item])
+
+        first = threading.Thread(target=consume, args=("a", pausing))
+        first.start()
+        assert a_stored.wait(timeout=60), "A never stored the item"  # its transaction open
+        second = threading.Thread(target=consume, args=("b", desk.screening_listener))
+        second.start()
+        deadline = time.monotonic() + 60
+        while not _lock_waiters(temporary_postgres):  # B read no receipt, and waits on A
+            assert second.is_alive() and time.monotonic() < deadline, answers
+            time.sleep(0.05)
+        b_waits.set()
+        first.join(timeout=60)
+        second.join(timeout=60)
+        (a,), (b,) = answers["a"], answers["b"]
+        assert not a.replayed and b.replayed
+        assert a.body == b.body and a.verdict == "block"
+        with desk.database.session() as session, session.begin():
+            stored = select(func.count()).select_from(ContentItem)
+            assert session.scalar(stored.where(ContentItem.content_id == "race-1")) == 1
+            cases = select(func.count()).select_from(Case).where(Case.content_id == "race-1")
+            assert session.scalar(cases) == 1
+
+
+def _lock_waiters(postgres: TemporaryPostgres) -> int:
+    with postgres.admin.connect() as admin:
+        return int(
+            admin.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = :db "
+                    "AND wait_event_type = 'Lock'"
+                ),
+                {"db": postgres.name},
+            ).scalar()
+            or 0
+        )

@@ -76,16 +76,13 @@ def act_on(session: Session, screens: Screens, events: Sequence[Event]) -> list[
                 answers.append(_replay(content_id, known[content_id]))
                 continue
             answer = _screen_once(session, screens, event)
-            if answer is None:  # another consumer stored it first, and committed
-                again = _receipts(session, screens, {content_id})
-                answer = _replay(content_id, again[content_id])
-            elif answer.stored:
+            if answer.stored:
                 known[content_id] = json.loads(answer.body)
             answers.append(answer)
         return answers
 
 
-def _screen_once(session: Session, screens: Screens, event: Event) -> Answer | None:
+def _screen_once(session: Session, screens: Screens, event: Event) -> Answer:
     content_id = event.item.content_id
     try:
         with session.begin_nested():
@@ -113,7 +110,12 @@ def _screen_once(session: Session, screens: Screens, event: Event) -> Answer | N
                 )
                 session.flush()
     except IntegrityError:
-        return None
+        # Another consumer stored it first and committed (its receipt's key is ours);
+        # any other conflict is no race of ours and propagates.
+        won = _receipts(session, screens, {content_id})
+        if content_id not in won:
+            raise
+        return _replay(content_id, won[content_id])
     except TrustdeskError as exc:
         return Answer(content_id, "", "", refusal=Refusal(exc.code, str(exc)))
     return Answer(content_id, body["verdict"], _dumps(body), stored=outcome.item_id is not None)
@@ -137,7 +139,8 @@ def _replay(content_id: str, body: dict[str, Any]) -> Answer:
 
 
 def _dumps(body: dict[str, Any]) -> str:
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    """One spelling of a verdict, first answer or replay (JSONB reorders keys)."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
 def warm(session: Session, screens: Screens) -> bool:
