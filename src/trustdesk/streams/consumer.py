@@ -16,13 +16,16 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from trustdesk.streams.events import Event, Refusal, read_event
 from trustdesk.streams.service import Answer
 from trustdesk.streams.source import DeadLetter, Delivery, Source, SourceUnavailable, Verdict
 
 Act = Callable[[Sequence[Event]], list[Answer]]
+# The database cannot take the work now (down, connection lost, locked past its wait, a
+# deadlock): wait and try again. Any other error is a bug and stops the consumer.
+UNAVAILABLE = (OperationalError, InterfaceError, SourceUnavailable)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +77,7 @@ class Consumer:
                 self._fill()
             while self.in_flight:
                 self._settle(list(self.in_flight.values())[: self.flow.batch])
-        except (DBAPIError, SourceUnavailable):
+        except UNAVAILABLE:
             self.stalled = True
             self.tally.stalls += 1
             self._sleep(self._retry)
@@ -147,5 +150,5 @@ class Chore:
             self._last = now
             try:
                 self.work()
-            except DBAPIError:
+            except (OperationalError, InterfaceError):
                 return
