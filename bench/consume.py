@@ -1,5 +1,6 @@
 """Consumer figures: ``trustdesk consume``'s loop (the Redis source, the screen use case,
-receipts) against a local redis-server, on an SQLite file with the demo data.
+receipts) against a local redis-server, on an SQLite file with the demo data, and on
+PostgreSQL too under ``scripts/with-postgres``.
 
 Two short runs of three rounds each: clean events only, and a mix with one event in ten
 blocked (stored, logged, a case opened). ``BENCH_CONSUME_EVENTS`` scales them (default
@@ -19,14 +20,17 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import redis
+from sqlalchemy import make_url, text
 
 from trustdesk import demo
 from trustdesk.compliance import service as compliance
 from trustdesk.db import migrate
-from trustdesk.db.engine import Database
+from trustdesk.db.engine import Database, make_engine
 from trustdesk.settings import Settings
 from trustdesk.streams import service as streams
 from trustdesk.streams.consumer import Consumer, Flow
@@ -105,48 +109,75 @@ def _consume(
     }
 
 
+def _measure(db_url: str, redis_url: str, clean: int, mixed: int) -> dict[str, object]:
+    """Both runs against the database at ``db_url`` (migrated and given the demo here)."""
+    figures: dict[str, object] = {}
+    database = Database.from_url(db_url)
+    migrate.upgrade(database.engine)
+    desk = build_desk(Settings(_env_file=None, database_url=db_url), database)
+    demo.load(database, desk.packs, desk.vault)
+    with database.session() as session:
+        chat = compliance.find_service_by_name(session, demo.SERVICES[0].name)
+    assert chat is not None
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    for kind, count, every in (("clean", clean, None), ("mixed", mixed, 10)):
+        rounds = []
+        for n in range(ROUNDS):
+            _feed(client, f"{kind}{n}", count, every)
+            rounds.append(_consume(desk, chat.id, client, f"{kind}{n}", count))
+        rates = sorted(float(r["events_per_second"]) for r in rounds)  # type: ignore[arg-type]
+        figures[kind] = {
+            "events_per_round": count,
+            "blocked": f"one in {every}" if every else "none",
+            "events_per_second_min_median_max": [rates[0], statistics.median(rates), rates[-1]],
+            "rounds": rounds,
+        }
+    client.close()
+    database.dispose()
+    return figures
+
+
+@contextmanager
+def _postgres() -> Iterator[str | None]:
+    """A throwaway database on the server ``TRUSTDESK_TEST_POSTGRES_URL`` names (as
+    ``scripts/with-postgres`` sets it), or None without one."""
+    admin_url = os.environ.get("TRUSTDESK_TEST_POSTGRES_URL")
+    if not admin_url:
+        yield None
+        return
+    name = f"trustdesk_bench_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(admin_url)
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        url = make_url(admin_url).set(database=name)
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def run() -> dict[str, object]:
-    clean_events = int(os.environ.get("BENCH_CONSUME_EVENTS", "2000"))
-    mixed = max(clean_events // 4, 100)
+    clean = int(os.environ.get("BENCH_CONSUME_EVENTS", "2000"))
+    mixed = max(clean // 4, 100)
     figures: dict[str, object] = {
-        "database": "sqlite (WAL, file)",
         "batch": 100,
         "max_in_flight": 1000,
-        "note": "one consumer process, in process; a shared, busy 2-core machine",
+        "note": "one consumer, in process; a shared, busy 2-core machine",
     }
     with tempfile.TemporaryDirectory() as folder:
         base = Path(folder)
-        process, url = _redis(base)
+        process, redis_url = _redis(base)
         cwd = Path.cwd()
         os.chdir(base)  # the demo's keys and compiled rule sets go under var/ here
         try:
-            db_url = f"sqlite:///{base / 'var' / 'bench.db'}"
-            database = Database.from_url(db_url)
-            migrate.upgrade(database.engine)
-            desk = build_desk(Settings(_env_file=None, database_url=db_url), database)
-            demo.load(database, desk.packs, desk.vault)
-            with database.session() as session:
-                chat = compliance.find_service_by_name(session, demo.SERVICES[0].name)
-            assert chat is not None
-            client = redis.Redis.from_url(url)
-            for kind, count, every in (("clean", clean_events, None), ("mixed", mixed, 10)):
-                rounds = []
-                for n in range(ROUNDS):
-                    _feed(client, f"{kind}{n}", count, every)
-                    rounds.append(_consume(desk, chat.id, client, f"{kind}{n}", count))
-                rates = sorted(float(r["events_per_second"]) for r in rounds)  # type: ignore[arg-type]
-                figures[kind] = {
-                    "events_per_round": count,
-                    "blocked": f"one in {every}" if every else "none",
-                    "events_per_second_min_median_max": [
-                        rates[0],
-                        statistics.median(rates),
-                        rates[-1],
-                    ],
-                    "rounds": rounds,
-                }
-            client.close()
-            database.dispose()
+            sqlite_url = f"sqlite:///{base / 'var' / 'bench.db'}"
+            figures["sqlite"] = _measure(sqlite_url, redis_url, clean, mixed)
+            with _postgres() as postgres_url:
+                if postgres_url is not None:
+                    figures["postgresql"] = _measure(postgres_url, redis_url, clean, mixed)
         finally:
             os.chdir(cwd)
             process.terminate()
