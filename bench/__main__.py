@@ -26,6 +26,7 @@ BENCHMARKS = (
     "rulesets",
     "scan",
     "rescan",
+    "consume",
     "load",
 )
 OPTIONAL = ("load",)  # minutes long, and starts servers: runs only when named

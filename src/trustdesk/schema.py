@@ -12,6 +12,7 @@ from trustdesk.db.base import Base
 from trustdesk.identity import models as identity_models
 from trustdesk.records import models as records_models
 from trustdesk.screening import models as screening_models
+from trustdesk.streams import models as streams_models
 
 metadata = Base.metadata
 
@@ -23,4 +24,5 @@ __all__ = [
     "metadata",
     "records_models",
     "screening_models",
+    "streams_models",
 ]

@@ -243,6 +243,30 @@ class Settings(BaseSettings):
     max_request_bytes: int = _number(
         1_048_576, 1024, about="Largest request body the HTTP API accepts."
     )
+    stream_batch: int = _number(
+        100, 1, 10_000, about="Events `trustdesk consume` acts on in one transaction."
+    )
+    stream_max_in_flight: int = _number(
+        1000,
+        1,
+        100_000,
+        about="Events `trustdesk consume` holds read and unacknowledged at most; it reads "
+        "no more until they are answered (and none while the database is unavailable).",
+    )
+    stream_claim_idle_seconds: int = _number(
+        30,
+        1,
+        86_400,
+        about="An event another consumer of the group has left unacknowledged this long "
+        "is claimed (that consumer is taken for dead).",
+    )
+    stream_receipt_days: int = _number(
+        7,
+        1,
+        3650,
+        about="Keep the receipt of a stream event that was acted on this long: a redelivery "
+        "within it is answered from the receipt, never acted on twice.",
+    )
 
     @field_validator("forwarded_allow_ips", mode="before")
     @classmethod

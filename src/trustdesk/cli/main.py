@@ -8,6 +8,7 @@ from trustdesk import __version__
 from trustdesk.cli import (
     actions,
     compliance,
+    consume,
     db,
     evidence,
     export,
@@ -57,6 +58,7 @@ app.add_typer(vault.app, name="vault")
 app.command("serve")(serve.serve)
 app.command("scan")(scan.scan)
 app.command("rescan")(rescan.rescan)
+app.command("consume")(consume.consume)
 
 
 def _version(value: bool) -> None:

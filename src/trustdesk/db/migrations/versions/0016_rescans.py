@@ -2,7 +2,7 @@
 service's stored items indexed in the order a rescan reads them.
 
 Revision ID: 0016
-Revises: 0012
+Revises: 0015
 Create Date: 2026-12-07
 """
 
@@ -15,7 +15,7 @@ import trustdesk.db.base
 from trustdesk.db import ddl
 
 revision: str = "0016"
-down_revision: str | None = "0012"
+down_revision: str | None = "0015"
 
 
 def upgrade() -> None:

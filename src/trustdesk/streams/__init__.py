@@ -1,0 +1,1 @@
+"""Streams in: content events read from Redis Streams (or Kafka), screened, answered."""

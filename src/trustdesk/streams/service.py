@@ -1,0 +1,178 @@
+"""Use cases of the streams slice: act on a batch of content events, once each; purge the
+receipts that make it once.
+
+Each event goes through the screen use case (:func:`trustdesk.screening.screen.screen`, as
+``POST /v1/screen`` does) for the consumer's service. An event screening stored (held,
+blocked, or matched in shadow, so acted on: a case, a decision, a log entry) leaves a
+:class:`~trustdesk.streams.models.StreamReceipt` in the same transaction, keyed by service,
+source and content id, with the verdict. A redelivered event with a receipt is answered
+from it, neither screened nor acted on again. An event nothing was stored for (allowed, or
+refused by the publishing gate) has no receipt and is screened again when redelivered,
+which is harmless: it stores nothing and acts on nothing, its verdict is only counted.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from trustdesk.db.engine import read_transaction, transaction
+from trustdesk.errors import TrustdeskError
+from trustdesk.screening import screen as screen_use_case
+from trustdesk.screening.runtime import ScreenerRegistry
+from trustdesk.screening.schemas import ScreenResponse
+from trustdesk.screening.service import PublishGate, ScreeningListener
+from trustdesk.streams.events import Event, Refusal
+from trustdesk.streams.models import StreamReceipt
+
+
+@dataclass(frozen=True, slots=True)
+class Screens:
+    """How the consumer's service screens: the Desk's gate, screeners and listener."""
+
+    service_id: uuid.UUID
+    source: str  # the stream, as receipts name it (``redis:posts``)
+    gate: PublishGate
+    screeners: ScreenerRegistry
+    listener: ScreeningListener | None
+    max_findings: int
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """An event's verdict (``body``, the JSON of ``POST /v1/screen``'s answer), or the
+    refusal screening raised for it; ``replayed``: from its receipt, not screened again."""
+
+    content_id: str
+    verdict: str
+    body: str
+    replayed: bool = False
+    stored: bool = False
+    refusal: Refusal | None = None
+
+
+def act_on(session: Session, screens: Screens, events: Sequence[Event]) -> list[Answer]:
+    """Screen ``events`` in one transaction, in order, each at most once: one answer each.
+
+    A database error rolls back the whole batch and propagates (nothing was answered, so
+    the caller acknowledges nothing and tries again). A domain error screening one event
+    (a :class:`~trustdesk.errors.TrustdeskError`), or a receipt another consumer wrote
+    first, rolls the batch back and does it again with a savepoint per event: that event
+    alone is refused (its answer carries the refusal) or answered from the other's
+    receipt, the others stand. (Savepoints for every batch would halve the clean rate.)
+    """
+    try:
+        return _act(session, screens, events, isolate=False)
+    except (TrustdeskError, IntegrityError):
+        return _act(session, screens, events, isolate=True)
+
+
+def _act(
+    session: Session, screens: Screens, events: Sequence[Event], *, isolate: bool
+) -> list[Answer]:
+    with transaction(session):
+        known = _receipts(session, screens, {e.item.content_id for e in events})
+        answers = []
+        for event in events:
+            content_id = event.item.content_id
+            if content_id in known:
+                answers.append(_replay(content_id, known[content_id]))
+                continue
+            answer = (
+                _isolated(session, screens, event) if isolate else _screen(session, screens, event)
+            )
+            if answer.stored:
+                known[content_id] = json.loads(answer.body)
+            answers.append(answer)
+        return answers
+
+
+def _isolated(session: Session, screens: Screens, event: Event) -> Answer:
+    """Screen ``event`` on a savepoint: a refusal or a lost race rolls back it alone."""
+    content_id = event.item.content_id
+    try:
+        with session.begin_nested():
+            return _screen(session, screens, event)
+    except IntegrityError:
+        # Another consumer stored it first and committed (its receipt's key is ours);
+        # any other conflict is no race of ours and propagates.
+        won = _receipts(session, screens, {content_id})
+        if content_id not in won:
+            raise
+        return _replay(content_id, won[content_id])
+    except TrustdeskError as exc:
+        return Answer(content_id, "", "", refusal=Refusal(exc.code, str(exc)))
+
+
+def _screen(session: Session, screens: Screens, event: Event) -> Answer:
+    """The screen use case for ``event``, and its receipt if it stored the item."""
+    content_id = event.item.content_id
+    outcome = screen_use_case.screen(
+        session,
+        screen_use_case.ScreenCall(screens.service_id, event.item, event.context),
+        gate=screens.gate,
+        screeners=screens.screeners,
+        listener=screens.listener,
+        max_findings=screens.max_findings,
+    )
+    answer = ScreenResponse.of(content_id, outcome.screening, outcome.item_id)
+    if outcome.gated:
+        answer = answer.model_copy(update={"ruleset": None})
+    body = answer.model_dump(mode="json")
+    if outcome.item_id is not None:
+        session.add(
+            StreamReceipt(
+                service_id=screens.service_id,
+                source=screens.source,
+                content_id=content_id,
+                item_id=outcome.item_id,
+                verdict=body,
+            )
+        )
+        session.flush()
+    return Answer(content_id, body["verdict"], _dumps(body), stored=outcome.item_id is not None)
+
+
+def _receipts(session: Session, screens: Screens, content_ids: set[str]) -> dict[str, Any]:
+    if not content_ids:
+        return {}
+    rows = session.execute(
+        select(StreamReceipt.content_id, StreamReceipt.verdict).where(
+            StreamReceipt.service_id == screens.service_id,
+            StreamReceipt.source == screens.source,
+            StreamReceipt.content_id.in_(content_ids),
+        )
+    ).all()
+    return {str(content_id): verdict for content_id, verdict in rows}
+
+
+def _replay(content_id: str, body: dict[str, Any]) -> Answer:
+    return Answer(content_id, str(body["verdict"]), _dumps(body), replayed=True, stored=True)
+
+
+def _dumps(body: dict[str, Any]) -> str:
+    """One spelling of a verdict, first answer or replay (JSONB reorders keys)."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def warm(session: Session, screens: Screens) -> bool:
+    """Load the service's active rule set before the first event (compiled, or read from
+    the cache); whether it has one."""
+    with read_transaction(session):
+        return screens.screeners.for_service(session, screens.service_id) is not None
+
+
+def purge_receipts(session: Session, *, before: datetime) -> int:
+    """Forget receipts written before ``before``: an event redelivered after that is
+    screened (and, if it matches, acted on) again. Returns how many were purged."""
+    with transaction(session):
+        purged = session.execute(delete(StreamReceipt).where(StreamReceipt.created_at < before))
+        return int(getattr(purged, "rowcount", 0) or 0)
