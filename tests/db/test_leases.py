@@ -112,4 +112,3 @@ def test_a_holder_that_stops_renewing_is_taken_over_after_the_ttl(fresh: Databas
     seen = asyncio.run(scenario())
     assert seen[0] == "dead"
     assert running == ["alive"]
-

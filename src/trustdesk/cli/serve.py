@@ -1,8 +1,10 @@
-"""``trustdesk serve``: migrate the database, optionally load the demo, run the HTTP server."""
+"""``trustdesk serve``: migrate the database, optionally load the demo, run the HTTP server
+in one process or in ``--workers`` processes."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import os
+from typing import Annotated, Any
 
 import typer
 import uvicorn
@@ -16,6 +18,8 @@ from trustdesk.db.engine import Database
 from trustdesk.errors import ConfigurationError
 from trustdesk.settings import Environment
 
+FACTORY = "trustdesk.app:factory"
+
 
 def serve(
     db: DbOption = None,
@@ -24,6 +28,15 @@ def serve(
     load_demo: Annotated[
         bool, typer.Option("--demo", help="Load the demo data set (development only).")
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Server processes sharing the port (about one per core); background "
+            "loops run in one of them, under a lease.",
+        ),
+    ] = 1,
 ) -> None:
     """Run the HTTP API (and console) after bringing the database schema up to date."""
     with reporting_errors():
@@ -32,7 +45,9 @@ def serve(
         if load_demo and settings.environment is not Environment.DEVELOPMENT:
             msg = "--demo loads well-known credentials and runs only in development mode"
             raise ConfigurationError(msg)
-        database = Database.from_url(settings.database_url)
+        # Once, before any worker starts: the schema, the key files (made on first start)
+        # and the demo; the workers then only read them.
+        database = Database.from_settings(settings)
         migrate.upgrade(database.engine)
         app = create_app(settings, database)
         if load_demo:
@@ -46,11 +61,20 @@ def serve(
     stdout.print(f"  API document: http://{bind_host}:{bind_port}/docs", highlight=False)
     # proxy_headers=False: uvicorn would believe X-Forwarded-For from loopback by default;
     # the app believes it only from TRUSTDESK_FORWARDED_ALLOW_IPS (see create_app).
-    uvicorn.run(
-        app,
-        host=bind_host,
-        port=bind_port,
-        log_level="info",
-        server_header=False,
-        proxy_headers=False,
-    )
+    options: dict[str, Any] = {
+        "host": bind_host,
+        "port": bind_port,
+        "log_level": "info",
+        "server_header": False,
+        "proxy_headers": False,
+        "loop": "uvloop",
+        "http": "httptools",
+    }
+    if workers == 1:
+        uvicorn.run(app, **options)
+        return
+    database.dispose()  # the workers open their own
+    # Each worker builds the app from the environment (trustdesk.app:factory), so --db
+    # reaches them through it.
+    os.environ["TRUSTDESK_DATABASE_URL"] = settings.database_url
+    uvicorn.run(FACTORY, factory=True, workers=workers, **options)

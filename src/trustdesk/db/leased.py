@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from trustdesk.db import leases
 from trustdesk.db.engine import Database
 
 log = logging.getLogger("trustdesk.leases")
-Job = Callable[[], Awaitable[None]]
+Job = Callable[[], Coroutine[Any, Any, None]]
 
 
 async def _stop(task: asyncio.Task[None] | None) -> None:

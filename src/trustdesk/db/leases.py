@@ -55,7 +55,7 @@ def holder_name() -> str:
 def database_now(session: Session) -> datetime:
     """The time every host agrees on: PostgreSQL's clock; SQLite's host (one host only)."""
     if session.get_bind().dialect.name == "postgresql":
-        now = session.scalar(select(func.clock_timestamp()))
+        now: datetime | None = session.scalar(select(func.clock_timestamp()))
         assert now is not None
         return now
     return utcnow()
@@ -113,4 +113,3 @@ def lease_holder(database: Database, name: str) -> str | None:
         return session.scalar(
             select(Lease.holder).where(Lease.name == name, Lease.expires_at >= moment)
         )
-

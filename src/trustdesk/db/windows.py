@@ -38,11 +38,11 @@ def add(database: Database, name: str, client: str, minute: int, requests: int =
         statement = maker(RateWindow).values(
             name=name, client=client[:100], minute=minute, requests=requests
         )
-        statement = statement.on_conflict_do_update(
+        upsert = statement.on_conflict_do_update(
             index_elements=["name", "client", "minute"],
             set_={"requests": RateWindow.requests + statement.excluded.requests},
         ).returning(RateWindow.requests)
-        count = session.scalar(statement)
+        count = session.scalar(upsert)
     assert count is not None
     return int(count)
 
