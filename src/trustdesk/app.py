@@ -162,7 +162,10 @@ def warm_screeners(app: FastAPI) -> list[str]:
 @contextlib.asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     desk = desk_of(app)
-    await run_in_threadpool(warm_screeners, app)
+    try:
+        await run_in_threadpool(warm_screeners, app)
+    except Exception:  # the database is down: serve anyway, requests load them when it is up
+        log.exception("loading the rule sets before serving failed")
     _vet_in_background(desk)
     ttl = desk.settings.lease_ttl_seconds
     tasks = [
