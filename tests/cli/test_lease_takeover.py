@@ -21,7 +21,7 @@ from trustdesk.records import service as records
 
 from support import TemporaryPostgres, running_server
 
-TTL = "2"
+TTL = "3"
 
 
 @pytest.fixture
