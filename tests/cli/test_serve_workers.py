@@ -3,12 +3,18 @@ migration, and background loops run in one of them under a lease."""
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import sqlite3
 import subprocess
 from pathlib import Path
 
-from support import running_server
+import httpx
+
+from trustdesk import demo
+
+from support import bearer, running_server
 
 
 def _children(pid: int) -> set[int]:
@@ -56,36 +62,45 @@ def _ask(port: int) -> socket.socket:
     return connection
 
 
-def _answering_processes(process: subprocess.Popen[str], port: int) -> set[int]:
-    """The server's child processes that answered requests, found by who holds the
-    accepted connections (the kernel hands each to one worker)."""
+def _owner(workers: set[int], port: int, connection: socket.socket) -> int | None:
+    """The worker holding the server's end of ``connection``."""
+    inode = _accepted_inode(port, connection.getsockname()[1])
+    return next((pid for pid in workers if inode in _socket_inodes(pid)), None)
+
+
+def _answering_processes(process: subprocess.Popen[str], port: int) -> list[int | None]:
+    """Which worker answers a request; then, with that one stopped (SIGSTOP: it cannot
+    accept), which answers the next. The kernel hands a connection to any worker waiting
+    on the shared socket, so only stopping one shows that another answers too."""
     workers = _children(process.pid)
-    by_inode = {inode: pid for pid in workers for inode in _socket_inodes(pid)}
-    answered: set[int] = set()
-    held = []
-    for _ in range(60):  # bounded: stop once two have answered
-        connection = _ask(port)
-        held.append(connection)
-        inode = _accepted_inode(port, connection.getsockname()[1])
-        if inode is not None:
-            by_inode.update({i: pid for pid in workers for i in _socket_inodes(pid)})
-            if inode in by_inode:
-                answered.add(by_inode[inode])
-        if len(answered) >= 2:
-            break
-    for connection in held:
-        connection.close()
+    first = _ask(port)
+    answered = [_owner(workers, port, first)]
+    assert answered[0] is not None
+    os.kill(answered[0], signal.SIGSTOP)
+    try:
+        second = _ask(port)
+        answered.append(_owner(workers, port, second))
+    finally:
+        os.kill(answered[0], signal.SIGCONT)
+    first.close()
+    second.close()
     return answered
 
 
 def test_two_worker_processes_answer_and_one_runs_the_checkpoints(tmp_path: Path) -> None:
-    env = {"TRUSTDESK_CHECKPOINT_INTERVAL_SECONDS": "1", "TRUSTDESK_LEASE_TTL_SECONDS": "2"}
-    with running_server(tmp_path, "--workers", "2", env=env) as (base, process):
+    # Rare background writes: a worker stopped inside a SQLite write would make the other
+    # wait for the lock (and uvicorn replaces a worker stopped for more than 5 s).
+    env = {"TRUSTDESK_CHECKPOINT_INTERVAL_SECONDS": "60", "TRUSTDESK_LEASE_TTL_SECONDS": "30"}
+    started = running_server(tmp_path, "--workers", "2", "--demo", env=env, start_seconds=180)
+    with started as (base, process):
+        chat = demo.SERVICES[0]
+        answer = httpx.get(f"{base}/v1/service", headers=bearer(chat.api_key))
+        assert answer.json()["name"] == chat.name
         port = int(base.rsplit(":", 1)[1])
         answered = _answering_processes(process, port)
         workers = _children(process.pid)
-        assert len(answered) == 2
-        assert answered <= workers
+        assert len(set(answered)) == 2
+        assert set(answered) <= workers
         database = sqlite3.connect(tmp_path / "var" / "serve.db")
         holders = database.execute("SELECT name, holder FROM leases").fetchall()
         database.close()
@@ -95,3 +110,4 @@ def test_two_worker_processes_answer_and_one_runs_the_checkpoints(tmp_path: Path
         assert int(holder.split(":")[1]) in workers
     log = (tmp_path / "server.log").read_text(encoding="utf-8")
     assert log.count("Application startup complete") == 2
+    assert log.count("Demo data loaded") == 1  # once, by the supervisor, before the workers

@@ -10,12 +10,13 @@ import typer
 import uvicorn
 
 from trustdesk import demo
-from trustdesk.app import create_app, desk_of
+from trustdesk.app import create_app, desk_of, warm_screeners
 from trustdesk.cli.context import DbOption, load_settings
 from trustdesk.cli.output import reporting_errors, stdout
 from trustdesk.db import migrate
 from trustdesk.db.engine import Database
 from trustdesk.errors import ConfigurationError
+from trustdesk.screening import zygote
 from trustdesk.settings import Environment
 
 FACTORY = "trustdesk.app:factory"
@@ -54,6 +55,9 @@ def serve(
             desk = desk_of(app)
             credentials = demo.load(desk.database, desk.packs, desk.vault)
             stdout.print(demo.describe(credentials), highlight=False)
+        if workers > 1:  # compile what the cache lacks once, here: each worker only loads it
+            warm_screeners(app)
+            zygote.close_all()
     bind_host = host or settings.host
     bind_port = port or settings.port
     stdout.print(f"trustdesk listening on http://{bind_host}:{bind_port}/", highlight=False)
