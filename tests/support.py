@@ -143,10 +143,14 @@ def clean_environment(**extra: str) -> dict[str, str]:
 
 @contextmanager
 def running_server(
-    folder: Path, *args: str, env: dict[str, str] | None = None, db: str | None = None
+    folder: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    db: str | None = None,
+    start_seconds: float = 60,
 ) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     """``trustdesk serve`` as a real process on a free loopback port, on the database ``db``
-    (default: SQLite in ``folder``).
+    (default: SQLite in ``folder``), answering within ``start_seconds`` (a bound).
 
     Its output goes to ``folder / "server.log"`` (a pipe could fill up and stall it).
     """
@@ -172,7 +176,7 @@ def running_server(
         env=clean_environment(**(env or {})),
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + start_seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
             log.close()
@@ -184,7 +188,7 @@ def running_server(
             time.sleep(0.2)
     else:
         process.kill()
-        pytest.fail("server did not answer /healthz within 60 s")
+        pytest.fail(f"server did not answer /healthz within {start_seconds:g} s")
     try:
         yield base, process
     finally:

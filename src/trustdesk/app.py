@@ -23,6 +23,7 @@ from trustdesk.compliance import api as compliance_api
 from trustdesk.compliance import filings, inventory_csv
 from trustdesk.console import site as console
 from trustdesk.db.engine import Database
+from trustdesk.db.leased import Job, run_under_lease
 from trustdesk.errors import TrustdeskError
 from trustdesk.http import callers, deps, problems
 from trustdesk.http.deps import SessionDep
@@ -33,7 +34,7 @@ from trustdesk.policy import api as policy_api
 from trustdesk.records import api as records_api
 from trustdesk.records import service as records
 from trustdesk.screening import api as screening_api
-from trustdesk.settings import Environment, Settings
+from trustdesk.settings import Environment, Settings, get_settings
 from trustdesk.wiring import Desk, build_desk
 
 DESCRIPTION = """\
@@ -108,17 +109,17 @@ def vet_webhooks(desk: Desk) -> list[webhook_store.StoredRefusal]:
     return refused
 
 
-@contextlib.asynccontextmanager
-async def _delivering(app: FastAPI) -> AsyncIterator[None]:
-    desk = desk_of(app)
-    settings = desk.settings
-    if settings.environment is Environment.PRODUCTION:  # the rules may have changed
+def _vet_in_background(desk: Desk) -> None:
+    if desk.settings.environment is Environment.PRODUCTION:  # the rules may have changed
         # On a thread of its own: a tenant's slow name server must not delay the start.
         vetting = threading.Thread(target=vet_webhooks, args=(desk,), daemon=True)
         vetting.start()
-    if not settings.delivery_interval_seconds:
-        yield
-        return
+
+
+async def _deliver(app: FastAPI) -> None:
+    """Deliver webhooks until cancelled (the job of the lease :data:`DELIVERY_LEASE`)."""
+    desk = desk_of(app)
+    settings = desk.settings
     worker = dispatch.DeliveryWorker(
         desk.database,
         desk.vault.keyring,
@@ -128,21 +129,51 @@ async def _delivering(app: FastAPI) -> AsyncIterator[None]:
     )
     await run_in_threadpool(worker.start)
     try:
-        yield
+        await asyncio.Event().wait()
     finally:
         await run_in_threadpool(worker.stop)
 
 
-@contextlib.asynccontextmanager
-async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+CHECKPOINT_LEASE = "checkpoints"
+DELIVERY_LEASE = "webhook-delivery"
+
+
+def background_jobs(app: FastAPI) -> dict[str, Job]:
+    """The loops that run in one process of all those sharing the database, by lease name."""
     settings = desk_of(app).settings
-    tasks = []
+    jobs: dict[str, Job] = {}
     if settings.checkpoint_interval_seconds:
         interval = settings.checkpoint_interval_seconds
-        tasks.append(asyncio.create_task(_checkpoint_loop(app, interval)))
+        jobs[CHECKPOINT_LEASE] = lambda: _checkpoint_loop(app, interval)
+    if settings.delivery_interval_seconds:
+        jobs[DELIVERY_LEASE] = lambda: _deliver(app)
+    return jobs
+
+
+def warm_screeners(app: FastAPI) -> list[str]:
+    """Load every service's active rule set (from the shared on-disk cache) before serving."""
+    desk = desk_of(app)
+    with desk.database.session() as session:
+        warmed = desk.screeners.warm(session)
+    log.info("rule sets loaded before serving: %s", ", ".join(warmed) or "none")
+    return warmed
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    desk = desk_of(app)
     try:
-        async with _delivering(app):
-            yield
+        await run_in_threadpool(warm_screeners, app)
+    except Exception:  # the database is down: serve anyway, requests load them when it is up
+        log.exception("loading the rule sets before serving failed")
+    _vet_in_background(desk)
+    ttl = desk.settings.lease_ttl_seconds
+    tasks = [
+        asyncio.create_task(run_under_lease(desk.database, name, job, ttl=ttl))
+        for name, job in background_jobs(app).items()
+    ]
+    try:
+        yield
     finally:
         for task in tasks:
             task.cancel()
@@ -198,7 +229,7 @@ def create_app(
         lifespan=_lifespan,
         dependencies=[Depends(refuse_nul)],
     )
-    desk = build_desk(settings, database or Database.from_url(settings.database_url))
+    desk = build_desk(settings, database or Database.from_settings(settings))
     app.state.desk = desk if adjust is None else adjust(desk)
     problems.install(app)
     app.add_middleware(
@@ -237,3 +268,11 @@ def create_app(
     pages = console.install(app, settings)  # the web console under /console; / redirects to it
     pages.state = app.state  # its pages read the same Desk
     return app
+
+
+def factory() -> FastAPI:
+    """The application of the environment's settings (``TRUSTDESK_*``, ``.env``), for a
+    process manager: ``uvicorn --factory trustdesk.app:factory`` or gunicorn's
+    ``trustdesk.app:factory()`` with uvicorn's worker class. It does not migrate: run
+    ``trustdesk db upgrade`` once before starting the workers (``trustdesk serve`` does)."""
+    return create_app(get_settings())

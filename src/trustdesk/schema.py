@@ -8,6 +8,8 @@ from __future__ import annotations
 from trustdesk.auth import models as auth_models
 from trustdesk.cases import models as cases_models
 from trustdesk.compliance import models as compliance_models
+from trustdesk.db import leases as lease_models
+from trustdesk.db import windows as window_models
 from trustdesk.db.base import Base
 from trustdesk.identity import models as identity_models
 from trustdesk.records import models as records_models
@@ -21,8 +23,10 @@ __all__ = [
     "cases_models",
     "compliance_models",
     "identity_models",
+    "lease_models",
     "metadata",
     "records_models",
     "screening_models",
     "streams_models",
+    "window_models",
 ]

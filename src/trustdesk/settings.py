@@ -58,6 +58,30 @@ class Settings(BaseSettings):
         default=DEFAULT_DATABASE_URL,
         description="The database: sqlite:///PATH or postgresql://USER@HOST/DB.",
     )
+    database_pool_size: int = _number(
+        8,
+        1,
+        500,
+        about="PostgreSQL connections each server process keeps open. Every process of "
+        "every host has its own pool: keep hosts x workers x (this + the overflow) below "
+        "the server's max_connections (100 by default), with room for commands.",
+    )
+    database_max_overflow: int = _number(
+        4, 0, 500, about="Connections a process may open beyond its pool at a peak (closed after)."
+    )
+    database_pool_recycle_seconds: int = _number(
+        1800,
+        0,
+        about="Replace a pooled connection this old (0: never); keep it below any idle "
+        "timeout between the hosts and PostgreSQL (a proxy, a firewall, PgBouncer).",
+    )
+    lease_ttl_seconds: float = Field(
+        default=5.0,
+        ge=1,
+        le=300,
+        description="How long a background loop's lease lasts unless renewed (every third "
+        "of it): another process takes the loop over this long after its holder dies.",
+    )
     secret_key: SecretStr = Field(
         default=SecretStr("development-only"),
         description="Keys the console's cookies and its visitors' CSRF tokens.",

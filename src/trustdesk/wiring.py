@@ -160,8 +160,8 @@ def build_desk(settings: Settings, database: Database, *, open_keys: bool = True
             suspend_at=max(settings.strike_suspend_at, settings.strike_warn_at + 1),
             expiry_days=settings.strike_expiry_days,
         ),
-        notice_limiter=RateLimiter(settings.notices_per_minute),
-        login_limiter=RateLimiter(LOGIN_ATTEMPTS_PER_MINUTE),
+        notice_limiter=RateLimiter(settings.notices_per_minute, database, "notices"),
+        login_limiter=RateLimiter(LOGIN_ATTEMPTS_PER_MINUTE, database, "logins"),
         screeners=screeners(settings, packs.all),
         upload_quota=UploadQuota(settings.max_ruleset_bytes, settings.ruleset_deploys_per_hour),
     )

@@ -19,13 +19,16 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from trustdesk.db.engine import read_transaction
 from trustdesk.policy.schema import Pack
 from trustdesk.screening import service
 from trustdesk.screening.cache import CompiledCache, build_screener
 from trustdesk.screening.compiler import Compiled, Compiler
 from trustdesk.screening.engine import Screener, compile_screener
+from trustdesk.screening.models import RuleSetDeployment
 from trustdesk.screening.sources import RuleSetSource, load_archive
 
 __all__ = ["CompiledCache", "ScreenerRegistry", "archive_folder", "as_archive", "build_screener"]
@@ -137,6 +140,44 @@ class ScreenerRegistry:
             return self._build(self._compiler.rebuild(archive, self._packs()), archive)
 
         return self._get(version, rebuild)
+
+    def warm(self, session: Session) -> list[str]:
+        """Load every service's active rule set now (the server does before its first
+        request), from the on-disk cache the processes share; the versions loaded.
+
+        At most ``keep`` versions, those deployed last, are loaded: more would only push
+        each other out of memory again.
+        """
+        latest = (
+            select(
+                RuleSetDeployment.service_id,
+                func.max(RuleSetDeployment.sequence).label("sequence"),
+            )
+            .group_by(RuleSetDeployment.service_id)
+            .subquery()
+        )
+        with read_transaction(session):
+            rows = session.execute(
+                select(RuleSetDeployment.service_id, RuleSetDeployment.version)
+                .join(
+                    latest,
+                    (RuleSetDeployment.service_id == latest.c.service_id)
+                    & (RuleSetDeployment.sequence == latest.c.sequence),
+                )
+                .order_by(RuleSetDeployment.deployed_at.desc())
+            ).all()
+        warmed: list[str] = []
+        for service_id, version in rows:
+            if version not in warmed and len(warmed) >= self._keep:
+                continue
+            try:
+                self.for_service(session, service_id)
+            except Exception:  # its requests will try again (and fail the same way)
+                log.exception("loading rule set %s of service %s failed", version, service_id)
+            else:
+                if version not in warmed:
+                    warmed.append(version)
+        return warmed
 
     def forget_active(self, service_id: uuid.UUID) -> None:
         self._active.pop(service_id, None)

@@ -156,7 +156,9 @@ _POOLS: dict[tuple[object, ...], list[Zygote]] = {}
 _POOLS_LOCK = threading.Lock()
 
 
-def _close_all() -> None:
+def close_all() -> None:
+    """Kill and reap every idle zygote: at exit, or once a process is done compiling
+    (``trustdesk serve --workers``' supervisor, after filling the cache for its workers)."""
     with _POOLS_LOCK:
         for zygotes in _POOLS.values():
             for zygote in zygotes:
@@ -164,7 +166,7 @@ def _close_all() -> None:
         _POOLS.clear()
 
 
-atexit.register(_close_all)  # kill and reap every zygote
+atexit.register(close_all)  # kill and reap every zygote
 
 
 @contextlib.contextmanager

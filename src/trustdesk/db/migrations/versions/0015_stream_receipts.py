@@ -2,7 +2,7 @@
 receipt, never screened or acted on twice (``trustdesk consume``).
 
 Revision ID: 0015
-Revises: 0012
+Revises: 0014
 Create Date: 2026-12-07
 """
 
@@ -15,7 +15,7 @@ import trustdesk.db.base
 from trustdesk.db import ddl
 
 revision: str = "0015"
-down_revision: str | None = "0012"
+down_revision: str | None = "0014"
 
 
 def upgrade() -> None:
