@@ -33,6 +33,7 @@ from trustdesk.policy import api as policy_api
 from trustdesk.records import api as records_api
 from trustdesk.records import service as records
 from trustdesk.screening import api as screening_api
+from trustdesk.screening import tally
 from trustdesk.settings import Environment, Settings
 from trustdesk.wiring import Desk, build_desk
 
@@ -135,11 +136,17 @@ async def _delivering(app: FastAPI) -> AsyncIterator[None]:
 
 @contextlib.asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    settings = desk_of(app).settings
+    desk = desk_of(app)
+    settings = desk.settings
     tasks = []
     if settings.checkpoint_interval_seconds:
         interval = settings.checkpoint_interval_seconds
         tasks.append(asyncio.create_task(_checkpoint_loop(app, interval)))
+    if settings.screening_outbox_poll_seconds:
+        tasks.append(asyncio.create_task(desk.screening_outbox.run()))
+    if desk.screening_tally is not None:
+        every = settings.screening_counts_flush_seconds
+        tasks.append(asyncio.create_task(tally.run(desk.screening_tally, desk.database, every)))
     try:
         async with _delivering(app):
             yield
@@ -148,6 +155,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if desk.screening_tally is not None:  # what the last interval counted
+            await run_in_threadpool(desk.screening_tally.flush_to, desk.database)
 
 
 UPLOAD_OVERHEAD = 64 * 1024  # a multipart body's boundaries, headers and other fields
