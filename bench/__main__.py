@@ -15,7 +15,15 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-BENCHMARKS = ("foundation", "records", "screening", "identity", "console", "rulesets")
+BENCHMARKS = (
+    "foundation",
+    "records",
+    "screening",
+    "identity",
+    "console",
+    "rulesets",
+    "door",
+)
 RESULTS = Path(__file__).with_name("results")
 
 

@@ -222,6 +222,11 @@ class OutboxDriver:
         self._wake: asyncio.Event | None = None
         self._passed: asyncio.Event | None = None  # set (and replaced) after each pass
 
+    @property
+    def running(self) -> bool:
+        """Whether :meth:`run` runs (in this process's event loop)."""
+        return self._loop is not None
+
     def kick(self) -> None:
         """Something was stored: wake the loop (from any thread; nothing if none runs)."""
         loop, wake = self._loop, self._wake
