@@ -48,7 +48,8 @@ from trustdesk.screening.tally import Key, add_counts
 
 log = logging.getLogger("trustdesk.screening")
 
-BATCH = 200  # follow-ups per transaction
+BATCH = 200  # follow-ups per transaction, at most
+HOLD_SECONDS = 0.25  # what a driver's batch aims to hold the log's lock (SQLite: all writes)
 MAX_ATTEMPTS = 5  # failed follow-ups of one item before it is parked
 REMEMBERED = 10_000  # item ids a driver remembers as done, for settled()
 TRANSIENT = (OperationalError, InterfaceError)  # the database's fault, not the item's
@@ -216,6 +217,7 @@ class OutboxDriver:
         self.listener = listener
         self.poll_seconds = poll_seconds
         self.batch = batch
+        self._limit = max(1, batch // 10)  # the next batch's size (see drain_now)
         self._lock = Lock()
         self._done: OrderedDict[uuid.UUID, None] = OrderedDict()  # done or parked here
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -236,21 +238,31 @@ class OutboxDriver:
 
     def drain_now(self) -> int:
         """Drain until no full batch is left, here (a thread, a command); returns how many
-        items were followed up."""
+        items were followed up. Each batch is sized from the last one's pace to hold the
+        log's lock about :data:`HOLD_SECONDS` (on SQLite every writer waits for it)."""
         total = 0
         try:
             with self.database.session() as session:
                 while True:
-                    drained = drain(session, self.listener, self.batch)
+                    started = time.monotonic()
+                    drained = drain(session, self.listener, self._limit)
                     self._remember(drained)
                     total += len(drained.done)
-                    if len(drained.done) + len(drained.failed) + len(drained.parked) < self.batch:
+                    seen = len(drained.done) + len(drained.failed) + len(drained.parked)
+                    full, self._limit = seen >= self._limit, self._paced(seen, started)
+                    if not full:
                         return total
         finally:
             loop = self._loop
             if loop is not None:
                 with contextlib.suppress(RuntimeError):
                     loop.call_soon_threadsafe(self._next_pass)
+
+    def _paced(self, seen: int, started: float) -> int:
+        if not seen:
+            return self._limit
+        each = max(time.monotonic() - started, 1e-6) / seen
+        return max(1, min(self.batch, int(HOLD_SECONDS / each)))
 
     def _remember(self, drained: Drained) -> None:
         with self._lock:
