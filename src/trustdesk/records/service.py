@@ -89,8 +89,9 @@ def _held(session: Session) -> _Held:
     held = session.info.get(HELD)
     if isinstance(held, _Held) and root is not None and held.transaction is root:
         return held
+    if root is None:
+        raise RuntimeError("the log's lock lasts a transaction: open one first")
     _lock(session)
-    assert root is not None  # (the caller opened a transaction)
     held = session.info[HELD] = _Held(root)
     return held
 
