@@ -27,6 +27,7 @@ BENCHMARKS = (
     "scan",
     "rescan",
     "consume",
+    "door",
     "load",
 )
 OPTIONAL = ("load",)  # minutes long, and starts servers: runs only when named

@@ -131,6 +131,10 @@ def settings(tmp_path: Path, ruleset_cache: Path) -> Settings:
         cache_dir=ruleset_cache,
         checkpoint_interval_seconds=0,
         delivery_interval_seconds=0,
+        # One shared connection per test: no loop may use it beside the requests, so counts
+        # are written at once and a stored item is followed up by its request's task.
+        screening_counts_flush_seconds=0,
+        screening_outbox_poll_seconds=0,
     )
 
 

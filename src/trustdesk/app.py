@@ -34,6 +34,7 @@ from trustdesk.policy import api as policy_api
 from trustdesk.records import api as records_api
 from trustdesk.records import service as records
 from trustdesk.screening import api as screening_api
+from trustdesk.screening import tally
 from trustdesk.settings import Environment, Settings, get_settings
 from trustdesk.wiring import Desk, build_desk
 
@@ -136,6 +137,7 @@ async def _deliver(app: FastAPI) -> None:
 
 CHECKPOINT_LEASE = "checkpoints"
 DELIVERY_LEASE = "webhook-delivery"
+OUTBOX_LEASE = "screening-outbox"  # finds follow-ups other processes or a crash left
 
 
 def background_jobs(app: FastAPI) -> dict[str, Job]:
@@ -147,6 +149,21 @@ def background_jobs(app: FastAPI) -> dict[str, Job]:
         jobs[CHECKPOINT_LEASE] = lambda: _checkpoint_loop(app, interval)
     if settings.delivery_interval_seconds:
         jobs[DELIVERY_LEASE] = lambda: _deliver(app)
+    if settings.screening_outbox_poll_seconds:
+        jobs[OUTBOX_LEASE] = desk_of(app).screening_outbox.poll
+    return jobs
+
+
+def process_jobs(app: FastAPI) -> list[Job]:
+    """The loops every process runs for itself: its own follow-ups, drained as they are
+    stored, and its own counts, written every few seconds."""
+    desk = desk_of(app)
+    jobs: list[Job] = []
+    if desk.settings.screening_outbox_poll_seconds:  # (0: each request follows up its own)
+        jobs.append(desk.screening_outbox.run)
+    if desk.screening_tally is not None:
+        counts, every = desk.screening_tally, desk.settings.screening_counts_flush_seconds
+        jobs.append(lambda: tally.run(counts, desk.database, every))
     return jobs
 
 
@@ -169,8 +186,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     _vet_in_background(desk)
     ttl = desk.settings.lease_ttl_seconds
     tasks = [
-        asyncio.create_task(run_under_lease(desk.database, name, job, ttl=ttl))
-        for name, job in background_jobs(app).items()
+        *(
+            asyncio.create_task(run_under_lease(desk.database, name, job, ttl=ttl))
+            for name, job in background_jobs(app).items()
+        ),
+        *(asyncio.create_task(job()) for job in process_jobs(app)),
     ]
     try:
         yield
@@ -179,6 +199,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if desk.screening_tally is not None:  # what the last interval counted
+            await run_in_threadpool(desk.screening_tally.flush_to, desk.database)
 
 
 UPLOAD_OVERHEAD = 64 * 1024  # a multipart body's boundaries, headers and other fields

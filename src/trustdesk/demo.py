@@ -43,6 +43,7 @@ from trustdesk.identity.vocabulary import IdentityKind
 from trustdesk.permissions import Role, permissions_for
 from trustdesk.policy.service import PackRegistry
 from trustdesk.policy.vocabulary import ActionKind, FilingKind, ServiceType
+from trustdesk.screening import outbox
 from trustdesk.screening import service as screening
 from trustdesk.screening.runtime import archive_folder, build_screener
 from trustdesk.screening.sources import load_ruleset
@@ -149,13 +150,10 @@ def _screen_demo_content(session: Session, registry: PackRegistry) -> None:
     packs = compliance.packs_for(session, registry, chat.id)
     screening.deploy(session, chat.id, source, archive_folder(RULES), packs=packs, by="demo")
     screener = build_screener(source, None)
-
-    def open_cases(session: Session, screened: screening.Screened) -> None:
-        cases_screened.on_screened(session, packs, screened)
-
     for content_id, subject, text in MESSAGES:
         item = screening.ContentIn.of(content_id, text, subject)
-        screening.record(session, chat.id, item, screener.screen(item.text), listener=open_cases)
+        screening.record(session, chat.id, item, screener.screen(item.text))
+    outbox.drain_all(session, lambda s, screened: cases_screened.on_screened(s, packs, screened))
 
 
 # (subject, name, region, birth date, sequence): made-up people with made-up numbers whose

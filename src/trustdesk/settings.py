@@ -264,6 +264,22 @@ class Settings(BaseSettings):
         about="Findings kept (answered and stored) per screened item; past it every "
         "rule's matches are still counted and the verdict still comes from all of them.",
     )
+    screening_counts_flush_seconds: float = _number(
+        1.0,
+        0,
+        60,
+        about="Counts of verdicts that store nothing (clean, gated) are kept in memory and "
+        "written this often, and at shutdown; a crashed process loses at most this long of "
+        "its own such counts (0: write each count at once, exact but one write a request).",
+    )
+    screening_outbox_poll_seconds: float = _number(
+        0.5,
+        0,
+        60,
+        about="How long the follow-up loop (count, log entry, case of a stored verdict) "
+        "sleeps when no request wakes it; it also picks up what another process or a crash "
+        "left (0: no loop; a request follows up its own item after answering).",
+    )
     max_request_bytes: int = _number(
         1_048_576, 1024, about="Largest request body the HTTP API accepts."
     )

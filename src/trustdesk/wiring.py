@@ -44,9 +44,11 @@ from trustdesk.records import service as records
 from trustdesk.records.keys import load_or_create_signer
 from trustdesk.records.note import NoteSigner
 from trustdesk.screening.compiler import CompileLimits, Compiler
+from trustdesk.screening.outbox import OutboxDriver
 from trustdesk.screening.runtime import CompiledCache, ScreenerRegistry
 from trustdesk.screening.service import Screened
 from trustdesk.screening.sources import Limits
+from trustdesk.screening.tally import Tally
 from trustdesk.screening.uploads import UploadQuota
 from trustdesk.settings import Environment, Settings
 
@@ -102,6 +104,21 @@ class Desk:
     _remembered: dict[uuid.UUID, tuple[float, tuple[Pack, ...]]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+    # Each desk's own (made again by dataclasses.replace): the counts of unstored verdicts
+    # (None: written at once) and the follow-ups of stored ones, told to its listener.
+    screening_tally: Tally | None = field(init=False, repr=False, compare=False)
+    screening_outbox: OutboxDriver = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        settings = self.settings
+        tally = Tally() if settings.screening_counts_flush_seconds else None
+        outbox = OutboxDriver(
+            self.database,
+            self.screening_listener,
+            poll_seconds=settings.screening_outbox_poll_seconds,
+        )
+        object.__setattr__(self, "screening_tally", tally)
+        object.__setattr__(self, "screening_outbox", outbox)
 
     @property
     def vault(self) -> Vault:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from sqlalchemy import event as sa_event
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
@@ -27,7 +28,6 @@ from trustdesk.compliance import service as compliance
 from trustdesk.db import migrate
 from trustdesk.db.engine import Database
 from trustdesk.screening.models import ContentItem
-from trustdesk.screening.service import Screened, ScreeningListener
 from trustdesk.settings import Settings
 from trustdesk.streams import service as use_cases
 from trustdesk.streams.consumer import Consumer, Flow
@@ -272,25 +272,27 @@ def test_two_consumers_racing_on_one_event_act_once_postgresql(
         assert isinstance(item, Event)
         a_stored, b_waits = threading.Event(), threading.Event()
 
-        def pausing(session: Session, screened: Screened) -> None:
-            desk.screening_listener(session, screened)
-            a_stored.set()
-            assert b_waits.wait(timeout=60), "B never waited on A"  # then A commits
+        def pausing(session: Session) -> None:  # A has stored the item, not yet committed
+            if not a_stored.is_set():
+                a_stored.set()
+                assert b_waits.wait(timeout=60), "B never waited on A"  # then A commits
 
-        def screens(listener: ScreeningListener) -> use_cases.Screens:
-            gate, registry = desk.publish_gate, desk.screeners
+        def screens() -> use_cases.Screens:
+            gate, registry, listener = desk.publish_gate, desk.screeners, desk.screening_listener
             return use_cases.Screens(service, "redis:posts", gate, registry, listener, 100)
 
         answers: dict[str, list[use_cases.Answer]] = {}
 
-        def consume(name: str, listener: ScreeningListener) -> None:
+        def consume(name: str, pause: bool) -> None:
             with desk.database.session() as session:
-                answers[name] = use_cases.act_on(session, screens(listener), [item])
+                if pause:
+                    sa_event.listen(session, "before_commit", pausing)
+                answers[name] = use_cases.act_on(session, screens(), [item])
 
-        first = threading.Thread(target=consume, args=("a", pausing))
+        first = threading.Thread(target=consume, args=("a", True))
         first.start()
         assert a_stored.wait(timeout=60), "A never stored the item"  # its transaction open
-        second = threading.Thread(target=consume, args=("b", desk.screening_listener))
+        second = threading.Thread(target=consume, args=("b", False))
         second.start()
         deadline = time.monotonic() + 60
         while not _lock_waiters(temporary_postgres):  # B read no receipt, and waits on A

@@ -4,19 +4,25 @@
 or roll back together. Appends are serialised (a PostgreSQL advisory lock; SQLite's
 ``BEGIN IMMEDIATE``), read the O(log n) right edge of the tree, and store the leaf with
 every perfect subtree it completes, so proofs later need O(log n) reads.
+
+Appends are group-committed: the first append of a transaction takes the lock and restores
+the right edge; the session keeps that appender to the end of the transaction, so later
+appends in it (a batch of follow-ups: entries, cases, decisions) take no lock and read no
+node. Session events drop it on commit and on any rollback (a savepoint's too).
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import event as sa_event
 from sqlalchemy import func, insert, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from trustdesk.crypto.logdigest import LogDigestKey
 from trustdesk.db.base import utcnow
@@ -31,6 +37,7 @@ from trustdesk.settings import get_settings
 
 LOCK_KEY = 0x7472_7573_7464  # "trustd": the advisory lock that serialises appends
 DIGEST_KEY = "trustdesk.records.log_digest_key"  # where a session finds the log digest key
+HELD = "trustdesk.records.held"  # where a session keeps the lock and appender of its transaction
 MAX_PAGE = 1000
 
 
@@ -66,6 +73,42 @@ class CheckpointView:
 def _lock(session: Session) -> None:
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+
+
+@dataclass(slots=True)
+class _Held:
+    """The log's lock, held by one transaction, and the tree's right edge as it appends."""
+
+    transaction: SessionTransaction
+    appender: merkle.MerkleAppender | None = field(default=None)
+
+
+def _held(session: Session) -> _Held:
+    """The lock of the session's current transaction, taken on first use in it."""
+    root = session.get_transaction()
+    held = session.info.get(HELD)
+    if isinstance(held, _Held) and root is not None and held.transaction is root:
+        return held
+    if root is None:
+        raise RuntimeError("the log's lock lasts a transaction: open one first")
+    _lock(session)
+    held = session.info[HELD] = _Held(root)
+    return held
+
+
+def lock(session: Session) -> None:
+    """Take the log's lock until the end of the caller's transaction (appends in it then
+    take it no more): whatever the transaction reads after this, no other appender changes
+    until it ends."""
+    _held(session)
+
+
+def _forget(session: Session, *_args: object) -> None:
+    session.info.pop(HELD, None)
+
+
+sa_event.listen(Session, "after_commit", _forget)
+sa_event.listen(Session, "after_soft_rollback", _forget)
 
 
 def _size(session: Session) -> int:
@@ -136,32 +179,48 @@ def append_many(
     digester = _digester(session)
     encoded = [(event, leaf.encode(event, moment, digester)) for event in events]
     with transaction(session):
-        _lock(session)
-        appender = merkle.MerkleAppender.restore(DatabaseSubtreeStore(session), _size(session))
-        entries: list[dict[str, Any]] = []
-        nodes: list[dict[str, Any]] = []
-        appended: list[Appended] = []
-        for event, leaf_bytes in encoded:
-            index, leaf_hash = appender.size, merkle.leaf_hash(leaf_bytes)
-            entries.append(
-                {
-                    "index": index,
-                    "type": event.type,
-                    "service_id": event.service_id,
-                    "recorded_at": moment,
-                    "leaf": leaf_bytes,
-                    "leaf_hash": leaf_hash,
-                }
+        held = _held(session)
+        if held.appender is None:  # the transaction's first append: one read of the edge
+            held.appender = merkle.MerkleAppender.restore(
+                DatabaseSubtreeStore(session), _size(session)
             )
-            nodes.extend(
-                {"level": n.level, "index": n.index, "hash": n.hash}
-                for n in appender.append(leaf_hash)
-            )
-            appended.append(Appended(index, leaf_hash))
-        if entries:
-            session.execute(insert(LogEntry), entries)
-            session.execute(insert(LogNode), nodes)
-        return appended
+        appender = held.appender
+        try:
+            return _append(session, appender, encoded, moment)
+        except BaseException:
+            held.appender = None  # it may have moved past what was stored
+            raise
+
+
+def _append(
+    session: Session,
+    appender: merkle.MerkleAppender,
+    encoded: list[tuple[leaf.Event, bytes]],
+    moment: datetime,
+) -> list[Appended]:
+    entries: list[dict[str, Any]] = []
+    nodes: list[dict[str, Any]] = []
+    appended: list[Appended] = []
+    for event, leaf_bytes in encoded:
+        index, leaf_hash = appender.size, merkle.leaf_hash(leaf_bytes)
+        entries.append(
+            {
+                "index": index,
+                "type": event.type,
+                "service_id": event.service_id,
+                "recorded_at": moment,
+                "leaf": leaf_bytes,
+                "leaf_hash": leaf_hash,
+            }
+        )
+        nodes.extend(
+            {"level": n.level, "index": n.index, "hash": n.hash} for n in appender.append(leaf_hash)
+        )
+        appended.append(Appended(index, leaf_hash))
+    if entries:
+        session.execute(insert(LogEntry), entries)
+        session.execute(insert(LogNode), nodes)
+    return appended
 
 
 def _view(row: LogCheckpoint) -> CheckpointView:
@@ -190,7 +249,7 @@ def make_checkpoint(
     """Sign the current tree head, unless the latest checkpoint already covers it."""
     moment = now or utcnow()
     with transaction(session):
-        _lock(session)
+        _held(session)
         current = _size(session)
         latest = _latest(session)
         if latest is not None and latest.size == current:

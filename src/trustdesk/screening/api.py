@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Protocol
 
-from fastapi import APIRouter, Depends, File, UploadFile
+from fastapi import APIRouter, BackgroundTasks, Depends, File, UploadFile
 from sqlalchemy.orm import Session
 
 from trustdesk.http.callers import CallerDep
@@ -15,10 +15,13 @@ from trustdesk.policy.schema import Pack
 from trustdesk.policy.service import PackRegistry
 from trustdesk.screening import screen as screen_use_case
 from trustdesk.screening import service, uploads
+from trustdesk.screening.outbox import OutboxDriver
 from trustdesk.screening.runtime import ScreenerRegistry, as_archive
 from trustdesk.screening.schemas import DeploymentOut, ScreenRequest, ScreenResponse
+from trustdesk.screening.tally import Tally
 
 router = APIRouter(prefix="/v1", tags=["screening"], responses=PROBLEM_RESPONSES)
+SETTLE_SECONDS = 10.0  # how long a stored item's response task waits for its follow-up
 
 
 class ScreeningDesk(Protocol):
@@ -36,8 +39,11 @@ class ScreeningDesk(Protocol):
     def publish_gate(self, session: Session, service_id: uuid.UUID, subject: str | None) -> bool:
         """A :class:`service.PublishGate`."""
 
-    def screening_listener(self, session: Session, screened: service.Screened) -> None:
-        """A :class:`service.ScreeningListener`."""
+    @property
+    def screening_tally(self) -> Tally | None: ...
+
+    @property
+    def screening_outbox(self) -> OutboxDriver: ...
 
     def service_packs(self, session: Session, service_id: uuid.UUID) -> tuple[Pack, ...]:
         """A :class:`trustdesk.policy.service.ServicePacks`."""
@@ -94,6 +100,8 @@ def screen(
     caller: CallerDep,
     session: SessionDep,
     settings: SettingsDep,
+    *,
+    background: BackgroundTasks,
 ) -> ScreenResponse:
     item = service.ContentIn.of(body.content.id, body.content.text, body.subject, body.content.kind)
     outcome = screen_use_case.screen(
@@ -101,8 +109,13 @@ def screen(
         screen_use_case.ScreenCall(caller.service_id, item, body.context),
         gate=desk.publish_gate,
         screeners=desk.screeners,
-        listener=desk.screening_listener,
         max_findings=settings.screening_max_findings,
+        tally=desk.screening_tally,
     )
+    if outcome.item_id is not None:  # durable: answer now; the case follows (in batches)
+        desk.screening_outbox.kick()
+        # After the answer is sent, wait for the follow-up, so that a caller which waits
+        # for the whole exchange (a test client) sees the item's case when it returns.
+        background.add_task(desk.screening_outbox.settled, outcome.item_id, SETTLE_SECONDS)
     answer = ScreenResponse.of(item.content_id, outcome.screening, outcome.item_id)
     return answer.model_copy(update={"ruleset": None}) if outcome.gated else answer

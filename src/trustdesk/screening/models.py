@@ -151,3 +151,24 @@ class Rescan(UUIDPrimaryKey, Base):
     updated_at: Mapped[datetime]
 
     __table_args__ = (Index("ix_rescans_service_ruleset", "service_id", "ruleset"),)
+
+
+class ScreeningFollowUp(Base):
+    """A stored verdict whose follow-up is still to do: its count, its log entry and its
+    case (:mod:`trustdesk.screening.outbox`). Written with the item in one short
+    transaction before the verdict is answered; deleted by the drainer that follows it up.
+    A follow-up that keeps failing is parked (``parked_at``) with its error, never retried
+    again, so it cannot hold up the others."""
+
+    __tablename__ = "screening_outbox"
+
+    item_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("content_items.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[datetime]
+    context: Mapped[dict[str, Any]] = mapped_column(PortableJSON)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    parked_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_screening_outbox_parked_created", "parked_at", "created_at"),)

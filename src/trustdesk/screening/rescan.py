@@ -36,8 +36,8 @@ from sqlalchemy.orm import Session
 from trustdesk.db.base import utcnow
 from trustdesk.db.engine import read_transaction, transaction
 from trustdesk.errors import Conflict, InvalidInput, NotFound
+from trustdesk.screening import outbox, service
 from trustdesk.screening import rescan_report as reports
-from trustdesk.screening import service
 from trustdesk.screening.engine import RuleCount, Screening, Verdict
 from trustdesk.screening.models import ContentItem, Rescan
 from trustdesk.screening.rescan_rows import Key, StoredRow, Window, read_page
@@ -214,14 +214,7 @@ def _act(session: Session, run: RescanView, row: StoredRow, applier: Applier) ->
         return
     item = service.ContentIn(row.content_id, row.text, row.subject, row.kind)
     context = {"rescan": str(run.id), "rescanned_item": str(row.id)}
-    service.record(
-        session,
-        run.spec.service_id,
-        item,
-        screening,
-        context=context,
-        listener=applier.listener,
-    )
+    service.record(session, run.spec.service_id, item, screening, context=context)
 
 
 def _count_page(
@@ -246,6 +239,10 @@ def _count_page(
             report["applied"] += 1
     cursor = (rows[-1].created_at, rows[-1].id)
     _save(session, run, report, RUNNING, cursor)
+    if report["applied"] > run.report["applied"]:
+        # What the page stored is durable; its log entries and cases follow (the outbox
+        # is drained here, and by the server if this process dies first).
+        outbox.drain_all(session, applier.listener if applier is not None else None)
     return RescanView(run.id, run.spec, run.until, RUNNING, report, run.resumed, cursor)
 
 

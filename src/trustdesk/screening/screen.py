@@ -1,5 +1,6 @@
 """The screen use case: one content item through the publishing gate, the service's active
-rule set and, if anything matched, the store, the record log and review.
+rule set and, if anything matched, the store (its follow-up, the record log and review, is
+the outbox's: :mod:`trustdesk.screening.outbox`).
 
 The HTTP API's ``POST /v1/screen`` calls :func:`screen`; anything else that screens an item
 for a service (and stores what it must) calls it too.
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 from trustdesk.screening import service
 from trustdesk.screening.engine import Screening, Verdict
 from trustdesk.screening.runtime import ScreenerRegistry
+from trustdesk.screening.tally import Tally
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +35,8 @@ class ScreenOutcome:
     """The answer to a :class:`ScreenCall`.
 
     ``screening``: the verdict and findings (None: the service has no active rule set, so
-    the item is allowed); ``item_id``: where the item was stored (held, blocked or matched);
+    the item is allowed); ``item_id``: where the item was stored (held, blocked or matched;
+    its follow-up waits in the outbox: kick the drainer);
     ``gated``: refused by the publishing gate before any rule ran (nothing stored).
     """
 
@@ -48,21 +51,22 @@ def screen(
     *,
     gate: service.PublishGate,
     screeners: ScreenerRegistry,
-    listener: service.ScreeningListener | None,
     max_findings: int,
+    tally: Tally | None = None,
 ) -> ScreenOutcome:
     """Screen ``call.item`` for its service: a subject the gate refuses is blocked (and only
-    counted); otherwise the service's active rule set decides, and the verdict is counted,
-    and stored and logged (telling ``listener``) if anything matched."""
+    counted); otherwise the service's active rule set decides, and the verdict is counted
+    (in ``tally`` if given, see :func:`service.count`), or stored with its follow-up if
+    anything matched."""
     item = call.item
-    if not gate(session, call.service_id, item.subject):
-        service.count(session, call.service_id, Verdict.BLOCK)  # nothing of it is stored
+    if not gate(session, call.service_id, item.subject):  # nothing of it is stored
+        service.count(session, call.service_id, Verdict.BLOCK, tally=tally)
         return ScreenOutcome(service.identity_required(item), gated=True)
     screener = screeners.for_service(session, call.service_id)
     if screener is None:
         return ScreenOutcome(None)
     screening = screener.screen(item.text, max_findings)
     item_id = service.record(
-        session, call.service_id, item, screening, context=call.context, listener=listener
+        session, call.service_id, item, screening, context=call.context, tally=tally
     )
     return ScreenOutcome(screening, item_id)

@@ -3,20 +3,21 @@ and tell what the rules in shadow mode would have done had they been live.
 
 Data minimisation: content that is allowed with no finding is counted, never stored.
 Held, blocked and flagged content (and shadow hits) is stored with its findings for review,
-and each such verdict is a record-log entry (ids, digests and rule ids only).
+and each such verdict is a record-log entry (ids, digests and rule ids only), appended by
+its follow-up (:mod:`trustdesk.screening.outbox`).
 """
 
 from __future__ import annotations
 
 import re
 import uuid
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
 from sqlalchemy import and_, case, distinct, func, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from trustdesk.db.base import utcnow
@@ -33,10 +34,12 @@ from trustdesk.screening.models import (
     RuleSetDeployment,
     RuleSetVersion,
     ScreeningCount,
+    ScreeningFollowUp,
 )
 from trustdesk.screening.rules import Action, Mode
 from trustdesk.screening.scope import require_service_categories
 from trustdesk.screening.sources import RuleSetSource
+from trustdesk.screening.tally import Tally, add_counts
 
 MAX_TEXT = 1_000_000
 MAX_ID = 200
@@ -229,18 +232,6 @@ def deployed_archive(session: Session, service_id: uuid.UUID, version: str) -> b
     return archive
 
 
-def _count(session: Session, service_id: uuid.UUID, verdict: str, day: Any) -> None:
-    values = {"service_id": service_id, "day": day, "verdict": verdict, "count": 1}
-    dialect = session.get_bind().dialect.name
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(ScreeningCount)
-    session.execute(
-        insert.values(**values).on_conflict_do_update(
-            index_elements=["service_id", "day", "verdict"],
-            set_={"count": ScreeningCount.count + 1},
-        )
-    )
-
-
 class PublishGate(Protocol):
     """Whether a subject of a service may publish at all (the identity slice answers)."""
 
@@ -259,7 +250,8 @@ class Screened:
 
 
 class ScreeningListener(Protocol):
-    """Told of every stored verdict, inside the transaction that stored it."""
+    """Told of every stored verdict, inside the transaction that follows it up (and logs
+    it): :func:`trustdesk.screening.outbox.drain`."""
 
     def __call__(self, session: Session, screened: Screened) -> None: ...
 
@@ -275,10 +267,15 @@ def identity_required(item: ContentIn) -> Screening:
     return Screening(Verdict.BLOCK, (finding,), "", (counted,))
 
 
-def count(session: Session, service_id: uuid.UUID, verdict: Verdict) -> None:
-    """Count a verdict without storing anything of the content."""
-    with transaction(session):
-        _count(session, service_id, str(verdict), utcnow().date())
+def count(
+    session: Session, service_id: uuid.UUID, verdict: Verdict, *, tally: Tally | None = None
+) -> None:
+    """Count a verdict without storing anything of the content: in ``tally``, which the
+    server writes in aggregate (:mod:`trustdesk.screening.tally`), else at once."""
+    if tally is not None:
+        tally.add(service_id, str(verdict))
+        return
+    add_counts(session, Counter({(service_id, utcnow().date(), str(verdict)): 1}))
 
 
 def record(
@@ -288,20 +285,21 @@ def record(
     screening: Screening,
     *,
     context: Mapping[str, Any] | None = None,
-    listener: ScreeningListener | None = None,
+    tally: Tally | None = None,
 ) -> uuid.UUID | None:
-    """Count the verdict; store and log the item if anything matched, and tell ``listener``
-    (in the same transaction). Returns the stored item's id.
+    """Count a verdict that stores nothing (see :func:`count`); store an item that matched
+    anything, with its findings and its follow-up, in one short transaction (no lock of the
+    log, no counter). Returns the stored item's id.
 
-    The item and its findings (at most the screener's cap) are written before the log entry,
-    whose append holds the log's lock to the end of the transaction: that section stays
-    short whatever the item (one update gives the item its log index).
+    The item is durable when this returns, so the verdict may be answered (art. 7). Its
+    follow-up (its count, its log entry, and the listener: the case and the decision) is
+    done by :func:`trustdesk.screening.outbox.drain`, in batches; until then the item's
+    ``log_index`` is :data:`LOG_PENDING`.
     """
-    moment = utcnow()
     if screening.verdict is Verdict.ALLOW and not screening.findings:
-        count(session, service_id, screening.verdict)
+        count(session, service_id, screening.verdict, tally=tally)
         return None
-    item_id = uuid.uuid4()
+    moment, item_id = utcnow(), uuid.uuid4()
     row = ContentItem(
         id=item_id,
         service_id=service_id,
@@ -311,34 +309,35 @@ def record(
         text=item.text,
         verdict=str(screening.verdict),
         ruleset=screening.ruleset,
-        log_index=_NOT_LOGGED_YET,
+        log_index=LOG_PENDING,
+        created_at=moment,
         findings=[ContentFinding(**asdict(f)) for f in screening.findings],
         findings_truncated=screening.truncated,
         rule_counts=[asdict(c) for c in rule_counts_of(screening)],
     )
-    data = {
-        "item_id": str(item_id),
-        "content_id_digest": leaf.keyed(item.content_id),
-        "text_digest": leaf.text_digest(item.text),
-        "verdict": str(screening.verdict),
-        "ruleset": screening.ruleset,
-        "rules": sorted({f.rule for f in screening.findings}),
-    }
+    follow_up = ScreeningFollowUp(
+        item_id=item_id, created_at=moment, context=dict(context or {}), attempts=0
+    )
     with transaction(session):
-        _count(session, service_id, str(screening.verdict), moment.date())
-        session.add(row)
-        session.flush()
-        entry = records.append(
-            session, EventType.SCREENING_CONTENT_SCREENED, service_id=service_id, data=data
-        )
-        row.log_index = entry.index
-        session.flush()
-        if listener is not None:
-            listener(session, Screened(service_id, item_id, item, screening, dict(context or {})))
-        return item_id
+        session.add_all([row, follow_up])
+    return item_id
 
 
-_NOT_LOGGED_YET = -1  # an item's log index until its entry is appended (same transaction)
+LOG_PENDING = -1  # a stored item's log index until its follow-up appends its entry
+
+
+def screening_of(row: ContentItem) -> Screening:
+    """The screening a stored item was stored with (its findings are at most the cap)."""
+    findings = tuple(
+        Finding(f.rule, f.category, f.action, f.mode, f.start, f.end) for f in row.findings
+    )
+    verdict = Verdict(row.verdict)
+    counts = (
+        tuple(_rule_count(c) for c in row.rule_counts)
+        if row.rule_counts is not None
+        else rule_counts_of(Screening(verdict, findings, row.ruleset))
+    )
+    return Screening(verdict, findings, row.ruleset, counts, row.findings_truncated)
 
 
 def rule_counts_of(screening: Screening) -> tuple[RuleCount, ...]:
@@ -398,25 +397,21 @@ def stored_items(session: Session, item_ids: Sequence[uuid.UUID]) -> list[Stored
         rows = session.scalars(
             select(ContentItem).where(ContentItem.id.in_(item_ids)).order_by(ContentItem.created_at)
         ).all()
+        found = [(row, screening_of(row)) for row in rows]
         return [
             StoredItem(
                 row.id,
                 row.content_id,
                 row.subject,
                 row.text,
-                Verdict(row.verdict),
+                screened.verdict,
                 row.ruleset,
                 row.created_at,
-                findings := tuple(
-                    Finding(f.rule, f.category, f.action, f.mode, f.start, f.end)
-                    for f in row.findings
-                ),
+                screened.findings,
                 row.findings_truncated,
-                tuple(_rule_count(c) for c in row.rule_counts)
-                if row.rule_counts is not None
-                else rule_counts_of(Screening(Verdict(row.verdict), findings, row.ruleset)),
+                screened.rule_counts,
             )
-            for row in rows
+            for row, screened in found
         ]
 
 

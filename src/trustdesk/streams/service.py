@@ -26,17 +26,20 @@ from sqlalchemy.orm import Session
 
 from trustdesk.db.engine import read_transaction, transaction
 from trustdesk.errors import TrustdeskError
+from trustdesk.screening import outbox
 from trustdesk.screening import screen as screen_use_case
 from trustdesk.screening.runtime import ScreenerRegistry
 from trustdesk.screening.schemas import ScreenResponse
 from trustdesk.screening.service import PublishGate, ScreeningListener
+from trustdesk.screening.tally import Tally
 from trustdesk.streams.events import Event, Refusal
 from trustdesk.streams.models import StreamReceipt
 
 
 @dataclass(frozen=True, slots=True)
 class Screens:
-    """How the consumer's service screens: the Desk's gate, screeners and listener."""
+    """How the consumer's service screens: the Desk's gate and screeners, and the listener
+    that follows up what it stored (cases, decisions: drained after each batch commits)."""
 
     service_id: uuid.UUID
     source: str  # the stream, as receipts name it (``redis:posts``)
@@ -70,14 +73,19 @@ def act_on(session: Session, screens: Screens, events: Sequence[Event]) -> list[
     receipt, the others stand. (Savepoints for every batch would halve the clean rate.)
     """
     try:
-        return _act(session, screens, events, isolate=False)
+        answers = _act(session, screens, events, isolate=False)
     except (TrustdeskError, IntegrityError):
-        return _act(session, screens, events, isolate=True)
+        answers = _act(session, screens, events, isolate=True)
+    if any(answer.stored and not answer.replayed for answer in answers):
+        # Durable now (items, follow-ups, receipts): their cases and log entries follow.
+        outbox.drain_all(session, screens.listener)
+    return answers
 
 
 def _act(
     session: Session, screens: Screens, events: Sequence[Event], *, isolate: bool
 ) -> list[Answer]:
+    counted = Tally()  # the batch's unstored verdicts, written with it in one statement
     with transaction(session):
         known = _receipts(session, screens, {e.item.content_id for e in events})
         answers = []
@@ -87,20 +95,23 @@ def _act(
                 answers.append(_replay(content_id, known[content_id]))
                 continue
             answer = (
-                _isolated(session, screens, event) if isolate else _screen(session, screens, event)
+                _isolated(session, screens, event, counted)
+                if isolate
+                else _screen(session, screens, event, counted)
             )
             if answer.stored:
                 known[content_id] = json.loads(answer.body)
             answers.append(answer)
+        counted.flush(session)
         return answers
 
 
-def _isolated(session: Session, screens: Screens, event: Event) -> Answer:
+def _isolated(session: Session, screens: Screens, event: Event, counted: Tally) -> Answer:
     """Screen ``event`` on a savepoint: a refusal or a lost race rolls back it alone."""
     content_id = event.item.content_id
     try:
         with session.begin_nested():
-            return _screen(session, screens, event)
+            return _screen(session, screens, event, counted)
     except IntegrityError:
         # Another consumer stored it first and committed (its receipt's key is ours);
         # any other conflict is no race of ours and propagates.
@@ -112,7 +123,7 @@ def _isolated(session: Session, screens: Screens, event: Event) -> Answer:
         return Answer(content_id, "", "", refusal=Refusal(exc.code, str(exc)))
 
 
-def _screen(session: Session, screens: Screens, event: Event) -> Answer:
+def _screen(session: Session, screens: Screens, event: Event, counted: Tally) -> Answer:
     """The screen use case for ``event``, and its receipt if it stored the item."""
     content_id = event.item.content_id
     outcome = screen_use_case.screen(
@@ -120,8 +131,8 @@ def _screen(session: Session, screens: Screens, event: Event) -> Answer:
         screen_use_case.ScreenCall(screens.service_id, event.item, event.context),
         gate=screens.gate,
         screeners=screens.screeners,
-        listener=screens.listener,
         max_findings=screens.max_findings,
+        tally=counted,
     )
     answer = ScreenResponse.of(content_id, outcome.screening, outcome.item_id)
     if outcome.gated:

@@ -2,7 +2,7 @@
 windows, so the public routes' limits hold across processes and hosts.
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-07
 """
 
@@ -15,7 +15,7 @@ from trustdesk.db import ddl
 from trustdesk.db.base import UTCDateTime
 
 revision: str = "0014"
-down_revision: str | None = "0012"
+down_revision: str | None = "0013"
 
 
 def upgrade() -> None:

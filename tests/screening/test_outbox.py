@@ -1,0 +1,213 @@
+"""The screening outbox: a stored verdict is followed up (count, log entry, case) by the
+drainer, in batches; a poison item never stops the others; two drainers never follow up
+one item; the driver's loop wakes when kicked and tells who waits."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from trustdesk.cases import screened as cases_screened
+from trustdesk.cases.models import CaseItem
+from trustdesk.compliance import service as compliance
+from trustdesk.db import migrate
+from trustdesk.db.engine import Database
+from trustdesk.policy.service import PackRegistry
+from trustdesk.policy.vocabulary import ServiceType
+from trustdesk.records import service as records
+from trustdesk.records.events import EventType
+from trustdesk.screening import outbox, service
+from trustdesk.screening.engine import Screener
+from trustdesk.screening.models import ContentItem, ScreeningFollowUp
+from trustdesk.screening.runtime import as_archive, build_screener, source_from_archive
+
+from desk import RULES
+from support import TEST_DIGEST_KEY
+
+TEXTS = ("online casino", "casino, poison", "guaranteed returns")  # block, block, hold
+
+
+def _service(database: Database, packs: PackRegistry) -> tuple[uuid.UUID, Screener]:
+    archive = as_archive(RULES.encode(), "rules.yaml")
+    source = source_from_archive(archive, packs.all())
+    with database.session() as session:
+        created = compliance.create_service(
+            session,
+            packs,
+            name=f"outbox {uuid.uuid4().hex[:6]}",
+            types=(ServiceType.ONLINE_CHAT,),
+            packs=("cn-xj-2014", "eu-dsa"),
+        )
+        service_id = created.service.id
+        own = compliance.packs_for(session, packs, service_id)
+        service.deploy(session, service_id, source, archive, packs=own, by="test")
+    return service_id, build_screener(source, None)
+
+
+def _store(
+    database: Database, service_id: uuid.UUID, screener: Screener, texts: tuple[str, ...]
+) -> list[uuid.UUID]:
+    stored = []
+    with database.session() as session:
+        for n, text in enumerate(texts):
+            item = service.ContentIn.of(f"c-{n}", text, subject=f"acct-{n}")
+            item_id = service.record(session, service_id, item, screener.screen(text))
+            assert item_id is not None
+            stored.append(item_id)
+    return stored
+
+
+def _cases(packs: PackRegistry, poison: str | None = None) -> service.ScreeningListener:
+    """The desk's listener (cases), failing on items whose text holds ``poison``."""
+
+    def listener(session: Session, screened: service.Screened) -> None:
+        if poison is not None and poison in screened.item.text:
+            raise ValueError("this item's case cannot be opened")
+        own = compliance.packs_for(session, packs, screened.service_id)
+        cases_screened.on_screened(session, own, screened)
+
+    return listener
+
+
+def _logged(session: Session) -> Counter[str]:
+    """How many content_screened entries name each item."""
+    found: Counter[str] = Counter()
+    for start in range(0, records.size(session), records.MAX_PAGE):
+        for entry in records.entries(session, start, start + records.MAX_PAGE):
+            event = json.loads(entry.leaf)
+            if event["type"] == EventType.SCREENING_CONTENT_SCREENED:
+                found[event["data"]["item_id"]] += 1
+    return found
+
+
+def test_a_drain_counts_logs_and_opens_cases_in_one_pass(
+    database: Database, packs: PackRegistry
+) -> None:
+    service_id, screener = _service(database, packs)
+    stored = _store(database, service_id, screener, (TEXTS[0], TEXTS[2]))
+    with database.session() as session:
+        assert service.counts(session, service_id) == {}
+        assert outbox.backlog(session) == 2
+        drained = outbox.drain(session, _cases(packs))
+        assert drained == outbox.Drained(tuple(stored))
+        assert service.counts(session, service_id) == {"block": 1, "hold": 1}
+        assert outbox.backlog(session) == 0
+        assert _logged(session) == {str(i): 1 for i in stored}
+        for item_id in stored:
+            item = session.get(ContentItem, item_id)
+            assert item is not None and item.log_index != service.LOG_PENDING
+            case = session.scalar(select(CaseItem.case_id).where(CaseItem.item_id == item_id))
+            assert case is not None
+        assert outbox.drain(session, _cases(packs)) == outbox.Drained()
+
+
+def test_a_poison_item_is_parked_and_never_stops_the_others(
+    database: Database, packs: PackRegistry, caplog: pytest.LogCaptureFixture
+) -> None:
+    service_id, screener = _service(database, packs)
+    good, poison, other = _store(database, service_id, screener, TEXTS)
+    listener = _cases(packs, poison="poison")
+    with database.session() as session:
+        first = outbox.drain(session, listener)
+        assert first == outbox.Drained((good, other), failed=(poison,))
+        for _ in range(outbox.MAX_ATTEMPTS - 2):
+            assert outbox.drain(session, listener) == outbox.Drained(failed=(poison,))
+        assert outbox.drain(session, listener) == outbox.Drained(parked=(poison,))
+        assert outbox.drain(session, listener) == outbox.Drained()  # parked: tried no more
+        row = session.get(ScreeningFollowUp, poison)
+        assert row is not None and row.parked_at is not None
+        assert row.attempts == outbox.MAX_ATTEMPTS
+        assert row.last_error == "ValueError: this item's case cannot be opened"
+        assert not outbox.waiting(session, poison)
+        assert service.counts(session, service_id) == {"block": 1, "hold": 1}
+        assert _logged(session) == {str(good): 1, str(other): 1}
+        item = session.get(ContentItem, poison)
+        assert item is not None and item.log_index == service.LOG_PENDING
+        cased = session.scalars(select(CaseItem.item_id).where(CaseItem.item_id.in_([good, other])))
+        assert sorted(cased) == sorted([good, other])
+    assert f"screening follow-up of item {poison} parked" in caplog.text
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def own_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A migrated database of the test's own (no shared connection): for threads."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'outbox.db'}"
+    else:
+        url = request.getfixturevalue("temporary_postgres").url
+    database = Database.from_url(url)
+    migrate.upgrade(database.engine)
+    records.use_digest_key(database, TEST_DIGEST_KEY)
+    yield database
+    database.dispose()
+
+
+def test_two_drainers_never_follow_up_one_item(own_database: Database, packs: PackRegistry) -> None:
+    service_id, screener = _service(own_database, packs)
+    stored = _store(own_database, service_id, screener, TEXTS[::2] * 40)
+    told: Counter[uuid.UUID] = Counter()
+    lock = threading.Lock()
+
+    def listener(session: Session, screened: service.Screened) -> None:
+        _cases(packs)(session, screened)
+        with lock:
+            told[screened.item_id] += 1
+
+    def drainer() -> None:
+        with own_database.session() as session:
+            outbox.drain_all(session, listener, batch=7)
+
+    threads = [threading.Thread(target=drainer) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert told == Counter(stored)  # each once: no batch failed, none was taken twice
+    with own_database.session() as session:
+        assert outbox.backlog(session) == 0
+        assert records.count(session, EventType.SCREENING_CONTENT_SCREENED) == len(stored)
+        assert service.counts(session, service_id) == {"block": 40, "hold": 40}
+
+
+def test_the_loop_wakes_when_kicked_and_tells_who_waits(
+    own_database: Database, packs: PackRegistry
+) -> None:
+    service_id, screener = _service(own_database, packs)
+    driver = outbox.OutboxDriver(own_database, _cases(packs), poll_seconds=60)
+
+    async def scenario() -> bool:
+        loop = asyncio.create_task(driver.run())
+        try:
+            while not driver.running:  # (started: its first pass is under way)
+                await asyncio.sleep(0.01)
+            [item_id] = await asyncio.to_thread(
+                _store, own_database, service_id, screener, TEXTS[:1]
+            )
+            driver.kick()  # without it, the loop would sleep a minute
+            return await driver.settled(item_id, timeout=45)
+        finally:
+            loop.cancel()
+
+    assert asyncio.run(scenario())
+    with own_database.session() as session:
+        assert outbox.backlog(session) == 0
+        assert service.counts(session, service_id) == {"block": 1}
+
+
+def test_without_a_loop_settled_follows_up_itself(database: Database, packs: PackRegistry) -> None:
+    service_id, screener = _service(database, packs)
+    [item_id] = _store(database, service_id, screener, TEXTS[:1])
+    driver = outbox.OutboxDriver(database, _cases(packs), poll_seconds=0)
+    assert asyncio.run(driver.settled(item_id, timeout=5))
+    with database.session() as session:
+        assert not outbox.waiting(session, item_id)
+        assert service.counts(session, service_id) == {"block": 1}
