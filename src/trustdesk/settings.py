@@ -243,6 +243,12 @@ class Settings(BaseSettings):
     max_request_bytes: int = _number(
         1_048_576, 1024, about="Largest request body the HTTP API accepts."
     )
+    max_batch_request_bytes: int = _number(
+        16_777_216,
+        1024,
+        about="Largest body of `POST /v1/screen/batch` (its 1,000 items of about 16 KiB each); "
+        "taken only from a caller with a valid key.",
+    )
 
     @field_validator("forwarded_allow_ips", mode="before")
     @classmethod

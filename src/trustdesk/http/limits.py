@@ -65,18 +65,23 @@ class BodySizeLimit:
         per_path: Mapping[str, int] | None = None,
         checked_below: tuple[str, ...] = (),
         credential_valid: Callable[[str], bool] | None = None,
+        *,
+        credential_remembered: Callable[[str], bool] | None = None,
     ) -> None:
         """``per_path``: regular expressions a whole path must match, each with its limit
         (the first match counts). ``checked_below``: path prefixes whose application refuses
         control characters and oversize bodies itself. ``credential_valid``: whether a
         bearer credential belongs to a live caller; a path with a limit larger than
         ``max_bytes`` (an upload) then takes a body only from one, refusing anyone else
-        with 401 before a byte of it is read (FastAPI reads a form before any dependency)."""
+        with 401 before a byte of it is read (FastAPI reads a form before any dependency).
+        ``credential_remembered``: whether the process knows the credential as live already
+        (no thread, no query; asked first)."""
         self.app = app
         self.default = max_bytes
         self.per_path = [(re.compile(path), limit) for path, limit in (per_path or {}).items()]
         self.checked_below = checked_below
         self.credential_valid = credential_valid
+        self.credential_remembered = credential_remembered
 
     def limit_for(self, path: str) -> int:
         return next((n for pattern, n in self.per_path if pattern.fullmatch(path)), self.default)
@@ -116,6 +121,10 @@ class BodySizeLimit:
         scheme, _, credential = header.decode("latin-1").partition(" ")
         if scheme.lower() != "bearer" or not credential.strip():
             return False
+        if self.credential_remembered is not None and self.credential_remembered(
+            credential.strip()
+        ):
+            return True
         return bool(await run_in_threadpool(self.credential_valid, credential.strip()))
 
     async def _limited(

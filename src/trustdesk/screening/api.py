@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Annotated, Protocol
 
-from fastapi import APIRouter, Depends, File, UploadFile
+from fastapi import APIRouter, BackgroundTasks, Depends, File, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
+from trustdesk.db.engine import Database
 from trustdesk.http.callers import CallerDep
 from trustdesk.http.deps import SessionDep, SettingsDep, get_desk
 from trustdesk.http.problems import PROBLEM_RESPONSES
 from trustdesk.policy.schema import Pack
 from trustdesk.policy.service import PackRegistry
+from trustdesk.screening import batch, door, items, service, uploads
 from trustdesk.screening import screen as screen_use_case
-from trustdesk.screening import service, uploads
+from trustdesk.screening.engine import Verdict
 from trustdesk.screening.runtime import ScreenerRegistry, as_archive
-from trustdesk.screening.schemas import DeploymentOut, ScreenRequest, ScreenResponse
+from trustdesk.screening.schemas import (
+    DeploymentOut,
+    ItemErrorOut,
+    ScreenBatchRequest,
+    ScreenBatchResponse,
+    ScreenRequest,
+    ScreenResponse,
+)
+from trustdesk.screening.tally import Tally
 
 router = APIRouter(prefix="/v1", tags=["screening"], responses=PROBLEM_RESPONSES)
 
@@ -32,6 +44,17 @@ class ScreeningDesk(Protocol):
 
     @property
     def packs(self) -> PackRegistry: ...
+
+    @property
+    def database(self) -> Database: ...
+
+    @property
+    def known_gates(self) -> door.GateMemory:
+        """The gate's yes per (service, subject), remembered for a moment."""
+
+    @property
+    def screen_tally(self) -> Tally:
+        """Unstored verdicts counted in memory, written together."""
 
     def publish_gate(self, session: Session, service_id: uuid.UUID, subject: str | None) -> bool:
         """A :class:`service.PublishGate`."""
@@ -87,22 +110,125 @@ def activate(version: str, desk: DeskDep, caller: CallerDep, session: SessionDep
     return DeploymentOut.of(view)
 
 
+INLINE_CHARS = 65_536  # a longer text is screened on a worker thread, not the event loop
+
+
 @router.post("/screen", summary="Screen one content item with the service's active rule set")
-def screen(
+async def screen(
     body: ScreenRequest,
     desk: DeskDep,
     caller: CallerDep,
-    session: SessionDep,
     settings: SettingsDep,
+    background: BackgroundTasks,
 ) -> ScreenResponse:
+    """A clean item from a remembered key and subject is screened on the event loop: no
+    thread, no query. Only an item to store goes to a worker thread, once."""
     item = service.ContentIn.of(body.content.id, body.content.text, body.subject, body.content.kind)
-    outcome = screen_use_case.screen(
-        session,
-        screen_use_case.ScreenCall(caller.service_id, item, body.context),
-        gate=desk.publish_gate,
-        screeners=desk.screeners,
-        listener=desk.screening_listener,
+    call = screen_use_case.ScreenCall(caller.service_id, item, body.context)
+    ready = door.in_memory(desk.known_gates, desk.screeners, caller.service_id, item.subject)
+    if ready is None:
+        ready = await run_in_threadpool(_ready, desk, caller.service_id, item.subject)
+    judge = functools.partial(
+        screen_use_case.judge,
+        item,
+        allowed=ready.allowed,
+        screener=ready.screener,
         max_findings=settings.screening_max_findings,
     )
+    outcome = judge() if len(item.text) <= INLINE_CHARS else await run_in_threadpool(judge)
+    if screen_use_case.must_store(outcome):
+        outcome = await run_in_threadpool(_keep, desk, call, outcome)
+    elif outcome.screening is not None:
+        _count(desk, background, caller.service_id, outcome.screening.verdict, 1)
     answer = ScreenResponse.of(item.content_id, outcome.screening, outcome.item_id)
     return answer.model_copy(update={"ruleset": None}) if outcome.gated else answer
+
+
+BATCH_DESCRIPTION = """\
+Up to 1,000 items, each what `POST /v1/screen` takes, answered in order: each result is
+that item's verdict (the single endpoint's answer) or, for an item that was not screened, an
+error with a stable `code`: `invalid_item`, `unknown_field` or `item_too_large` (the item
+does not validate), `nul_character` (U+0000 outside a text), `invalid_content`, or
+`duplicate_id` (an earlier item has the same content id). A bad item fails alone. The items
+to store are stored in one transaction. The body may be up to
+`TRUSTDESK_MAX_BATCH_REQUEST_BYTES` (16 MiB), from a caller with a valid key.
+"""
+
+
+@router.post(
+    "/screen/batch",
+    summary="Screen up to 1,000 content items, one result per item in order",
+    description=BATCH_DESCRIPTION,
+)
+async def screen_batch(
+    body: ScreenBatchRequest,
+    desk: DeskDep,
+    caller: CallerDep,
+    settings: SettingsDep,
+    background: BackgroundTasks,
+) -> ScreenBatchResponse:
+    entries = [items.parse(raw, caller.service_id) for raw in body.items]
+    using = batch.Screening(
+        desk.known_gates,
+        desk.publish_gate,
+        desk.screeners,
+        desk.screening_listener,
+        settings.screening_max_findings,
+        desk.screen_tally,
+    )
+    done = await run_in_threadpool(_screen_batch, desk, caller.service_id, entries, using)
+    if done.write_counts:
+        background.add_task(desk.screen_tally.write, desk.database.session)
+    pairs = zip(entries, done.results, strict=True)
+    return ScreenBatchResponse(results=[_result(entry, result) for entry, result in pairs])
+
+
+def _result(
+    entry: screen_use_case.ScreenCall | batch.Refused, result: batch.Result
+) -> ScreenResponse | ItemErrorOut:
+    if isinstance(result, batch.Refused):
+        return ItemErrorOut(code=result.code, detail=result.detail, field=result.field)
+    assert isinstance(entry, screen_use_case.ScreenCall)
+    answer = ScreenResponse.of(entry.item.content_id, result.screening, result.item_id)
+    return answer.model_copy(update={"ruleset": None}) if result.gated else answer
+
+
+def _ready(desk: ScreeningDesk, service_id: uuid.UUID, subject: str | None) -> door.Ready:
+    with desk.database.session() as session:
+        return door.ready(
+            session,
+            service_id,
+            subject,
+            gates=desk.known_gates,
+            gate=desk.publish_gate,
+            screeners=desk.screeners,
+        )
+
+
+def _keep(
+    desk: ScreeningDesk, call: screen_use_case.ScreenCall, outcome: screen_use_case.ScreenOutcome
+) -> screen_use_case.ScreenOutcome:
+    with desk.database.session() as session:
+        return screen_use_case.keep(session, call, outcome, listener=desk.screening_listener)
+
+
+def _screen_batch(
+    desk: ScreeningDesk,
+    service_id: uuid.UUID,
+    entries: list[screen_use_case.ScreenCall | batch.Refused],
+    using: batch.Screening,
+) -> batch.Screened:
+    with desk.database.session() as session:
+        return batch.screen_batch(session, service_id, entries, using)
+
+
+def _count(
+    desk: ScreeningDesk,
+    background: BackgroundTasks,
+    service_id: uuid.UUID,
+    verdict: Verdict,
+    n: int,
+) -> None:
+    """Count an unstored verdict in the tally, starting its write after the answer if due."""
+    if desk.screen_tally.add(service_id, verdict, n):
+        background.add_task(desk.screen_tally.write, desk.database.session)

@@ -152,6 +152,19 @@ class ScreenerRegistry:
 
         return self._get(version, rebuild)
 
+    def in_memory(self, service_id: uuid.UUID) -> tuple[bool, Screener | None]:
+        """``(True, screener)`` when :meth:`for_service` would answer without the database
+        (the service's active version read less than a second ago, its screener held;
+        None: no active rule set); ``(False, None)`` when it would need it."""
+        seen = self._active.get(service_id)
+        if seen is None or time.monotonic() - seen[0] > ACTIVE_TTL_SECONDS:
+            return False, None
+        if seen[1] is None:
+            return True, None
+        with self._lock:
+            found = self._screeners.get(seen[1])
+        return found is not None, found
+
     def forget_active(self, service_id: uuid.UUID) -> None:
         self._active.pop(service_id, None)
 

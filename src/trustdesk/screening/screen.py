@@ -1,21 +1,24 @@
 """The screen use case: one content item through the publishing gate, the service's active
 rule set and, if anything matched, the store, the record log and review.
 
-The HTTP API's ``POST /v1/screen`` calls :func:`screen`; anything else that screens an item
-for a service (and stores what it must) calls it too.
+Anything that screens an item for a service (and stores what it must) calls :func:`screen`.
+The HTTP door takes it in its two halves: :func:`judge` on its event loop, with the gate's
+answer and the screener it remembers, and :func:`keep` on a worker thread for an item that
+must be stored (:func:`keep_many` for a batch's, in one transaction).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from trustdesk.db.engine import transaction
 from trustdesk.screening import service
-from trustdesk.screening.engine import Screening, Verdict
+from trustdesk.screening.engine import Screener, Screening, Verdict
 from trustdesk.screening.runtime import ScreenerRegistry
 
 
@@ -54,15 +57,68 @@ def screen(
     """Screen ``call.item`` for its service: a subject the gate refuses is blocked (and only
     counted); otherwise the service's active rule set decides, and the verdict is counted,
     and stored and logged (telling ``listener``) if anything matched."""
-    item = call.item
-    if not gate(session, call.service_id, item.subject):
-        service.count(session, call.service_id, Verdict.BLOCK)  # nothing of it is stored
+    allowed = gate(session, call.service_id, call.item.subject)
+    screener = screeners.for_service(session, call.service_id) if allowed else None
+    outcome = judge(call.item, allowed=allowed, screener=screener, max_findings=max_findings)
+    return keep(session, call, outcome, listener=listener)
+
+
+def judge(
+    item: service.ContentIn, *, allowed: bool, screener: Screener | None, max_findings: int
+) -> ScreenOutcome:
+    """The verdict on ``item``, nothing counted or stored yet: blocked if the publishing gate
+    refused its subject (``allowed`` False), else ``screener``'s (None: no active rule set).
+    No database: an adapter that knows the gate's answer and the screener calls it anywhere
+    (the HTTP door on its event loop), then :func:`keep` where it must."""
+    if not allowed:
         return ScreenOutcome(service.identity_required(item), gated=True)
-    screener = screeners.for_service(session, call.service_id)
     if screener is None:
         return ScreenOutcome(None)
-    screening = screener.screen(item.text, max_findings)
+    return ScreenOutcome(screener.screen(item.text, max_findings))
+
+
+def must_store(outcome: ScreenOutcome) -> bool:
+    """Whether :func:`keep` stores the item (held, blocked or matched: the items that
+    :func:`service.record` keeps); any other outcome is only counted, or not even that."""
+    screening = outcome.screening
+    if screening is None or outcome.gated:
+        return False
+    return screening.verdict is not Verdict.ALLOW or bool(screening.findings)
+
+
+def keep(
+    session: Session,
+    call: ScreenCall,
+    outcome: ScreenOutcome,
+    *,
+    listener: service.ScreeningListener | None,
+) -> ScreenOutcome:
+    """Count ``outcome`` and store what must be (see :func:`service.record`)."""
+    if outcome.gated:
+        service.count(session, call.service_id, Verdict.BLOCK)  # nothing of it is stored
+        return outcome
+    if outcome.screening is None:
+        return outcome
     item_id = service.record(
-        session, call.service_id, item, screening, context=call.context, listener=listener
+        session,
+        call.service_id,
+        call.item,
+        outcome.screening,
+        context=call.context,
+        listener=listener,
     )
-    return ScreenOutcome(screening, item_id)
+    return replace(outcome, item_id=item_id)
+
+
+def keep_many(
+    session: Session,
+    kept: Sequence[tuple[ScreenCall, ScreenOutcome]],
+    *,
+    listener: service.ScreeningListener | None,
+) -> list[ScreenOutcome]:
+    """:func:`keep` each, all in one transaction (a batch's stored items are durable
+    together, or none is)."""
+    if not kept:
+        return []
+    with transaction(session):
+        return [keep(session, call, outcome, listener=listener) for call, outcome in kept]

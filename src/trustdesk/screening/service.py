@@ -229,14 +229,14 @@ def deployed_archive(session: Session, service_id: uuid.UUID, version: str) -> b
     return archive
 
 
-def _count(session: Session, service_id: uuid.UUID, verdict: str, day: Any) -> None:
-    values = {"service_id": service_id, "day": day, "verdict": verdict, "count": 1}
+def _count(session: Session, service_id: uuid.UUID, verdict: str, day: Any, n: int = 1) -> None:
+    values = {"service_id": service_id, "day": day, "verdict": verdict, "count": n}
     dialect = session.get_bind().dialect.name
     insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(ScreeningCount)
     session.execute(
         insert.values(**values).on_conflict_do_update(
             index_elements=["service_id", "day", "verdict"],
-            set_={"count": ScreeningCount.count + 1},
+            set_={"count": ScreeningCount.count + n},
         )
     )
 
@@ -275,10 +275,10 @@ def identity_required(item: ContentIn) -> Screening:
     return Screening(Verdict.BLOCK, (finding,), "", (counted,))
 
 
-def count(session: Session, service_id: uuid.UUID, verdict: Verdict) -> None:
-    """Count a verdict without storing anything of the content."""
+def count(session: Session, service_id: uuid.UUID, verdict: Verdict, n: int = 1) -> None:
+    """Count a verdict (``n`` times) without storing anything of the content."""
     with transaction(session):
-        _count(session, service_id, str(verdict), utcnow().date())
+        _count(session, service_id, str(verdict), utcnow().date(), n)
 
 
 def record(
