@@ -121,8 +121,8 @@ async def screen(
     settings: SettingsDep,
     background: BackgroundTasks,
 ) -> ScreenResponse:
-    """A clean item from a remembered key and subject is screened on the event loop: no
-    thread, no query. Only an item to store goes to a worker thread, once."""
+    # A clean item from a remembered key and subject is screened on the event loop: no
+    # thread, no query. Only an item to store goes to a worker thread, once.
     item = service.ContentIn.of(body.content.id, body.content.text, body.subject, body.content.kind)
     call = screen_use_case.ScreenCall(caller.service_id, item, body.context)
     ready = door.in_memory(desk.known_gates, desk.screeners, caller.service_id, item.subject)
