@@ -17,14 +17,14 @@ import hashlib
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any, Protocol
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from trustdesk.callers import Authenticator, Caller, ServiceCaller, UserCaller
 from trustdesk.db.engine import Database
 from trustdesk.errors import PermissionDenied, Unauthenticated
-from trustdesk.http.deps import get_desk
+from trustdesk.http.deps import desk_in
 from trustdesk.http.recent import Recent
 from trustdesk.permissions import Permission
 
@@ -71,12 +71,13 @@ async def authenticated(desk: CallersDesk, token: str) -> Caller:
 
 
 async def any_caller(
-    desk: Annotated[CallersDesk, Depends(get_desk)],
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller:
     """A service or a user, whichever the bearer credential belongs to."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("send an API key or user token as `Authorization: Bearer <key>`")
+    desk: CallersDesk = desk_in(request)  # (not a dependency: each costs FastAPI a walk)
     return await authenticated(desk, credentials.credentials)
 
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import functools
 import uuid
-from typing import Annotated, Protocol
+from typing import Annotated, Any, Protocol
 
-from fastapi import APIRouter, BackgroundTasks, Depends, File, UploadFile
+from fastapi import APIRouter, BackgroundTasks, Depends, File, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
+from trustdesk.callers import ServiceCaller
 from trustdesk.db.engine import Database
 from trustdesk.http.callers import CallerDep
-from trustdesk.http.deps import SessionDep, SettingsDep, get_desk
+from trustdesk.http.deps import SessionDep, desk_in, get_desk
 from trustdesk.http.problems import PROBLEM_RESPONSES
 from trustdesk.policy.schema import Pack
 from trustdesk.policy.service import PackRegistry
@@ -27,8 +28,11 @@ from trustdesk.screening.schemas import (
     ScreenBatchResponse,
     ScreenRequest,
     ScreenResponse,
+    json_bytes,
+    verdict_json,
 )
 from trustdesk.screening.tally import Tally
+from trustdesk.settings import Settings
 
 router = APIRouter(prefix="/v1", tags=["screening"], responses=PROBLEM_RESPONSES)
 
@@ -47,6 +51,9 @@ class ScreeningDesk(Protocol):
 
     @property
     def database(self) -> Database: ...
+
+    @property
+    def settings(self) -> Settings: ...
 
     @property
     def known_gates(self) -> door.GateMemory:
@@ -115,14 +122,12 @@ INLINE_CHARS = 65_536  # a longer text is screened on a worker thread, not the e
 
 @router.post("/screen", summary="Screen one content item with the service's active rule set")
 async def screen(
-    body: ScreenRequest,
-    desk: DeskDep,
-    caller: CallerDep,
-    settings: SettingsDep,
-    background: BackgroundTasks,
+    body: ScreenRequest, request: Request, caller: CallerDep, background: BackgroundTasks
 ) -> ScreenResponse:
     # A clean item from a remembered key and subject is screened on the event loop: no
-    # thread, no query. Only an item to store goes to a worker thread, once.
+    # thread, no query. Only an item to store goes to a worker thread, once. (The desk is
+    # read from the request, not asked as a dependency: FastAPI walks each one per call.)
+    desk: ScreeningDesk = desk_in(request)
     item = service.ContentIn.of(body.content.id, body.content.text, body.subject, body.content.kind)
     call = screen_use_case.ScreenCall(caller.service_id, item, body.context)
     ready = door.in_memory(desk.known_gates, desk.screeners, caller.service_id, item.subject)
@@ -133,7 +138,7 @@ async def screen(
         item,
         allowed=ready.allowed,
         screener=ready.screener,
-        max_findings=settings.screening_max_findings,
+        max_findings=desk.settings.screening_max_findings,
     )
     outcome = judge() if len(item.text) <= INLINE_CHARS else await run_in_threadpool(judge)
     if screen_use_case.must_store(outcome):
@@ -159,38 +164,50 @@ to store are stored in one transaction. The body may be up to
     "/screen/batch",
     summary="Screen up to 1,000 content items, one result per item in order",
     description=BATCH_DESCRIPTION,
+    response_model=ScreenBatchResponse,
 )
 async def screen_batch(
-    body: ScreenBatchRequest,
-    desk: DeskDep,
-    caller: CallerDep,
-    settings: SettingsDep,
-    background: BackgroundTasks,
-) -> ScreenBatchResponse:
-    entries = [items.parse(raw, caller.service_id) for raw in body.items]
+    body: ScreenBatchRequest, request: Request, caller: CallerDep, background: BackgroundTasks
+) -> Response:
+    desk: ScreeningDesk = desk_in(request)
+    # One worker thread for the batch: reading its items, screening them, storing the
+    # matched ones (one transaction) and writing the answer.
+    raw = await request.body()  # (read already: FastAPI parsed it)
+    nul = b"\\u0000" in raw or b"\x00" in raw
+    answer, write_counts = await run_in_threadpool(_screen_batch, desk, caller, body, nul)
+    if write_counts:
+        background.add_task(desk.screen_tally.write, desk.database.session)
+    return Response(answer, media_type="application/json")
+
+
+def _screen_batch(
+    desk: ScreeningDesk, caller: ServiceCaller, body: ScreenBatchRequest, nul: bool
+) -> tuple[bytes, bool]:
+    """The batch's answer (JSON) and whether the tally's write must start."""
+    entries = [items.parse(raw, caller.service_id, nul=nul) for raw in body.items]
     using = batch.Screening(
         desk.known_gates,
         desk.publish_gate,
         desk.screeners,
         desk.screening_listener,
-        settings.screening_max_findings,
+        desk.settings.screening_max_findings,
         desk.screen_tally,
     )
-    done = await run_in_threadpool(_screen_batch, desk, caller.service_id, entries, using)
-    if done.write_counts:
-        background.add_task(desk.screen_tally.write, desk.database.session)
-    pairs = zip(entries, done.results, strict=True)
-    return ScreenBatchResponse(results=[_result(entry, result) for entry, result in pairs])
+    with desk.database.session() as session:
+        done = batch.screen_batch(session, caller.service_id, entries, using)
+    results = [_result(entry, result) for entry, result in zip(entries, done.results, strict=True)]
+    return json_bytes({"results": results}), done.write_counts
 
 
 def _result(
     entry: screen_use_case.ScreenCall | batch.Refused, result: batch.Result
-) -> ScreenResponse | ItemErrorOut:
+) -> dict[str, Any]:
     if isinstance(result, batch.Refused):
-        return ItemErrorOut(code=result.code, detail=result.detail, field=result.field)
+        return ItemErrorOut(code=result.code, detail=result.detail, field=result.field).model_dump(
+            exclude_none=True
+        )
     assert isinstance(entry, screen_use_case.ScreenCall)
-    answer = ScreenResponse.of(entry.item.content_id, result.screening, result.item_id)
-    return answer.model_copy(update={"ruleset": None}) if result.gated else answer
+    return verdict_json(entry.item.content_id, result.screening, result.item_id, gated=result.gated)
 
 
 def _ready(desk: ScreeningDesk, service_id: uuid.UUID, subject: str | None) -> door.Ready:
@@ -210,16 +227,6 @@ def _keep(
 ) -> screen_use_case.ScreenOutcome:
     with desk.database.session() as session:
         return screen_use_case.keep(session, call, outcome, listener=desk.screening_listener)
-
-
-def _screen_batch(
-    desk: ScreeningDesk,
-    service_id: uuid.UUID,
-    entries: list[screen_use_case.ScreenCall | batch.Refused],
-    using: batch.Screening,
-) -> batch.Screened:
-    with desk.database.session() as session:
-        return batch.screen_batch(session, service_id, entries, using)
 
 
 def _count(

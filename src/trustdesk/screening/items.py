@@ -30,11 +30,12 @@ CODES = {  # pydantic's error types with a code of their own
 }
 
 
-def parse(raw: Any, service_id: uuid.UUID) -> ScreenCall | Refused:
-    """The call ``raw`` (one item of a batch, as decoded from JSON) asks for, or why not."""
-    nul = nul_location(raw, (TEXT,))
-    if nul is not None:
-        return Refused("nul_character", NUL_MESSAGE, _dotted(nul))
+def parse(raw: Any, service_id: uuid.UUID, *, nul: bool = True) -> ScreenCall | Refused:
+    """The call ``raw`` (one item of a batch, as decoded from JSON) asks for, or why not;
+    ``nul``: whether the body may hold NUL at all (if not, no item is searched for it)."""
+    found = nul_location(raw, (TEXT,)) if nul else None
+    if found is not None:
+        return Refused("nul_character", NUL_MESSAGE, _dotted(found))
     try:
         body = ScreenRequest.model_validate(raw)
     except ValidationError as exc:

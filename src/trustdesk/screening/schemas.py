@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import asdict
 from datetime import datetime
@@ -115,6 +116,31 @@ class ScreenBatchResponse(BaseModel):
     results: list[ScreenResponse | ItemErrorOut] = Field(
         description="One per item, in the order sent: its verdict, or why it was not screened."
     )
+
+
+def verdict_json(
+    content_id: str, screening: Screening | None, item_id: uuid.UUID | None, *, gated: bool
+) -> dict[str, Any]:
+    """:class:`ScreenResponse` as JSON data (the single endpoint's answer, ``ruleset`` None
+    when the gate refused), built directly for the common answer: allowed, no finding."""
+    unmatched = screening is not None and not (screening.findings or screening.rule_counts)
+    if screening is not None and unmatched and not gated and item_id is None:
+        return {
+            "id": content_id,
+            "verdict": screening.verdict.value,
+            "findings": [],
+            "findings_truncated": screening.truncated,
+            "rule_counts": [],
+            "ruleset": screening.ruleset,
+            "item_id": None,
+        }
+    answer = ScreenResponse.of(content_id, screening, item_id)
+    return answer.model_dump(mode="json") | ({"ruleset": None} if gated else {})
+
+
+def json_bytes(data: Any) -> bytes:
+    """``data`` as the application's JSON responses write it."""
+    return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
 
 
 class DeploymentOut(ViewOut):
