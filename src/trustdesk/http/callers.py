@@ -23,7 +23,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from trustdesk.callers import Authenticator, Caller, ServiceCaller, UserCaller
 from trustdesk.db.engine import Database
-from trustdesk.errors import PermissionDenied, Unauthenticated
+from trustdesk.errors import PermissionDenied, TrustdeskError, Unauthenticated
 from trustdesk.http.deps import desk_in
 from trustdesk.http.recent import Recent
 from trustdesk.permissions import Permission
@@ -64,9 +64,14 @@ async def authenticated(desk: CallersDesk, token: str) -> Caller:
     caller = remembered(desk, token)
     if caller is not None:
         return caller
-    found = await run_in_threadpool(_authenticate, desk, token)
+    digest = hashlib.sha256(token.encode()).digest()
+    try:
+        found = await run_in_threadpool(_authenticate, desk, token)
+    except TrustdeskError:
+        desk.known_keys.forget(digest)  # revoked: no other request takes it from memory
+        raise
     if isinstance(found, ServiceCaller):
-        desk.known_keys.put(hashlib.sha256(token.encode()).digest(), found)
+        desk.known_keys.put(digest, found)
     return found
 
 

@@ -52,9 +52,22 @@ def allowed(
     """The gate's answer, remembered (a yes) or asked."""
     if gates.get((service_id, subject)):
         return True
+    return asked(session, gates, gate, service_id, subject)
+
+
+def asked(
+    session: Session,
+    gates: GateMemory,
+    gate: PublishGate,
+    service_id: uuid.UUID,
+    subject: str | None,
+) -> bool:
+    """The gate's answer, asked (a yes remembered, a no forgetting any yes)."""
     answer = gate(session, service_id, subject)
     if answer:
         gates.put((service_id, subject), True)
+    else:
+        gates.forget((service_id, subject))
     return answer
 
 
@@ -67,7 +80,8 @@ def ready(
     gate: PublishGate,
     screeners: ScreenerRegistry,
 ) -> Ready:
-    """:class:`Ready`, asking the database for what is not in memory."""
-    if not allowed(session, gates, gate, service_id, subject):
+    """:class:`Ready` from the database (what :func:`in_memory` could not answer, or was
+    told to refresh)."""
+    if not asked(session, gates, gate, service_id, subject):
         return Ready(False, None)
     return Ready(True, screeners.for_service(session, service_id))
