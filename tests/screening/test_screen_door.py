@@ -14,6 +14,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 
+from trustdesk.app import desk_of
 from trustdesk.auth import service as auth
 from trustdesk.callers import ServiceCaller, UserCaller
 from trustdesk.db.engine import Database
@@ -59,8 +60,9 @@ def desk_parts(clock: Clock) -> dict[str, Any]:
 
 
 @pytest.fixture
-def key(client: TestClient, make_service: ServiceFactory) -> str:
-    """A service with a rule set and one verified subject."""
+def key(client: TestClient, make_service: ServiceFactory, app: FastAPI, clock: Clock) -> str:
+    """A service with a rule set and one verified subject (the screeners on ``clock``)."""
+    desk_of(app).screeners.clock = clock
     api_key = make_service("Door").api_key
     deployed = client.post(
         "/v1/rulesets",

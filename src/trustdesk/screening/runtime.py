@@ -105,11 +105,13 @@ class ScreenerRegistry:
         cache: CompiledCache | None,
         keep: int = 8,
         compiler: Compiler | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._packs = packs
         self._cache = cache
         self._keep = keep
         self._compiler = compiler
+        self.clock = clock  # when active versions were read (tests give one they move)
         self._screeners: OrderedDict[str, Screener] = OrderedDict()
         self._active: dict[uuid.UUID, tuple[float, str | None]] = {}
         self._refreshing: set[uuid.UUID] = set()  # active versions being read again
@@ -136,7 +138,7 @@ class ScreenerRegistry:
         return self._get(checked.source.version, lambda: self._build(checked, archive))
 
     def for_service(self, session: Session, service_id: uuid.UUID) -> Screener | None:
-        now = time.monotonic()
+        now = self.clock()
         seen = self._active.get(service_id)
         if seen is None or now - seen[0] > ACTIVE_TTL_SECONDS or service_id in self._refreshing:
             seen = (now, service.active_version(session, service_id))
@@ -159,7 +161,7 @@ class ScreenerRegistry:
         (the service's active version read less than a second ago, its screener held;
         None: no active rule set); ``(False, None)`` when it would need it."""
         seen = self._active.get(service_id)
-        age = time.monotonic() - seen[0] if seen is not None else ACTIVE_TTL_SECONDS
+        age = self.clock() - seen[0] if seen is not None else ACTIVE_TTL_SECONDS
         if seen is None or age > ACTIVE_TTL_SECONDS:
             return False, None
         if age > ACTIVE_TTL_SECONDS / 2 and service_id not in self._refreshing:
