@@ -8,7 +8,7 @@ throwaway server and set it); without it they skip, saying why.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -139,10 +139,12 @@ def settings(tmp_path: Path, ruleset_cache: Path) -> Settings:
 
 
 @pytest.fixture
-def desk_parts() -> dict[str, Any]:
+def desk_parts(request: pytest.FixtureRequest) -> dict[str, Any]:
     """Parts of the app's wiring (:class:`trustdesk.wiring.Desk` fields) a test gives its own:
-    a module overrides this fixture, a test parametrizes it."""
-    return {}
+    a module overrides this fixture, a test parametrizes it (directly with the parts, or
+    indirectly with a function making them, so that each run has parts of its own)."""
+    make: Callable[[], dict[str, Any]] | None = getattr(request, "param", None)
+    return make() if make is not None else {}
 
 
 @pytest.fixture

@@ -207,7 +207,8 @@ UPLOAD_OVERHEAD = 64 * 1024  # a multipart body's boundaries, headers and other 
 
 
 def upload_limits(settings: Settings) -> dict[str, int]:
-    """The routes taking files, in the API and the console, and their larger body limits."""
+    """The routes taking files, in the API and the console, and the batch screen: their
+    larger body limits (each taken only from a live caller, see ``BodySizeLimit``)."""
     return {
         r"(/v1|/console/admin)/rulesets(/check|/deploy)?": (
             settings.max_ruleset_bytes + UPLOAD_OVERHEAD
@@ -218,6 +219,7 @@ def upload_limits(settings: Settings) -> dict[str, int]:
         r"(/v1|/console)/compliance/services/[^/]+/servers/import": (
             inventory_csv.MAX_BYTES + UPLOAD_OVERHEAD
         ),
+        r"/v1/screen/batch": settings.max_batch_request_bytes,  # 1,000 items
     }
 
 
@@ -260,6 +262,9 @@ def create_app(
         per_path=upload_limits(settings),
         checked_below=(f"{console.PREFIX}/",),
         credential_valid=lambda credential: _credential_valid(app, credential),
+        credential_remembered=lambda credential: (
+            callers.remembered(desk_of(app), credential) is not None
+        ),
     )
     if settings.forwarded_allow_ips:  # outermost: every address read after it is the client's
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
@@ -280,10 +285,10 @@ def create_app(
             )
         return {"status": "ok"}
 
+    app.include_router(screening_api.router)  # first: routes are matched in order, and it is hot
     app.include_router(policy_api.router)
     app.include_router(compliance_api.router)
     app.include_router(records_api.router)
-    app.include_router(screening_api.router)
     app.include_router(identity_api.router)
     app.include_router(cases_api.router)
     app.include_router(outbound_api.router)

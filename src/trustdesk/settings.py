@@ -307,6 +307,12 @@ class Settings(BaseSettings):
         about="Keep the receipt of a stream event that was acted on this long: a redelivery "
         "within it is answered from the receipt, never acted on twice.",
     )
+    max_batch_request_bytes: int = _number(
+        16_777_216,
+        1024,
+        about="Largest body of `POST /v1/screen/batch` (its 1,000 items of about 16 KiB each); "
+        "taken only from a caller with a valid key.",
+    )
 
     @field_validator("forwarded_allow_ips", mode="before")
     @classmethod

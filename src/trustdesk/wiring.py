@@ -26,7 +26,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from trustdesk.auth import service as auth
-from trustdesk.callers import Authenticator
+from trustdesk.callers import Authenticator, ServiceCaller
 from trustdesk.cases import screened as cases_screened
 from trustdesk.cases.outbound import AddressGuard
 from trustdesk.cases.strikes import StrikePolicy
@@ -35,6 +35,7 @@ from trustdesk.crypto.logdigest import LogDigestKey
 from trustdesk.db.base import utcnow
 from trustdesk.db.engine import Database
 from trustdesk.http.ratelimit import RateLimiter
+from trustdesk.http.recent import Recent
 from trustdesk.identity import disclosure
 from trustdesk.identity import service as identity
 from trustdesk.identity.vault import Vault, open_vault
@@ -44,6 +45,7 @@ from trustdesk.records import service as records
 from trustdesk.records.keys import load_or_create_signer
 from trustdesk.records.note import NoteSigner
 from trustdesk.screening.compiler import CompileLimits, Compiler
+from trustdesk.screening.door import GateMemory
 from trustdesk.screening.outbox import OutboxDriver
 from trustdesk.screening.runtime import CompiledCache, ScreenerRegistry
 from trustdesk.screening.service import Screened
@@ -101,6 +103,9 @@ class Desk:
     screeners: ScreenerRegistry
     upload_quota: UploadQuota
     console_clock: Callable[[], datetime] = utcnow  # the time for console session checks
+    # What the HTTP door remembers for a second (tests give them a clock they move):
+    known_keys: Recent[bytes, ServiceCaller] = field(default_factory=Recent)
+    known_gates: GateMemory = field(default_factory=Recent)
     _remembered: dict[uuid.UUID, tuple[float, tuple[Pack, ...]]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )

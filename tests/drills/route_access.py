@@ -107,6 +107,7 @@ ROUTES: dict[tuple[str, str], tuple[Rule, Probe]] = {
     ("GET", "/v1/rulesets"): service(200),
     ("POST", "/v1/rulesets/{version}/activate"): service(200, scoped=True),
     ("POST", "/v1/screen"): service(EMPTY),
+    ("POST", "/v1/screen/batch"): service(EMPTY),
     # --- identities ---
     ("POST", "/v1/identities"): service(EMPTY),
     ("GET", "/v1/identities/{subject}"): service(200, scoped=True),

@@ -41,7 +41,7 @@ from trustdesk.callers import UserCaller
 from trustdesk.console import i18n
 from trustdesk.console.nav import NAV, NavEntry
 from trustdesk.errors import InvalidInput, PermissionDenied
-from trustdesk.http.deps import SessionDep, get_desk
+from trustdesk.http.deps import SessionDep, desk_in
 from trustdesk.http.limits import control_characters
 from trustdesk.permissions import Permission
 from trustdesk.wiring import Desk
@@ -116,7 +116,7 @@ def session_of(request: Request) -> dict[str, Any]:
 
 def desk_of(request: Request) -> Desk:
     """The application's wiring, from the one dependency that reads it."""
-    desk: Desk = get_desk(request)
+    desk: Desk = desk_in(request)
     return desk
 
 

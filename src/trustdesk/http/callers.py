@@ -5,19 +5,27 @@ auth slice's, see :mod:`trustdesk.wiring`), so every slice's router can ask for 
 without importing the auth slice. Services send their API key (``td_...``) and see
 only their own data; console users send a personal token (``tdu_...``) and act within their
 roles' permissions.
+
+The dependencies are coroutines: a service's key found in the desk's ``known_keys`` (for a
+second, see :mod:`trustdesk.http.recent`) costs no thread and no query; any other
+credential is checked on a worker thread with a session of its own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated, Protocol
+import hashlib
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any, Protocol
 
-from fastapi import Depends
+from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from trustdesk.callers import Authenticator, Caller, ServiceCaller, UserCaller
-from trustdesk.errors import PermissionDenied, Unauthenticated
-from trustdesk.http.deps import SessionDep, get_desk
+from trustdesk.db.engine import Database
+from trustdesk.errors import PermissionDenied, TrustdeskError, Unauthenticated
+from trustdesk.http.deps import desk_in
+from trustdesk.http.recent import Recent
 from trustdesk.permissions import Permission
 
 
@@ -27,24 +35,58 @@ class CallersDesk(Protocol):
     @property
     def authenticator(self) -> Authenticator: ...
 
+    @property
+    def database(self) -> Database: ...
+
+    @property
+    def known_keys(self) -> Recent[bytes, ServiceCaller]:
+        """Services' callers by their key's digest, remembered for a moment."""
+
 
 _bearer = HTTPBearer(
     auto_error=False, description="A service API key (`td_...`) or a user token (`tdu_...`)."
 )
 
 
-def any_caller(
-    desk: Annotated[CallersDesk, Depends(get_desk)],
-    session: SessionDep,
+def _authenticate(desk: CallersDesk, token: str) -> Caller:
+    with desk.database.session() as session:
+        return desk.authenticator(session, token)
+
+
+def remembered(desk: CallersDesk, token: str) -> ServiceCaller | None:
+    """The service whose API key ``token`` is, if the desk remembers it (no query)."""
+    return desk.known_keys.get(hashlib.sha256(token.encode()).digest())
+
+
+async def authenticated(desk: CallersDesk, token: str) -> Caller:
+    """The caller ``token`` belongs to: remembered, or asked on a worker thread (a service
+    is then remembered; a user never is, so a role taken away counts at once)."""
+    caller = remembered(desk, token)
+    if caller is not None:
+        return caller
+    digest = hashlib.sha256(token.encode()).digest()
+    try:
+        found = await run_in_threadpool(_authenticate, desk, token)
+    except TrustdeskError:
+        desk.known_keys.forget(digest)  # revoked: no other request takes it from memory
+        raise
+    if isinstance(found, ServiceCaller):
+        desk.known_keys.put(digest, found)
+    return found
+
+
+async def any_caller(
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller:
     """A service or a user, whichever the bearer credential belongs to."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("send an API key or user token as `Authorization: Bearer <key>`")
-    return desk.authenticator(session, credentials.credentials)
+    desk: CallersDesk = desk_in(request)  # (not a dependency: each costs FastAPI a walk)
+    return await authenticated(desk, credentials.credentials)
 
 
-def service_caller(caller: Annotated[Caller, Depends(any_caller)]) -> ServiceCaller:
+async def service_caller(caller: Annotated[Caller, Depends(any_caller)]) -> ServiceCaller:
     """The calling service; routes that act for a service depend on this."""
     if not isinstance(caller, ServiceCaller):
         raise PermissionDenied("this route is for services: use the service's API key")
@@ -55,7 +97,7 @@ CallerDep = Annotated[ServiceCaller, Depends(service_caller)]
 AnyCallerDep = Annotated[Caller, Depends(any_caller)]
 
 
-def user_caller(caller: Annotated[Caller, Depends(any_caller)]) -> UserCaller:
+async def user_caller(caller: Annotated[Caller, Depends(any_caller)]) -> UserCaller:
     """The calling user; routes that act for a person (never a service) depend on this."""
     if not isinstance(caller, UserCaller):
         raise PermissionDenied("this route is for users: send a personal token (`tdu_...`)")
@@ -69,7 +111,9 @@ def _denied(permissions: frozenset[Permission]) -> PermissionDenied:
     return PermissionDenied(f"this needs the permission {' or '.join(sorted(permissions))}")
 
 
-def user_holding(*permissions: Permission) -> Callable[[UserCaller], UserCaller]:
+def user_holding(
+    *permissions: Permission,
+) -> Callable[[UserCaller], Coroutine[Any, Any, UserCaller]]:
     """A dependency: the calling user, who must hold one of ``permissions``.
 
     Routes ask for it in their signature rather than checking in their body: FastAPI runs
@@ -79,7 +123,7 @@ def user_holding(*permissions: Permission) -> Callable[[UserCaller], UserCaller]
     """
     wanted = frozenset(permissions)
 
-    def holder(caller: UserCallerDep) -> UserCaller:
+    async def holder(caller: UserCallerDep) -> UserCaller:
         if not caller.permissions & wanted:
             raise _denied(wanted)
         return caller
@@ -88,12 +132,14 @@ def user_holding(*permissions: Permission) -> Callable[[UserCaller], UserCaller]
     return holder
 
 
-def service_or_user_holding(*permissions: Permission) -> Callable[[Caller], Caller]:
+def service_or_user_holding(
+    *permissions: Permission,
+) -> Callable[[Caller], Coroutine[Any, Any, Caller]]:
     """A dependency: a service (which sees only its own data), or a user holding one of
     ``permissions``; checked before the request is validated, like :func:`user_holding`."""
     wanted = frozenset(permissions)
 
-    def holder(caller: AnyCallerDep) -> Caller:
+    async def holder(caller: AnyCallerDep) -> Caller:
         if isinstance(caller, UserCaller) and not caller.permissions & wanted:
             raise _denied(wanted)
         return caller

@@ -1,5 +1,9 @@
 """FastAPI dependencies that hand routers the application's wiring (a
-:class:`trustdesk.wiring.Desk`), and the session and settings it holds."""
+:class:`trustdesk.wiring.Desk`), and the session and settings it holds.
+
+Those that only hand something over are coroutines: FastAPI runs a plain function
+dependency on a worker thread, a hop that costs more than the work.
+"""
 
 from __future__ import annotations
 
@@ -13,12 +17,17 @@ from trustdesk.db.engine import Database
 from trustdesk.settings import Settings
 
 
-def get_desk(request: Request) -> Any:
-    """The application's wiring, which ``create_app`` built: the one dependency that reads
+def desk_in(request: Request) -> Any:
+    """The application's wiring, which ``create_app`` built: the one function that reads
     the application's state. Each slice names the part it uses with a ``Protocol`` of its
     own (``Annotated[ItsDesk, Depends(get_desk)]``), which mypy checks the Desk against in
     ``trustdesk.app``; the console takes the Desk itself."""
     return request.app.state.desk
+
+
+async def get_desk(request: Request) -> Any:
+    """:func:`desk_in` as a dependency."""
+    return desk_in(request)
 
 
 class CommonDesk(Protocol):
@@ -34,11 +43,11 @@ class CommonDesk(Protocol):
 CommonDeskDep = Annotated[CommonDesk, Depends(get_desk)]
 
 
-def get_database(desk: CommonDeskDep) -> Database:
+async def get_database(desk: CommonDeskDep) -> Database:
     return desk.database
 
 
-def get_app_settings(desk: CommonDeskDep) -> Settings:
+async def get_app_settings(desk: CommonDeskDep) -> Settings:
     return desk.settings
 
 

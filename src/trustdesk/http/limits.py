@@ -44,15 +44,20 @@ def capped(receive: Receive, limit: int) -> Receive:
     return capped_receive
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
+_PATHS_REMEMBERED = 1024  # paths whose limit is remembered (ids make them many: a bound)
+
+
 def control_characters(scope: Scope) -> bool:
     """Whether the decoded path or the query string carries a C0 control character.
 
     No identifier or search term of ours contains one, and PostgreSQL refuses NUL in text,
     so such a request is refused here rather than failing deep inside a query.
     """
-    path: str = scope.get("path", "")
-    query = unquote_plus(scope.get("query_string", b"").decode("latin-1"))
-    return any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in path + query)
+    query: bytes = scope.get("query_string", b"")
+    if _CONTROL.search(scope.get("path", "")):
+        return True
+    return bool(query) and _CONTROL.search(unquote_plus(query.decode("latin-1"))) is not None
 
 
 class BodySizeLimit:
@@ -65,21 +70,33 @@ class BodySizeLimit:
         per_path: Mapping[str, int] | None = None,
         checked_below: tuple[str, ...] = (),
         credential_valid: Callable[[str], bool] | None = None,
+        *,
+        credential_remembered: Callable[[str], bool] | None = None,
     ) -> None:
         """``per_path``: regular expressions a whole path must match, each with its limit
         (the first match counts). ``checked_below``: path prefixes whose application refuses
         control characters and oversize bodies itself. ``credential_valid``: whether a
         bearer credential belongs to a live caller; a path with a limit larger than
         ``max_bytes`` (an upload) then takes a body only from one, refusing anyone else
-        with 401 before a byte of it is read (FastAPI reads a form before any dependency)."""
+        with 401 before a byte of it is read (FastAPI reads a form before any dependency).
+        ``credential_remembered``: whether the process knows the credential as live already
+        (no thread, no query; asked first)."""
         self.app = app
         self.default = max_bytes
         self.per_path = [(re.compile(path), limit) for path, limit in (per_path or {}).items()]
         self.checked_below = checked_below
         self.credential_valid = credential_valid
+        self.credential_remembered = credential_remembered
+        self._limits: dict[str, int] = {}
 
     def limit_for(self, path: str) -> int:
-        return next((n for pattern, n in self.per_path if pattern.fullmatch(path)), self.default)
+        limit = self._limits.get(path)
+        if limit is None:
+            limit = next((n for p, n in self.per_path if p.fullmatch(path)), self.default)
+            if len(self._limits) >= _PATHS_REMEMBERED:
+                self._limits.clear()
+            self._limits[path] = limit
+        return limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -116,6 +133,10 @@ class BodySizeLimit:
         scheme, _, credential = header.decode("latin-1").partition(" ")
         if scheme.lower() != "bearer" or not credential.strip():
             return False
+        if self.credential_remembered is not None and self.credential_remembered(
+            credential.strip()
+        ):
+            return True
         return bool(await run_in_threadpool(self.credential_valid, credential.strip()))
 
     async def _limited(

@@ -22,7 +22,12 @@ MESSAGE = "NUL characters (U+0000) are not allowed"
 # Where NUL is content rather than a name: the text of a screened item is screened as sent
 # (a NUL must not buy a message a 422 instead of a verdict) and stored with U+FFFD in its
 # place (screening.service.Content).
-CONTENT = {"/v1/screen": frozenset({("content", "text")})}
+CONTENT = {
+    "/v1/screen": frozenset({("content", "text")}),
+    "/v1/screen/batch": frozenset({("items", "content", "text")}),  # (the document's path)
+}
+# Bodies whose route checks each item itself, so that NUL fails only the item holding it.
+PER_ITEM = frozenset({"/v1/screen/batch"})
 _FORMS = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 
@@ -34,7 +39,7 @@ def _refuse(location: tuple[str | int, ...]) -> RequestValidationError:
 
 async def refuse_nul(request: Request) -> None:
     """A FastAPI dependency: refuse a body whose text holds NUL anywhere."""
-    if request.method in {"GET", "HEAD", "OPTIONS"}:
+    if request.method in {"GET", "HEAD", "OPTIONS"} or request.scope["path"] in PER_ITEM:
         return
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type.startswith(_FORMS):

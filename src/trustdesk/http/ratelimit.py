@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from starlette.requests import HTTPConnection
 
@@ -37,17 +38,23 @@ class RateLimiter:
     """``per_minute`` requests a client; shared through ``database`` under ``name``."""
 
     def __init__(
-        self, per_minute: int, database: Database | None = None, name: str = "requests"
+        self,
+        per_minute: int,
+        database: Database | None = None,
+        name: str = "requests",
+        *,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.per_minute = per_minute
         self.database, self.name = database, name
+        self.clock = clock  # the wall clock (tests hold one still inside a window)
         self._window = -1
         self._counts: dict[str, int] = {}
         self._lock = threading.Lock()
 
     def check(self, client: str, now: float | None = None) -> None:
         """Count one request from ``client``; :class:`RateLimited` past the budget."""
-        window = int((time.time() if now is None else now) // WINDOW_SECONDS)
+        window = int((self.clock() if now is None else now) // WINDOW_SECONDS)
         with self._lock:
             new_window = window != self._window
             if new_window:

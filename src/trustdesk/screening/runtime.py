@@ -94,13 +94,16 @@ class ScreenerRegistry:
         cache: CompiledCache | None,
         keep: int = 8,
         compiler: Compiler | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._packs = packs
         self._cache = cache
         self._keep = keep
         self._compiler = compiler
+        self.clock = clock  # when active versions were read (tests give one they move)
         self._screeners: OrderedDict[str, Screener] = OrderedDict()
         self._active: dict[uuid.UUID, tuple[float, str | None]] = {}
+        self._refreshing: set[uuid.UUID] = set()  # active versions being read again
         self._lock = threading.Lock()
         self._building: dict[str, threading.Lock] = {}
         self.compiled = self.loaded = 0  # versions built by compiling, by loading the cache
@@ -124,11 +127,12 @@ class ScreenerRegistry:
         return self._get(checked.source.version, lambda: self._build(checked, archive))
 
     def for_service(self, session: Session, service_id: uuid.UUID) -> Screener | None:
-        now = time.monotonic()
+        now = self.clock()
         seen = self._active.get(service_id)
-        if seen is None or now - seen[0] > ACTIVE_TTL_SECONDS:
+        if seen is None or now - seen[0] > ACTIVE_TTL_SECONDS or service_id in self._refreshing:
             seen = (now, service.active_version(session, service_id))
             self._active[service_id] = seen
+            self._refreshing.discard(service_id)
         version = seen[1]
         if version is None:
             return None
@@ -179,8 +183,27 @@ class ScreenerRegistry:
                     warmed.append(version)
         return warmed
 
+    def in_memory(self, service_id: uuid.UUID) -> tuple[bool, Screener | None]:
+        """``(True, screener)`` when :meth:`for_service` would answer without the database
+        (the service's active version read less than a second ago, its screener held;
+        None: no active rule set); ``(False, None)`` when it would need it."""
+        seen = self._active.get(service_id)
+        age = self.clock() - seen[0] if seen is not None else ACTIVE_TTL_SECONDS
+        if seen is None or age > ACTIVE_TTL_SECONDS:
+            return False, None
+        if age > ACTIVE_TTL_SECONDS / 2 and service_id not in self._refreshing:
+            # refreshed ahead by this caller (through for_service) while others use it
+            self._refreshing.add(service_id)
+            return False, None
+        if seen[1] is None:
+            return True, None
+        with self._lock:
+            found = self._screeners.get(seen[1])
+        return found is not None, found
+
     def forget_active(self, service_id: uuid.UUID) -> None:
         self._active.pop(service_id, None)
+        self._refreshing.discard(service_id)
 
     def _build(self, compiled: Compiled, archive: bytes | None = None) -> Screener:
         """A screener from ``compiled``'s parts, or the cache's, or (neither usable) compiled

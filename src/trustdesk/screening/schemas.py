@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from trustdesk.http.views import ViewOut
 from trustdesk.screening.engine import Screening, Verdict
@@ -82,6 +83,64 @@ class ScreenResponse(BaseModel):
             ruleset=screening.ruleset,
             item_id=item_id,
         )
+
+
+MAX_BATCH_ITEMS = 1000
+# Each item is validated on its own (a bad one fails alone), so the body takes any JSON
+# value there; the document says what an item must be: the body of POST /v1/screen.
+BatchItem = Annotated[Any, WithJsonSchema({"$ref": "#/components/schemas/ScreenRequest"})]
+
+
+class ScreenBatchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[BatchItem] = Field(
+        min_length=1,
+        max_length=MAX_BATCH_ITEMS,
+        description="1 to 1,000 items, each what `POST /v1/screen` takes.",
+    )
+
+
+class ItemErrorOut(BaseModel):
+    """An item of a batch that was not screened (the others were)."""
+
+    code: str = Field(
+        description="Stable: `invalid_item`, `unknown_field`, `item_too_large`, "
+        "`nul_character`, `invalid_content`, `duplicate_id`."
+    )
+    detail: str
+    field: str | None = Field(default=None, description="The item's field it is about (dotted).")
+
+
+class ScreenBatchResponse(BaseModel):
+    results: list[ScreenResponse | ItemErrorOut] = Field(
+        description="One per item, in the order sent: its verdict, or why it was not screened."
+    )
+
+
+def verdict_json(
+    content_id: str, screening: Screening | None, item_id: uuid.UUID | None, *, gated: bool
+) -> dict[str, Any]:
+    """:class:`ScreenResponse` as JSON data (the single endpoint's answer, ``ruleset`` None
+    when the gate refused), built directly for the common answer: allowed, no finding."""
+    unmatched = screening is not None and not (screening.findings or screening.rule_counts)
+    if screening is not None and unmatched and not gated and item_id is None:
+        return {
+            "id": content_id,
+            "verdict": screening.verdict.value,
+            "findings": [],
+            "findings_truncated": screening.truncated,
+            "rule_counts": [],
+            "ruleset": screening.ruleset,
+            "item_id": None,
+        }
+    answer = ScreenResponse.of(content_id, screening, item_id)
+    return answer.model_dump(mode="json") | ({"ruleset": None} if gated else {})
+
+
+def json_bytes(data: Any) -> bytes:
+    """``data`` as the application's JSON responses write it."""
+    return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
 
 
 class DeploymentOut(ViewOut):

@@ -1,22 +1,25 @@
 """The screen use case: one content item through the publishing gate, the service's active
-rule set and, if anything matched, the store (its follow-up, the record log and review, is
-the outbox's: :mod:`trustdesk.screening.outbox`).
+rule set and, if anything matched, the store (one short transaction; the record log and
+review follow from the screening outbox).
 
-The HTTP API's ``POST /v1/screen`` calls :func:`screen`; anything else that screens an item
-for a service (and stores what it must) calls it too.
+Anything that screens an item for a service (and stores what it must) calls :func:`screen`.
+The HTTP door takes it in its two halves: :func:`judge` on its event loop, with the gate's
+answer and the screener it remembers, and :func:`keep` on a worker thread for an item that
+must be stored (:func:`keep_many` for a batch's, in one transaction).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from trustdesk.db.engine import transaction
 from trustdesk.screening import service
-from trustdesk.screening.engine import Screening, Verdict
+from trustdesk.screening.engine import Screener, Screening, Verdict
 from trustdesk.screening.runtime import ScreenerRegistry
 from trustdesk.screening.tally import Tally
 
@@ -35,8 +38,7 @@ class ScreenOutcome:
     """The answer to a :class:`ScreenCall`.
 
     ``screening``: the verdict and findings (None: the service has no active rule set, so
-    the item is allowed); ``item_id``: where the item was stored (held, blocked or matched;
-    its follow-up waits in the outbox: kick the drainer);
+    the item is allowed); ``item_id``: where the item was stored (held, blocked or matched);
     ``gated``: refused by the publishing gate before any rule ran (nothing stored).
     """
 
@@ -58,15 +60,60 @@ def screen(
     counted); otherwise the service's active rule set decides, and the verdict is counted
     (in ``tally`` if given, see :func:`service.count`), or stored with its follow-up if
     anything matched."""
-    item = call.item
-    if not gate(session, call.service_id, item.subject):  # nothing of it is stored
-        service.count(session, call.service_id, Verdict.BLOCK, tally=tally)
+    allowed = gate(session, call.service_id, call.item.subject)
+    screener = screeners.for_service(session, call.service_id) if allowed else None
+    outcome = judge(call.item, allowed=allowed, screener=screener, max_findings=max_findings)
+    return keep(session, call, outcome, tally=tally)
+
+
+def judge(
+    item: service.ContentIn, *, allowed: bool, screener: Screener | None, max_findings: int
+) -> ScreenOutcome:
+    """The verdict on ``item``, nothing counted or stored yet: blocked if the publishing gate
+    refused its subject (``allowed`` False), else ``screener``'s (None: no active rule set).
+    No database: an adapter that knows the gate's answer and the screener calls it anywhere
+    (the HTTP door on its event loop), then :func:`keep` where it must."""
+    if not allowed:
         return ScreenOutcome(service.identity_required(item), gated=True)
-    screener = screeners.for_service(session, call.service_id)
     if screener is None:
         return ScreenOutcome(None)
-    screening = screener.screen(item.text, max_findings)
+    return ScreenOutcome(screener.screen(item.text, max_findings))
+
+
+def must_store(outcome: ScreenOutcome) -> bool:
+    """Whether :func:`keep` stores the item (held, blocked or matched: the items that
+    :func:`service.record` keeps); any other outcome is only counted, or not even that."""
+    screening = outcome.screening
+    if screening is None or outcome.gated:
+        return False
+    return screening.verdict is not Verdict.ALLOW or bool(screening.findings)
+
+
+def keep(
+    session: Session, call: ScreenCall, outcome: ScreenOutcome, *, tally: Tally | None
+) -> ScreenOutcome:
+    """Count ``outcome`` (in ``tally`` if given) and store what must be, durable with its
+    follow-up when this returns (see :func:`service.record`)."""
+    if outcome.gated:  # nothing of it is stored
+        service.count(session, call.service_id, Verdict.BLOCK, tally=tally)
+        return outcome
+    if outcome.screening is None:
+        return outcome
     item_id = service.record(
-        session, call.service_id, item, screening, context=call.context, tally=tally
+        session, call.service_id, call.item, outcome.screening, context=call.context, tally=tally
     )
-    return ScreenOutcome(screening, item_id)
+    return replace(outcome, item_id=item_id)
+
+
+def keep_many(
+    session: Session,
+    kept: Sequence[tuple[ScreenCall, ScreenOutcome]],
+    *,
+    tally: Tally | None,
+) -> list[ScreenOutcome]:
+    """:func:`keep` each, all in one transaction (a batch's stored items are durable
+    together, or none is)."""
+    if not kept:
+        return []
+    with transaction(session):
+        return [keep(session, call, outcome, tally=tally) for call, outcome in kept]

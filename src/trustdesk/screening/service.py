@@ -268,14 +268,19 @@ def identity_required(item: ContentIn) -> Screening:
 
 
 def count(
-    session: Session, service_id: uuid.UUID, verdict: Verdict, *, tally: Tally | None = None
+    session: Session,
+    service_id: uuid.UUID,
+    verdict: Verdict,
+    *,
+    tally: Tally | None = None,
+    n: int = 1,
 ) -> None:
-    """Count a verdict without storing anything of the content: in ``tally``, which the
-    server writes in aggregate (:mod:`trustdesk.screening.tally`), else at once."""
+    """Count a verdict (``n`` times) without storing anything of the content: in ``tally``,
+    which the server writes in aggregate (:mod:`trustdesk.screening.tally`), else at once."""
     if tally is not None:
-        tally.add(service_id, str(verdict))
+        tally.add(service_id, str(verdict), n=n)
         return
-    add_counts(session, Counter({(service_id, utcnow().date(), str(verdict)): 1}))
+    add_counts(session, Counter({(service_id, utcnow().date(), str(verdict)): n}))
 
 
 def record(

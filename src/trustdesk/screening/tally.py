@@ -62,10 +62,10 @@ class Tally:
         self._lock = threading.Lock()
         self._counts: Counter[Key] = Counter()
 
-    def add(self, service_id: uuid.UUID, verdict: str, day: date | None = None) -> None:
+    def add(self, service_id: uuid.UUID, verdict: str, day: date | None = None, n: int = 1) -> None:
         key = (service_id, day or utcnow().date(), verdict)
         with self._lock:
-            self._counts[key] += 1
+            self._counts[key] += n
 
     def pending(self) -> int:
         """How many verdicts wait to be written."""
