@@ -105,7 +105,7 @@ def test_two_worker_processes_answer_and_one_runs_the_checkpoints(tmp_path: Path
         holders = database.execute("SELECT name, holder FROM leases").fetchall()
         database.close()
     holders_by_name = dict(holders)
-    assert set(holders_by_name) == {"checkpoints", "webhook-delivery"}
+    assert set(holders_by_name) == {"checkpoints", "webhook-delivery", "screening-outbox"}
     for holder in holders_by_name.values():  # a worker holds each, not the supervisor
         assert int(holder.split(":")[1]) in workers
     log = (tmp_path / "server.log").read_text(encoding="utf-8")
