@@ -361,5 +361,8 @@ def revoke_api_key(service_id: uuid.UUID, key_id: uuid.UUID, page: ServicesManag
     except TrustdeskError as exc:
         problem = _problem(exc)
         return _services(page, problem.status, error=problem)
+    # This process forgets every remembered key at once (the others within their second;
+    # only digests are remembered, so the revoked one cannot be picked out).
+    page.desk.known_keys.clear()
     page.flash(N_("The API key is revoked; it no longer works."))
     return page.redirect("services")
