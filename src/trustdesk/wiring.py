@@ -16,7 +16,6 @@ the desk's own parts.
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -106,8 +105,8 @@ class Desk:
     # What the HTTP door remembers for a second (tests give them a clock they move):
     known_keys: Recent[bytes, ServiceCaller] = field(default_factory=Recent)
     known_gates: GateMemory = field(default_factory=Recent)
-    _remembered: dict[uuid.UUID, tuple[float, tuple[Pack, ...]]] = field(
-        default_factory=dict, init=False, repr=False, compare=False
+    _remembered: Recent[uuid.UUID, tuple[Pack, ...]] = field(
+        default_factory=lambda: Recent(PACKS_SECONDS), init=False, repr=False, compare=False
     )
     # Each desk's own (made again by dataclasses.replace): the counts of unstored verdicts
     # (None: written at once) and the follow-ups of stored ones, told to its listener.
@@ -136,12 +135,10 @@ class Desk:
     def service_packs(self, session: Session, service_id: uuid.UUID) -> tuple[Pack, ...]:
         """A service's packs, read at most once a second: every screen asks (the gate).
         A :class:`trustdesk.policy.service.ServicePacks`."""
-        now = time.monotonic()
-        hit = self._remembered.get(service_id)
-        if hit is not None and now - hit[0] < PACKS_SECONDS:
-            return hit[1]
-        packs = compliance.packs_for(session, self.packs, service_id)
-        self._remembered[service_id] = (now, packs)
+        packs = self._remembered.get(service_id)
+        if packs is None:
+            packs = compliance.packs_for(session, self.packs, service_id)
+            self._remembered.put(service_id, packs)
         return packs
 
     def publish_gate(self, session: Session, service_id: uuid.UUID, subject: str | None) -> bool:

@@ -53,18 +53,22 @@ def _authenticate(desk: CallersDesk, token: str) -> Caller:
         return desk.authenticator(session, token)
 
 
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
 def remembered(desk: CallersDesk, token: str) -> ServiceCaller | None:
     """The service whose API key ``token`` is, if the desk remembers it (no query)."""
-    return desk.known_keys.get(hashlib.sha256(token.encode()).digest())
+    return desk.known_keys.get(_digest(token))
 
 
 async def authenticated(desk: CallersDesk, token: str) -> Caller:
     """The caller ``token`` belongs to: remembered, or asked on a worker thread (a service
     is then remembered; a user never is, so a role taken away counts at once)."""
-    caller = remembered(desk, token)
+    digest = _digest(token)
+    caller = desk.known_keys.get(digest)
     if caller is not None:
         return caller
-    digest = hashlib.sha256(token.encode()).digest()
     try:
         found = await run_in_threadpool(_authenticate, desk, token)
     except TrustdeskError:

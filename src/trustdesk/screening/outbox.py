@@ -63,6 +63,11 @@ class Drained:
     failed: tuple[uuid.UUID, ...] = ()
     parked: tuple[uuid.UUID, ...] = ()
 
+    @property
+    def seen(self) -> int:
+        """Rows the pass took, whatever became of them (fewer than asked: none are left)."""
+        return len(self.done) + len(self.failed) + len(self.parked)
+
 
 def _claim(session: Session, limit: int, only: uuid.UUID | None = None) -> list[ScreeningFollowUp]:
     records.lock(session)  # first: the rows are read under the log's lock
@@ -178,7 +183,7 @@ def drain_all(session: Session, listener: ScreeningListener | None, batch: int =
     while True:
         drained = drain(session, listener, batch)
         total += len(drained.done)
-        if len(drained.done) + len(drained.failed) + len(drained.parked) < batch:
+        if drained.seen < batch:
             return total
 
 
@@ -248,7 +253,7 @@ class OutboxDriver:
                     drained = drain(session, self.listener, self._limit)
                     self._remember(drained)
                     total += len(drained.done)
-                    seen = len(drained.done) + len(drained.failed) + len(drained.parked)
+                    seen = drained.seen
                     full, self._limit = seen >= self._limit, self._paced(seen, started)
                     if not full:
                         return total

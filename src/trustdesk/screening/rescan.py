@@ -190,31 +190,39 @@ class Applier:
     listener: service.ScreeningListener | None
 
 
-def _already_acted(session: Session, run: RescanView, row: StoredRow, verdict: Verdict) -> bool:
+def _acted(session: Session, run: RescanView, rows: list[StoredRow]) -> set[tuple[str, str]]:
+    """(content id, verdict) of the page's contents the service already stored under the
+    run's rule set: one query a page."""
     with read_transaction(session):
-        found = session.scalar(
-            select(ContentItem.id)
-            .where(
+        found = session.execute(
+            select(ContentItem.content_id, ContentItem.verdict).where(
                 ContentItem.service_id == run.spec.service_id,
-                ContentItem.content_id == row.content_id,
                 ContentItem.ruleset == run.spec.ruleset,
-                ContentItem.verdict == str(verdict),
+                ContentItem.content_id.in_({row.content_id for row in rows}),
             )
-            .limit(1)
-        )
-    return found is not None
+        ).all()
+    return {(content_id, verdict) for content_id, verdict in found}
 
 
-def _act(session: Session, run: RescanView, row: StoredRow, applier: Applier) -> None:
-    """The stricter verdict on ``row`` through the normal flow, unless already acted on."""
+def _act(
+    session: Session,
+    run: RescanView,
+    row: StoredRow,
+    applier: Applier,
+    acted: set[tuple[str, str]],
+) -> None:
+    """The stricter verdict on ``row`` through the normal flow, unless already acted on
+    (``acted``: see :func:`_acted`; what this stores is added to it)."""
     screening = applier.screen(row.text)
     if screening.ruleset != run.spec.ruleset:
         raise RescanMismatch("the screener given to apply is not the rescan's rule set")
-    if _already_acted(session, run, row, screening.verdict):
+    done = (row.content_id, str(screening.verdict))
+    if done in acted:
         return
     item = service.ContentIn(row.content_id, row.text, row.subject, row.kind)
     context = {"rescan": str(run.id), "rescanned_item": str(row.id)}
     service.record(session, run.spec.service_id, item, screening, context=context)
+    acted.add(done)
 
 
 def _count_page(
@@ -229,20 +237,21 @@ def _count_page(
     if len(outcomes) != len(rows):
         raise RuntimeError(f"the engine answered {len(outcomes)} verdicts for {len(rows)}")
     report = copy.deepcopy(run.report)
+    acted = _acted(session, run, rows) if applier is not None and run.spec.apply else set()
     for row, (verdict, counts) in zip(rows, outcomes, strict=True):
         old, new = reports.rules_of(row.rule_counts), reports.rules_of(counts)
         reports.add(
             report, reports.Rescreened(str(row.id), row.content_id, row.verdict, verdict, old, new)
         )
         if applier is not None and run.spec.apply and reports.stricter(row.verdict, verdict):
-            _act(session, run, row, applier)
+            _act(session, run, row, applier, acted)
             report["applied"] += 1
     cursor = (rows[-1].created_at, rows[-1].id)
     _save(session, run, report, RUNNING, cursor)
-    if report["applied"] > run.report["applied"]:
+    if applier is not None and report["applied"] > run.report["applied"]:
         # What the page stored is durable; its log entries and cases follow (the outbox
         # is drained here, and by the server if this process dies first).
-        outbox.drain_all(session, applier.listener if applier is not None else None)
+        outbox.drain_all(session, applier.listener)
     return RescanView(run.id, run.spec, run.until, RUNNING, report, run.resumed, cursor)
 
 
