@@ -57,6 +57,7 @@ SUBJECT = demo.IDENTITIES[0][0]  # verified: the real-name gate opens
 BLOCK_TERMS = ("网上赌场", "online casino", "百家乐代理", "hitman for hire", "出售仿真枪")
 MESSAGES = 200  # distinct bodies per kind, cycled by the wrk script
 SOAK_SAMPLE_SECONDS = 5.0
+SOAK_SETTLE_SECONDS = 120.0  # how long the soak waits for the follow-ups left at its end
 
 
 def _options(argv: list[str]) -> argparse.Namespace:
@@ -73,6 +74,13 @@ def _options(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--soak", type=float, nargs="?", const=180.0, default=None)
     parser.add_argument("--soak-concurrency", type=int, default=8)
+    parser.add_argument("--soak-workers", type=int, default=1)
+    parser.add_argument(
+        "--soak-blocked",
+        type=float,
+        default=0.0,
+        help="share of the soak's messages that are blocked (0 to 1)",
+    )
     parser.add_argument("--no-sweep", action="store_true")
     parser.add_argument("--pg-url", default=os.environ.get("TRUSTDESK_TEST_POSTGRES_URL"))
     parser.add_argument("--label", default="", help="writes load-LABEL.md")
@@ -80,6 +88,8 @@ def _options(argv: list[str]) -> argparse.Namespace:
     options.max_concurrency = max(1, min(options.max_concurrency, 1024))
     options.seconds = max(1.0, min(options.seconds, 120.0))
     options.soak = None if options.soak is None else max(10.0, min(options.soak, 3600.0))
+    options.soak_workers = max(1, min(options.soak_workers, 16))
+    options.soak_blocked = max(0.0, min(options.soak_blocked, 1.0))
     return options
 
 
@@ -254,17 +264,48 @@ def _one_server(
     return figures
 
 
+def _soak_texts(corpus: dict[str, list[str]], blocked_share: float) -> list[str]:
+    """The soak's messages in the order wrk cycles them: ``blocked_share`` of them blocked,
+    spread evenly among the clean ones."""
+    texts = []
+    owed = 0.0
+    for n, clean in enumerate(corpus["clean"]):
+        owed += blocked_share
+        if owed >= 1.0:
+            owed -= 1.0
+            texts.append(corpus["blocked"][n])
+        else:
+            texts.append(clean)
+    return texts
+
+
+def _backlog(db: str) -> dict[str, int]:
+    """Follow-ups not done yet, and blocked items without their case."""
+    engine = make_engine(db)
+    try:
+        with engine.connect() as conn:
+            waiting = conn.scalar(text("SELECT count(*) FROM screening_outbox")) or 0
+            blocked = conn.scalar(
+                text("SELECT count(*) FROM content_items WHERE verdict = 'block'")
+            )
+            cased = conn.scalar(text("SELECT count(*) FROM case_items"))
+    finally:
+        engine.dispose()
+    return {"outbox": int(waiting), "blocked_items": int(blocked or 0), "in_cases": int(cased or 0)}
+
+
 def _soak(corpus: dict[str, list[str]], options: argparse.Namespace) -> dict[str, Any]:
     backend = options.backend.split(",")[0]
+    texts = _soak_texts(corpus, options.soak_blocked)
     with tempfile.TemporaryDirectory(prefix="trustdesk-soak-") as temp:
         folder = Path(temp)
         with (
             _database(backend, folder, options.pg_url) as db,
-            loadkit.server(folder, db, 1) as (base, process),
+            loadkit.server(folder, db, options.soak_workers) as (base, process),
         ):
             _warm(base, corpus, options)
             script = loadkit.lua_script(
-                folder, "soak", "/v1/screen", KEY, _bodies(corpus["clean"], "single", 1)
+                folder, "soak", "/v1/screen", KEY, _bodies(texts, "single", 1)
             )
             command = loadkit.wrk_command(
                 base + "/v1/screen", script, options.soak_concurrency, options.soak, "soak"
@@ -284,17 +325,35 @@ def _soak(corpus: dict[str, list[str]], options: argparse.Namespace) -> dict[str
                     runner.kill()
                     runner.wait()
             result = loadkit.wrk_figures(out, err)
+            at_end = _backlog(db)
+            settled = time.monotonic()
+            after = at_end
+            while after["outbox"] and time.monotonic() - settled < SOAK_SETTLE_SECONDS:
+                time.sleep(1.0)
+                after = _backlog(db)
+            settle_seconds = time.monotonic() - settled
     rss = [mb for _, mb in samples]
+    warm = [mb for t, mb in samples if t >= options.soak * 0.1] or rss
     return {
         "backend": backend,
+        "workers": options.soak_workers,
+        "blocked_share": options.soak_blocked,
         "seconds": options.soak,
         "concurrency": options.soak_concurrency,
         "requests": result.requests,
         "requests_per_second": round(result.rate, 1),
         "p99_ms": round(result.p99_ms, 2),
         "errors": result.non_2xx + result.socket_errors,
-        "rss_mb": {"start": round(rss[0], 1), "end": round(rss[-1], 1), "max": round(max(rss), 1)},
+        "rss_mb": {
+            "start": round(rss[0], 1),
+            "after_warm_up": round(warm[0], 1),
+            "end": round(rss[-1], 1),
+            "max": round(max(rss), 1),
+        },
         "rss_samples": [(round(t, 1), round(mb, 1)) for t, mb in samples],
+        "backlog_at_end": at_end,
+        "backlog_after_settle": after,
+        "settle_seconds": round(settle_seconds, 1),
     }
 
 

@@ -49,10 +49,23 @@ def markdown(figures: dict[str, Any], label: str = "") -> str:
         lines.append("")
     if soak := figures.get("soak"):
         rss = soak["rss_mb"]
+        share = soak.get("blocked_share", 0.0)
+        kind = f"{share:.0%} blocked" if share else "clean"
         lines.append(
-            f"Soak: {soak['backend']}, {soak['seconds']:g} s at concurrency "
-            f"{soak['concurrency']}, clean single screens: {soak['requests_per_second']:,.1f} "
-            f"req/s, p99 {soak['p99_ms']:,.1f} ms, {soak['errors']} errors; server RSS start "
-            f"{rss['start']} MB, end {rss['end']} MB, max {rss['max']} MB.\n"
+            f"Soak: {soak['backend']}, {soak.get('workers', 1)} worker(s), {soak['seconds']:g} s "
+            f"at concurrency {soak['concurrency']}, single screens ({kind}): "
+            f"{soak['requests_per_second']:,.1f} req/s, p99 {soak['p99_ms']:,.1f} ms, "
+            f"{soak['errors']} errors; server RSS start {rss['start']} MB, after warm-up "
+            f"{rss.get('after_warm_up', rss['start'])} MB, end {rss['end']} MB, "
+            f"max {rss['max']} MB."
         )
+        if backlog := soak.get("backlog_at_end"):
+            after = soak["backlog_after_settle"]
+            lines.append(
+                f"Follow-ups waiting when the load stopped: {backlog['outbox']:,} "
+                f"({backlog['blocked_items']:,} blocked items, {backlog['in_cases']:,} in cases); "
+                f"{soak['settle_seconds']:g} s later: {after['outbox']:,} waiting, "
+                f"{after['in_cases']:,} in cases."
+            )
+        lines.append("")
     return "\n".join(lines) + "\n"
