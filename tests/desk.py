@@ -58,3 +58,25 @@ class Desk:
         return self.client.post(  # json.dumps escapes lone surrogates, which UTF-8 cannot carry
             "/v1/notices", content=json.dumps(body), headers={"content-type": "application/json"}
         )
+
+    def appeals(self, content_ids: list[str]) -> list[str]:
+        """A notice on each content item, its case decided (deleted) by the first moderator
+        and appealed by the service: the appeals' ids, in that order."""
+        filed = []
+        for content_id in content_ids:
+            before = self._queued()
+            assert self.notice(content_id=content_id).status_code == 201
+            [case_id] = self._queued() - before
+            case = f"/v1/cases/{case_id}"
+            assert self.post(f"{case}/claim", {}, self.moderator).status_code == 200
+            decision = {"category": "art6.10", "actions": ["delete"], "facts": "A scam."}
+            decided = self.post(f"{case}/decision", decision, self.moderator)
+            assert decided.status_code == 201, decided.text
+            appeal = {"decision_id": decided.json()["decision"]["id"], "reason": "It is not."}
+            answer = self.post("/v1/appeals", appeal)
+            assert answer.status_code == 201, answer.text
+            filed.append(str(answer.json()["id"]))
+        return filed
+
+    def _queued(self) -> set[str]:
+        return {e["case_id"] for e in self.get("/v1/cases/queue?limit=100", self.moderator).json()}

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import make_url, text
+from sqlalchemy import event, make_url, text
 from sqlalchemy.orm import Session
 
 from trustdesk.auth import service as auth
@@ -269,3 +269,18 @@ def huge_upload(fields: dict[str, str], size: int = 64 * MIB) -> list[bytes]:
     )
     block = b"z" * MIB  # one block, sent again and again: nothing large is held in memory
     return [head.encode(), *([block] * (size // MIB)), f"\r\n--{BOUNDARY}--\r\n".encode()]
+
+
+@contextmanager
+def statements(database: Database) -> Iterator[list[str]]:
+    """The SQL statements sent on ``database``'s engine inside the block, in order."""
+    sent: list[str] = []
+
+    def count(*args: Any) -> None:  # (connection, cursor, statement, parameters, ...)
+        sent.append(str(args[2]))
+
+    event.listen(database.engine, "before_cursor_execute", count)
+    try:
+        yield sent
+    finally:
+        event.remove(database.engine, "before_cursor_execute", count)

@@ -177,6 +177,25 @@ def test_authority_report_then_verify_report(
     assert "package digest" in err and out == ""
 
 
+def test_authority_report_works_with_the_pack_folder_missing(
+    env: dict[str, str], decided: dict[str, str], tmp_path: Path
+) -> None:
+    """It opens the database and the signing key only: no pack is read, none can stop it."""
+    missing = {**env, "TRUSTDESK_PACK_DIRS": f'["{tmp_path / "no-such-packs"}"]'}
+    code, _, err = invoke(missing, "sor")  # (the statements need the eu-dsa pack: it stops)
+    assert code == 3 and "no-such-packs does not exist" in " ".join(err.split())
+    target = tmp_path / "report.json"
+    code, _, err = invoke(missing, "authority-report", decided["eu_case"], "-o", str(target))
+    assert code == 0, err
+    assert (
+        json.loads(target.read_text(encoding="utf-8"))["report"]["case"]["id"]
+        == (decided["eu_case"])
+    )
+    code, out, err = invoke(missing, "verify-report", str(target))
+    assert code == 0, err
+    assert json.loads(out)["ok"] is True
+
+
 def test_verify_report_takes_the_logs_public_key(
     env: dict[str, str], decided: dict[str, str], tmp_path: Path
 ) -> None:

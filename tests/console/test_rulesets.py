@@ -30,7 +30,7 @@ from trustdesk.records import service as records
 from trustdesk.records.events import EventType
 from trustdesk.screening import service as screening
 from trustdesk.screening.models import ContentItem
-from trustdesk.screening.runtime import archive_folder
+from trustdesk.screening.runtime import archive_folder, source_from_archive
 from trustdesk.screening.sources import load_ruleset
 from trustdesk.settings import Settings
 
@@ -642,3 +642,33 @@ def test_deploy_refuses_a_category_outside_the_services_packs(
         "of this service's packs (cn-xj-2014)" in text_of(answer)
     )
     assert versions(visitor, chat) == []
+
+
+def test_a_rollback_outside_the_services_packs_is_refused_with_its_problems(
+    visitor: Visitor,
+    make_service: ServiceFactory,
+    admin: str,
+    database: Database,
+    packs: PackRegistry,
+) -> None:
+    """A version deployed before the check (as if the service had every pack then) is
+    checked again on rollback, as a deploy of it now: the page lists why, nothing changes."""
+    created = make_service("Only CN", pack_ids=("cn-xj-2014",))
+    chat = str(created.service.id)
+    archive = archive_folder(DEMO)
+    earlier = source_from_archive(archive, packs.all())
+    with database.session() as session:
+        screening.deploy(session, created.service.id, earlier, archive, packs=packs.all(), by="x")
+    visitor.sign_in(admin)
+    assert send(visitor, "deploy", chat, "trial.yaml", TRIAL).status_code == 303
+    before = versions(visitor, chat)
+    answer = visitor.post(f"{PAGE}/{earlier.version}/activate", {"service": chat}, form_page=PAGE)
+    assert answer.status_code == 422, answer.text
+    assert "The rule set has problems; nothing was deployed." in answer.text
+    listed = re.findall(r"<li><code>([^<]+)</code>", answer.text.split('id="check-problems"')[1])
+    assert listed == ["upload.zip/fraud.yaml:3:5", "upload.zip/safety.yaml:3:5"]
+    assert (
+        "rule fraud-advance-fee: category STATEMENT_CATEGORY_SCAMS_AND_FRAUD is not a category "
+        "of this service's packs (cn-xj-2014)" in text_of(answer)
+    )
+    assert versions(visitor, chat) == before  # the trial rule set is still active

@@ -104,3 +104,45 @@ def test_a_category_the_service_lost_still_gets_its_case_and_decision(
         assert len(statements.all()) == 1
         actions = session.scalars(select(Action).where(Action.decision_id == decision.id)).all()
         assert [str(a.kind) for a in actions] == ["stop_dissemination"]
+
+
+CN_ONLY = """\
+rules:
+  - id: gambling-ads
+    category: art6.8
+    action: block
+    terms: [赌博]
+"""
+
+
+def test_a_rollback_is_checked_against_the_services_packs_as_they_are_now(
+    client: TestClient,
+    database: Database,
+    packs: PackRegistry,
+    make_service: ServiceFactory,
+) -> None:
+    """A version deployed when the service's packs allowed it (here: before the check) is
+    refused on rollback as a deploy of it would be now, with the same problems."""
+    created = make_service(pack_ids=("cn-xj-2014",))
+    key, service_id = created.api_key, created.service.id
+    archive = as_archive(MIXED.encode(), "rules.yaml")
+    earlier = source_from_archive(archive, packs.all())
+    with database.session() as session:  # as if the service had every pack then
+        screening.deploy(session, service_id, earlier, archive, packs=packs.all(), by="earlier")
+    assert upload(client, key, CN_ONLY).status_code == 201
+    later = upload(client, key, CN_ONLY.replace("赌博", "赌场")).json()["version"]
+    refused = client.post(f"/v1/rulesets/{earlier.version}/activate", headers=bearer(key))
+    body = assert_problem(refused, 422, "category_not_in_service_packs")
+    deployed = assert_problem(upload(client, key, MIXED), 422, "category_not_in_service_packs")
+    assert body["errors"] == deployed["errors"]  # as a deploy of it now is refused
+    message = body["errors"][0]["message"]
+    assert message.startswith("rule scam: category STATEMENT_CATEGORY_SCAMS_AND_FRAUD is not")
+    assert "this service's packs (cn-xj-2014)" in message
+    listed = client.get("/v1/rulesets", headers=bearer(key)).json()
+    assert listed[0]["version"] == later and len(listed) == 3  # nothing was activated
+    blocked = screen(client, key, "please wire the fee today", "m-scam")
+    assert blocked["verdict"] == "allow"  # the later rule set still screens
+    cn_only = listed[1]["version"]
+    back = client.post(f"/v1/rulesets/{cn_only}/activate", headers=bearer(key))
+    assert back.status_code == 200, back.text  # a version within its packs rolls back
+    assert client.get("/v1/rulesets", headers=bearer(key)).json()[0]["version"] == cn_only

@@ -262,12 +262,17 @@ def appeals(
 
 
 def pending_appeals(session: Session, *, limit: int = 100) -> list[tuple[Appeal, Decision]]:
-    """The pending appeals, oldest first, each with the decision it appeals."""
+    """The pending appeals, oldest first, each with the decision it appeals (one query)."""
+    query = (
+        select(Appeal, Decision)
+        .join(Decision, Decision.id == Appeal.decision_id)
+        .where(Appeal.status == AppealStatus.PENDING)
+        .order_by(Appeal.filed_at)
+        .limit(limit)
+        .execution_options(populate_existing=True)
+    )
     with read_transaction(session):
-        return [
-            (appeal, get_decision(session, appeal.decision_id))
-            for appeal in appeals(session, status=AppealStatus.PENDING, limit=limit)
-        ]
+        return [(appeal, decision) for appeal, decision in session.execute(query)]
 
 
 def appeal_service(session: Session, appeal_id: uuid.UUID) -> uuid.UUID:

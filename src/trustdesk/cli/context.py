@@ -1,5 +1,6 @@
-"""What commands share: settings, the ``--db`` option, opening a migrated database, and the
-wiring (a :class:`trustdesk.wiring.Desk`) built over it, as the server builds its own."""
+"""What commands share: settings, the ``--db`` option, opening a migrated database, the
+wiring (a :class:`trustdesk.wiring.Desk`) built over it, as the server builds its own, and
+the record log's verifier key."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from trustdesk.db import migrate
 from trustdesk.db.engine import Database
 from trustdesk.errors import ConfigurationError
 from trustdesk.records import service as records
+from trustdesk.records.note import NoteVerifier, parse_verifier_key
 from trustdesk.settings import Settings
-from trustdesk.wiring import Desk, build_desk
+from trustdesk.wiring import Desk, KeyFiles, build_desk
 
 DbOption = Annotated[
     str | None,
@@ -69,3 +71,14 @@ def desk_for(db: str | None) -> Iterator[Desk]:
     settings = load_settings(db)
     with open_database(settings) as database:
         yield build_desk(settings, database, open_keys=False)
+
+
+def log_verifier(settings: Settings, key: str | None) -> NoteVerifier:
+    """The record log's public key: ``key`` as given (``--key``), else the one of the signing
+    key file the settings name, which must exist (a key made now would verify nothing)."""
+    if key is not None:
+        return parse_verifier_key(key.strip())
+    path = settings.log_signing_key_path
+    if not path.exists():
+        raise ConfigurationError(f"no signing key at {path}; pass the log's public key with --key")
+    return KeyFiles(settings).log_signer().verifier

@@ -10,13 +10,11 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from trustdesk.cli.context import DbOption, desk_for, load_settings, open_database
+from trustdesk.cli.context import DbOption, load_settings, log_verifier, open_database
 from trustdesk.cli.output import EXIT_FAILURE, print_json, reporting_errors, stderr, stdout
-from trustdesk.errors import ConfigurationError, InvalidInput, NotFound
+from trustdesk.errors import InvalidInput, NotFound
 from trustdesk.records import service as records
-from trustdesk.records.note import NoteVerifier, parse_verifier_key
 from trustdesk.records.verify import verify_log
-from trustdesk.settings import Settings
 from trustdesk.wiring import KeyFiles
 
 app = typer.Typer(help="The verifiable record log.", no_args_is_help=True)
@@ -35,18 +33,6 @@ def _b64(value: bytes) -> str:
     return base64.b64encode(value).decode("ascii")
 
 
-def _verifier(settings: Settings, key: str | None) -> NoteVerifier:
-    if key is not None:
-        return parse_verifier_key(key.strip())
-    if not settings.log_signing_key_path.exists():
-        msg = (
-            f"no signing key at {settings.log_signing_key_path}; pass the log's public key "
-            "with --key"
-        )
-        raise ConfigurationError(msg)
-    return KeyFiles(settings).log_signer().verifier
-
-
 @app.command()
 def key(db: DbOption = None) -> None:
     """Print the public key that checkpoints are signed with (made on first use)."""
@@ -58,8 +44,11 @@ def key(db: DbOption = None) -> None:
 @app.command()
 def checkpoint(db: DbOption = None) -> None:
     """Sign a checkpoint of the log as it stands (if it grew) and print it."""
-    with reporting_errors(), desk_for(db) as desk, desk.database.session() as session:
-        view = records.make_checkpoint(session, desk.log_signer, desk.settings.log_origin)
+    with reporting_errors():  # no packs, no vault: the database and the signing key only
+        settings = load_settings(db)
+        with open_database(settings) as database, database.session() as session:
+            signer = KeyFiles(settings).log_signer()
+            view = records.make_checkpoint(session, signer, settings.log_origin)
     stdout.print(view.note, end="", highlight=False, markup=False)
 
 
@@ -72,7 +61,7 @@ def prove(
     """Print an inclusion proof of entry INDEX against the latest checkpoint, checked."""
     with reporting_errors():
         settings = load_settings(db)
-        verifier = _verifier(settings, key)
+        verifier = log_verifier(settings, key)
         with open_database(settings) as database, database.session() as session:
             proven = records.prove(session, index)
         if proven is None:
@@ -135,7 +124,7 @@ def verify(
     take them along; a checkpoint you kept (--checkpoint) detects that."""
     with reporting_errors():
         settings = load_settings(db)
-        verifier = _verifier(settings, key)
+        verifier = log_verifier(settings, key)
         kept = [read_kept_checkpoint(path) for path in checkpoint or []]
         with open_database(settings) as database, database.session() as session:
             total = records.size(session)

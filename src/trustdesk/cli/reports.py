@@ -20,12 +20,10 @@ from trustdesk.cases import report_verify
 from trustdesk.cases import sor_export as statements
 from trustdesk.cases.sor import PACK_ID as DSA_PACK_ID
 from trustdesk.cli.compliance import OutputOption, UnreadableFile, service_id_of
-from trustdesk.cli.context import DbOption, desk_for, load_settings
+from trustdesk.cli.context import DbOption, desk_for, load_settings, log_verifier, open_database
 from trustdesk.cli.output import EXIT_FAILURE, print_json, reporting_errors, stderr
 from trustdesk.compliance import service as compliance
-from trustdesk.errors import ConfigurationError, InvalidInput
-from trustdesk.records.note import NoteVerifier, parse_verifier_key
-from trustdesk.settings import Settings
+from trustdesk.errors import InvalidInput
 from trustdesk.wiring import KeyFiles
 
 KeyOption = Annotated[
@@ -141,12 +139,12 @@ def authority_report(
     """
     with reporting_errors():
         case_id = _case_id(case)
-        with desk_for(db) as desk, desk.database.session() as session:
-            settings = desk.settings
+        settings = load_settings(db)  # no packs, no vault: the database and the signing key
+        with open_database(settings) as database, database.session() as session:
             made = case_report.build(
                 session,
                 case_id,
-                signer=desk.log_signer,
+                signer=KeyFiles(settings).log_signer(),
                 origin=settings.log_origin,
                 authority=authority,
                 reference=reference,
@@ -160,22 +158,13 @@ def authority_report(
     )
 
 
-def _verifier(settings: Settings, key: str | None) -> NoteVerifier:
-    if key is not None:
-        return parse_verifier_key(key.strip())
-    if not settings.log_signing_key_path.exists():
-        msg = f"no signing key at {settings.log_signing_key_path}; pass the log's key with --key"
-        raise ConfigurationError(msg)
-    return KeyFiles(settings).log_signer().verifier
-
-
 def verify_report(
     file: Annotated[Path, typer.Argument(metavar="FILE", help="The report to check.")],
     key: KeyOption = None,
 ) -> None:
     """Check a report's signature, its checkpoint and every inclusion proof; exit 1 if any fails."""
     with reporting_errors():
-        verifier = _verifier(load_settings(), key)
+        verifier = log_verifier(load_settings(), key)
         try:
             with file.open("rb") as stream:
                 data = stream.read(report_verify.MAX_REPORT_BYTES + 1)

@@ -88,8 +88,11 @@ def rollback(
     by: Annotated[str, typer.Option(help="Who rolls back (recorded).")] = "cli",
     db: DbOption = None,
 ) -> None:
-    """Make an earlier deployed version active again."""
-    with reporting_errors(), session_for(db) as session:
-        compliance.get_service(session, service)
-        view = screening.rollback(session, service, version, by=by)
+    """Make an earlier deployed version active again, checked against the service's packs
+    as they are now (as `rules deploy` checks)."""
+    with reporting_errors(), desk_for(db) as desk, desk.database.session() as session:
+        packs = compliance.packs_for(session, desk.packs, service)
+        view = uploads.activate(
+            session, None, service, version, packs=desk.packs.all(), service_packs=packs, by=by
+        )
     print_json(_json(view))

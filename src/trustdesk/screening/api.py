@@ -15,7 +15,7 @@ from trustdesk.callers import ServiceCaller
 from trustdesk.db.engine import Database
 from trustdesk.http.callers import CallerDep
 from trustdesk.http.deps import SessionDep, desk_in, get_desk
-from trustdesk.http.problems import PROBLEM_RESPONSES
+from trustdesk.http.problems import PROBLEM_RESPONSES, RATE_LIMITED_RESPONSES
 from trustdesk.policy.schema import Pack
 from trustdesk.policy.service import PackRegistry
 from trustdesk.screening import batch, door, items, service, uploads
@@ -112,10 +112,20 @@ def list_deployments(caller: CallerDep, session: SessionDep) -> list[DeploymentO
     return [DeploymentOut.of(v) for v in service.deployments(session, caller.service_id)]
 
 
-@router.post("/rulesets/{version}/activate", summary="Roll back (or forward) to a deployed version")
+@router.post(
+    "/rulesets/{version}/activate",
+    summary="Roll back (or forward) to a deployed version",
+    responses=RATE_LIMITED_RESPONSES,  # a busy compiler: the version is checked again
+)
 def activate(version: str, desk: DeskDep, caller: CallerDep, session: SessionDep) -> DeploymentOut:
     view = uploads.activate(
-        session, desk.screeners, caller.service_id, version, by=f"api-key:{caller.key_id}"
+        session,
+        desk.screeners,
+        caller.service_id,
+        version,
+        packs=desk.packs.all(),
+        service_packs=desk.service_packs(session, caller.service_id),
+        by=f"api-key:{caller.key_id}",
     )
     return DeploymentOut.of(view)
 

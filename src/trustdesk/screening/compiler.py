@@ -89,9 +89,10 @@ class Compiler:
         self.limits, self.quotas, self.cache = limits, quotas, cache
         self._slots = threading.BoundedSemaphore(limits.concurrency)
 
-    def check(self, archive: bytes, packs: Sequence[Pack]) -> RuleSetSource:
-        """Load and check the rule set in ``archive`` (nothing compiled)."""
-        return self._run(archive, packs, compile_=False, quotas=True).source
+    def check(self, archive: bytes, packs: Sequence[Pack], *, quotas: bool = True) -> RuleSetSource:
+        """Load and check the rule set in ``archive`` (nothing compiled); without ``quotas``
+        only the ceilings apply (a version deployed before, as :meth:`rebuild`)."""
+        return self._run(archive, packs, compile_=False, quotas=quotas).source
 
     def compile(
         self, archive: bytes, packs: Sequence[Pack], *, quotas: bool = True, cached: bool = True

@@ -110,7 +110,7 @@ def deploy(
     ``packs`` are the service's: a rule whose category none of them defines is refused
     (:class:`~trustdesk.screening.scope.CategoryOutsideServicePacks`).
     """
-    require_service_categories(source, packs)
+    require_service_categories(source, packs)  # before anything is stored
     moment = now or utcnow()
     with transaction(session):
         if session.get(RuleSetVersion, source.version) is None:
@@ -125,48 +125,47 @@ def deploy(
                 )
             )
             session.flush()
-        return _activate(session, service_id, source.version, by, moment)
+        return activate(session, service_id, source, packs=packs, by=by, now=moment)
 
 
-def rollback(session: Session, service_id: uuid.UUID, version: str, *, by: str) -> DeploymentView:
-    """Make an earlier version of this service's rule sets active again."""
-    with transaction(session):
-        known = session.scalar(
-            select(RuleSetDeployment.id)
-            .where(RuleSetDeployment.service_id == service_id, RuleSetDeployment.version == version)
-            .limit(1)
-        )
-        if known is None:
-            raise RuleSetNotFound(f"this service never deployed rule set {version}")
-        return _activate(session, service_id, version, by, utcnow())
-
-
-def _activate(
-    session: Session, service_id: uuid.UUID, version: str, by: str, moment: datetime
+def activate(
+    session: Session,
+    service_id: uuid.UUID,
+    source: RuleSetSource,
+    *,
+    packs: Sequence[Pack],
+    by: str,
+    now: datetime | None = None,
 ) -> DeploymentView:
-    last = session.scalar(
-        select(func.max(RuleSetDeployment.sequence)).where(
-            RuleSetDeployment.service_id == service_id
+    """Make ``source``, a stored version, the service's active rule set: a deploy, or a
+    rollback (:func:`trustdesk.screening.uploads.activate`). Its categories are checked
+    against ``packs``, the service's as they are now, the same way each time."""
+    require_service_categories(source, packs)
+    version, moment = source.version, now or utcnow()
+    with transaction(session):
+        last = session.scalar(
+            select(func.max(RuleSetDeployment.sequence)).where(
+                RuleSetDeployment.service_id == service_id
+            )
         )
-    )
-    sequence = (last or 0) + 1
-    session.add(
-        RuleSetDeployment(
+        sequence = (last or 0) + 1
+        session.add(
+            RuleSetDeployment(
+                service_id=service_id,
+                version=version,
+                deployed_at=moment,
+                deployed_by=by[:200],
+                sequence=sequence,
+            )
+        )
+        session.flush()
+        records.append(
+            session,
+            EventType.SCREENING_RULESET_DEPLOYED,
             service_id=service_id,
-            version=version,
-            deployed_at=moment,
-            deployed_by=by[:200],
-            sequence=sequence,
+            data={"version": version, "sequence": sequence, "by_digest": leaf.keyed(by)},
         )
-    )
-    session.flush()
-    records.append(
-        session,
-        EventType.SCREENING_RULESET_DEPLOYED,
-        service_id=service_id,
-        data={"version": version, "sequence": sequence, "by_digest": leaf.keyed(by)},
-    )
-    return _deployments(session, service_id, limit=1)[0]
+        return _deployments(session, service_id, limit=1)[0]
 
 
 def _deployments(session: Session, service_id: uuid.UUID, limit: int) -> list[DeploymentView]:

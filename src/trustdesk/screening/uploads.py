@@ -152,11 +152,21 @@ def activate(
     service_id: uuid.UUID,
     version: str,
     *,
+    packs: Sequence[Pack],
+    service_packs: Sequence[Pack],
     by: str,
 ) -> service.DeploymentView:
-    """Make a version this service deployed before its active rule set again; ``screeners``
-    (this process's, if it screens) use it from the next screen on."""
-    view = service.rollback(session, service_id, version, by=by)
+    """Make a version this service deployed before its active rule set again (a rollback:
+    the API, the console and ``trustdesk rules rollback``), checked again as a deploy is:
+    ``packs`` (every loaded pack) check its rules, ``service_packs`` (the service's, as
+    they are now) bound its categories. ``screeners`` (this process's, if it screens) check
+    it in their compiler child, and use it from the next screen on."""
+    archive = service.deployed_archive(session, service_id, version)
+    if screeners is None or screeners.compiler is None:
+        source = source_from_archive(archive, packs)
+    else:  # only the ceilings: a quota lowered since does not refuse a rollback
+        source = screeners.compiler.check(archive, packs, quotas=False)
+    view = service.activate(session, service_id, source, packs=service_packs, by=by)
     if screeners is not None:
         screeners.forget_active(service_id)
     return view

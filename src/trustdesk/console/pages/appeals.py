@@ -17,6 +17,7 @@ from trustdesk.console.pages.cases import packs_of, parse_actions, parse_until, 
 from trustdesk.console.problems import describe
 from trustdesk.errors import TrustdeskError
 from trustdesk.permissions import Permission
+from trustdesk.policy.schema import Pack
 
 router = APIRouter()
 AppealPage = Annotated[web.Page, Depends(web.staff(Permission.CASES_APPEAL_DECIDE))]
@@ -25,8 +26,12 @@ SHOWN = 100
 
 def _pending(page: web.Page) -> list[dict[str, Any]]:
     shown = []
+    of_service: dict[uuid.UUID, tuple[tuple[Pack, ...], list[labels.Choice]]] = {}
     for appeal, decision in cases_appeals.pending_appeals(page.db, limit=SHOWN):
-        packs = packs_of(page, appeal.service_id)
+        if appeal.service_id not in of_service:  # a service's packs, looked up once
+            found = packs_of(page, appeal.service_id)
+            of_service[appeal.service_id] = found, labels.action_choices(found, page.language)
+        packs, choices = of_service[appeal.service_id]
         shown.append(
             {
                 "appeal": appeal,
@@ -35,7 +40,7 @@ def _pending(page: web.Page) -> list[dict[str, Any]]:
                     packs, category_key(decision.pack_id, decision.category), page.language
                 ),
                 "actions": [labels.action_label(packs, a, page.language) for a in decision.actions],
-                "choices": labels.action_choices(packs, page.language),
+                "choices": choices,
             }
         )
     return shown

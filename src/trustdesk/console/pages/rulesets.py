@@ -332,9 +332,19 @@ def ruleset_activate(*, version: Version, page: DeployPage, service: ServiceForm
     """Make a version this service deployed before its active rule set again."""
     assert page.user is not None
     chosen = _service(page, service)
-    uploads.activate(
-        page.db, _registry(page), chosen.id, version, by=f"console:{page.user.username}"
-    )
+    packs: PackRegistry = page.desk.packs
+    try:  # checked again against the service's packs as they are now, as a deploy is
+        uploads.activate(
+            page.db,
+            _registry(page),
+            chosen.id,
+            version,
+            packs=packs.all(),
+            service_packs=page.desk.service_packs(page.db, chosen.id),
+            by=f"console:{page.user.username}",
+        )
+    except REFUSALS as exc:
+        return _refused(page, chosen.id, "", exc)
     page.flash(N_("The chosen rule set is active again."))
     return _back(page, chosen.id)
 
