@@ -71,7 +71,7 @@ def _screened(
     limit: int,
     pool: ProcessPoolExecutor | None,
     workers: int,
-) -> Iterator[tuple[str, list[str], int]]:
+) -> Iterator[tuple[bytes, list[str], int]]:
     """Each block's verdicts, in input order: here, or in the pool's ``workers`` processes
     with at most :data:`AHEAD` blocks each in flight."""
     if pool is None:
@@ -79,7 +79,7 @@ def _screened(
             yield scanblock.screen_block(first, data, base, limit)
         return
     ahead = workers * AHEAD
-    pending: collections.deque[Future[tuple[str, list[str], int]]] = collections.deque()
+    pending: collections.deque[Future[tuple[bytes, list[str], int]]] = collections.deque()
     for first, data in blocks:
         pending.append(pool.submit(scanblock.screen_block, first, data, base, limit))
         if len(pending) >= ahead:
@@ -131,7 +131,7 @@ def scan(
     columns = (TextColumn("screening"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
     with (
         input_file.open("rb") as handle,
-        output.open("w", encoding="utf-8") as out,
+        output.open("wb") as out,
         contextlib.ExitStack() as stack,
     ):
         pool = _pool(workers, stack)
