@@ -20,11 +20,9 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import multiprocessing
-from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import IO, Annotated
+from typing import IO, TYPE_CHECKING, Annotated
 
 import typer
 
@@ -37,6 +35,9 @@ from trustdesk.screening.cache import CompiledCache, build_screener
 from trustdesk.screening.engine import Screener
 from trustdesk.screening.sources import load_ruleset
 from trustdesk.settings import Settings
+
+if TYPE_CHECKING:  # a pool is started only for --workers 2 or more: imported then
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 BLOCK_BYTES = 1 << 20  # input read and screened a megabyte of whole lines at a time
 AHEAD = 2  # blocks in flight per worker: each busy while the next one travels
@@ -93,6 +94,9 @@ def _pool(workers: int, stack: contextlib.ExitStack) -> ProcessPoolExecutor | No
     the loaded screener and its tables (shared, copy on write) instead of loading its own."""
     if workers == 1:
         return None
+    import multiprocessing  # noqa: PLC0415  (only with workers: a single scan starts faster)
+    from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
+
     context = multiprocessing.get_context("fork")
     pool = stack.enter_context(ProcessPoolExecutor(workers, mp_context=context))
     pool.submit(int).result()  # a fork pool starts all its processes on the first job
@@ -118,7 +122,36 @@ def scan(
         scanblock.use(_load(rules, settings, pack_dir or []))  # validates, fills the caches
     if not input_file.is_file():
         fail(f"cannot read {input_file}", code="invalid_input", exit_code=2)
-    from rich.progress import (  # noqa: PLC0415  (after the screener: scan starts faster)
+    total, bad = 0, 0
+    base = str(input_file.resolve().parent)
+    with (
+        input_file.open("rb") as handle,
+        output.open("wb") as out,
+        contextlib.ExitStack() as stack,
+    ):
+        pool = _pool(workers, stack)
+        advance = _progress(input_file.stat().st_size, stack)  # after the workers are forked
+
+        def read() -> Iterator[tuple[int, bytes]]:
+            for first, data in _blocks(handle):
+                advance(len(data))
+                yield first, data
+
+        results = _screened(read(), base, settings.screening_max_findings, pool, workers)
+        for text, errors, good in results:
+            out.write(text)
+            for reason in errors:
+                stderr.print(f"[yellow]skipped[/] {reason}", highlight=False, markup=True)
+            total, bad = total + good, bad + len(errors)
+    stderr.print(f"screened {total} item(s); {bad} bad line(s) skipped", highlight=False)
+
+
+def _progress(size: int, stack: contextlib.ExitStack) -> Callable[[int], None]:
+    """What to call with each block's size read: a progress bar on a terminal (its refresh
+    thread started now, so after any fork), nothing otherwise."""
+    if not stderr.is_terminal:
+        return lambda _: None
+    from rich.progress import (  # noqa: PLC0415  (only on a terminal: scan starts faster)
         BarColumn,
         DownloadColumn,
         Progress,
@@ -126,31 +159,10 @@ def scan(
         TimeRemainingColumn,
     )
 
-    total, bad = 0, 0
-    base = str(input_file.resolve().parent)
     columns = (TextColumn("screening"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
-    with (
-        input_file.open("rb") as handle,
-        output.open("wb") as out,
-        contextlib.ExitStack() as stack,
-    ):
-        pool = _pool(workers, stack)
-        progress = Progress(*columns, console=stderr, transient=True)
-        task = progress.add_task("scan", total=input_file.stat().st_size)
-
-        def read() -> Iterator[tuple[int, bytes]]:
-            for first, data in _blocks(handle):
-                progress.advance(task, len(data))
-                yield first, data
-
-        results = _screened(read(), base, settings.screening_max_findings, pool, workers)
-        with progress:  # its refresh thread starts after the workers are forked
-            for text, errors, good in results:
-                out.write(text)
-                for reason in errors:
-                    stderr.print(f"[yellow]skipped[/] {reason}", highlight=False, markup=True)
-                total, bad = total + good, bad + len(errors)
-    stderr.print(f"screened {total} item(s); {bad} bad line(s) skipped", highlight=False)
+    progress = stack.enter_context(Progress(*columns, console=stderr, transient=True))
+    task = progress.add_task("scan", total=size)
+    return lambda read: progress.advance(task, read)
 
 
 def command() -> typer.Typer:
