@@ -95,6 +95,10 @@ class _Lines:
         self._plain: Screening | None = None  # the last verdict without findings
         self._tail = ""  # what follows its id
         self._heads: dict[tuple[object, ...], str] = {}
+        # The usual hit (one finding of a rule that matched once): by the id of its rule
+        # count (the engine shares one per rule; kept here, so the id is not reused), the
+        # count and what goes before the finding's start and after its end.
+        self._single: dict[int, tuple[object, str, str]] = {}
 
     def line(self, content_id: Any, screening: Screening) -> str:
         shown = encode_basestring(content_id) if type(content_id) is str else repr(content_id)
@@ -104,6 +108,18 @@ class _Lines:
         """What follows the id in the line of ``screening``."""
         if screening is self._plain:
             return self._tail
+        counts = screening.rule_counts
+        if len(counts) == 1 and len(screening.findings) == 1 and not screening.truncated:
+            known = self._single.get(id(counts[0]))
+            if known is None or known[0] is not counts[0]:
+                known = (counts[0], *self._tail_of(screening).split('"start": ', 1))
+                known = (known[0], known[1] + '"start": ', known[2].split("}", 1)[1])
+                self._single[id(counts[0])] = known
+            found = screening.findings[0]
+            return f'{known[1]}{found.start}, "end": {found.end}}}{known[2]}'
+        return self._tail_of(screening)
+
+    def _tail_of(self, screening: Screening) -> str:
         findings = ", ".join(
             self._head(f.rule, f.category, f.action, f.mode, "start") + f"{f.start}, "
             f'"end": {f.end}}}'
