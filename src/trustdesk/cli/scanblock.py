@@ -112,8 +112,8 @@ class _Lines:
         if len(counts) == 1 and len(screening.findings) == 1 and not screening.truncated:
             known = self._single.get(id(counts[0]))
             if known is None or known[0] is not counts[0]:
-                known = (counts[0], *self._tail_of(screening).split('"start": ', 1))
-                known = (known[0], known[1] + '"start": ', known[2].split("}", 1)[1])
+                before, after = self._tail_of(screening).split('"start": ', 1)
+                known = (counts[0], before + '"start": ', after.split("}", 1)[1])
                 self._single[id(counts[0])] = known
             found = screening.findings[0]
             return f'{known[1]}{found.start}, "end": {found.end}}}{known[2]}'
