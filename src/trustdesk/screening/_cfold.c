@@ -1121,6 +1121,22 @@ HOT const unsigned char *json_string(const unsigned char *p, const unsigned char
          * the end. Anything else takes the careful path below, one character at a time. */
         for (;;) {
             unsigned c = *p;
+            if (c < 0x80 && end - p >= 8) { /* eight plain ASCII bytes at once, if they are */
+                uint64_t v;
+                memcpy(&v, p, 8);
+                uint64_t high = 0x8080808080808080u, ones = 0x0101010101010101u;
+                uint64_t quote = v ^ (ones * '"'), slash = v ^ (ones * '\\');
+                uint64_t odd = (v | ((v - ones * 0x20) & ~v)) | ((quote - ones) & ~quote) |
+                               ((slash - ones) & ~slash);
+                if (!(odd & high)) {
+                    for (int j = 0; j < 8; j++) {
+                        PUT_POINT(p[j]);
+                        k++;
+                    }
+                    p += 8;
+                    continue;
+                }
+            }
             if (c < 0x80) {
                 if (JSON_SPECIAL[c]) {
                     break;
@@ -1540,9 +1556,22 @@ static PyObject *render(PyObject *module, PyObject *const *args, Py_ssize_t narg
     const char *tail = PyBytes_AS_STRING(args[2]);
     Py_ssize_t tail_size = PyBytes_GET_SIZE(args[2]);
     PyObject *hits = args[3], *others = args[4], *hit_line = NULL, *other_line = NULL;
-    Py_ssize_t hit_at = 0, other_at = 0;
+    Py_ssize_t hit_at = 0, other_at = 0, size = count * (tail_size + 8) + 16;
+    for (Py_ssize_t k = 0; k < count; k++) { /* sized once: no copy as it grows */
+        size += (Py_ssize_t)(items[5 * k + 2] - items[5 * k + 1]);
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        PyObject *list = pass ? others : hits;
+        for (Py_ssize_t k = 0; k < PyList_GET_SIZE(list); k++) {
+            PyObject *pair = PyList_GET_ITEM(list, k);
+            if (PyTuple_Check(pair) && PyTuple_GET_SIZE(pair) == 2 &&
+                PyBytes_Check(PyTuple_GET_ITEM(pair, 1))) {
+                size += PyBytes_GET_SIZE(PyTuple_GET_ITEM(pair, 1)) + 1;
+            }
+        }
+    }
     int64_t hit = pair_at(hits, 0, &hit_line), other = pair_at(others, 0, &other_line);
-    Bytes b = {NULL, NULL, NULL, 2, PyBytes_FromStringAndSize(NULL, count * 64 + 4096)};
+    Bytes b = {NULL, NULL, NULL, 2, PyBytes_FromStringAndSize(NULL, size)};
     if (b.obj == NULL) {
         return NULL;
     }
