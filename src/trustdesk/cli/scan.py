@@ -57,18 +57,16 @@ def _load(rules: Path, settings: Settings, pack_dirs: Sequence[Path]) -> Screene
         return build_screener(source, CompiledCache(settings.cache_dir / "rulesets"))
 
 
-def _blocks(handle: IO[bytes]) -> Iterator[tuple[int, bytes]]:
-    """(number of the first line, whole lines) of about :data:`BLOCK_BYTES` each."""
-    number = 1
+def _blocks(handle: IO[bytes]) -> Iterator[bytes]:
+    """Whole lines, about :data:`BLOCK_BYTES` at a time."""
     while data := handle.read(BLOCK_BYTES):
         if not data.endswith(b"\n"):
             data += handle.readline()
-        yield number, data
-        number += data.count(b"\n")
+        yield data
 
 
 def _screened(
-    blocks: Iterator[tuple[int, bytes]],
+    blocks: Iterator[bytes],
     base: str,
     limit: int,
     pool: ProcessPoolExecutor | None,
@@ -76,14 +74,18 @@ def _screened(
 ) -> Iterator[tuple[bytes, list[str], int]]:
     """Each block's verdicts, in input order: here, or in the pool's ``workers`` processes
     with at most :data:`AHEAD` blocks each in flight."""
+    first = 1  # the number of a block's first line
     if pool is None:
-        for first, data in blocks:
-            yield scanblock.screen_block(first, data, base, limit)
+        for data in blocks:
+            screened = scanblock.screen_block(first, data, base, limit)
+            first += screened[2] + len(screened[1])  # each line is good or skipped
+            yield screened
         return
     ahead = workers * AHEAD
     pending: collections.deque[Future[tuple[bytes, list[str], int]]] = collections.deque()
-    for first, data in blocks:
+    for data in blocks:
         pending.append(pool.submit(scanblock.screen_block, first, data, base, limit))
+        first += data.count(b"\n")
         if len(pending) >= ahead:
             yield pending.popleft().result()
     while pending:
@@ -139,10 +141,10 @@ def scan(
         pool = _pool(workers, stack)
         advance = _progress(input_file.stat().st_size, stack)  # after the workers are forked
 
-        def read() -> Iterator[tuple[int, bytes]]:
-            for first, data in _blocks(handle):
+        def read() -> Iterator[bytes]:
+            for data in _blocks(handle):
                 advance(len(data))
-                yield first, data
+                yield data
 
         results = _screened(read(), base, settings.screening_max_findings, pool, workers)
         for text, errors, good in results:
