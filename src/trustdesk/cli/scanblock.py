@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 from collections.abc import Callable, Iterable
 from functools import cache
 from json.encoder import encode_basestring
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson  # about 3 times the standard library's parsing speed on scan's input
 
@@ -205,6 +206,30 @@ class _Texts:
         at = 5 * index
         text: str = orjson.loads(self._data[self._spans[at + 3] : self._spans[at + 4]])
         return text
+
+
+class Part(NamedTuple):
+    """Where a block lies in the input file."""
+
+    path: str
+    offset: int
+    size: int
+
+
+_opened: dict[str, int] = {}  # input file -> its descriptor, in a worker process
+
+
+def screen_part(first: int, part: Part, base: str, limit: int) -> tuple[bytes, list[str], int]:
+    """:func:`screen_block` of a block read here, from the input file."""
+    handle = _opened.get(part.path)
+    if handle is None:
+        handle = _opened[part.path] = os.open(part.path, os.O_RDONLY)
+    pieces, offset, left = [], part.offset, part.size
+    while left > 0 and (piece := os.pread(handle, left, offset)):
+        pieces.append(piece)
+        offset, left = offset + len(piece), left - len(piece)
+    data = pieces[0] if len(pieces) == 1 else b"".join(pieces)
+    return screen_block(first, data, base, limit)
 
 
 def screen_block(first: int, data: bytes, base: str, limit: int) -> tuple[bytes, list[str], int]:
