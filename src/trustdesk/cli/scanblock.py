@@ -1,10 +1,11 @@
 """One block of ``trustdesk scan``'s input, screened: the work a scan process does.
 
-A block is whole lines of the input file (about a megabyte). Parsing takes orjson's fast
-path and falls back to the standard library's ``json`` for any other line (so what is
-accepted and how a bad line is reported stay as they were). Output lines are put together
-from parts encoded once (:class:`_Lines`), byte for byte what ``json.dumps(...,
-ensure_ascii=False)`` of the whole verdict gives (a test checks).
+A block is whole lines of the input file (about a megabyte). The usual line is parsed and
+normalized in C without becoming a Python object (:func:`screen_block`); any other line
+takes orjson's parse and falls back to the standard library's ``json`` (so what is accepted
+and how a bad line is reported stay as they were). Output lines are put together from parts
+encoded once (:class:`_Lines`, ``_cfold.render``), byte for byte what ``json.dumps(...,
+ensure_ascii=False)`` of the whole verdict gives (tests check).
 """
 
 from __future__ import annotations
