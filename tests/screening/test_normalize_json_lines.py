@@ -76,6 +76,7 @@ def test_unusual_lines_are_declined_and_usual_ones_taken() -> None:
     lines = [
         b'{"id": "a", "text": "hello"}',  # taken
         b'  { "text" : "\\u8d4c\\u535a \\ud83d\\ude00 \\"q\\" \\\\ \\/ \\n" , "id" : -12 }  \r',
+        b'{"id": 2, "text": "abcdefghijklmnop\\"qrstuvwxyz"}',  # escapes among ASCII runs
         b'{"id": 1, "text": "a", "meta": 1}',  # another key
         b'{"id": 1, "id": 2, "text": "a"}',  # a key twice
         b'{"id": -0, "text": "a"}',  # json.dumps writes 0
@@ -87,6 +88,8 @@ def test_unusual_lines_are_declined_and_usual_ones_taken() -> None:
         b'{"id": 1, "text": "\xc0\xaf"}',  # overlong
         b'{"id": 1, "text": "\xff"}',
         b'{"id": 1, "text": "a\tb"}',  # a raw control character
+        b'{"id": 1, "text": "abcdefghij\x01klmnopqrstuvwxyz"}',  # ... among ASCII runs
+        b'{"id": 1, "text": "abcdefghij\x80klmnopqrstuvwxyz"}',  # a stray continuation byte
         b'{"id": 1, "text": "a"} x',
         b'{"id": 1, "text": "a"',
         b"",
@@ -95,6 +98,7 @@ def test_unusual_lines_are_declined_and_usual_ones_taken() -> None:
     found = normalizer.json_lines(b"\n".join(lines), 90)
     assert found is not None
     data, _, spans, odd = found
-    assert [_int64(spans)[at] for at in range(0, len(_int64(spans)), 5)] == [0, 1]
-    assert [_int64(odd)[at] for at in range(0, len(_int64(odd)), 3)] == list(range(2, len(lines)))
-    assert data == normalizer.utf8_batch(["hello", '赌博 😀 "q" \\ / \n'], 0, 1 << 20)[0]
+    assert [_int64(spans)[at] for at in range(0, len(_int64(spans)), 5)] == [0, 1, 2]
+    assert [_int64(odd)[at] for at in range(0, len(_int64(odd)), 3)] == list(range(3, len(lines)))
+    texts = ["hello", '赌博 😀 "q" \\ / \n', 'abcdefghijklmnop"qrstuvwxyz']
+    assert data == normalizer.utf8_batch(texts, 0, 1 << 20)[0]
