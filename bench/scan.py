@@ -4,21 +4,33 @@ The corpus is bench/screening.py's (mixed Chinese/English messages, 20-500 chara
 ``BENCH_SCAN_MESSAGES`` of them (default 200,000) written as JSON Lines, screened with two
 rule sets: a lexicon of ``BENCH_SCAN_TERMS`` terms (default 10^4, a tenth of the messages
 carrying one; terms only, so a message without a hit costs no Python call in the engine)
-and the demo rule set (terms and patterns: every message is judged). For each, reported:
+and the demo rule set (terms and patterns: every message is judged).
 
-- the engine's batched rate (``Screener.screen_many`` over the same texts, in this process),
-  per CPU second and per wall-clock second;
-- ``trustdesk scan`` as a command (a new process each run, the compiled rule set and the
-  tables already in its cache folder): its start-up (a one-line input), and its rate end to
-  end, start-up included, with ``--workers`` 1 and 2 (``BENCH_SCAN_WORKERS``), per CPU
-  second of the scan and its workers (what one core does: the issue's target is 0.8 of the
-  engine's), the same without the start-up's CPU (the rate on an input large enough for
-  the start-up not to count), and per wall-clock second (what the machine does: workers
-  scale this one).
+Like with like: the engine's rate is ``Screener.screen_many`` over the same texts (already
+``str`` in memory) in this process, and every one-core figure, the engine's and the scan's,
+runs pinned to the same core (``BENCH_SCAN_CORE``, default the last), in rounds that
+interleave them, so the others' load on the machine falls on both alike; each figure is the
+best of ``ROUNDS``. Rates are messages per CPU second (user and system, of the scan and its
+workers), which a busy machine moves much less than wall-clock time. Reported per rule set:
 
-Each figure is the best of ``ROUNDS`` runs, interleaved. On a shared machine the wall-clock
-figures move with the others' load; the CPU ones much less. ``BENCH_SCAN_PYTHONPATH`` runs
-another tree's scan (a before figure) against this tree's engine.
+- ``engine_batched_per_cpu_second`` (and per wall second);
+- ``scan_start_up_*``: a scan of a one-line input (a new process, the compiled rule set and
+  the tables already in its cache folder): what starting costs;
+- ``scan_workers_N``: the whole input with ``--workers N`` (1 pinned to the core; more
+  unpinned): ``per_cpu_second`` end to end, start-up included; ``per_cpu_second_after_
+  start_up`` (the whole run's CPU less the one-line run's: what each further message costs);
+  ``per_wall_second`` (what the machine does: workers scale this one);
+- the ratios to the engine: ``end_to_end_to_engine`` (this input, start-up included),
+  ``after_start_up_to_engine`` (the bulk path's own pace, which an input large enough for the
+  start-up not to count reaches), and ``messages_for_end_to_end_0_8``: how many messages a
+  run needs for its end-to-end rate to reach 0.8 of the engine's (none when the pace after
+  start-up is under 0.8). The best figures of different rounds can come from different
+  moments of a busy machine, so ``after_start_up_to_engine_each_round`` also gives the
+  ratio within each round (the engine, the one-line scan and the scan seconds apart),
+  sorted: its median is the steadier figure.
+
+``BENCH_SCAN_PYTHONPATH`` runs another tree's scan (a before figure) against this tree's
+engine.
 """
 
 from __future__ import annotations
@@ -36,10 +48,11 @@ from pathlib import Path
 from bench import screening as corpus_of
 from trustdesk import demo
 from trustdesk.policy.service import load_registry
+from trustdesk.screening.engine import Screener
 from trustdesk.screening.runtime import CompiledCache, build_screener
 from trustdesk.screening.sources import load_ruleset
 
-ROUNDS = 3
+ROUNDS = 5
 
 
 def _write_rules(folder: Path, terms: list[str]) -> Path:
@@ -55,14 +68,16 @@ def _write_rules(folder: Path, terms: list[str]) -> Path:
 
 
 def _scan(
-    source: Path, rules: Path, out: Path, env: dict[str, str], workers: int
+    source: Path, rules: Path, out: Path, env: dict[str, str], *, workers: int, core: int | None
 ) -> tuple[float, float]:
-    """Wall-clock and CPU seconds (the scan process and its workers) of one scan."""
-    command = [sys.executable, "-m", "trustdesk", "scan", str(source), "--rules", str(rules)]
+    """Wall-clock and CPU seconds (the scan process and its workers) of one scan, pinned to
+    ``core`` when one is given."""
+    pinned = ["taskset", "-c", str(core)] if core is not None else []
+    command = [*pinned, sys.executable, "-m", "trustdesk", "scan", str(source)]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(  # noqa: S603  (our own command, arguments the bench built)
-        [*command, "-o", str(out), "--workers", str(workers)],
+        [*command, "--rules", str(rules), "-o", str(out), "--workers", str(workers)],
         env=env,
         check=True,
         capture_output=True,
@@ -74,48 +89,66 @@ def _scan(
     return wall, cpu
 
 
+def _engine(screener: Screener, texts: list[str], core: int) -> tuple[float, float]:
+    """Wall-clock and CPU seconds of ``screen_many`` over ``texts`` on ``core``."""
+    allowed = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {core})
+    try:
+        began, cpu = time.perf_counter(), time.process_time()
+        screener.screen_many(texts)
+        return time.perf_counter() - began, time.process_time() - cpu
+    finally:
+        os.sched_setaffinity(0, allowed)
+
+
 def _one_rule_set(
     folder: Path, rules: Path, texts: list[str], worker_counts: list[int]
 ) -> dict[str, object]:
     count = len(texts)
+    core = int(os.environ.get("BENCH_SCAN_CORE", str(max(os.sched_getaffinity(0)))))
     source, one, out = folder / "in.jsonl", folder / "one.jsonl", folder / "out.jsonl"
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRUSTDESK_")}
     env["TRUSTDESK_CACHE_DIR"] = str(folder / f"cache-{rules.name}")
     if scan_path := os.environ.get("BENCH_SCAN_PYTHONPATH"):  # another tree's scan (before)
         env["PYTHONPATH"] = scan_path
-    _scan(one, rules, out, env, 1)  # compiles, fills the caches
+    _scan(one, rules, out, env, workers=1, core=None)  # compiles, fills the caches
     cache = CompiledCache(folder / f"cache-{rules.name}" / "rulesets")
     screener = build_screener(load_ruleset(rules, load_registry([]).all()), cache)
-    engine_wall = engine_cpu = 0.0
-    start_up = (1e9, 1e9)
-    walls = dict.fromkeys(worker_counts, 0.0)
-    cpus = dict.fromkeys(worker_counts, 0.0)
+    engine_wall = engine_cpu = start_wall = start_cpu = 1e9
+    walls = dict.fromkeys(worker_counts, 1e9)
+    cpus = dict.fromkeys(worker_counts, 1e9)
+    paired: dict[int, list[float]] = {w: [] for w in worker_counts}  # each round's ratio
     for _ in range(ROUNDS):  # interleaved: the machine's other load falls on all alike
-        began, cpu = time.perf_counter(), time.process_time()
-        screener.screen_many(texts)
-        engine_cpu = max(engine_cpu, count / (time.process_time() - cpu))
-        engine_wall = max(engine_wall, count / (time.perf_counter() - began))
-        wall, cpu = _scan(one, rules, out, env, 1)
-        start_up = (min(start_up[0], wall), min(start_up[1], cpu))
+        wall, round_engine = _engine(screener, texts, core)
+        engine_wall, engine_cpu = min(engine_wall, wall), min(engine_cpu, round_engine)
+        wall, round_start = _scan(one, rules, out, env, workers=1, core=core)
+        start_wall, start_cpu = min(start_wall, wall), min(start_cpu, round_start)
         for workers in worker_counts:
-            wall, cpu = _scan(source, rules, out, env, workers)
-            walls[workers] = max(walls[workers], count / wall)
-            cpus[workers] = max(cpus[workers], count / cpu)
+            pin = core if workers == 1 else None
+            wall, cpu = _scan(source, rules, out, env, workers=workers, core=pin)
+            walls[workers], cpus[workers] = min(walls[workers], wall), min(cpus[workers], cpu)
+            paired[workers].append(round_engine / max(cpu - round_start, 1e-9))
+    engine = count / engine_cpu
     figures: dict[str, object] = {
-        "engine_batched_per_cpu_second": round(engine_cpu),
-        "engine_batched_per_wall_second": round(engine_wall),
-        "scan_start_up_wall_seconds": round(start_up[0], 3),
-        "scan_start_up_cpu_seconds": round(start_up[1], 3),
+        "core": core,
+        "engine_batched_per_cpu_second": round(engine),
+        "engine_batched_per_wall_second": round(count / engine_wall),
+        "scan_start_up_wall_seconds": round(start_wall, 3),
+        "scan_start_up_cpu_seconds": round(start_cpu, 3),
     }
-    steady = {w: count / max(count / cpus[w] - start_up[1], 1e-9) for w in worker_counts}
     for workers in worker_counts:
+        end_to_end = count / cpus[workers]
+        steady = count / max(cpus[workers] - start_cpu, 1e-9)
+        # n / (start_cpu + n / steady) = 0.8 * engine, solved for n
+        needed = 0.8 * engine * start_cpu / (1 - 0.8 * engine / steady)
         figures[f"scan_workers_{workers}"] = {
-            "per_wall_second": round(walls[workers]),
-            "per_cpu_second": round(cpus[workers]),
-            "per_cpu_second_after_start_up": round(steady[workers]),
-            "cpu_rate_to_engine_cpu_rate": round(cpus[workers] / engine_cpu, 2),
-            "after_start_up_to_engine_cpu_rate": round(steady[workers] / engine_cpu, 2),
-            "wall_rate_to_engine_wall_rate": round(walls[workers] / engine_wall, 2),
+            "per_wall_second": round(count / walls[workers]),
+            "per_cpu_second": round(end_to_end),
+            "per_cpu_second_after_start_up": round(steady),
+            "end_to_end_to_engine": round(end_to_end / engine, 2),
+            "after_start_up_to_engine": round(steady / engine, 2),
+            "after_start_up_to_engine_each_round": sorted(round(r, 2) for r in paired[workers]),
+            "messages_for_end_to_end_0_8": round(needed) if steady > 0.8 * engine else None,
         }
     return figures
 

@@ -9,11 +9,13 @@ screening needs; every other command (and ``trustdesk --help``) goes to
 
 from __future__ import annotations
 
+import gc
 import sys
 
 
 def main() -> None:
     if sys.argv[1:2] == ["scan"]:
+        gc.disable()  # imports and loading make objects that all live on: scan enables it
         from trustdesk.cli.scan import command  # noqa: PLC0415  (the point of this module)
 
         command()(args=sys.argv[2:], prog_name="trustdesk scan")

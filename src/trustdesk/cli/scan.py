@@ -20,11 +20,10 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import multiprocessing
-from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+import gc
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import IO, Annotated
+from typing import IO, TYPE_CHECKING, Annotated
 
 import typer
 
@@ -37,6 +36,9 @@ from trustdesk.screening.cache import CompiledCache, build_screener
 from trustdesk.screening.engine import Screener
 from trustdesk.screening.sources import load_ruleset
 from trustdesk.settings import Settings
+
+if TYPE_CHECKING:  # a pool is started only for --workers 2 or more: imported then
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 BLOCK_BYTES = 1 << 20  # input read and screened a megabyte of whole lines at a time
 AHEAD = 2  # blocks in flight per worker: each busy while the next one travels
@@ -55,33 +57,40 @@ def _load(rules: Path, settings: Settings, pack_dirs: Sequence[Path]) -> Screene
         return build_screener(source, CompiledCache(settings.cache_dir / "rulesets"))
 
 
-def _blocks(handle: IO[bytes]) -> Iterator[tuple[int, bytes]]:
-    """(number of the first line, whole lines) of about :data:`BLOCK_BYTES` each."""
-    number = 1
+def _blocks(handle: IO[bytes]) -> Iterator[bytes]:
+    """Whole lines, about :data:`BLOCK_BYTES` at a time."""
     while data := handle.read(BLOCK_BYTES):
         if not data.endswith(b"\n"):
             data += handle.readline()
-        yield number, data
-        number += data.count(b"\n")
+        yield data
 
 
 def _screened(
-    blocks: Iterator[tuple[int, bytes]],
-    base: str,
+    blocks: Iterator[bytes],
+    source: Path,
     limit: int,
     pool: ProcessPoolExecutor | None,
     workers: int,
-) -> Iterator[tuple[str, list[str], int]]:
+) -> Iterator[tuple[bytes, list[str], int]]:
     """Each block's verdicts, in input order: here, or in the pool's ``workers`` processes
-    with at most :data:`AHEAD` blocks each in flight."""
+    with at most :data:`AHEAD` blocks each in flight. A worker is told where its block lies
+    in ``source`` and reads it there itself: a megabyte through a pipe, pickled both ways,
+    cost more than the reading."""
+    first = 1  # the number of a block's first line
+    base = str(source.parent)
     if pool is None:
-        for first, data in blocks:
-            yield scanblock.screen_block(first, data, base, limit)
+        for data in blocks:
+            screened = scanblock.screen_block(first, data, base, limit)
+            first += screened[2] + len(screened[1])  # each line is good or skipped
+            yield screened
         return
     ahead = workers * AHEAD
-    pending: collections.deque[Future[tuple[str, list[str], int]]] = collections.deque()
-    for first, data in blocks:
-        pending.append(pool.submit(scanblock.screen_block, first, data, base, limit))
+    pending: collections.deque[Future[tuple[bytes, list[str], int]]] = collections.deque()
+    offset, path = 0, str(source)
+    for data in blocks:
+        part = scanblock.Part(path, offset, len(data))
+        pending.append(pool.submit(scanblock.screen_part, first, part, base, limit))
+        first, offset = first + data.count(b"\n"), offset + len(data)
         if len(pending) >= ahead:
             yield pending.popleft().result()
     while pending:
@@ -93,6 +102,9 @@ def _pool(workers: int, stack: contextlib.ExitStack) -> ProcessPoolExecutor | No
     the loaded screener and its tables (shared, copy on write) instead of loading its own."""
     if workers == 1:
         return None
+    import multiprocessing  # noqa: PLC0415  (only with workers: a single scan starts faster)
+    from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
+
     context = multiprocessing.get_context("fork")
     pool = stack.enter_context(ProcessPoolExecutor(workers, mp_context=context))
     pool.submit(int).result()  # a fork pool starts all its processes on the first job
@@ -116,9 +128,44 @@ def scan(
     with reporting_errors():
         settings = _settings()
         scanblock.use(_load(rules, settings, pack_dir or []))  # validates, fills the caches
+    if not gc.isenabled():  # the command itself (launch.main), not a host process
+        # Everything loaded so far lives as long as the run: out of the collector's sight,
+        # it is not walked at every full collection (a tenth of a scan's time), and forked
+        # workers do not write to its pages.
+        gc.freeze()
+        gc.enable()
     if not input_file.is_file():
         fail(f"cannot read {input_file}", code="invalid_input", exit_code=2)
-    from rich.progress import (  # noqa: PLC0415  (after the screener: scan starts faster)
+    total, bad = 0, 0
+    source = input_file.resolve()
+    with (
+        input_file.open("rb") as handle,
+        output.open("wb") as out,
+        contextlib.ExitStack() as stack,
+    ):
+        pool = _pool(workers, stack)
+        advance = _progress(input_file.stat().st_size, stack)  # after the workers are forked
+
+        def read() -> Iterator[bytes]:
+            for data in _blocks(handle):
+                advance(len(data))
+                yield data
+
+        results = _screened(read(), source, settings.screening_max_findings, pool, workers)
+        for text, errors, good in results:
+            out.write(text)
+            for reason in errors:
+                stderr.print(f"[yellow]skipped[/] {reason}", highlight=False, markup=True)
+            total, bad = total + good, bad + len(errors)
+    stderr.print(f"screened {total} item(s); {bad} bad line(s) skipped", highlight=False)
+
+
+def _progress(size: int, stack: contextlib.ExitStack) -> Callable[[int], None]:
+    """What to call with each block's size read: a progress bar on a terminal (its refresh
+    thread started now, so after any fork), nothing otherwise."""
+    if not stderr.is_terminal:
+        return lambda _: None
+    from rich.progress import (  # noqa: PLC0415  (only on a terminal: scan starts faster)
         BarColumn,
         DownloadColumn,
         Progress,
@@ -126,31 +173,10 @@ def scan(
         TimeRemainingColumn,
     )
 
-    total, bad = 0, 0
-    base = str(input_file.resolve().parent)
     columns = (TextColumn("screening"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
-    with (
-        input_file.open("rb") as handle,
-        output.open("w", encoding="utf-8") as out,
-        contextlib.ExitStack() as stack,
-    ):
-        pool = _pool(workers, stack)
-        progress = Progress(*columns, console=stderr, transient=True)
-        task = progress.add_task("scan", total=input_file.stat().st_size)
-
-        def read() -> Iterator[tuple[int, bytes]]:
-            for first, data in _blocks(handle):
-                progress.advance(task, len(data))
-                yield first, data
-
-        results = _screened(read(), base, settings.screening_max_findings, pool, workers)
-        with progress:  # its refresh thread starts after the workers are forked
-            for text, errors, good in results:
-                out.write(text)
-                for reason in errors:
-                    stderr.print(f"[yellow]skipped[/] {reason}", highlight=False, markup=True)
-                total, bad = total + good, bad + len(errors)
-    stderr.print(f"screened {total} item(s); {bad} bad line(s) skipped", highlight=False)
+    progress = stack.enter_context(Progress(*columns, console=stderr, transient=True))
+    task = progress.add_task("scan", total=size)
+    return lambda read: progress.advance(task, read)
 
 
 def command() -> typer.Typer:

@@ -1,18 +1,23 @@
 """One block of ``trustdesk scan``'s input, screened: the work a scan process does.
 
-A block is whole lines of the input file (about a megabyte). Parsing takes orjson's fast
-path and falls back to the standard library's ``json`` for any other line (so what is
-accepted and how a bad line is reported stay as they were). Output lines are put together
-from parts encoded once (:class:`_Lines`), byte for byte what ``json.dumps(...,
-ensure_ascii=False)`` of the whole verdict gives (a test checks).
+A block is whole lines of the input file (about a megabyte). The usual line is parsed and
+normalized in C without becoming a Python object (:func:`screen_block`); any other line
+takes orjson's parse and falls back to the standard library's ``json`` (so what is accepted
+and how a bad line is reported stay as they were). Output lines are put together from parts
+encoded once (:class:`_Lines`, ``_cfold.render``), byte for byte what ``json.dumps(...,
+ensure_ascii=False)`` of the whole verdict gives (tests check).
 """
 
 from __future__ import annotations
 
+import importlib
 import json
+import os
+from collections.abc import Callable, Iterable
+from functools import cache
 from json.encoder import encode_basestring
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson  # about 3 times the standard library's parsing speed on scan's input
 
@@ -92,11 +97,31 @@ class _Lines:
         self._plain: Screening | None = None  # the last verdict without findings
         self._tail = ""  # what follows its id
         self._heads: dict[tuple[object, ...], str] = {}
+        # The usual hit (one finding of a rule that matched once): by the id of its rule
+        # count (the engine shares one per rule; kept here, so the id is not reused), the
+        # count and what goes before the finding's start and after its end.
+        self._single: dict[int, tuple[object, str, str]] = {}
 
     def line(self, content_id: Any, screening: Screening) -> str:
         shown = encode_basestring(content_id) if type(content_id) is str else repr(content_id)
+        return '{"id": ' + shown + self.tail(screening)
+
+    def tail(self, screening: Screening) -> str:
+        """What follows the id in the line of ``screening``."""
         if screening is self._plain:
-            return '{"id": ' + shown + self._tail
+            return self._tail
+        counts = screening.rule_counts
+        if len(counts) == 1 and len(screening.findings) == 1 and not screening.truncated:
+            known = self._single.get(id(counts[0]))
+            if known is None or known[0] is not counts[0]:
+                before, after = self._tail_of(screening).split('"start": ', 1)
+                known = (counts[0], before + '"start": ', after.split("}", 1)[1])
+                self._single[id(counts[0])] = known
+            found = screening.findings[0]
+            return f'{known[1]}{found.start}, "end": {found.end}}}{known[2]}'
+        return self._tail_of(screening)
+
+    def _tail_of(self, screening: Screening) -> str:
         findings = ", ".join(
             self._head(f.rule, f.category, f.action, f.mode, "start") + f"{f.start}, "
             f'"end": {f.end}}}'
@@ -113,7 +138,7 @@ class _Lines:
         )
         if not (screening.findings or screening.rule_counts or screening.truncated):
             self._plain, self._tail = screening, tail
-        return '{"id": ' + shown + tail
+        return tail
 
     def _head(self, rule: str, category: str, action: str, mode: str, number: str) -> str:
         key = (rule, category, action, mode, number)
@@ -125,19 +150,22 @@ class _Lines:
         return head
 
 
-def _parsed(first: int, lines: list[bytes], base: Path) -> tuple[list[Any], list[str], list[str]]:
-    """The ids and texts of the usable lines, and why each other one is not.
+def _parsed(
+    numbered: Iterable[tuple[int, bytes]], base: Path
+) -> tuple[list[tuple[int, Any, str]], list[str]]:
+    """The line number, id and text of each usable line, and why each other one is not.
 
     The usual line (an object with a string or integer id and a string text) is taken from
     orjson's parse, in this loop; any other goes through :func:`_checked`, the standard
     library's parse (orjson turns integers beyond 64 bits into floats and refuses what
     ``json`` accepts, such as NaN) and every check, so both give what ``json`` alone gave.
     """
-    ids: list[Any] = []
-    texts: list[str] = []
+    good: list[tuple[int, Any, str]] = []
     errors: list[str] = []
     loads, refused = orjson.loads, orjson.JSONDecodeError
-    for number, line in enumerate(lines, start=first):
+    for number, line in numbered:
+        if len(line) > MAX_LINE:  # a line over the limit is refused unread
+            line = b"\x00"  # noqa: PLW2901
         try:
             item = loads(line)
         except refused:
@@ -147,30 +175,102 @@ def _parsed(first: int, lines: list[bytes], base: Path) -> tuple[list[Any], list
             if type(text) is str and (
                 type(content_id) is int or (type(content_id) is str and "\x00" not in content_id)
             ):
-                ids.append(content_id)
-                texts.append(text)
+                good.append((number, content_id, text))
                 continue
         checked = _checked(number, line, base)
         if isinstance(checked, str):
             errors.append(checked)
         else:
-            ids.append(checked[0])
-            texts.append(checked[1])
-    return ids, texts, errors
+            good.append((number, *checked))
+    return good, errors
 
 
-def screen_block(first: int, data: bytes, base: str, limit: int) -> tuple[str, list[str], int]:
-    """Screen the lines of ``data`` (the first is line ``first`` of the input): the output
-    lines (joined), the reasons bad lines were skipped (in order), and how many were good."""
+def _others(
+    numbered: Iterable[tuple[int, bytes]], base: str, limit: int
+) -> tuple[list[tuple[int, bytes]], list[str]]:
+    """(line number, output line) of each usable line, the Python way, and the errors."""
     assert _screener is not None
-    lines = data.split(b"\n")
-    if lines and not lines[-1]:
-        lines.pop()  # the block ends with a newline
-    if len(data) > MAX_LINE:  # a line over the limit is refused unread
-        lines = [line if len(line) <= MAX_LINE else b"\x00" for line in lines]
-    ids, texts, errors = _parsed(first, lines, Path(base))
-    screenings = _screener.screen_many(texts, limit)
+    good, errors = _parsed(numbered, Path(base))
+    screenings = _screener.screen_many([text for _, _, text in good], limit)
     line = _Lines().line
-    out = [line(item, screening) for item, screening in zip(ids, screenings, strict=True)]
-    out.append("")
-    return "\n".join(out) if ids else "", errors, len(ids)
+    out = [(n, line(item, s).encode()) for (n, item, _), s in zip(good, screenings, strict=True)]
+    return out, errors
+
+
+class _Texts:
+    """The texts of a block's usual lines, decoded only when the engine asks (on a hit)."""
+
+    def __init__(self, data: bytes, spans: memoryview) -> None:
+        self._data, self._spans = data, spans
+
+    def __getitem__(self, index: int) -> str:
+        at = 5 * index
+        text: str = orjson.loads(self._data[self._spans[at + 3] : self._spans[at + 4]])
+        return text
+
+
+class Part(NamedTuple):
+    """Where a block lies in the input file."""
+
+    path: str
+    offset: int
+    size: int
+
+
+_opened: dict[str, int] = {}  # input file -> its descriptor, in a worker process
+
+
+def screen_part(first: int, part: Part, base: str, limit: int) -> tuple[bytes, list[str], int]:
+    """:func:`screen_block` of a block read here, from the input file."""
+    handle = _opened.get(part.path)
+    if handle is None:
+        handle = _opened[part.path] = os.open(part.path, os.O_RDONLY)
+    pieces, offset, left = [], part.offset, part.size
+    while left > 0 and (piece := os.pread(handle, left, offset)):
+        pieces.append(piece)
+        offset, left = offset + len(piece), left - len(piece)
+    data = pieces[0] if len(pieces) == 1 else b"".join(pieces)
+    return screen_block(first, data, base, limit)
+
+
+def screen_block(first: int, data: bytes, base: str, limit: int) -> tuple[bytes, list[str], int]:
+    """Screen the lines of ``data`` (the first is line ``first`` of the input): the output
+    lines (joined), the reasons bad lines were skipped (in order), and how many were good.
+
+    The usual line never becomes a Python object: the compiled normalizer parses it and
+    writes its text into the batch (``Normalizer.json_lines``), the engine scans the batch
+    once, and a line without a hit is written from its id's bytes and the shared rest
+    (``_cfold.render``). A line with a hit has its text decoded; any other line takes the
+    Python path (:func:`_others`), which gives the same answers."""
+    assert _screener is not None
+    parsed = _screener.normalizer.json_lines(data, MAX_LINE)
+    if parsed is None:  # no compiled normalizer: every line the Python way
+        lines = data.split(b"\n")
+        if lines and not lines[-1]:
+            lines.pop()  # the block ends with a newline
+        done, errors = _others(enumerate(lines, start=first), base, limit)
+        return b"".join(line + b"\n" for _, line in done), errors, len(done)
+    normalized, offsets, items, odd = parsed
+    spans = memoryview(items).cast("q")
+    screenings = _screener.screen_normalized(
+        normalized, memoryview(offsets).cast("q"), _Texts(data, spans), limit
+    )
+    plain, tail = _screener.allowed, _Lines().tail
+    hits = [
+        (k, b'{"id": ' + data[spans[5 * k + 1] : spans[5 * k + 2]] + tail(s).encode())
+        for k, s in enumerate(screenings)
+        if s is not plain
+    ]
+    at = memoryview(odd).cast("q")
+    numbered = [(first + at[i], data[at[i + 1] : at[i + 2]]) for i in range(0, len(at), 3)]
+    others, errors = _others(numbered, base, limit) if numbered else ([], [])
+    others = [(number - first, line) for number, line in others]
+    out = _render()(data, items, tail(plain).encode(), hits, others)
+    return out, errors, len(screenings) + len(others)
+
+
+@cache
+def _render() -> Callable[[bytes, bytes, bytes, list[Any], list[Any]], bytes]:
+    render: Callable[[bytes, bytes, bytes, list[Any], list[Any]], bytes]
+    render = importlib.import_module("trustdesk.screening._cfold").render
+    return render

@@ -839,10 +839,7 @@ HOT unsigned char *one_gap(Direct *d, unsigned char *at, uint32_t sep, uint32_t 
 
 /* Append the UTF-8 of the normalized text to ``b`` in one pass. 0 when done; 1, with ``b``
  * as it was, when the general path must run; -1 with an exception set on failure. */
-static int direct_into(Folder *self, PyObject *text, Bytes *b) {
-    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-    const void *raw = PyUnicode_DATA(text);
-    int width = PyUnicode_KIND(text);
+static int direct_raw(Folder *self, const void *raw, Py_ssize_t n, int width, Bytes *b) {
     const uint32_t *packed = self->packed;
     const uint32_t *utf8 = self->utf8;
     int skipping = self->separators;
@@ -869,6 +866,11 @@ static int direct_into(Folder *self, PyObject *text, Bytes *b) {
     }
     b->at = at;
     return 0;
+}
+
+static int direct_into(Folder *self, PyObject *text, Bytes *b) {
+    return direct_raw(self, PyUnicode_DATA(text), PyUnicode_GET_LENGTH(text),
+                      PyUnicode_KIND(text), b);
 }
 
 /* Append the UTF-8 of the normalized text to ``b``: 0, or -1 with an exception set. */
@@ -1038,6 +1040,586 @@ done:
     bytes_free(&b);
     Py_DECREF(seq);
     return result;
+}
+
+/* -- JSON Lines straight to the batch: trustdesk scan's usual line without Python objects --
+ *
+ * json_lines(block, max_line) -> (data, offsets, items, odd): the lines of ``block`` (split at
+ * '\n'; a last line without one counts) that are exactly an object of a string or integer
+ * "id" and a string "text" (in either order, JSON whitespace anywhere, no other key) are
+ * parsed here: each text is decoded (UTF-8 checked as strictly as Python's decoder, JSON
+ * escapes resolved) and normalized into ``data`` as utf8_batch() does, followed by 0xFF;
+ * ``offsets`` (native int64) is where each begins, then the end. ``items`` (native int64,
+ * five per parsed line): the line's index in the block, the id's token (its quotes
+ * included; a string id here has no escape, so the token is how json.dumps writes it) as
+ * start and end, and the text's token (quotes included) as start and end. Every other line
+ * (anything else, or anything doubtful: an escaped key or id, a lone surrogate, a number id
+ * json.dumps would write differently, a line over ``max_line`` bytes) is left to the caller:
+ * ``odd`` (native int64, three per line) holds its index, start and end. Nothing here
+ * decides that a line is bad; it only declines the lines it does not handle. */
+
+typedef struct {
+    void *cps;         /* code points, two or four bytes each (as widest needs) */
+    Py_ssize_t cap;    /* room for this many of four bytes */
+    uint32_t widest;   /* every bit of every code point */
+} Points;
+
+static inline const unsigned char *json_ws(const unsigned char *p, const unsigned char *end) {
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) {
+        p++;
+    }
+    return p;
+}
+
+static inline int hex4(const unsigned char *p, uint32_t *value) {
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++) {
+        unsigned c = p[i];
+        v <<= 4;
+        if (c >= '0' && c <= '9') {
+            v |= c - '0';
+        } else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f') {
+            v |= (c | 0x20) - 'a' + 10;
+        } else {
+            return 0;
+        }
+    }
+    *value = v;
+    return 1;
+}
+
+/* ASCII that a JSON string cannot hold as it is, or that ends it: controls, '"', '\\'. */
+static const uint8_t JSON_SPECIAL[128] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+
+#define PUT_POINT(cp)                                                                       \
+    do {                                                                                    \
+        if (width == 2) {                                                                   \
+            ((uint16_t *)out)[k] = (uint16_t)(cp);                                          \
+        } else if (width == 4) {                                                            \
+            ((uint32_t *)out)[k] = (cp);                                                    \
+        }                                                                                   \
+    } while (0)
+
+/* The JSON string whose opening quote is at ``p``: the position after its closing quote, or
+ * NULL when it is not one this path takes. Its code points go to ``out`` (room for one per
+ * byte; ``width`` 2 or 4 bytes each, 0: nowhere), their number to ``*n``; ``*escaped``
+ * says whether it held an escape, ``*widest`` has every bit of every code point. */
+HOT const unsigned char *json_string(const unsigned char *p, const unsigned char *end,
+                                    void *out, int width, Py_ssize_t *n, int *escaped,
+                                    uint32_t *widest) {
+    Py_ssize_t k = 0;
+    uint32_t any = 0, bad = 0;
+    *escaped = 0;
+    p++;
+    while (p < end) {
+        /* The usual characters first, with one predictable branch each: plain ASCII, and
+         * three-byte sequences (CJK) whose checks are gathered in ``bad``, looked at once at
+         * the end. Anything else takes the careful path below, one character at a time. */
+        for (;;) {
+            unsigned c = *p;
+            if (c < 0x80 && end - p >= 8) { /* eight plain ASCII bytes at once, if they are */
+                uint64_t v;
+                memcpy(&v, p, 8);
+                uint64_t high = 0x8080808080808080u, ones = 0x0101010101010101u;
+                uint64_t quote = v ^ (ones * '"'), slash = v ^ (ones * '\\');
+                uint64_t odd = (v | ((v - ones * 0x20) & ~v)) | ((quote - ones) & ~quote) |
+                               ((slash - ones) & ~slash);
+                if (!(odd & high)) {
+                    for (int j = 0; j < 8; j++) {
+                        PUT_POINT(p[j]);
+                        k++;
+                    }
+                    p += 8;
+                    continue;
+                }
+            }
+            if (c < 0x80) {
+                if (JSON_SPECIAL[c]) {
+                    break;
+                }
+                PUT_POINT(c);
+                k++;
+                if (++p >= end) {
+                    break;
+                }
+            } else if (c - 0xE0u < 0x10u && end - p >= 4) {
+                uint32_t t1 = p[1], t2 = p[2];
+                uint32_t cp = (c & 0x0F) << 12 | (t1 & 0x3F) << 6 | (t2 & 0x3F);
+                bad |= ((t1 & 0xC0) ^ 0x80) | ((t2 & 0xC0) ^ 0x80) | (cp < 0x800) |
+                       (cp - 0xD800u < 0x800u);
+                PUT_POINT(cp);
+                any |= cp;
+                k++;
+                p += 3;
+            } else {
+                break;
+            }
+        }
+        if (bad) {
+            return NULL;
+        }
+        if (p >= end) {
+            break;
+        }
+        unsigned c = *p;
+        if (c == '"') {
+            *n = k;
+            *widest = any;
+            return p + 1;
+        }
+        if (c < 0x80) {
+            if (c < 0x20) {
+                return NULL; /* a raw control character: not JSON */
+            }
+            if (c != '\\') {
+                PUT_POINT(c);
+                k++;
+                p++;
+                continue;
+            }
+            *escaped = 1;
+            if (end - p < 2) {
+                return NULL;
+            }
+            uint32_t cp;
+            switch (p[1]) {
+            case '"': cp = '"'; break;
+            case '\\': cp = '\\'; break;
+            case '/': cp = '/'; break;
+            case 'b': cp = '\b'; break;
+            case 'f': cp = '\f'; break;
+            case 'n': cp = '\n'; break;
+            case 'r': cp = '\r'; break;
+            case 't': cp = '\t'; break;
+            case 'u':
+                if (end - p < 6 || !hex4(p + 2, &cp)) {
+                    return NULL;
+                }
+                if (cp >= 0xDC00 && cp <= 0xDFFF) {
+                    return NULL; /* a lone low surrogate: the caller's */
+                }
+                if (cp >= 0xD800 && cp <= 0xDBFF) {
+                    uint32_t low;
+                    if (end - p < 12 || p[6] != '\\' || p[7] != 'u' || !hex4(p + 8, &low) ||
+                        low < 0xDC00 || low > 0xDFFF) {
+                        return NULL; /* a lone high surrogate: the caller's */
+                    }
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+                    p += 6;
+                }
+                p += 4;
+                break;
+            default:
+                return NULL;
+            }
+            PUT_POINT(cp);
+            any |= cp;
+            k++;
+            p += 2;
+            continue;
+        }
+        uint32_t cp;
+        if (c < 0xC2) {
+            return NULL;
+        } else if (c < 0xE0) {
+            if (end - p < 2 || (p[1] & 0xC0) != 0x80) {
+                return NULL;
+            }
+            cp = (c & 0x1F) << 6 | (p[1] & 0x3F);
+            p += 2;
+        } else if (c < 0xF0) {
+            if (end - p < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 ||
+                (c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] >= 0xA0)) {
+                return NULL;
+            }
+            cp = (c & 0x0F) << 12 | (p[1] & 0x3F) << 6 | (p[2] & 0x3F);
+            p += 3;
+        } else if (c < 0xF5) {
+            if (end - p < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 ||
+                (p[3] & 0xC0) != 0x80 || (c == 0xF0 && p[1] < 0x90) || (c == 0xF4 && p[1] >= 0x90)) {
+                return NULL;
+            }
+            cp = (c & 0x07) << 18 | (p[1] & 0x3F) << 12 | (p[2] & 0x3F) << 6 | (p[3] & 0x3F);
+            p += 4;
+        } else {
+            return NULL;
+        }
+        PUT_POINT(cp);
+        any |= cp;
+        k++;
+    }
+    return NULL;
+}
+#undef PUT_POINT
+
+/* An integer id as json.dumps writes it back (no "-0", at most 18 digits): the position
+ * after it, or NULL. */
+static const unsigned char *json_integer(const unsigned char *p, const unsigned char *end) {
+    const unsigned char *start = p;
+    if (p < end && *p == '-') {
+        p++;
+    }
+    const unsigned char *digits = p;
+    if (p >= end || *p < '0' || *p > '9') {
+        return NULL;
+    }
+    if (*p == '0') {
+        p++;
+        if (p - start == 2) {
+            return NULL; /* -0 */
+        }
+    } else {
+        while (p < end && *p >= '0' && *p <= '9') {
+            p++;
+        }
+    }
+    if (p - digits > 18 || (p < end && (*p == '.' || *p == 'e' || *p == 'E' ||
+                                        (*p >= '0' && *p <= '9')))) {
+        return NULL;
+    }
+    return p;
+}
+
+/* One line: 1 and ``span`` (id start and end, text start and end, from ``base``) with the text's code
+ * points in ``points`` (``*n`` of them, ``*escaped`` for an escape) when it is the usual
+ * line; 0 otherwise. */
+static int json_line(const unsigned char *base, const unsigned char *p, const unsigned char *end,
+                     Points *points, int64_t *span, Py_ssize_t *n, int *escaped) {
+    int have_id = 0, have_text = 0;
+    p = json_ws(p, end);
+    if (p >= end || *p != '{') {
+        return 0;
+    }
+    p = json_ws(p + 1, end);
+    for (;;) {
+        if (p >= end || *p != '"') {
+            return 0;
+        }
+        const unsigned char *key = p + 1, *close = key;
+        while (close < end && *close != '"' && *close != '\\' && *close >= 0x20) {
+            close++;
+        }
+        if (close >= end || *close != '"') {
+            return 0;
+        }
+        Py_ssize_t size = close - key;
+        p = json_ws(close + 1, end);
+        if (p >= end || *p != ':') {
+            return 0;
+        }
+        p = json_ws(p + 1, end);
+        if (p >= end) {
+            return 0;
+        }
+        if (size == 2 && key[0] == 'i' && key[1] == 'd' && !have_id) {
+            const unsigned char *after;
+            if (*p == '"') {
+                Py_ssize_t ignored;
+                int id_escaped;
+                uint32_t bits;
+                after = json_string(p, end, NULL, 0, &ignored, &id_escaped, &bits);
+                if (after == NULL || id_escaped) {
+                    return 0;
+                }
+            } else {
+                after = json_integer(p, end);
+                if (after == NULL) {
+                    return 0;
+                }
+            }
+            span[0] = p - base;
+            span[1] = after - base;
+            have_id = 1;
+            p = after;
+        } else if (size == 4 && memcmp(key, "text", 4) == 0 && !have_text && *p == '"') {
+            const unsigned char *after = json_string(p, end, points->cps, 2, n, escaped,
+                                                     &points->widest);
+            if (after == NULL) {
+                return 0;
+            }
+            if (points->widest >= 0x10000) { /* beyond the BMP: again, four bytes each */
+                json_string(p, end, points->cps, 4, n, escaped, &points->widest);
+            }
+            span[2] = p - base;
+            span[3] = after - base;
+            have_text = 1;
+            p = after;
+        } else {
+            return 0;
+        }
+        p = json_ws(p, end);
+        if (p < end && *p == ',') {
+            p = json_ws(p + 1, end);
+            continue;
+        }
+        if (p < end && *p == '}') {
+            break;
+        }
+        return 0;
+    }
+    return have_id && have_text && json_ws(p + 1, end) == end;
+}
+
+/* A growing array of int64. */
+typedef struct {
+    int64_t *at;
+    Py_ssize_t len;
+    Py_ssize_t cap;
+} Longs;
+
+static int longs_put(Longs *l, const int64_t *values, Py_ssize_t count) {
+    if (l->len + count > l->cap) {
+        Py_ssize_t cap = l->cap * 2 > l->len + count ? l->cap * 2 : l->len + count + 64;
+        int64_t *more = PyMem_Realloc(l->at, cap * sizeof(int64_t));
+        if (more == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        l->at = more;
+        l->cap = cap;
+    }
+    memcpy(l->at + l->len, values, count * sizeof(int64_t));
+    l->len += count;
+    return 0;
+}
+
+static PyObject *longs_bytes(const Longs *l) {
+    return PyBytes_FromStringAndSize((const char *)l->at, l->len * (Py_ssize_t)sizeof(int64_t));
+}
+
+/* The normalized UTF-8 of ``n`` code points (``escaped``: not the line's own bytes) into
+ * ``b``, as utf8_into() writes a str of them. */
+static int points_into(Folder *self, const unsigned char *raw, const Points *points,
+                       Py_ssize_t n, int escaped, Bytes *b) {
+    int kind = points->widest >= 0x10000 ? PyUnicode_4BYTE_KIND : PyUnicode_2BYTE_KIND;
+    int result;
+    if (!escaped && points->widest < 0x80) { /* the text's bytes are its code points */
+        result = direct_raw(self, raw, n, PyUnicode_1BYTE_KIND, b);
+    } else {
+        result = direct_raw(self, points->cps, n, kind, b);
+    }
+    if (result <= 0) {
+        return result;
+    }
+    PyObject *text = PyUnicode_FromKindAndData(kind, points->cps, n);
+    if (text == NULL) {
+        return -1;
+    }
+    result = utf8_into(self, text, b);
+    Py_DECREF(text);
+    return result;
+}
+
+static PyObject *Folder_json_lines(Folder *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (!ready(self)) {
+        return NULL;
+    }
+    Py_buffer view;
+    Py_ssize_t max_line;
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "json_lines(block, max_line)");
+        return NULL;
+    }
+    max_line = PyLong_AsSsize_t(args[1]);
+    if (max_line == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0) {
+        return NULL;
+    }
+    const unsigned char *base = view.buf, *stop = base + view.len;
+    Py_ssize_t initial = view.len < BATCH_BYTES ? view.len : BATCH_BYTES;
+    Bytes b = {NULL, NULL, NULL, 2, PyBytes_FromStringAndSize(NULL, initial + STACK_BYTES)};
+    Longs offsets = {NULL, 0, 0}, items = {NULL, 0, 0}, odd = {NULL, 0, 0};
+    Points points = {NULL, 0, 0};
+    PyObject *result = NULL;
+    if (b.obj == NULL) {
+        b.heap = 0;
+        goto done;
+    }
+    b.start = b.at = (unsigned char *)PyBytes_AS_STRING(b.obj);
+    b.end = b.start + PyBytes_GET_SIZE(b.obj);
+    const unsigned char *line = base;
+    for (int64_t index = 0; line < stop; index++) {
+        const unsigned char *end = memchr(line, '\n', stop - line);
+        const unsigned char *next = end ? end + 1 : stop;
+        end = end ? end : stop;
+        int64_t entry[5] = {index, 0, 0, 0, 0};
+        Py_ssize_t n = 0;
+        int escaped = 0, usual = 0;
+        if (end - line <= max_line) {
+            if (end - line > points.cap) {
+                uint32_t *more = PyMem_Realloc(points.cps, (end - line) * sizeof(uint32_t));
+                if (more == NULL) {
+                    PyErr_NoMemory();
+                    goto done;
+                }
+                points.cps = more;
+                points.cap = end - line;
+            }
+            usual = json_line(base, line, end, &points, entry + 1, &n, &escaped);
+        }
+        if (usual) {
+            int64_t at = b.at - b.start;
+            if (longs_put(&offsets, &at, 1) < 0 || longs_put(&items, entry, 5) < 0 ||
+                points_into(self, base + entry[3] + 1, &points, n, escaped, &b) < 0 ||
+                bytes_reserve(&b, 1) < 0) {
+                goto done;
+            }
+            *b.at++ = 0xFF;
+        } else {
+            int64_t where[3] = {index, line - base, end - base};
+            if (longs_put(&odd, where, 3) < 0) {
+                goto done;
+            }
+        }
+        line = next;
+    }
+    int64_t at = b.at - b.start;
+    if (longs_put(&offsets, &at, 1) < 0) {
+        goto done;
+    }
+    if (_PyBytes_Resize(&b.obj, at) < 0) {
+        b.heap = 0;
+        goto done;
+    }
+    PyObject *starts = longs_bytes(&offsets), *spans = longs_bytes(&items);
+    PyObject *others = longs_bytes(&odd);
+    if (starts != NULL && spans != NULL && others != NULL) {
+        result = PyTuple_Pack(4, b.obj, starts, spans, others);
+    }
+    Py_XDECREF(starts);
+    Py_XDECREF(spans);
+    Py_XDECREF(others);
+done:
+    PyMem_Free(points.cps);
+    PyMem_Free(offsets.at);
+    PyMem_Free(items.at);
+    PyMem_Free(odd.at);
+    bytes_free(&b);
+    PyBuffer_Release(&view);
+    return result;
+}
+
+/* render(block, items, tail, hits, others) -> bytes: the output lines of a block, in input
+ * order. Item k of ``items`` (json_lines()'s) is written as its entry in ``hits`` (a list of
+ * (k, line) sorted by k) when it has one, else as '{"id": ' + its id token + ``tail``; the
+ * lines of ``others`` ((line index, line) sorted by index) go in among them by line index.
+ * Every line gets a '\n'. */
+static int put_line(Bytes *b, const char *parts[], const Py_ssize_t sizes[], int count) {
+    Py_ssize_t total = 1;
+    for (int i = 0; i < count; i++) {
+        total += sizes[i];
+    }
+    if (bytes_reserve(b, total) < 0) {
+        return -1;
+    }
+    for (int i = 0; i < count; i++) {
+        memcpy(b->at, parts[i], sizes[i]);
+        b->at += sizes[i];
+    }
+    *b->at++ = '\n';
+    return 0;
+}
+
+/* Entry ``at`` of a sorted list of (int, bytes): its int (or -1 past the end) and bytes. */
+static int64_t pair_at(PyObject *list, Py_ssize_t at, PyObject **line) {
+    if (at >= PyList_GET_SIZE(list)) {
+        return -1;
+    }
+    PyObject *pair = PyList_GET_ITEM(list, at);
+    if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2 ||
+        !PyBytes_Check(PyTuple_GET_ITEM(pair, 1))) {
+        PyErr_SetString(PyExc_TypeError, "render() takes lists of (int, bytes)");
+        return -2;
+    }
+    *line = PyTuple_GET_ITEM(pair, 1);
+    int64_t index = PyLong_AsLongLong(PyTuple_GET_ITEM(pair, 0));
+    return index == -1 && PyErr_Occurred() ? -2 : index;
+}
+
+static PyObject *render(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    (void)module;
+    if (nargs != 5 || !PyBytes_Check(args[0]) || !PyBytes_Check(args[1]) ||
+        !PyBytes_Check(args[2]) || !PyList_Check(args[3]) || !PyList_Check(args[4])) {
+        PyErr_SetString(PyExc_TypeError, "render(block, items, tail, hits, others)");
+        return NULL;
+    }
+    const char *block = PyBytes_AS_STRING(args[0]);
+    Py_ssize_t block_size = PyBytes_GET_SIZE(args[0]);
+    const int64_t *items = (const int64_t *)PyBytes_AS_STRING(args[1]);
+    Py_ssize_t count = PyBytes_GET_SIZE(args[1]) / (5 * (Py_ssize_t)sizeof(int64_t));
+    const char *tail = PyBytes_AS_STRING(args[2]);
+    Py_ssize_t tail_size = PyBytes_GET_SIZE(args[2]);
+    PyObject *hits = args[3], *others = args[4], *hit_line = NULL, *other_line = NULL;
+    Py_ssize_t hit_at = 0, other_at = 0, size = count * (tail_size + 8) + 16;
+    for (Py_ssize_t k = 0; k < count; k++) { /* sized once: no copy as it grows */
+        size += (Py_ssize_t)(items[5 * k + 2] - items[5 * k + 1]);
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        PyObject *list = pass ? others : hits;
+        for (Py_ssize_t k = 0; k < PyList_GET_SIZE(list); k++) {
+            PyObject *pair = PyList_GET_ITEM(list, k);
+            if (PyTuple_Check(pair) && PyTuple_GET_SIZE(pair) == 2 &&
+                PyBytes_Check(PyTuple_GET_ITEM(pair, 1))) {
+                size += PyBytes_GET_SIZE(PyTuple_GET_ITEM(pair, 1)) + 1;
+            }
+        }
+    }
+    int64_t hit = pair_at(hits, 0, &hit_line), other = pair_at(others, 0, &other_line);
+    Bytes b = {NULL, NULL, NULL, 2, PyBytes_FromStringAndSize(NULL, size)};
+    if (b.obj == NULL) {
+        return NULL;
+    }
+    b.start = b.at = (unsigned char *)PyBytes_AS_STRING(b.obj);
+    b.end = b.start + PyBytes_GET_SIZE(b.obj);
+    for (Py_ssize_t k = 0; k <= count && hit > -2 && other > -2; k++) {
+        int64_t line = k < count ? items[5 * k] : INT64_MAX;
+        while (other >= 0 && other < line) {
+            const char *parts[] = {PyBytes_AS_STRING(other_line)};
+            Py_ssize_t sizes[] = {PyBytes_GET_SIZE(other_line)};
+            if (put_line(&b, parts, sizes, 1) < 0) {
+                goto failed;
+            }
+            other = pair_at(others, ++other_at, &other_line);
+        }
+        if (k == count || other == -2) {
+            break;
+        }
+        if (hit == k) {
+            const char *parts[] = {PyBytes_AS_STRING(hit_line)};
+            Py_ssize_t sizes[] = {PyBytes_GET_SIZE(hit_line)};
+            if (put_line(&b, parts, sizes, 1) < 0) {
+                goto failed;
+            }
+            hit = pair_at(hits, ++hit_at, &hit_line);
+            continue;
+        }
+        int64_t id_start = items[5 * k + 1], id_end = items[5 * k + 2];
+        if (id_start < 0 || id_end < id_start || id_end > block_size) {
+            PyErr_SetString(PyExc_ValueError, "render(): an id beyond the block");
+            goto failed;
+        }
+        const char *parts[] = {"{\"id\": ", block + id_start, tail};
+        Py_ssize_t sizes[] = {7, (Py_ssize_t)(id_end - id_start), tail_size};
+        if (put_line(&b, parts, sizes, 3) < 0) {
+            goto failed;
+        }
+    }
+    if (hit == -2 || other == -2) {
+        goto failed;
+    }
+    if (_PyBytes_Resize(&b.obj, b.at - b.start) < 0) {
+        return NULL;
+    }
+    return b.obj;
+failed:
+    bytes_free(&b);
+    return NULL;
 }
 
 /* -- hits back into the original text ---------------------------------------------------
@@ -1431,6 +2013,9 @@ static PyMethodDef Folder_methods[] = {
      "utf8_batch(texts, start, budget) -> (data, offsets, stop): texts[start:stop] "
      "normalized to UTF-8, each followed by 0xFF; offsets: native int64, one per text and "
      "the end"},
+    {"json_lines", (PyCFunction)(void (*)(void))Folder_json_lines, METH_FASTCALL,
+     "json_lines(block, max_line) -> (data, offsets, items, odd): the usual JSON Lines of "
+     "block parsed and their texts normalized as utf8_batch() does; the others declined"},
     {"locate", (PyCFunction)(void (*)(void))Folder_locate, METH_FASTCALL,
      "locate(text, found, sizes, bounds, base=0) -> sorted distinct (start, end, index, "
      "folded start, folded end) of the hits that keep their word boundaries"},
@@ -1448,8 +2033,15 @@ static PyTypeObject FolderType = {
     .tp_methods = Folder_methods,
 };
 
+static PyMethodDef module_methods[] = {
+    {"render", (PyCFunction)(void (*)(void))render, METH_FASTCALL,
+     "render(block, items, tail, hits, others) -> the output lines of a json_lines() block"},
+    {NULL, NULL, 0, NULL},
+};
+
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT,
+    .m_methods = module_methods,
     .m_name = "trustdesk.screening._cfold",
     .m_doc = "The compiled normalizer (see trustdesk.screening.normalize)",
     .m_size = -1,

@@ -23,7 +23,7 @@ import enum
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from trustdesk.screening.matchers import LiteralMatcher, PatternMatcher
 from trustdesk.screening.normalize import Normalizer, Steps
@@ -102,6 +102,12 @@ def steps_of(source: RuleSetSource) -> Steps:
     return Steps(**{f.name: bool(getattr(chosen, f.name)) for f in fields(Steps)})
 
 
+class Texts(Protocol):
+    """Messages by index (a list of str, or texts decoded only when asked)."""
+
+    def __getitem__(self, index: int, /) -> str: ...
+
+
 _BATCH_BYTES = 1 << 20  # screen_many scans this much normalized text at once
 MAX_FINDINGS = 100  # findings kept per message unless the caller says otherwise
 _Key = tuple[int, int, int]  # a finding inside the engine: (start, end, rule index)
@@ -154,6 +160,15 @@ class Screener:
         self._allowed = Screening(Verdict.ALLOW, (), version)  # immutable: one for all
 
     @property
+    def allowed(self) -> Screening:
+        """The one answer for a message that matched nothing (shared: compare with ``is``)."""
+        return self._allowed
+
+    @property
+    def normalizer(self) -> Normalizer:
+        return self._normalizer
+
+    @property
     def rule_count(self) -> int:
         return len(self._rules)
 
@@ -162,40 +177,57 @@ class Screener:
         data = self._utf8(text)
         found = self._scan(data)
         if found or self._has_patterns:
-            return self._judge(text, data, found, 0, limit)
+            return self._judge((text,), 0, data, found, base=0, limit=limit)
         return self._allowed
 
     def screen_many(self, texts: Sequence[str], limit: int = MAX_FINDINGS) -> list[Screening]:
         """``[screen(text, limit) for text in texts]``: normalized into one buffer and scanned
         once per megabyte, so a message without a hit costs no Python call of its own."""
-        results = [self._allowed] * len(texts)
+        results: list[Screening] = []
         start = 0
         while start < len(texts):
             data, offsets, stop = self._normalizer.utf8_batch(texts, start, _BATCH_BYTES)
-            found = self._scan(data)
-            hits: dict[int, list[tuple[int, int]]] = {}
-            for hit in found:
-                hits.setdefault(bisect_right(offsets, hit[1]) - 1, []).append(hit)
-            owned = range(stop - start) if self._has_patterns else sorted(hits)
-            for at in owned:
-                begin = offsets[at]
-                message = data[begin : offsets[at + 1] - 1]
-                results[start + at] = self._judge(
-                    texts[start + at], message, hits.get(at, []), begin, limit
-                )
+            results += self.screen_normalized(data, offsets, texts[start:stop], limit)
             start = stop
         return results
 
+    def screen_normalized(
+        self, data: bytes, offsets: Sequence[int], texts: Texts, limit: int = MAX_FINDINGS
+    ) -> list[Screening]:
+        """The screenings of messages already normalized (as ``Normalizer.utf8_batch`` or
+        ``json_lines`` writes them: ``data``, where each begins in ``offsets``), one
+        hyperscan pass; ``texts[i]`` is message i's original text, asked only on a hit."""
+        results = [self._allowed] * (len(offsets) - 1)
+        found = self._scan(data)
+        hits: dict[int, list[tuple[int, int]]] = {}
+        for hit in found:
+            hits.setdefault(bisect_right(offsets, hit[1]) - 1, []).append(hit)
+        owned = range(len(results)) if self._has_patterns else sorted(hits)
+        for at in owned:
+            begin = offsets[at]
+            message = data[begin : offsets[at + 1] - 1]
+            results[at] = self._judge(texts, at, message, hits.get(at, []), base=begin, limit=limit)
+        return results
+
     def _judge(
-        self, text: str, data: bytes, found: list[tuple[int, int]], base: int, limit: int
+        self,
+        texts: Texts,
+        at: int,
+        data: bytes,
+        found: list[tuple[int, int]],
+        *,
+        base: int,
+        limit: int,
     ) -> Screening:
-        """The answer for ``text`` (normalized: ``data``), whose term matches are ``found``
-        (byte ends counted from ``base``): every match counted per rule, at most ``limit``
-        kept (plus each rule's first, which :meth:`_answer` chooses among)."""
+        """The answer for ``texts[at]`` (normalized: ``data``), whose term matches are
+        ``found`` (byte ends counted from ``base``): every match counted per rule, at most
+        ``limit`` kept (plus each rule's first, which :meth:`_answer` chooses among)."""
         counts: dict[int, int] = {}  # rule index -> matches
         keys: list[_Key] = []
         seen: set[_Key] = set()  # spans of rules with patterns: each counted once
+        text = ""
         if found:
+            text = texts[at]
             terms = self._terms
             located = self._locate(text, found, terms.sizes, terms.bounds, base)
             excepted = self._excepted(text, data) if located and self._exception_owners else {}
@@ -224,7 +256,7 @@ class Screener:
                     if not matched or len(keys) < limit:
                         keys.append((start, end, owner))
         if self._has_patterns:
-            self._pattern_keys(text, data, keys=keys, counts=counts, seen=seen, limit=limit)
+            self._pattern_keys(texts, at, data, keys=keys, counts=counts, seen=seen, limit=limit)
         if not counts:
             return self._allowed
         return self._answer(keys, counts, limit)
@@ -256,7 +288,8 @@ class Screener:
 
     def _pattern_keys(
         self,
-        text: str,
+        texts: Texts,
+        at: int,
         data: bytes,
         *,
         keys: list[_Key],
@@ -266,7 +299,7 @@ class Screener:
     ) -> None:
         hits = self._patterns.find(data.decode("utf-8", "surrogatepass"))
         if hits:
-            mapped = self._normalizer.map(text)
+            mapped = self._normalizer.map(texts[at])
             owners, mixed = self._owners, self._mixed
             for hit in hits:
                 owner = owners[hit.pattern]

@@ -46,9 +46,8 @@ offsets equal on arbitrary Unicode, lone surrogates included):
   the bytes object it answers (0.86 -> 0.70 µs a message one by one, 0.83 -> 0.64 batched,
   on the ``bench/screening`` corpus; CPython's own encode: 0.46). ``locate`` folds again
   with offsets and turns hyperscan's byte ends into spans of the original text, word
-  boundaries checked, in the same call. (Tried and measured slower: a branch-free ``utf8``
-  loop, 1.5 against 0.9 µs a message: the data dependency through the table load costs more
-  than the mispredicted branches it removes.)
+  boundaries checked, in the same call. (Slower, measured: a branch-free ``utf8`` loop, 1.5
+  against 0.9 µs a message; the data dependency costs more than the branches it removes.)
 - **Pure Python** (``compiled=False``, the reference, and the fallback where the extension
   was not built): ASCII text (``str.isascii`` is O(1)) takes ``str.lower``/``str.translate``
   and a 128-byte class table; other text is one numpy gather over its UTF-32 code points
@@ -56,10 +55,10 @@ offsets equal on arbitrary Unicode, lone surrogates included):
   small byte regexes (CPython's ``re`` is slow on large Unicode classes), or numpy on long
   inputs. ``normalize_many`` joins a batch with U+FFFF and does it in one pass.
 
-Tables build in about 0.7 s per process (then 0.3 s per further ``Steps``), so there is no
-disk cache. Figures, µs per message on one core of a shared 2-vCPU VM
-(``bench/normalize_probe.py``: 2,000 seeded messages of 20-500 characters, mean 260; 70%
-Chinese or mixed with numbers, 15% of those Traditional; 30% English)::
+``json_lines`` writes the text of JSON Lines (``trustdesk scan``'s) as ``utf8_batch`` does,
+decoding it on the way: no ``str`` per message. Figures, µs per message on one core of a
+shared 2-vCPU VM (``bench/normalize_probe.py``: 2,000 seeded messages of 20-500 characters,
+mean 260; 70% Chinese or mixed with numbers, 15% of those Traditional; 30% English)::
 
                             all   Chinese/mixed   English
     CPython NFKC alone     12.3      18.4          0.02   (CPython has an ASCII shortcut)
@@ -70,9 +69,8 @@ Chinese or mixed with numbers, 15% of those Traditional; 30% English)::
     Python normalize_many  10.4      13.4          2.1
     Python map()           37        41           25
 
-Rejected after measuring, for the pure-Python folding: ``str.translate`` with a dict (5.9;
-CPython raises and catches a KeyError for every character the dict does not hold), a regex
-with a callback per changed character (152). OpenCC's own t2s alone costs 4.7.
+Rejected after measuring, for the pure-Python folding: ``str.translate`` with a dict (5.9; a
+KeyError per character it lacks), a regex with a callback per changed character (152).
 Everything is linear in the input; no step raises on any ``str``.
 """
 
@@ -299,20 +297,17 @@ class _Folder(Protocol):
     """The compiled normalizer of one ``Steps`` (``_cfold.c``): same tables, same answers."""
 
     def normalize(self, text: str, /) -> str: ...
-
     def normalize_utf8(self, text: str, /) -> bytes: ...
-
     def normalize_many(self, texts: Sequence[str], /) -> list[str]: ...
 
-    def map(self, text: str, /) -> tuple[str, bytes, bytes]:
-        """The text, then starts and ends as native ``int64`` arrays."""
-        ...
+    # map: text, starts, ends; the others as Normalizer's, number arrays as int64 bytes
+    def map(self, text: str, /) -> tuple[str, bytes, bytes]: ...
 
     def utf8_batch(
         self, texts: Sequence[str], start: int, budget: int, /
-    ) -> tuple[bytes, bytes, int]:
-        """Like :meth:`Normalizer.utf8_batch`, the offsets as native ``int64`` bytes."""
-        ...
+    ) -> tuple[bytes, bytes, int]: ...
+
+    def json_lines(self, block: bytes, max_line: int, /) -> tuple[bytes, bytes, bytes, bytes]: ...
 
     @property
     def locate(self) -> Locate: ...
@@ -419,6 +414,10 @@ class Normalizer:
             starts.append(starts[-1] + len(pieces[-1]))
             stop += 1
         return b"".join(pieces), starts, stop
+
+    def json_lines(self, block: bytes, max_line: int) -> tuple[bytes, bytes, bytes, bytes] | None:
+        """``_cfold.c``'s ``json_lines`` of ``block``; None without the compiled normalizer."""
+        return None if self._folder is None else self._folder.json_lines(block, max_line)
 
     @property
     def locate(self) -> Locate:
