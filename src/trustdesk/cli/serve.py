@@ -50,7 +50,7 @@ def serve(
         # and the demo; the workers then only read them.
         database = Database.from_settings(settings)
         migrate.upgrade(database.engine)
-        app = create_app(settings, database)
+        app = create_app(settings, database, settle_gc=True)
         if load_demo:
             desk = desk_of(app)
             credentials = demo.load(desk.database, desk.packs, desk.vault)
