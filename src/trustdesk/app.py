@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 
 from fastapi import Depends, FastAPI
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -263,6 +264,8 @@ def create_app(
     app.state.desk = desk if adjust is None else adjust(desk)
     app.state.settle_gc = settle_gc
     problems.install(app)
+    # (a credential is judged before a body that did not validate: see the handler)
+    app.add_exception_handler(RequestValidationError, callers.invalid_request)
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_request_bytes,
