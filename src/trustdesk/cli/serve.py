@@ -69,6 +69,7 @@ def serve(
         "host": bind_host,
         "port": bind_port,
         "log_level": "info",
+        "access_log": settings.access_log,
         "server_header": False,
         "proxy_headers": False,
         "loop": "uvloop",
