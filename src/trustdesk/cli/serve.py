@@ -16,6 +16,7 @@ from trustdesk.cli.output import reporting_errors, stdout
 from trustdesk.db import migrate
 from trustdesk.db.engine import Database
 from trustdesk.errors import ConfigurationError
+from trustdesk.http.wire import CorkedHttpToolsProtocol
 from trustdesk.screening import zygote
 from trustdesk.settings import Environment
 
@@ -73,7 +74,7 @@ def serve(
         "server_header": False,
         "proxy_headers": False,
         "loop": "uvloop",
-        "http": "httptools",
+        "http": CorkedHttpToolsProtocol,  # httptools, one write per response
     }
     if workers == 1:
         uvicorn.run(app, **options)
