@@ -15,11 +15,12 @@ knee (two points in a row without 5% more throughput than the best before them, 
 second and 20 times that at concurrency 1, or a tenth of the requests failing), looked for
 from ``--through`` (default 32, the issue's target point) and bounded by
 ``--max-concurrency``. Each point reports requests/s (items/s for batch), p50/p99/max
-latency, errors (answers not 2xx, socket errors, batch items answered with an error), and
-the server's CPU per request (its process tree, from ``/proc``). The engine's own rate on
-the same messages, one by one and batched, is measured in the same run. The soak runs clean
-single screens at moderate concurrency and samples the server's resident memory every few
-seconds.
+latency, errors (answers not 2xx, socket errors, batch items answered with an error), the
+server's CPU per request (its process tree, from ``/proc``), and how long its threads waited
+for a CPU while runnable (a share of the point's time: the machine's part of the tail). The
+engine's own rate on the same messages, one by one and batched, is measured in the same
+run. The soak runs clean single screens at moderate concurrency and samples the server's
+resident memory every few seconds.
 
 Messages are mixed Chinese/English (bench/screening.py's generator); clean ones are those
 the demo rule set allows, blocked ones carry a term of a blocking rule. The subject is a
@@ -159,9 +160,10 @@ def _point(
     cpus: str | None = None,
 ) -> dict[str, Any]:
     tag = f"c{concurrency}-{secrets.token_hex(4)}"
-    cpu = loadkit.cpu_seconds(pid)
+    cpu, queued = loadkit.cpu_seconds(pid), loadkit.queued_seconds(pid)
     result = loadkit.wrk(url, script, concurrency, seconds, tag, cpus=cpus)
     cpu = loadkit.cpu_seconds(pid) - cpu
+    queued = loadkit.queued_seconds(pid) - queued
     ok = max(result.requests - result.non_2xx, 0)
     return {
         "concurrency": concurrency,
@@ -176,6 +178,8 @@ def _point(
         "socket_errors": result.socket_errors,
         "ok_per_second": round(ok / result.seconds, 1) if result.seconds else 0.0,
         "server_cpu_ms_per_request": round(1000 * cpu / max(result.requests, 1), 3),
+        # runnable but waiting for a CPU (others' work, wrk), as a share of the point's time
+        "server_queued_percent": round(100 * queued / result.seconds, 1) if result.seconds else 0,
     }
 
 

@@ -193,6 +193,24 @@ def cpu_seconds(root: int) -> float:
     return ticks / CLOCK_TICKS
 
 
+def queued_seconds(root: int) -> float:
+    """Time the threads of ``root`` and its live descendants spent runnable but waiting for
+    a CPU (the run queue, ``/proc/PID/task/TID/schedstat``): a server's latency that is the
+    machine's, not its own."""
+    nanoseconds = 0
+    for pid in _tree(root):
+        try:
+            tasks = list(Path(f"/proc/{pid}/task").iterdir())
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                nanoseconds += int((task / "schedstat").read_text().split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    return nanoseconds / 1e9
+
+
 def rss_mb(root: int) -> float:
     """Resident memory of ``root`` and its live descendants, in MB."""
     pages = 0
