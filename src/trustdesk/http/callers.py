@@ -98,7 +98,10 @@ async def any_caller(
 def _asks_for_caller(dependant: Dependant | None) -> bool:
     if dependant is None:
         return False
-    return any(d.call is any_caller or _asks_for_caller(d) for d in dependant.dependencies)
+    return any(
+        d.call in (any_caller, service_caller) or _asks_for_caller(d)
+        for d in dependant.dependencies
+    )
 
 
 async def invalid_request(request: Request, exc: Exception) -> JSONResponse:
@@ -120,8 +123,14 @@ async def invalid_request(request: Request, exc: Exception) -> JSONResponse:
     return await problems.validation_error(request, exc)
 
 
-async def service_caller(caller: Annotated[Caller, Depends(any_caller)]) -> ServiceCaller:
-    """The calling service; routes that act for a service depend on this."""
+async def service_caller(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> ServiceCaller:
+    """The calling service; routes that act for a service depend on this. (It reads the
+    credential itself rather than through :func:`any_caller`: a dependency less for FastAPI
+    to walk on every request of the hot routes, ``POST /v1/screen`` first.)"""
+    caller = await any_caller(request, credentials)
     if not isinstance(caller, ServiceCaller):
         raise PermissionDenied("this route is for services: use the service's API key")
     return caller
