@@ -4,6 +4,7 @@
     python -m bench load --backend sqlite --kind clean --mode single --max-concurrency 8
     python -m bench load --soak 180                       # the sweep, then a 3-minute soak
     python -m bench load --no-sweep --soak 60             # only the soak
+    python -m bench load --pin 0:1                        # server on CPU 0, wrk on CPU 1
 
 For each backend (SQLite, PostgreSQL: ``--pg-url`` or ``TRUSTDESK_TEST_POSTGRES_URL``, as
 ``scripts/with-postgres`` exports it; a fresh database each run), worker count (``serve
@@ -14,15 +15,20 @@ knee (two points in a row without 5% more throughput than the best before them, 
 second and 20 times that at concurrency 1, or a tenth of the requests failing), looked for
 from ``--through`` (default 32, the issue's target point) and bounded by
 ``--max-concurrency``. Each point reports requests/s (items/s for batch), p50/p99/max
-latency, errors (answers not 2xx, socket errors, batch items answered with an error), and
-the server's CPU per request (its process tree, from ``/proc``). The engine's own rate on
-the same messages, one by one and batched, is measured in the same run. The soak runs clean
-single screens at moderate concurrency and samples the server's resident memory every few
-seconds.
+latency, errors (answers not 2xx, socket errors, batch items answered with an error), the
+server's CPU per request (its process tree, from ``/proc``), and how long its threads waited
+for a CPU while runnable (a share of the point's time: the machine's part of the tail). The
+engine's own rate on the same messages, one by one and batched, is measured in the same
+run. The soak runs clean single screens at moderate concurrency and samples the server's
+resident memory every few seconds.
 
 Messages are mixed Chinese/English (bench/screening.py's generator); clean ones are those
 the demo rule set allows, blocked ones carry a term of a blocking rule. The subject is a
-verified demo account. Results: ``bench/results/load.json`` and ``load[-LABEL].md``.
+verified demo account. By default wrk and the server share every core, so wrk's own CPU
+and its wake-ups take turns with the server's (on a 2-core box, a stall of the server's
+event loop is often wrk running); ``--pin SERVER:WRK`` runs each on its own CPUs
+(``taskset``), which is what a server behind a load balancer sees. Results:
+``bench/results/load.json`` and ``load[-LABEL].md``.
 """
 
 from __future__ import annotations
@@ -84,13 +90,30 @@ def _options(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--no-sweep", action="store_true")
     parser.add_argument("--pg-url", default=os.environ.get("TRUSTDESK_TEST_POSTGRES_URL"))
     parser.add_argument("--label", default="", help="writes load-LABEL.md")
+    parser.add_argument(
+        "--pin",
+        default=None,
+        metavar="SERVER:WRK",
+        help="CPU lists (taskset's) for the server and for wrk, e.g. 0:1 (default: unpinned)",
+    )
     options = parser.parse_args(argv)
     options.max_concurrency = max(1, min(options.max_concurrency, 1024))
     options.seconds = max(1.0, min(options.seconds, 120.0))
     options.soak = None if options.soak is None else max(10.0, min(options.soak, 3600.0))
     options.soak_workers = max(1, min(options.soak_workers, 16))
     options.soak_blocked = max(0.0, min(options.soak_blocked, 1.0))
+    options.server_cpus, options.wrk_cpus = _pins(parser, options.pin)
     return options
+
+
+def _pins(parser: argparse.ArgumentParser, pin: str | None) -> tuple[str | None, str | None]:
+    if pin is None:
+        return None, None
+    server, _, client = pin.partition(":")
+    allowed = set("0123456789,-")
+    if not server or not client or not set(server + client) <= allowed:
+        parser.error("--pin takes SERVER:WRK, two CPU lists such as 0:1 or 0-1:2")
+    return server, client
 
 
 def _corpus() -> dict[str, list[str]]:
@@ -137,12 +160,20 @@ def _bodies(texts: list[str], mode: str, batch_size: int) -> list[str]:
 
 
 def _point(
-    url: str, pid: int, script: Path, *, concurrency: int, seconds: float, items: int
+    url: str,
+    pid: int,
+    script: Path,
+    *,
+    concurrency: int,
+    seconds: float,
+    items: int,
+    cpus: str | None = None,
 ) -> dict[str, Any]:
     tag = f"c{concurrency}-{secrets.token_hex(4)}"
-    cpu = loadkit.cpu_seconds(pid)
-    result = loadkit.wrk(url, script, concurrency, seconds, tag)
+    cpu, queued = loadkit.cpu_seconds(pid), loadkit.queued_seconds(pid)
+    result = loadkit.wrk(url, script, concurrency, seconds, tag, cpus=cpus)
     cpu = loadkit.cpu_seconds(pid) - cpu
+    queued = loadkit.queued_seconds(pid) - queued
     ok = max(result.requests - result.non_2xx, 0)
     return {
         "concurrency": concurrency,
@@ -157,6 +188,8 @@ def _point(
         "socket_errors": result.socket_errors,
         "ok_per_second": round(ok / result.seconds, 1) if result.seconds else 0.0,
         "server_cpu_ms_per_request": round(1000 * cpu / max(result.requests, 1), 3),
+        # runnable but waiting for a CPU (others' work, wrk), as a share of the point's time
+        "server_queued_percent": round(100 * queued / result.seconds, 1) if result.seconds else 0,
     }
 
 
@@ -184,7 +217,13 @@ def _sweep(
     name = script.stem
     while concurrency <= options.max_concurrency and stop is None:
         figures = _point(
-            base + path, pid, script, concurrency=concurrency, seconds=options.seconds, items=items
+            base + path,
+            pid,
+            script,
+            concurrency=concurrency,
+            seconds=options.seconds,
+            items=items,
+            cpus=options.wrk_cpus,
         )
         points.append(figures)
         print(f"  {name} {json.dumps(points[-1])}", flush=True)
@@ -243,7 +282,7 @@ def _one_server(
         folder = Path(temp)
         with (
             _database(backend, folder, options.pg_url) as db,
-            loadkit.server(folder, db, workers) as (base, process),
+            loadkit.server(folder, db, workers, options.server_cpus) as (base, process),
         ):
             has_batch = _warm(base, corpus, options)
             for kind in options.kind.split(","):
@@ -301,14 +340,20 @@ def _soak(corpus: dict[str, list[str]], options: argparse.Namespace) -> dict[str
         folder = Path(temp)
         with (
             _database(backend, folder, options.pg_url) as db,
-            loadkit.server(folder, db, options.soak_workers) as (base, process),
+            loadkit.server(folder, db, options.soak_workers, options.server_cpus) as (
+                base,
+                process,
+            ),
         ):
             _warm(base, corpus, options)
             script = loadkit.lua_script(
                 folder, "soak", "/v1/screen", KEY, _bodies(texts, "single", 1)
             )
-            command = loadkit.wrk_command(
-                base + "/v1/screen", script, options.soak_concurrency, options.soak, "soak"
+            command = loadkit.pinned(
+                loadkit.wrk_command(
+                    base + "/v1/screen", script, options.soak_concurrency, options.soak, "soak"
+                ),
+                options.wrk_cpus,
             )
             samples = [(0.0, loadkit.rss_mb(process.pid))]
             start = time.monotonic()
@@ -369,6 +414,11 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
         "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
     print(f"engine: {figures['engine_same_run']}", flush=True)
+    if options.pin:
+        where = f"server on CPU {options.server_cpus}, wrk on CPU {options.wrk_cpus}"
+        _note(figures["notes"], f"pinned (taskset): {where}")
+    else:
+        _note(figures["notes"], "unpinned: wrk and the server share every core")
     worker_counts = [int(w) for w in str(options.workers).split(",")]
     if any(w > 1 for w in worker_counts) and not loadkit.serve_has_workers():
         _note(figures["notes"], "serve has no --workers: only one worker measured")

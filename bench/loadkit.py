@@ -146,8 +146,15 @@ def wrk_figures(stdout: str, stderr: str = "") -> WrkResult:
     )
 
 
-def wrk(url: str, script: Path, concurrency: int, seconds: float, tag: str) -> WrkResult:
-    command = wrk_command(url, script, concurrency, seconds, tag)
+def pinned(command: list[str], cpus: str | None) -> list[str]:
+    """``command`` run on ``cpus`` only (taskset's list, e.g. ``1`` or ``0,2-3``), or as is."""
+    return ["taskset", "-c", cpus, *command] if cpus else command
+
+
+def wrk(
+    url: str, script: Path, concurrency: int, seconds: float, tag: str, *, cpus: str | None = None
+) -> WrkResult:
+    command = pinned(wrk_command(url, script, concurrency, seconds, tag), cpus)
     done = subprocess.run(  # noqa: S603  (wrk, arguments the bench built)
         command, capture_output=True, text=True, timeout=seconds + 60, check=False
     )
@@ -184,6 +191,24 @@ def cpu_seconds(root: int) -> float:
             continue
         ticks += sum(int(v) for v in fields[11:15])  # utime stime cutime cstime
     return ticks / CLOCK_TICKS
+
+
+def queued_seconds(root: int) -> float:
+    """Time the threads of ``root`` and its live descendants spent runnable but waiting for
+    a CPU (the run queue, ``/proc/PID/task/TID/schedstat``): a server's latency that is the
+    machine's, not its own."""
+    nanoseconds = 0
+    for pid in _tree(root):
+        try:
+            tasks = list(Path(f"/proc/{pid}/task").iterdir())
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                nanoseconds += int((task / "schedstat").read_text().split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    return nanoseconds / 1e9
 
 
 def rss_mb(root: int) -> float:
@@ -231,15 +256,18 @@ def serve_has_workers() -> bool:
 
 
 @contextmanager
-def server(folder: Path, db: str, workers: int) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    """``trustdesk serve --demo`` on a free loopback port, stopped on the way out."""
+def server(
+    folder: Path, db: str, workers: int, cpus: str | None = None
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """``trustdesk serve --demo`` on a free loopback port (on ``cpus`` only, with its
+    workers, if given), stopped on the way out."""
     port = free_port()
     extra = ["--workers", str(workers)] if workers > 1 else []
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRUSTDESK_")}
     log = (folder / "server.log").open("a", encoding="utf-8")
     command = [sys.executable, "-m", "trustdesk", "serve", "--demo", "--host", "127.0.0.1"]
     process = subprocess.Popen(  # noqa: S603  (our own command, arguments the bench built)
-        [*command, "--port", str(port), "--db", db, *extra],
+        pinned([*command, "--port", str(port), "--db", db, *extra], cpus),
         stdout=log,
         stderr=subprocess.STDOUT,
         text=True,

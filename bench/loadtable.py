@@ -7,8 +7,8 @@ from typing import Any
 
 HEADER = (
     "| backend | workers | kind | mode | c | req/s | items/s | p50 ms | p99 ms | non-2xx "
-    "| socket errors | item errors | server CPU ms/req |\n"
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+    "| socket errors | item errors | server CPU ms/req | server waited for CPU % |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
 )
 
 
@@ -38,7 +38,8 @@ def markdown(figures: dict[str, Any], label: str = "") -> str:
                     f"| {p['requests_per_second']:,.1f} | {p['items_per_second']:,.1f} "
                     f"| {p['p50_ms']:,.1f} | {p['p99_ms']:,.1f} | {p['non_2xx']} "
                     f"| {p['socket_errors']} | {p.get('item_errors', 0)} "
-                    f"| {p['server_cpu_ms_per_request']:,.2f} |"
+                    f"| {p['server_cpu_ms_per_request']:,.2f} "
+                    f"| {p.get('server_queued_percent', '')} |"
                 )
     if figures["runs"]:
         lines.append("")

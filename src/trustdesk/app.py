@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 
 from fastapi import Depends, FastAPI
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -25,7 +26,7 @@ from trustdesk.console import site as console
 from trustdesk.db.engine import Database
 from trustdesk.db.leased import Job, run_under_lease
 from trustdesk.errors import TrustdeskError
-from trustdesk.http import callers, deps, problems
+from trustdesk.http import callers, deps, pauses, problems
 from trustdesk.http.deps import SessionDep
 from trustdesk.http.limits import BodySizeLimit
 from trustdesk.http.nul import refuse_nul
@@ -184,6 +185,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     except Exception:  # the database is down: serve anyway, requests load them when it is up
         log.exception("loading the rule sets before serving failed")
     _vet_in_background(desk)
+    # Loaded: what is alive now lives as long as the process; the collector leaves it be.
+    settled = pauses.settle() if app.state.settle_gc else None
     ttl = desk.settings.lease_ttl_seconds
     tasks = [
         *(
@@ -201,6 +204,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
                 await task
         if desk.screening_tally is not None:  # what the last interval counted
             await run_in_threadpool(desk.screening_tally.flush_to, desk.database)
+        if settled is not None:
+            pauses.unsettle(settled)
 
 
 UPLOAD_OVERHEAD = 64 * 1024  # a multipart body's boundaries, headers and other fields
@@ -240,10 +245,12 @@ def create_app(
     database: Database | None = None,
     *,
     adjust: Callable[[Desk], Desk] | None = None,
+    settle_gc: bool = False,
 ) -> FastAPI:
     """Build the application; ``database`` overrides the one named by the settings (tests),
     and ``adjust`` may give the wiring parts of its own (tests, with ``dataclasses.replace``:
-    a clock, a guard with a resolver, a looser limiter)."""
+    a clock, a guard with a resolver, a looser limiter). ``settle_gc``: a server process,
+    whose collector is settled once it has loaded (:mod:`trustdesk.http.pauses`)."""
     settings.require_secrets()
     app = FastAPI(
         title="trustdesk",
@@ -255,7 +262,10 @@ def create_app(
     )
     desk = build_desk(settings, database or Database.from_settings(settings))
     app.state.desk = desk if adjust is None else adjust(desk)
+    app.state.settle_gc = settle_gc
     problems.install(app)
+    # (a credential is judged before a body that did not validate: see the handler)
+    app.add_exception_handler(RequestValidationError, callers.invalid_request)
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_request_bytes,
@@ -302,4 +312,4 @@ def factory() -> FastAPI:
     process manager: ``uvicorn --factory trustdesk.app:factory`` or gunicorn's
     ``trustdesk.app:factory()`` with uvicorn's worker class. It does not migrate: run
     ``trustdesk db upgrade`` once before starting the workers (``trustdesk serve`` does)."""
-    return create_app(get_settings())
+    return create_app(get_settings(), settle_gc=True)

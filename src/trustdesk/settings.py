@@ -99,6 +99,12 @@ class Settings(BaseSettings):
     port: int = Field(
         default=8000, ge=1, le=65535, description="The port `trustdesk serve` listens on."
     )
+    access_log: bool = Field(
+        default=False,
+        description="Whether `trustdesk serve` logs a line per request (off: each line is "
+        "written on the event loop, a cost per request and a stall when the log's reader is "
+        "slow; a reverse proxy usually keeps the access log).",
+    )
     pack_dirs: list[Path] = Field(
         default_factory=list,
         description="Extra folders holding operator policy packs (one pack per sub-folder).",

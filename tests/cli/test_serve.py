@@ -54,6 +54,15 @@ def test_serve_migrates_loads_the_demo_and_answers(
     assert f"listening on {base}/" in output
     assert chat.api_key in output
     assert "mod.alice" in output
+    assert "GET /v1/service" not in output  # no access log by default (TRUSTDESK_ACCESS_LOG)
+
+
+def test_serve_logs_each_request_when_asked(tmp_path: Path) -> None:
+    with running_server(tmp_path, env={"TRUSTDESK_ACCESS_LOG": "true"}) as (base, process):
+        assert httpx.get(f"{base}/healthz").status_code == 200
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=20)
+    assert '"GET /healthz HTTP/1.1" 200' in (tmp_path / "server.log").read_text(encoding="utf-8")
 
 
 def test_demo_loads_once(database: Database, packs: PackRegistry, settings: Settings) -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,4 +39,6 @@ def test_the_factory_builds_the_app_of_the_environment(environment: str) -> None
     assert (settings.database_url, settings.database_pool_size) == (environment, 3)
     with TestClient(app) as client:
         assert client.get("/healthz").json() == {"status": "ok"}
+        assert gc.get_freeze_count() > 0  # a server process: its collector is settled
+    assert gc.get_freeze_count() == 0
     desk_of(app).database.dispose()

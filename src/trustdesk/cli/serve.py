@@ -16,6 +16,7 @@ from trustdesk.cli.output import reporting_errors, stdout
 from trustdesk.db import migrate
 from trustdesk.db.engine import Database
 from trustdesk.errors import ConfigurationError
+from trustdesk.http.wire import CorkedHttpToolsProtocol
 from trustdesk.screening import zygote
 from trustdesk.settings import Environment
 
@@ -50,7 +51,7 @@ def serve(
         # and the demo; the workers then only read them.
         database = Database.from_settings(settings)
         migrate.upgrade(database.engine)
-        app = create_app(settings, database)
+        app = create_app(settings, database, settle_gc=True)
         if load_demo:
             desk = desk_of(app)
             credentials = demo.load(desk.database, desk.packs, desk.vault)
@@ -69,10 +70,11 @@ def serve(
         "host": bind_host,
         "port": bind_port,
         "log_level": "info",
+        "access_log": settings.access_log,
         "server_header": False,
         "proxy_headers": False,
         "loop": "uvloop",
-        "http": "httptools",
+        "http": CorkedHttpToolsProtocol,  # httptools, one write per response
     }
     if workers == 1:
         uvicorn.run(app, **options)

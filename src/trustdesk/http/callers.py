@@ -19,11 +19,15 @@ from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.dependencies.models import Dependant
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 
 from trustdesk.callers import Authenticator, Caller, ServiceCaller, UserCaller
 from trustdesk.db.engine import Database
 from trustdesk.errors import PermissionDenied, TrustdeskError, Unauthenticated
+from trustdesk.http import problems
 from trustdesk.http.deps import desk_in
 from trustdesk.http.recent import Recent
 from trustdesk.permissions import Permission
@@ -43,6 +47,7 @@ class CallersDesk(Protocol):
         """Services' callers by their key's digest, remembered for a moment."""
 
 
+_SEND_A_KEY = "send an API key or user token as `Authorization: Bearer <key>`"
 _bearer = HTTPBearer(
     auto_error=False, description="A service API key (`td_...`) or a user token (`tdu_...`)."
 )
@@ -85,13 +90,47 @@ async def any_caller(
 ) -> Caller:
     """A service or a user, whichever the bearer credential belongs to."""
     if credentials is None or credentials.scheme.lower() != "bearer":
-        raise Unauthenticated("send an API key or user token as `Authorization: Bearer <key>`")
+        raise Unauthenticated(_SEND_A_KEY)
     desk: CallersDesk = desk_in(request)  # (not a dependency: each costs FastAPI a walk)
     return await authenticated(desk, credentials.credentials)
 
 
-async def service_caller(caller: Annotated[Caller, Depends(any_caller)]) -> ServiceCaller:
-    """The calling service; routes that act for a service depend on this."""
+def _asks_for_caller(dependant: Dependant | None) -> bool:
+    if dependant is None:
+        return False
+    return any(
+        d.call in (any_caller, service_caller) or _asks_for_caller(d)
+        for d in dependant.dependencies
+    )
+
+
+async def invalid_request(request: Request, exc: Exception) -> JSONResponse:
+    """The answer to a request that did not validate (a 422), unless the route asks for a
+    caller and the request's credential is missing or refused: then that (a 401).
+
+    FastAPI decodes a JSON body, and runs the application's dependencies (the NUL check),
+    before a route's own: without this, a malformed body from anyone would be judged
+    before their credential, and a caller without one would learn what a route accepts."""
+    route = request.scope.get("route")
+    if _asks_for_caller(getattr(route, "dependant", None)):
+        scheme, token = get_authorization_scheme_param(request.headers.get("authorization"))
+        try:
+            if scheme.lower() != "bearer" or not token:
+                raise Unauthenticated(_SEND_A_KEY)
+            await authenticated(desk_in(request), token)
+        except TrustdeskError as refused:
+            return await problems.domain_error(request, refused)
+    return await problems.validation_error(request, exc)
+
+
+async def service_caller(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> ServiceCaller:
+    """The calling service; routes that act for a service depend on this. (It reads the
+    credential itself rather than through :func:`any_caller`: a dependency less for FastAPI
+    to walk on every request of the hot routes, ``POST /v1/screen`` first.)"""
+    caller = await any_caller(request, credentials)
     if not isinstance(caller, ServiceCaller):
         raise PermissionDenied("this route is for services: use the service's API key")
     return caller

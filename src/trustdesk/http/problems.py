@@ -137,7 +137,7 @@ def status_for(error: TrustdeskError) -> int:
     return 500
 
 
-async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
+async def domain_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, TrustdeskError)
     status = status_for(exc)
     errors = None
@@ -152,7 +152,7 @@ async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+async def validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [
         {"loc": [str(part) for part in error.get("loc", ())], "message": error.get("msg", "")}
@@ -242,7 +242,7 @@ def _with_problem_schema(app: FastAPI) -> Callable[[], dict[str, Any]]:
 def install(app: FastAPI) -> None:
     """Answer every error of ``app`` as a problem document, and document it so."""
     app.openapi = _with_problem_schema(app)  # type: ignore[method-assign]
-    app.add_exception_handler(TrustdeskError, _domain_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(TrustdeskError, domain_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)
