@@ -7,7 +7,8 @@ rows under it (so two drainers, in two processes or on two hosts, never follow u
 row), and for each item counts the verdict, appends its ``screening.content_screened``
 entry, gives the item its log index, tells the listener (the case, the automatic decision
 and their actions, whose log entries share the lock and the tree's right edge) and
-deletes the row. The counts go in one upsert and the entries in one append per batch.
+deletes the row. The counts go in one upsert and the entries in one append per batch; a
+:class:`BatchListener` is told of the whole batch at once, and follows it up as a whole.
 
 A follow-up that fails (the listener raises) never stops the others: the batch is rolled
 back and retried item by item, each in its own transaction; a failing item's row records
@@ -29,9 +30,10 @@ import logging
 import time
 import uuid
 from collections import Counter, OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from threading import Lock
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -67,6 +69,14 @@ class Drained:
     def seen(self) -> int:
         """Rows the pass took, whatever became of them (fewer than asked: none are left)."""
         return len(self.done) + len(self.failed) + len(self.parked)
+
+
+@runtime_checkable
+class BatchListener(ScreeningListener, Protocol):
+    """A listener told of a drain's batch at once (in order), which it may follow up as a
+    whole: :class:`trustdesk.cases.screened.CasesListener`."""
+
+    def many(self, session: Session, screened: Sequence[Screened]) -> None: ...
 
 
 def _claim(session: Session, limit: int, only: uuid.UUID | None = None) -> list[ScreeningFollowUp]:
@@ -107,10 +117,22 @@ def _follow(
         item.log_index = appended.index
     session.flush()
     if listener is not None:
-        for item, row in zip(items, rows, strict=True):
-            content = ContentIn(item.content_id, item.text, item.subject, item.kind)
-            screened = Screened(item.service_id, item.id, content, screening_of(item), row.context)
-            listener(session, screened)
+        screened = [
+            Screened(
+                item.service_id,
+                item.id,
+                ContentIn(item.content_id, item.text, item.subject, item.kind),
+                screening_of(item),
+                row.context,
+            )
+            for item, row in zip(items, rows, strict=True)
+        ]
+        many = listener.many if isinstance(listener, BatchListener) else None
+        if many is not None:
+            many(session, screened)
+        else:
+            for one in screened:
+                listener(session, one)
     session.execute(delete(ScreeningFollowUp).where(ScreeningFollowUp.item_id.in_(ids)))
     return ids
 
