@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Table, func, insert, inspect, select, tuple_
+from sqlalchemy import Table, func, insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from trustdesk.cases.models import (
@@ -121,6 +121,7 @@ class Batch:
     journal: Journal = field(default_factory=Journal)
     _cases: dict[Target, Case | None] = field(default_factory=dict)  # None: no open one
     _strikes: dict[Subject, int] = field(default_factory=dict)
+    _made: list[object] = field(default_factory=list)
 
     def read_cases(self, targets: Iterable[Target]) -> None:
         """Read (and lock) the open cases about ``targets`` in one query."""
@@ -166,26 +167,28 @@ class Batch:
         for service_id, subject, count in self.session.execute(query):
             self._strikes[(service_id, subject)] = int(count)
 
+    def add(self, row: object) -> None:
+        """A new row of the batch, written at its end (never added to the session)."""
+        if type(row) not in _TABLES:
+            raise TypeError(f"a batch writes no {type(row).__name__}")
+        self._made.append(row)
+
     def flush(self) -> None:
-        """Write the batch's rows: its entries first (each row then has its index), then
-        its new rows, one INSERT per table (and set of columns), in the order of what they
-        refer to, and what changed in the cases it joined. The new rows leave the session
-        (they are written, not loaded): a batch's session holds no other new row."""
+        """Write the batch: its entries first (each row then has its index), then its new
+        rows, one INSERT per table (and set of columns) in the order of what they refer to,
+        and what changed in the cases it joined. The new rows stay out of the session: they
+        are written, not loaded."""
         session = self.session
         self.journal.close(session)
-        made = sorted(session.new, key=lambda row: inspect(row).insert_order)
-        if any(type(row) not in _COLUMNS for row in made):
-            raise TypeError("a batch's session holds a new row the batch does not write")
-        for row in made:
-            session.expunge(row)
-        for model in _WRITTEN:
+        made, self._made = self._made, []
+        for model, table in _TABLES.items():
             groups: dict[frozenset[str], list[dict[str, Any]]] = {}
             for row in made:
                 if type(row) is model:
                     values = {k: v for k, v in vars(row).items() if k in _COLUMNS[model]}
                     groups.setdefault(frozenset(values), []).append(values)
             for rows in groups.values():
-                session.execute(insert(_TABLES[model]), rows)  # executemany: no RETURNING
+                session.execute(insert(table), rows)  # executemany: no RETURNING
         session.flush()  # what changed in joined cases
 
     def struck(self, subject: Subject, moment: datetime) -> int:

@@ -52,8 +52,15 @@ class Docket:
     def journal(self) -> Journal | None:
         return self.batch.journal if self.batch is not None else None
 
+    def add(self, row: object) -> None:
+        """A new row: to the session, or to the batch, which writes it at its end."""
+        if self.batch is not None:
+            self.batch.add(row)
+        else:
+            self.session.add(row)
+
     def flush(self) -> None:
-        """Flush now, unless a batch flushes at its end."""
+        """Flush now, unless a batch writes at its end."""
         if self.batch is None:
             self.session.flush()
 
@@ -142,7 +149,7 @@ def add_statement(docket: Docket, decision: Decision, text: str) -> Statement:
         text=text,
         created_at=decision.decided_at,
     )
-    docket.session.add(statement)
+    docket.add(statement)
     return statement
 
 
@@ -189,7 +196,7 @@ def record(docket: Docket, ruling: Ruling, *, appeal_of: Decision | None = None)
         now=ruling.moment,
         row=decision,
     )
-    session.add(decision)
+    docket.add(decision)
     docket.flush()
     actions = tuple(_action(docket, decision, kind, ruling) for kind in ruling.kinds)
     statements: tuple[Statement, ...] = ()
@@ -226,5 +233,5 @@ def _action(docket: Docket, decision: Decision, kind: ActionKind, ruling: Ruling
         now=ruling.moment,
         row=action,
     )
-    docket.session.add(action)
+    docket.add(action)
     return action

@@ -143,7 +143,7 @@ def _follow(plan: _Plan, batch: Batch, policy: StrikePolicy | None) -> None:
         ),
         batch,
     )
-    attach_item(session, case, screened.item_id, moment, flush=False)
+    attach_item(session, case, screened.item_id, moment, batch)
     blocking = [(c, f) for c, f in resolved if f.action is Action.BLOCK]
     if screened.screening.verdict is Verdict.BLOCK and blocking:
         decide_automatically(

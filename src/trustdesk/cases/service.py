@@ -181,7 +181,7 @@ def open_or_join(session: Session, opening: Opening, batch: Batch | None = None)
             "automated": opening.automated,
         }
         batch.journal.add(EventType.CASES_CASE_OPENED, opening.service_id, data, opening.at, case)
-        session.add(case)
+        (session.add if alone else batch.add)(case)
         batch.opened(case)
     else:
         if priority > case.priority:
@@ -198,11 +198,14 @@ def open_or_join(session: Session, opening: Opening, batch: Batch | None = None)
 
 
 def attach_item(
-    session: Session, case: Case, item_id: uuid.UUID, at: datetime, *, flush: bool = True
+    session: Session, case: Case, item_id: uuid.UUID, at: datetime, batch: Batch | None = None
 ) -> None:
-    session.add(CaseItem(case_id=case.id, item_id=item_id, created_at=at))
-    if flush:
-        session.flush()
+    row = CaseItem(case_id=case.id, item_id=item_id, created_at=at)
+    if batch is not None:
+        batch.add(row)  # written at the batch's end
+        return
+    session.add(row)
+    session.flush()
 
 
 @dataclass(frozen=True, slots=True)

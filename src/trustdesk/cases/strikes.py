@@ -64,7 +64,7 @@ def strike(docket: Docket, outcome: Outcome, ruling: Ruling, policy: StrikePolic
     session, case, moment = docket.session, docket.case, ruling.moment
     if case.subject is None or not outcome.decision.actions:
         return outcome
-    session.add(
+    docket.add(
         Strike(
             service_id=case.service_id,
             subject=case.subject,
