@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from trustdesk.cases.decisions import decide_automatically
-from trustdesk.cases.journal import Batch
+from trustdesk.cases.journal import Batch, Indexed
 from trustdesk.cases.service import (
     MAX_CATEGORY,
     TERMS_PREFIX,
@@ -34,6 +34,8 @@ from trustdesk.cases.strikes import StrikePolicy
 from trustdesk.db.base import utcnow
 from trustdesk.policy.schema import Pack
 from trustdesk.policy.service import ServicePacks
+from trustdesk.records import leaf
+from trustdesk.records.events import EventType
 from trustdesk.screening.engine import Finding, RuleCount, Verdict
 from trustdesk.screening.rules import Action, Mode
 from trustdesk.screening.service import Screened, rule_counts_of
@@ -169,12 +171,14 @@ def on_screened_many(
     screened: Sequence[Screened],
     *,
     policy: StrikePolicy | None = None,
+    leading: Sequence[tuple[leaf.Event, Indexed]] = (),
 ) -> None:
     """Follow up a batch of screened items, in order, as one by one (the same cases,
     decisions, actions, statements, strikes and log entries in the same order; two items
     about one target join one case, two of one subject strike it twice), but with one
     moment, one read of the open cases and of the strikes, one append of the log entries
-    and one flush (:class:`trustdesk.cases.journal.Batch`)."""
+    (``leading`` ones first, each giving its row its index) and one write of the rows
+    (:class:`trustdesk.cases.journal.Batch`)."""
     packs: dict[uuid.UUID, Sequence[Pack]] = {}
     plans = []
     for one in screened:
@@ -183,9 +187,11 @@ def on_screened_many(
         plan = _plan(packs[one.service_id], one)
         if plan is not None:
             plans.append(plan)
-    if not plans:
+    if not plans and not leading:
         return
     batch = Batch(session, utcnow())
+    for event, row in leading:
+        batch.journal.add(EventType(event.type), event.service_id, event.data, batch.moment, row)
     with session.no_autoflush:
         batch.read_cases(plan.target for plan in plans)
         batch.read_strikes(
@@ -221,5 +227,10 @@ class CasesListener:
     def __call__(self, session: Session, screened: Screened) -> None:
         self.many(session, [screened])
 
-    def many(self, session: Session, screened: Sequence[Screened]) -> None:
-        on_screened_many(session, self.packs_of, screened, policy=self.policy)
+    def many(
+        self,
+        session: Session,
+        screened: Sequence[Screened],
+        leading: Sequence[tuple[leaf.Event, Indexed]] = (),
+    ) -> None:
+        on_screened_many(session, self.packs_of, screened, policy=self.policy, leading=leading)

@@ -74,9 +74,16 @@ class Drained:
 @runtime_checkable
 class BatchListener(ScreeningListener, Protocol):
     """A listener told of a drain's batch at once (in order), which it may follow up as a
-    whole: :class:`trustdesk.cases.screened.CasesListener`."""
+    whole: :class:`trustdesk.cases.screened.CasesListener`. It appends ``leading`` (the
+    batch's ``screening.content_screened`` entries, each with the item it indexes) to the
+    log before its own entries, in one append."""
 
-    def many(self, session: Session, screened: Sequence[Screened]) -> None: ...
+    def many(
+        self,
+        session: Session,
+        screened: Sequence[Screened],
+        leading: Sequence[tuple[leaf.Event, ContentItem]] = (),
+    ) -> None: ...
 
 
 def _claim(session: Session, limit: int, only: uuid.UUID | None = None) -> list[ScreeningFollowUp]:
@@ -113,9 +120,10 @@ def _follow(
     events = [
         leaf.Event(EventType.SCREENING_CONTENT_SCREENED, i.service_id, _entry(i)) for i in items
     ]
-    for item, appended in zip(items, records.append_many(session, events), strict=True):
-        item.log_index = appended.index
-    session.flush()
+    if not isinstance(listener, BatchListener):  # else the listener appends them, first
+        for item, appended in zip(items, records.append_many(session, events), strict=True):
+            item.log_index = appended.index
+        session.flush()
     if listener is not None:
         screened = [
             Screened(
@@ -127,9 +135,8 @@ def _follow(
             )
             for item, row in zip(items, rows, strict=True)
         ]
-        many = listener.many if isinstance(listener, BatchListener) else None
-        if many is not None:
-            many(session, screened)
+        if isinstance(listener, BatchListener):
+            listener.many(session, screened, list(zip(events, items, strict=True)))
         else:
             for one in screened:
                 listener(session, one)
