@@ -254,6 +254,7 @@ class OutboxDriver:
         self._limit = max(1, batch // 10)  # the next batch's size (see drain_now)
         self._lock = Lock()
         self._done: OrderedDict[uuid.UUID, None] = OrderedDict()  # done or parked here
+        self._awaited: Counter[uuid.UUID] = Counter()  # items settled() waits for
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._passed: asyncio.Event | None = None  # set (and replaced) after each pass
@@ -285,12 +286,28 @@ class OutboxDriver:
                     seen = drained.seen
                     full, self._limit = seen >= self._limit, self._paced(seen, started)
                     if not full:
+                        self._settled_elsewhere(session)
                         return total
         finally:
             loop = self._loop
             if loop is not None:
                 with contextlib.suppress(RuntimeError):
                     loop.call_soon_threadsafe(self._next_pass)
+
+    def _settled_elsewhere(self, session: Session) -> None:
+        """Remember as done the awaited items another process followed up (or parked):
+        one query after each pass, so that who waits for them is told at the pass, not
+        at the poll."""
+        with self._lock:
+            awaited = [item_id for item_id in self._awaited if item_id not in self._done]
+        if not awaited:
+            return
+        query = select(ScreeningFollowUp.item_id).where(
+            ScreeningFollowUp.item_id.in_(awaited), ScreeningFollowUp.parked_at.is_(None)
+        )
+        with read_transaction(session):
+            left = set(session.scalars(query))
+        self._remember(Drained(tuple(item_id for item_id in awaited if item_id not in left)))
 
     def _paced(self, seen: int, started: float) -> int:
         if not seen:
@@ -347,6 +364,17 @@ class OutboxDriver:
     async def settled(self, item_id: uuid.UUID, timeout: float) -> bool:
         """Return once ``item_id``'s follow-up is done (or parked), True; False if it is
         not after ``timeout`` seconds. Without a loop in this process, drain here."""
+        with self._lock:
+            self._awaited[item_id] += 1
+        try:
+            return await self._settled(item_id, timeout)
+        finally:
+            with self._lock:
+                self._awaited[item_id] -= 1
+                if self._awaited[item_id] <= 0:
+                    del self._awaited[item_id]
+
+    async def _settled(self, item_id: uuid.UUID, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         while True:
             passed = self._passed
