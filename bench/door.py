@@ -1,10 +1,12 @@
 """The durable half of the screening door: what a verdict costs the database.
 
 Per blocked item and per clean item: SQL statements, record-log appends (statements that
-insert entries), entries appended, and right-edge reads (statements that read the log's
-tree nodes), on the request path and in the follow-up; and the follow-up drain's
-throughput (items/s). On SQLite (a file) and, when ``TRUSTDESK_TEST_POSTGRES_URL`` is set
-(``scripts/with-postgres``), on PostgreSQL in a database of its own.
+insert entries: one per append call), entries appended, and right-edge reads (statements
+that read the log's tree nodes), on the request path and in the follow-up; and the
+follow-up drain's throughput (items/s) and cost per item (µs of wall and of this process's
+CPU), with the desk's listener (a drain's batch as a whole where the code has that). On
+SQLite (a file) and, when ``TRUSTDESK_TEST_POSTGRES_URL`` is set (``scripts/with-postgres``),
+on PostgreSQL in a database of its own.
 
 Works on the code before the outbox (``record`` with a listener, all in one transaction) and
 after it (``record`` writes the item and its outbox row; ``outbox.drain`` follows up), so
@@ -124,6 +126,11 @@ class Door:
     def listener(self, session: Session, screened: screening.Screened) -> None:
         cases_screened.on_screened(session, self.packs, screened)
 
+    def cases(self) -> Any:
+        """The desk's listener: a drain's batch as a whole where the code has that."""
+        whole = getattr(cases_screened, "CasesListener", None)
+        return self.listener if whole is None else whole(lambda _s, _id: self.packs)
+
     def screen(self, session: Session, n: int, text_: str) -> None:
         item = screening.ContentIn.of(f"m-{uuid.uuid4().hex[:8]}-{n}", text_, f"acct-{n % 7}")
         verdict = self.screener.screen(item.text)
@@ -137,9 +144,9 @@ class Door:
     def follow_up(self, session: Session, batch: int) -> int:
         if self.outbox is None:
             return 0
-        done = 0
+        done, listener = 0, self.cases()
         while True:
-            drained = len(self.outbox.drain(session, self.listener, batch).done)
+            drained = len(self.outbox.drain(session, listener, batch).done)
             done += drained
             if drained < batch:
                 return done
@@ -173,10 +180,10 @@ def _measure(door: Door, items: int, text_: str, batch: int) -> dict[str, object
             request["total_statements"] = counter.total
             counter.reset()
             middle = records.size(session)
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             followed = door.follow_up(session, batch)
             door.flush(session)
-            follow = time.perf_counter() - start
+            follow, follow_cpu = time.perf_counter() - start, time.process_time() - cpu
             later = _per_item(counter, items, records.size(session) - middle)
     finally:
         event.remove(door.database.engine, "before_cursor_execute", counter)
@@ -186,6 +193,9 @@ def _measure(door: Door, items: int, text_: str, batch: int) -> dict[str, object
         "follow_up": later,
         "request_path_items_per_second": round(items / answered, 1),
         "follow_up_items_per_second": round(followed / follow, 1) if followed else None,
+        # wall and this process's CPU (not the database server's) per item followed up
+        "follow_up_us_per_item": round(1e6 * follow / followed) if followed else None,
+        "follow_up_cpu_us_per_item": round(1e6 * follow_cpu / followed) if followed else None,
     }
 
 

@@ -47,7 +47,6 @@ from trustdesk.screening.compiler import CompileLimits, Compiler
 from trustdesk.screening.door import GateMemory
 from trustdesk.screening.outbox import OutboxDriver
 from trustdesk.screening.runtime import CompiledCache, ScreenerRegistry
-from trustdesk.screening.service import Screened
 from trustdesk.screening.sources import Limits
 from trustdesk.screening.tally import Tally
 from trustdesk.screening.uploads import UploadQuota
@@ -147,11 +146,12 @@ class Desk:
             session, service_id, self.service_packs(session, service_id), subject
         )
 
-    def screening_listener(self, session: Session, screened: Screened) -> None:
+    @property
+    def screening_listener(self) -> cases_screened.CasesListener:
         """Held and blocked content reaches review (a
-        :class:`trustdesk.screening.service.ScreeningListener`)."""
-        packs = self.service_packs(session, screened.service_id)
-        cases_screened.on_screened(session, packs, screened, policy=self.strike_policy)
+        :class:`trustdesk.screening.service.ScreeningListener`, which follows up a drain's
+        batch as a whole)."""
+        return cases_screened.CasesListener(self.service_packs, self.strike_policy)
 
 
 def build_desk(settings: Settings, database: Database, *, open_keys: bool = True) -> Desk:

@@ -211,3 +211,32 @@ def test_without_a_loop_settled_follows_up_itself(database: Database, packs: Pac
     with database.session() as session:
         assert not outbox.waiting(session, item_id)
         assert service.counts(session, service_id) == {"block": 1}
+
+
+def test_who_waits_is_told_at_the_next_pass_when_another_process_followed_up(
+    own_database: Database, packs: PackRegistry
+) -> None:
+    """With two workers, the other one often follows up an item stored here: who waits for
+    it (the route's settle) learns it at this process's next pass, not after the poll."""
+    service_id, screener = _service(own_database, packs)
+    [item_id] = _store(own_database, service_id, screener, TEXTS[:1])
+    elsewhere = outbox.OutboxDriver(own_database, _cases(packs), poll_seconds=60)
+    assert elsewhere.drain_now() == 1  # another process took it
+    here = outbox.OutboxDriver(own_database, _cases(packs), poll_seconds=60)
+
+    async def scenario() -> bool:
+        loop = asyncio.create_task(here.run())
+        try:
+            while not here.running:
+                await asyncio.sleep(0.01)
+            waiter = asyncio.create_task(here.settled(item_id, timeout=50))
+            await asyncio.sleep(0)  # (it now waits for this process's next pass)
+            here.kick()  # something else was stored here: a pass, with nothing to do
+            # Before, it learnt only when its wait for a pass timed out (the poll, a minute,
+            # or the settle's own end); the margin is generous either way.
+            done, _ = await asyncio.wait({waiter}, timeout=25)
+            return waiter in done and waiter.result()
+        finally:
+            loop.cancel()
+
+    assert asyncio.run(scenario())

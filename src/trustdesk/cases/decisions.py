@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from trustdesk.callers import UserCaller
 from trustdesk.cases.claims import require_claim
+from trustdesk.cases.journal import Batch
 from trustdesk.cases.models import AutomatedDecision, Case, CaseStatus, Decision, Statement
 from trustdesk.cases.outcomes import (
     ACCOUNT_ACTIONS,
@@ -153,13 +154,15 @@ def decide_automatically(
     *,
     policy: StrikePolicy | None = None,
     moment: datetime,
+    batch: Batch | None = None,
 ) -> Outcome:
-    """A block rule's decision: fully automated, content stopped at once (art. 7)."""
+    """A block rule's decision: fully automated, content stopped at once (art. 7); in a
+    ``batch`` of follow-ups, logged and flushed with it."""
     kinds: tuple[ActionKind, ...] = (ActionKind.STOP_DISSEMINATION,) if case.content_id else ()
     ruling = Ruling(
         category, kinds, facts[:MAX_FACTS], None, True, AutomatedDecision.FULLY, None, moment
     )
-    return _conclude(Docket(session, packs, case), ruling, policy)
+    return _conclude(Docket(session, packs, case, batch), ruling, policy)
 
 
 def _conclude(docket: Docket, ruling: Ruling, policy: StrikePolicy | None) -> Outcome:
@@ -168,7 +171,7 @@ def _conclude(docket: Docket, ruling: Ruling, policy: StrikePolicy | None) -> Ou
     case = docket.case
     case.status, case.updated_at = CaseStatus.DECIDED, ruling.moment
     case.claimed_by = case.claim_expires_at = None
-    docket.session.flush()
+    docket.flush()
     return outcome
 
 

@@ -16,6 +16,7 @@ from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
+from trustdesk.cases.journal import Batch, Journal, log
 from trustdesk.cases.models import (
     Action,
     ActionStatus,
@@ -29,7 +30,6 @@ from trustdesk.cases.statements import StatementFacts, render
 from trustdesk.policy.params import InternalComplaintsParams
 from trustdesk.policy.schema import Pack
 from trustdesk.policy.vocabulary import ActionKind
-from trustdesk.records import service as records
 from trustdesk.records.events import EventType
 
 CONTENT_ACTIONS = frozenset({ActionKind.STOP_DISSEMINATION, ActionKind.DELETE})
@@ -46,6 +46,23 @@ class Docket:
     session: Session
     packs: Sequence[Pack]
     case: Case
+    batch: Batch | None = None  # in a batch of follow-ups: logged and flushed with it
+
+    @property
+    def journal(self) -> Journal | None:
+        return self.batch.journal if self.batch is not None else None
+
+    def add(self, row: object) -> None:
+        """A new row: to the session, or to the batch, which writes it at its end."""
+        if self.batch is not None:
+            self.batch.add(row)
+        else:
+            self.session.add(row)
+
+    def flush(self) -> None:
+        """Flush now, unless a batch writes at its end."""
+        if self.batch is None:
+            self.session.flush()
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +149,7 @@ def add_statement(docket: Docket, decision: Decision, text: str) -> Statement:
         text=text,
         created_at=decision.decided_at,
     )
-    docket.session.add(statement)
+    docket.add(statement)
     return statement
 
 
@@ -160,8 +177,9 @@ def record(docket: Docket, ruling: Ruling, *, appeal_of: Decision | None = None)
         appeal_of=appeal_of.id if appeal_of is not None else None,
         time_to_action_ms=max(0, int((ruling.moment - case.opened_at).total_seconds() * 1000)),
     )
-    decision.log_index = records.append(
+    log(
         session,
+        docket.journal,
         EventType.CASES_DECISION_MADE,
         service_id=case.service_id,
         data={
@@ -176,16 +194,17 @@ def record(docket: Docket, ruling: Ruling, *, appeal_of: Decision | None = None)
             "subject_digest": subject_digest(case.subject),
         },
         now=ruling.moment,
-    ).index
-    session.add(decision)
-    session.flush()
+        row=decision,
+    )
+    docket.add(decision)
+    docket.flush()
     actions = tuple(_action(docket, decision, kind, ruling) for kind in ruling.kinds)
     statements: tuple[Statement, ...] = ()
     if ruling.kinds:
         restores = appeal_of is not None and ruling.kinds == (ActionKind.RESTORE,)
         reversal = appeal_of.puid if appeal_of is not None and restores else None
         statements = (_statement(docket, decision, category, reversal),)
-    session.flush()
+    docket.flush()
     return Outcome(decision, actions, statements)
 
 
@@ -205,12 +224,14 @@ def _action(docket: Docket, decision: Decision, kind: ActionKind, ruling: Ruling
         next_attempt_at=ruling.moment,
         created_at=ruling.moment,
     )
-    action.log_index = records.append(
+    log(
         docket.session,
+        docket.journal,
         EventType.CASES_ACTION_ISSUED,
         service_id=case.service_id,
         data={"action_id": str(action.id), "decision_id": str(decision.id), "kind": str(kind)},
         now=ruling.moment,
-    ).index
-    docket.session.add(action)
+        row=action,
+    )
+    docket.add(action)
     return action

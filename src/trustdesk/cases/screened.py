@@ -11,11 +11,14 @@ facts say so, and a warning is logged.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
 from trustdesk.cases.decisions import decide_automatically
+from trustdesk.cases.journal import Batch, Indexed
 from trustdesk.cases.service import (
     MAX_CATEGORY,
     TERMS_PREFIX,
@@ -25,10 +28,14 @@ from trustdesk.cases.service import (
     attach_item,
     open_or_join,
     resolve_category,
+    target_key,
 )
 from trustdesk.cases.strikes import StrikePolicy
 from trustdesk.db.base import utcnow
 from trustdesk.policy.schema import Pack
+from trustdesk.policy.service import ServicePacks
+from trustdesk.records import leaf
+from trustdesk.records.events import EventType
 from trustdesk.screening.engine import Finding, RuleCount, Verdict
 from trustdesk.screening.rules import Action, Mode
 from trustdesk.screening.service import Screened, rule_counts_of
@@ -79,21 +86,29 @@ def _gravest(resolved: Sequence[tuple[ResolvedCategory, RuleCount]]) -> Resolved
     return max(resolved, key=lambda pair: pair[0].severity.rank)[0]
 
 
-def on_screened(
-    session: Session,
-    packs: Sequence[Pack],
-    screened: Screened,
-    *,
-    policy: StrikePolicy | None = None,
-) -> None:
-    """Open or join the case about the screened item; decide it at once if it was blocked.
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What a screened item's follow-up rests on: its rules' categories in the packs."""
 
-    The rules are read from the screening's counts, which name every rule that matched even
-    when its findings were cut at the cap: the category and the decision do not depend on it.
-    """
+    screened: Screened
+    packs: Sequence[Pack]
+    resolved: tuple[tuple[ResolvedCategory, RuleCount], ...]
+    outside: frozenset[str]  # categories none of the packs defines
+
+    @property
+    def target(self) -> tuple[uuid.UUID, str]:
+        item = self.screened.item
+        return self.screened.service_id, target_key(item.content_id, None, item.subject)
+
+
+def _plan(packs: Sequence[Pack], screened: Screened) -> _Plan | None:
+    """The item's enforced rules resolved among the packs (None: shadow hits only, kept for
+    tuning rules, not for review). The rules are read from the screening's counts, which
+    name every rule that matched even when its findings were cut at the cap: the category
+    and the decision do not depend on it."""
     counts = _enforced(rule_counts_of(screened.screening))
     if not counts:
-        return  # shadow hits only: kept for tuning rules, not for review
+        return None
     resolved: list[tuple[ResolvedCategory, RuleCount]] = []
     outside: set[str] = set()
     for counted in counts:
@@ -108,8 +123,12 @@ def on_screened(
             screened.service_id,
             ", ".join(sorted(outside)),
         )
-    category = _gravest(resolved)
-    moment = utcnow()
+    return _Plan(screened, packs, tuple(resolved), frozenset(outside))
+
+
+def _follow(plan: _Plan, batch: Batch, policy: StrikePolicy | None) -> None:
+    """Open or join the item's case; decide it at once if the item was blocked."""
+    session, screened, resolved, moment = batch.session, plan.screened, plan.resolved, batch.moment
     language = screened.context.get("language")
     case = open_or_join(
         session,
@@ -118,27 +137,100 @@ def on_screened(
             content_id=screened.item.content_id,
             url=None,
             subject=screened.item.subject,
-            category=category,
+            category=_gravest(resolved),
             trusted=False,
             automated=True,
             language=language if isinstance(language, str) else None,
             at=moment,
         ),
+        batch,
     )
-    attach_item(session, case, screened.item_id, moment)
+    attach_item(session, case, screened.item_id, moment, batch)
     blocking = [(c, f) for c, f in resolved if f.action is Action.BLOCK]
     if screened.screening.verdict is Verdict.BLOCK and blocking:
         decide_automatically(
             session,
-            packs,
+            plan.packs,
             case,
             _gravest(blocking),
             _facts(
                 [c for _, c in blocking],
                 screened.screening.findings,
                 screened.screening.ruleset,
-                sorted({c.category for _, c in blocking} & outside),
+                sorted({c.category for _, c in blocking} & plan.outside),
             ),
             policy=policy,
             moment=moment,
+            batch=batch,
         )
+
+
+def on_screened_many(
+    session: Session,
+    packs_of: ServicePacks,
+    screened: Sequence[Screened],
+    *,
+    policy: StrikePolicy | None = None,
+    leading: Sequence[tuple[leaf.Event, Indexed]] = (),
+) -> None:
+    """Follow up a batch of screened items, in order, as one by one (the same cases,
+    decisions, actions, statements, strikes and log entries in the same order; two items
+    about one target join one case, two of one subject strike it twice), but with one
+    moment, one read of the open cases and of the strikes, one append of the log entries
+    (``leading`` ones first, each giving its row its index) and one write of the rows
+    (:class:`trustdesk.cases.journal.Batch`)."""
+    packs: dict[uuid.UUID, Sequence[Pack]] = {}
+    plans = []
+    for one in screened:
+        if one.service_id not in packs:
+            packs[one.service_id] = packs_of(session, one.service_id)
+        plan = _plan(packs[one.service_id], one)
+        if plan is not None:
+            plans.append(plan)
+    if not plans and not leading:
+        return
+    batch = Batch(session, utcnow())
+    for event, row in leading:
+        batch.journal.add(EventType(event.type), event.service_id, event.data, batch.moment, row)
+    with session.no_autoflush:
+        batch.read_cases(plan.target for plan in plans)
+        batch.read_strikes(
+            (p.screened.service_id, p.screened.item.subject)
+            for p in plans
+            if p.screened.item.subject is not None and p.screened.screening.verdict is Verdict.BLOCK
+        )
+        for plan in plans:
+            _follow(plan, batch, policy)
+    batch.flush()
+
+
+def on_screened(
+    session: Session,
+    packs: Sequence[Pack],
+    screened: Screened,
+    *,
+    policy: StrikePolicy | None = None,
+) -> None:
+    """Open or join the case about the screened item; decide it at once if it was blocked
+    (a batch of one: :func:`on_screened_many`)."""
+    on_screened_many(session, lambda _session, _service: tuple(packs), [screened], policy=policy)
+
+
+@dataclass(frozen=True, slots=True)
+class CasesListener:
+    """Held and blocked content reaches review: a screening listener that follows up a
+    drain's batch as a whole (:meth:`many`), under each service's packs."""
+
+    packs_of: ServicePacks
+    policy: StrikePolicy | None = None
+
+    def __call__(self, session: Session, screened: Screened) -> None:
+        self.many(session, [screened])
+
+    def many(
+        self,
+        session: Session,
+        screened: Sequence[Screened],
+        leading: Sequence[tuple[leaf.Event, Indexed]] = (),
+    ) -> None:
+        on_screened_many(session, self.packs_of, screened, policy=self.policy, leading=leading)

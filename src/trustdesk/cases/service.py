@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session
 
+from trustdesk.cases.journal import Batch
 from trustdesk.cases.models import Case, CaseItem, CaseStatus, Decision, Strike
 from trustdesk.db.base import utcnow
 from trustdesk.db.engine import transaction
@@ -27,7 +28,6 @@ from trustdesk.errors import Conflict, InvalidInput, NotFound
 from trustdesk.policy.schema import Category, Pack
 from trustdesk.policy.vocabulary import Severity
 from trustdesk.records import leaf
-from trustdesk.records import service as records
 from trustdesk.records.events import EventType
 from trustdesk.screening.service import StoredItem, stored_items
 
@@ -147,19 +147,13 @@ class Opening:
     at: datetime
 
 
-def open_or_join(session: Session, opening: Opening) -> Case:
-    """The undecided case about the opening's target, made if there is none; re-prioritised."""
+def open_or_join(session: Session, opening: Opening, batch: Batch | None = None) -> Case:
+    """The undecided case about the opening's target, made if there is none; re-prioritised.
+    In a ``batch`` (:mod:`trustdesk.cases.journal`): found there, logged and flushed with it."""
+    alone = batch is None
+    batch = Batch(session, opening.at) if batch is None else batch
     key = target_key(opening.content_id, opening.url, opening.subject)
-    case = session.scalar(
-        select(Case)
-        .where(
-            Case.service_id == opening.service_id,
-            Case.target == key,
-            Case.status == CaseStatus.OPEN,
-        )
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    case = batch.open_case((opening.service_id, key))
     priority = priority_of(opening.category, trusted=opening.trusted)
     if case is None:
         case = Case(
@@ -178,22 +172,17 @@ def open_or_join(session: Session, opening: Opening) -> Case:
             opened_at=opening.at,
             updated_at=opening.at,
         )
-        case.log_index = records.append(
-            session,
-            EventType.CASES_CASE_OPENED,
-            service_id=opening.service_id,
-            data={
-                "case_id": str(case.id),
-                "target_digest": leaf.keyed(
-                    target_name(opening.content_id, opening.url, opening.subject)
-                ),
-                "category": opening.category.key,
-                "trusted": opening.trusted,
-                "automated": opening.automated,
-            },
-            now=opening.at,
-        ).index
-        session.add(case)
+        target = leaf.keyed(target_name(opening.content_id, opening.url, opening.subject))
+        data = {
+            "case_id": str(case.id),
+            "target_digest": target,
+            "category": opening.category.key,
+            "trusted": opening.trusted,
+            "automated": opening.automated,
+        }
+        batch.journal.add(EventType.CASES_CASE_OPENED, opening.service_id, data, opening.at, case)
+        (session.add if alone else batch.add)(case)
+        batch.opened(case)
     else:
         if priority > case.priority:
             case.priority, case.category = priority, opening.category.key
@@ -202,12 +191,20 @@ def open_or_join(session: Session, opening: Opening) -> Case:
         case.updated_at = opening.at
         if opening.language in LANGUAGES:
             case.language = opening.language
-    session.flush()
+    if alone:
+        batch.journal.close(session)
+        session.flush()
     return case
 
 
-def attach_item(session: Session, case: Case, item_id: uuid.UUID, at: datetime) -> None:
-    session.add(CaseItem(case_id=case.id, item_id=item_id, created_at=at))
+def attach_item(
+    session: Session, case: Case, item_id: uuid.UUID, at: datetime, batch: Batch | None = None
+) -> None:
+    row = CaseItem(case_id=case.id, item_id=item_id, created_at=at)
+    if batch is not None:
+        batch.add(row)  # written at the batch's end
+        return
+    session.add(row)
     session.flush()
 
 

@@ -38,6 +38,7 @@ def _environment() -> Environment:
         autoescape=False,  # plain text, never HTML  # noqa: S701
         keep_trailing_newline=True,
         trim_blocks=True,
+        auto_reload=False,  # the templates ship with the package: no stat per statement
     )
 
 

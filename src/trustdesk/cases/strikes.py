@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from trustdesk.cases.journal import log
 from trustdesk.cases.models import AutomatedDecision, Decision, Statement, Strike
 from trustdesk.cases.outcomes import Docket, Outcome, Ruling, add_statement, longest, record
 from trustdesk.cases.service import subject_digest
@@ -23,7 +24,6 @@ from trustdesk.cases.statements import render_warning
 from trustdesk.policy.params import MisuseSuspensionParams
 from trustdesk.policy.schema import Pack
 from trustdesk.policy.vocabulary import ActionKind
-from trustdesk.records import service as records
 from trustdesk.records.events import EventType
 
 DEFAULT_SUSPENSION_DAYS = 30
@@ -64,7 +64,7 @@ def strike(docket: Docket, outcome: Outcome, ruling: Ruling, policy: StrikePolic
     session, case, moment = docket.session, docket.case, ruling.moment
     if case.subject is None or not outcome.decision.actions:
         return outcome
-    session.add(
+    docket.add(
         Strike(
             service_id=case.service_id,
             subject=case.subject,
@@ -73,8 +73,11 @@ def strike(docket: Docket, outcome: Outcome, ruling: Ruling, policy: StrikePolic
             created_at=moment,
         )
     )
-    session.flush()
-    active = _active_strikes(session, case.service_id, case.subject, moment)
+    if docket.batch is None:
+        session.flush()
+        active = _active_strikes(session, case.service_id, case.subject, moment)
+    else:
+        active = docket.batch.struck((case.service_id, case.subject), moment)
     follow_up: tuple[Outcome, ...] = ()
     if active == policy.warn_at:
         warning = _warning(docket, outcome.decision, active=active, policy=policy)
@@ -107,8 +110,9 @@ def _warning(docket: Docket, decision: Decision, *, active: int, policy: StrikeP
         suspend_at=policy.suspend_at,
         days=suspension_days(docket.packs),
     )
-    records.append(
+    log(
         docket.session,
+        docket.journal,
         EventType.CASES_SUBJECT_WARNED,
         service_id=case.service_id,
         data={"decision_id": str(decision.id), "subject_digest": subject_digest(case.subject)},

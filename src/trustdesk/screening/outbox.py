@@ -7,7 +7,8 @@ rows under it (so two drainers, in two processes or on two hosts, never follow u
 row), and for each item counts the verdict, appends its ``screening.content_screened``
 entry, gives the item its log index, tells the listener (the case, the automatic decision
 and their actions, whose log entries share the lock and the tree's right edge) and
-deletes the row. The counts go in one upsert and the entries in one append per batch.
+deletes the row. The counts go in one upsert and the entries in one append per batch; a
+:class:`BatchListener` is told of the whole batch at once, and follows it up as a whole.
 
 A follow-up that fails (the listener raises) never stops the others: the batch is rolled
 back and retried item by item, each in its own transaction; a failing item's row records
@@ -29,9 +30,10 @@ import logging
 import time
 import uuid
 from collections import Counter, OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from threading import Lock
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -69,6 +71,21 @@ class Drained:
         return len(self.done) + len(self.failed) + len(self.parked)
 
 
+@runtime_checkable
+class BatchListener(ScreeningListener, Protocol):
+    """A listener told of a drain's batch at once (in order), which it may follow up as a
+    whole: :class:`trustdesk.cases.screened.CasesListener`. It appends ``leading`` (the
+    batch's ``screening.content_screened`` entries, each with the item it indexes) to the
+    log before its own entries, in one append."""
+
+    def many(
+        self,
+        session: Session,
+        screened: Sequence[Screened],
+        leading: Sequence[tuple[leaf.Event, ContentItem]] = (),
+    ) -> None: ...
+
+
 def _claim(session: Session, limit: int, only: uuid.UUID | None = None) -> list[ScreeningFollowUp]:
     records.lock(session)  # first: the rows are read under the log's lock
     query = select(ScreeningFollowUp).where(ScreeningFollowUp.parked_at.is_(None))
@@ -103,14 +120,26 @@ def _follow(
     events = [
         leaf.Event(EventType.SCREENING_CONTENT_SCREENED, i.service_id, _entry(i)) for i in items
     ]
-    for item, appended in zip(items, records.append_many(session, events), strict=True):
-        item.log_index = appended.index
-    session.flush()
+    if not isinstance(listener, BatchListener):  # else the listener appends them, first
+        for item, appended in zip(items, records.append_many(session, events), strict=True):
+            item.log_index = appended.index
+        session.flush()
     if listener is not None:
-        for item, row in zip(items, rows, strict=True):
-            content = ContentIn(item.content_id, item.text, item.subject, item.kind)
-            screened = Screened(item.service_id, item.id, content, screening_of(item), row.context)
-            listener(session, screened)
+        screened = [
+            Screened(
+                item.service_id,
+                item.id,
+                ContentIn(item.content_id, item.text, item.subject, item.kind),
+                screening_of(item),
+                row.context,
+            )
+            for item, row in zip(items, rows, strict=True)
+        ]
+        if isinstance(listener, BatchListener):
+            listener.many(session, screened, list(zip(events, items, strict=True)))
+        else:
+            for one in screened:
+                listener(session, one)
     session.execute(delete(ScreeningFollowUp).where(ScreeningFollowUp.item_id.in_(ids)))
     return ids
 
@@ -225,6 +254,7 @@ class OutboxDriver:
         self._limit = max(1, batch // 10)  # the next batch's size (see drain_now)
         self._lock = Lock()
         self._done: OrderedDict[uuid.UUID, None] = OrderedDict()  # done or parked here
+        self._awaited: Counter[uuid.UUID] = Counter()  # items settled() waits for
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._passed: asyncio.Event | None = None  # set (and replaced) after each pass
@@ -256,12 +286,28 @@ class OutboxDriver:
                     seen = drained.seen
                     full, self._limit = seen >= self._limit, self._paced(seen, started)
                     if not full:
+                        self._settled_elsewhere(session)
                         return total
         finally:
             loop = self._loop
             if loop is not None:
                 with contextlib.suppress(RuntimeError):
                     loop.call_soon_threadsafe(self._next_pass)
+
+    def _settled_elsewhere(self, session: Session) -> None:
+        """Remember as done the awaited items another process followed up (or parked):
+        one query after each pass, so that who waits for them is told at the pass, not
+        at the poll."""
+        with self._lock:
+            awaited = [item_id for item_id in self._awaited if item_id not in self._done]
+        if not awaited:
+            return
+        query = select(ScreeningFollowUp.item_id).where(
+            ScreeningFollowUp.item_id.in_(awaited), ScreeningFollowUp.parked_at.is_(None)
+        )
+        with read_transaction(session):
+            left = set(session.scalars(query))
+        self._remember(Drained(tuple(item_id for item_id in awaited if item_id not in left)))
 
     def _paced(self, seen: int, started: float) -> int:
         if not seen:
@@ -318,6 +364,17 @@ class OutboxDriver:
     async def settled(self, item_id: uuid.UUID, timeout: float) -> bool:
         """Return once ``item_id``'s follow-up is done (or parked), True; False if it is
         not after ``timeout`` seconds. Without a loop in this process, drain here."""
+        with self._lock:
+            self._awaited[item_id] += 1
+        try:
+            return await self._settled(item_id, timeout)
+        finally:
+            with self._lock:
+                self._awaited[item_id] -= 1
+                if self._awaited[item_id] <= 0:
+                    del self._awaited[item_id]
+
+    async def _settled(self, item_id: uuid.UUID, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         while True:
             passed = self._passed
