@@ -9,6 +9,9 @@ STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 # One pytest worker per core (each with its own databases); `make test PYTEST_WORKERS=0` runs serially.
 PYTEST_WORKERS ?= auto
+# worksteal: each worker starts on half of the tests and an idle one takes half of the other's
+# queue, so a few long drills queued late do not leave one worker running alone at the end.
+PYTEST_DIST := $(if $(filter 0,$(PYTEST_WORKERS)),,--dist worksteal)
 FUZZ_SECONDS ?= 60
 FUZZ_EXAMPLES ?= 200
 FUZZ_MUTATIONS ?= 20000
@@ -33,10 +36,10 @@ run: $(STAMP) ## Start the server on SQLite (./var/) with the demo data set
 	$(BIN)/trustdesk serve --demo --db sqlite:///./var/trustdesk.db
 
 test: $(STAMP) ## Run the whole suite (SQLite, and PostgreSQL when its server is installed)
-	scripts/with-postgres $(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	scripts/with-postgres $(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_DIST) $(PYTEST_ARGS)
 
 test-sqlite: $(STAMP) ## Run the suite on SQLite only (quicker)
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_DIST) $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff check, ruff format --check, mypy --strict, import layering
 	$(BIN)/ruff check src tests bench docs

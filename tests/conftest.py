@@ -7,6 +7,7 @@ throwaway server and set it); without it they skip, saying why.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -20,6 +21,7 @@ from pydantic import SecretStr
 from sqlalchemy import Engine
 
 from trustdesk.app import create_app
+from trustdesk.auth import secrets as passwords
 from trustdesk.compliance import service as compliance
 from trustdesk.compliance.service import NewService
 from trustdesk.db import migrate
@@ -62,6 +64,30 @@ def _checkout_var_untouched() -> Iterator[None]:
     yield
     written = sorted(k for k, v in _files_under(CHECKOUT_VAR).items() if before.get(k) != v)
     assert not written, f"the suite wrote into {CHECKOUT_VAR}: {', '.join(written[:10])}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _each_password_hashed_once() -> Iterator[None]:
+    """argon2id spends about 0.2 s of CPU on every hash and every check, by design, and the
+    suite makes thousands of users with a handful of passwords (a fifth of its time went
+    there). In a test process each password is hashed once and each (hash, password) pair
+    checked once, by the real functions with the production parameters: every stored hash
+    is a real argon2id hash that checks as before; only users given the same password
+    share its salt. Nothing in the suite compares two users' hashes."""
+    hash_password, verify_password = passwords.hash_password, passwords.verify_password
+
+    @functools.cache
+    def hashed(password: str) -> str:
+        return hash_password(password)
+
+    @functools.cache
+    def checked(password_hash: str | None, password: str) -> bool:
+        return verify_password(password_hash, password)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(passwords, "hash_password", hashed)
+        patch.setattr(passwords, "verify_password", checked)
+        yield
 
 
 @pytest.fixture

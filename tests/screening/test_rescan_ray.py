@@ -41,6 +41,10 @@ def local_ray() -> Iterator[None]:
             time.sleep(0.1)
 
 
+# Parametrized here rather than by the session-wide ``backend`` fixture, which orders every
+# SQLite test before every PostgreSQL one: that put the two runs far apart in the suite, and
+# each started (and stopped) a local Ray of its own. Side by side they share one.
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_the_ray_engine_reports_what_the_local_engine_reports(
     local_ray: None, backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
