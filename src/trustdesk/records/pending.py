@@ -9,7 +9,8 @@ per append. Session events write them:
 - before any statement that names ``log_entries`` or ``log_nodes`` (``do_orm_execute``:
   every reader of the log in the transaction sees its own entries; whether a statement
   names them is remembered per statement shape, by the cache key SQLAlchemy computes for
-  it anyway);
+  it anyway). Only statements run through the session are seen: read the log through the
+  session, never on its ``Connection`` directly;
 - before a commit (a savepoint's release too), and before a savepoint begins, on its
   parent's connection (so the rows appended before the savepoint survive its rollback);
 - a rollback, of the transaction or a savepoint, drops the held appender with the rows
