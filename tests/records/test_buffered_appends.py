@@ -105,7 +105,11 @@ def test_reads_in_the_appending_transaction_see_the_buffered_entries(database: D
         _append(session, 3)
         raw = session.scalar(text("SELECT count(*) FROM log_entries"))
         assert raw == first.index + 4
+        _append(session, 3)
+        direct = session.connection().execute(text("SELECT count(*) FROM log_entries"))
+        assert direct.scalar() == first.index + 5  # on the connection, past the session
         last = _append(session, 4)
+        assert last.index == first.index + 5
         types = list(session.scalars(select(LogEntry.type).order_by(LogEntry.index)))
         assert len(types) == last.index + 1
         _append(session, 5)

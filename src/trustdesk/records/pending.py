@@ -6,11 +6,10 @@ and go to the database as one ``executemany`` pair of ``log_entries`` and ``log_
 so a transaction of many appends (an outbox drain) pays two statements in all, not two
 per append. Session events write them:
 
-- before any statement that names ``log_entries`` or ``log_nodes`` (``do_orm_execute``:
-  every reader of the log in the transaction sees its own entries; whether a statement
-  names them is remembered per statement shape, by the cache key SQLAlchemy computes for
-  it anyway). Only statements run through the session are seen: read the log through the
-  session, never on its ``Connection`` directly;
+- before any statement whose SQL names ``log_entries`` or ``log_nodes`` runs on the
+  transaction's connection (an engine-wide ``before_cursor_execute`` hook, so ORM
+  queries, Core, text and direct ``Connection`` use are all seen: every reader of the log
+  in the transaction sees its own entries);
 - before a commit (a savepoint's release too), and before a savepoint begins, on its
   parent's connection (so the rows appended before the savepoint survive its rollback);
 - a rollback, of the transaction or a savepoint, drops the held appender with the rows
@@ -30,21 +29,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, TableClause, TextClause, insert
+from sqlalchemy import Connection, Engine, insert
 from sqlalchemy import event as sa_event
-from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
-from sqlalchemy.sql import visitors
-from sqlalchemy.sql.expression import ClauseElement, Executable
+from sqlalchemy.orm import Session, SessionTransaction
 
 from trustdesk.errors import TrustdeskError
 from trustdesk.records import leaf, merkle
 from trustdesk.records.models import LogEntry, LogNode
 
 HELD = "trustdesk.records.held"  # where a session keeps the lock and appender of its transaction
-TABLES = frozenset({LogEntry.__tablename__, LogNode.__tablename__})
+ENTRIES_TABLE, NODES_TABLE = LogEntry.__tablename__, LogNode.__tablename__
 _ENTRIES = insert(LogEntry.metadata.tables[LogEntry.__tablename__])
 _NODES = insert(LogNode.metadata.tables[LogNode.__tablename__])
-_SHAPES_KEPT = 4096
 
 
 class LogWriteFailed(TrustdeskError):
@@ -70,6 +66,7 @@ class Held:
     entries: list[dict[str, Any]] = field(default_factory=list)
     nodes: list[dict[str, Any]] = field(default_factory=list)
     failed: BaseException | None = None  # why a write failed (the transaction must end)
+    watched: dict[Any, Any] | None = None  # the info of the connection it is watched on
 
     def check(self) -> None:
         if self.failed is not None:
@@ -122,52 +119,41 @@ def write(connection: Connection, held: Held) -> None:
         raise
 
 
+def watch(session: Session, held: Held) -> None:
+    """Have statements on the transaction's connection write ``held``'s rows first when
+    their SQL names the log's tables."""
+    if held.watched is None:
+        info = session.connection().info
+        info[HELD] = held
+        held.watched = info
+
+
+def _unwatch(held: Held) -> None:
+    if held.watched is not None and held.watched.get(HELD) is held:
+        del held.watched[HELD]
+    held.watched = None
+
+
 def _current(session: Session) -> Held | None:
     """The held appender of the session's transaction (a stale one is dropped)."""
     held = session.info.get(HELD)
     if not isinstance(held, Held):
         return None
     if held.transaction is not session.get_transaction():
-        session.info.pop(HELD, None)
+        forget(session)
         return None
     return held
 
 
-_shapes: dict[Any, bool] = {}
-
-
-def _names_log(statement: Executable) -> bool:
-    """Whether ``statement`` reads or writes the log's entries or subtree hashes."""
-    if not isinstance(statement, ClauseElement):
-        return True  # nothing to look into: assume it does
-    # memoized on the statement: its compilation next reuses the key
-    key = statement._generate_cache_key()
-    if key is None:
-        return _walk(statement)
-    found = _shapes.get(key.key)
-    if found is None:
-        if len(_shapes) >= _SHAPES_KEPT:
-            _shapes.clear()
-        found = _shapes[key.key] = _walk(statement)
-    return found
-
-
-def _walk(statement: ClauseElement) -> bool:
-    for element in visitors.iterate(statement):
-        if isinstance(element, TableClause) and element.name in TABLES:
-            return True
-        if isinstance(element, TextClause) and any(t in element.text for t in TABLES):
-            return True
-    return False
-
-
-def _before_statement(state: ORMExecuteState) -> None:
-    held = state.session.info.get(HELD)
+def _before_cursor(connection: Connection, _cursor: Any, statement: str, *_rest: Any) -> None:
+    held = connection.info.get(HELD)
     if held is None or not held.entries:
         return
-    held = _current(state.session)
-    if held is not None and _names_log(state.statement):
-        write(state.session.connection(), held)
+    if not held.transaction.is_active:  # stale: its transaction ended unseen
+        _unwatch(held)
+        return
+    if ENTRIES_TABLE in statement or NODES_TABLE in statement:
+        write(connection, held)  # its own INSERTs find nothing left to write
 
 
 def _before_commit(session: Session) -> None:
@@ -190,7 +176,9 @@ def _before_savepoint(session: Session, transaction: SessionTransaction) -> None
 
 
 def forget(session: Session, *_args: object) -> None:
-    session.info.pop(HELD, None)
+    held = session.info.pop(HELD, None)
+    if isinstance(held, Held):
+        _unwatch(held)
 
 
 def _after_rollback(session: Session, previous: SessionTransaction) -> None:
@@ -206,7 +194,7 @@ def _after_end(session: Session, transaction: SessionTransaction) -> None:
         forget(session)
 
 
-sa_event.listen(Session, "do_orm_execute", _before_statement)
+sa_event.listen(Engine, "before_cursor_execute", _before_cursor)
 sa_event.listen(Session, "before_commit", _before_commit)
 sa_event.listen(Session, "after_transaction_create", _before_savepoint)
 sa_event.listen(Session, "after_commit", forget)

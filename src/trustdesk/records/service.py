@@ -165,7 +165,9 @@ def append_many(
             held.appender = merkle.MerkleAppender.restore(
                 DatabaseSubtreeStore(session), _size(session)
             )
-        return pending.buffer(held, encoded, moment)
+        appended = pending.buffer(held, encoded, moment)
+        pending.watch(session, held)
+        return appended
 
 
 def _view(row: LogCheckpoint) -> CheckpointView:
