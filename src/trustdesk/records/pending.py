@@ -4,7 +4,7 @@ An append computes its index, leaf hash and the subtree hashes it completes at o
 Python (callers store the index), but the rows wait on the transaction's :class:`Held`
 and go to the database as one ``executemany`` pair of ``log_entries`` and ``log_nodes``,
 so a transaction of many appends (an outbox drain) pays two statements in all, not two
-per append. Session events write them:
+per append. Events write them:
 
 - before any statement whose SQL names ``log_entries`` or ``log_nodes`` runs on the
   transaction's connection (an engine-wide ``before_cursor_execute`` hook, so ORM
