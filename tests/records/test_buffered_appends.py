@@ -135,6 +135,23 @@ def test_a_rollback_drops_the_buffered_rows_and_the_appender(database: Database)
         _check_tree(session)
 
 
+def test_a_session_closed_mid_transaction_leaves_nothing_on_its_connection(
+    database: Database,
+) -> None:
+    with database.session() as session:
+        start = records.size(session)
+    with database.session() as session:
+        session.begin()
+        _append(session, 0)
+        info = session.connection().info  # the pooled connection's, outliving the session
+        assert info[records.HELD] is session.info[records.HELD]
+    assert records.HELD not in info  # closed unseen by commit or rollback events
+    with database.session() as session:
+        assert records.size(session) == start
+        assert _append(session, 1).index == start
+        _check_tree(session)
+
+
 def test_a_rolled_back_savepoint_drops_only_its_own_entries(database: Database) -> None:
     with database.session() as session:
         start = records.size(session)
