@@ -27,7 +27,13 @@ from sqlalchemy.orm import Session
 
 from trustdesk.crypto.logdigest import LogDigestKey
 from trustdesk.db.base import utcnow
-from trustdesk.db.engine import Database, read_transaction, transaction
+from trustdesk.db.engine import (
+    READ_ONLY,
+    Database,
+    ReadOnlyTransaction,
+    read_transaction,
+    transaction,
+)
 from trustdesk.errors import InvalidInput, NotFound
 from trustdesk.records import leaf, merkle, pending
 from trustdesk.records.events import EventType
@@ -160,6 +166,8 @@ def append_many(
     digester = _digester(session)
     encoded = [(event, leaf.encode(event, moment, digester)) for event in events]
     with transaction(session):
+        if session.info.get(READ_ONLY):  # its rows would otherwise meet the refusal at commit
+            raise ReadOnlyTransaction("a read transaction cannot write (log append refused)")
         held = _held(session)
         if held.appender is None:  # the transaction's first append: one read of the edge
             held.appender = merkle.MerkleAppender.restore(
