@@ -1,7 +1,12 @@
 """Record-log figures: append throughput, proof latency and full verification at 10^6 entries.
 
-Runs on an SQLite file (the embedded default). ``BENCH_LOG_SIZE`` scales the big log down
-for a quick look (default 1,000,000).
+    python -m bench records             # the append microbench, then the big log
+    python -m bench records --appends   # only the append microbench (seconds)
+
+The big log runs on an SQLite file (the embedded default); ``BENCH_LOG_SIZE`` scales it
+down for a quick look (default 1,000,000). The append microbench (:mod:`bench.appends`)
+times appends of typical case events one call at a time, as the cases listener makes
+them, on an SQLite file and, when ``TRUSTDESK_TEST_POSTGRES_URL`` is set, on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import time
 import uuid
 from pathlib import Path
 
+from bench import appends
 from bench.foundation import summary, timed
 from trustdesk.db import migrate
 from trustdesk.db.engine import Database
@@ -36,7 +42,15 @@ def _events(count: int, service: uuid.UUID) -> list[leaf.Event]:
     ]
 
 
-def run() -> dict[str, object]:
+def run(argv: list[str] | None = None) -> dict[str, object]:
+    figures: dict[str, object] = {"appends": appends.run()}
+    if argv and "--appends" in argv:
+        return figures
+    figures.update(_big_log())
+    return figures
+
+
+def _big_log() -> dict[str, object]:
     size = int(os.environ.get("BENCH_LOG_SIZE", "1000000"))
     signer = parse_signer_key(generate_signer(ORIGIN)[0])
     service = uuid.uuid4()

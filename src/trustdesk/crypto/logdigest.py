@@ -34,6 +34,7 @@ class LogDigestKey:
             raise ConfigurationError(f"a log digest key is {KEY_BYTES} bytes")
         self._key = key
         self.key_id = hashlib.sha256(b"trustdesk-log-digest-key-id\n" + key).hexdigest()[:8]
+        self._prefix = f"{KIND}/{self.key_id}:"
 
     def __repr__(self) -> str:
         return f"LogDigestKey({self.key_id})"
@@ -45,5 +46,6 @@ class LogDigestKey:
 
     def digest(self, value: str) -> str:
         """``hmac-sha256/<key id>:<hex>`` of ``value`` (UTF-8)."""
-        mac = hmac.new(self._key, value.encode("utf-8", "surrogatepass"), hashlib.sha256)
-        return f"{KIND}/{self.key_id}:{mac.hexdigest()}"
+        # hmac.digest: OpenSSL's one-shot HMAC, a few times faster than an hmac.new object
+        mac = hmac.digest(self._key, value.encode("utf-8", "surrogatepass"), "sha256")
+        return self._prefix + mac.hex()

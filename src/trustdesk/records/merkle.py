@@ -216,17 +216,28 @@ class MerkleAppender:
     def size(self) -> int:
         return self._size
 
+    def copy(self) -> MerkleAppender:
+        """An appender at the same point, moving on its own."""
+        twin = MerkleAppender.__new__(MerkleAppender)
+        twin._size, twin._edge = self._size, list(self._edge)
+        return twin
+
     def append(self, leaf: bytes) -> list[SubtreeNode]:
         """Add one leaf hash; return the perfect subtrees it completes, the leaf itself first."""
+        return [SubtreeNode(*node) for node in self.append_hashes(leaf)]
+
+    def append_hashes(self, leaf: bytes) -> list[tuple[int, int, bytes]]:
+        """:meth:`append`, each completed subtree as ``(level, index, hash)``."""
         if len(leaf) != HASH_SIZE:
             raise ValueError(f"a leaf hash has {HASH_SIZE} bytes, not {len(leaf)}")
         level, index, current = 0, self._size, leaf
-        nodes = [SubtreeNode(level, index, current)]
+        nodes = [(level, index, current)]
+        edge = self._edge
         while index & 1:
-            current = node_hash(self._edge.pop(), current)
+            current = node_hash(edge.pop(), current)
             level, index = level + 1, index >> 1
-            nodes.append(SubtreeNode(level, index, current))
-        self._edge.append(current)
+            nodes.append((level, index, current))
+        edge.append(current)
         self._size += 1
         return nodes
 

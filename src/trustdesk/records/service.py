@@ -8,36 +8,43 @@ every perfect subtree it completes, so proofs later need O(log n) reads.
 Appends are group-committed: the first append of a transaction takes the lock and restores
 the right edge; the session keeps that appender to the end of the transaction, so later
 appends in it (a batch of follow-ups: entries, cases, decisions) take no lock and read no
-node. Session events drop it on commit and on any rollback (a savepoint's too).
+node. Their rows are written together, before anything in the transaction reads the log
+and before it commits (:mod:`trustdesk.records.pending`). Session events drop the
+appender on commit and on any rollback (a savepoint's too).
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event as sa_event
-from sqlalchemy import func, insert, select, text
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
 
 from trustdesk.crypto.logdigest import LogDigestKey
 from trustdesk.db.base import utcnow
-from trustdesk.db.engine import Database, read_transaction, transaction
+from trustdesk.db.engine import (
+    READ_ONLY,
+    Database,
+    ReadOnlyTransaction,
+    read_transaction,
+    transaction,
+)
 from trustdesk.errors import InvalidInput, NotFound
-from trustdesk.records import leaf, merkle
+from trustdesk.records import leaf, merkle, pending
 from trustdesk.records.events import EventType
-from trustdesk.records.models import LogCheckpoint, LogEntry, LogNode
+from trustdesk.records.models import LogCheckpoint, LogEntry
 from trustdesk.records.note import Checkpoint, NoteSigner
+from trustdesk.records.pending import HELD, Appended
 from trustdesk.records.store import DatabaseSubtreeStore, LogCorrupted
 from trustdesk.settings import get_settings
 
 LOCK_KEY = 0x7472_7573_7464  # "trustd": the advisory lock that serialises appends
 DIGEST_KEY = "trustdesk.records.log_digest_key"  # where a session finds the log digest key
-HELD = "trustdesk.records.held"  # where a session keeps the lock and appender of its transaction
 MAX_PAGE = 1000
 
 
@@ -47,12 +54,6 @@ class EntryNotFound(NotFound):
 
 class InvalidProofRequest(InvalidInput):
     code = "invalid_proof_request"
-
-
-@dataclass(frozen=True, slots=True)
-class Appended:
-    index: int
-    leaf_hash: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,24 +76,17 @@ def _lock(session: Session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
 
 
-@dataclass(slots=True)
-class _Held:
-    """The log's lock, held by one transaction, and the tree's right edge as it appends."""
-
-    transaction: SessionTransaction
-    appender: merkle.MerkleAppender | None = field(default=None)
-
-
-def _held(session: Session) -> _Held:
+def _held(session: Session) -> pending.Held:
     """The lock of the session's current transaction, taken on first use in it."""
     root = session.get_transaction()
     held = session.info.get(HELD)
-    if isinstance(held, _Held) and root is not None and held.transaction is root:
+    if isinstance(held, pending.Held) and root is not None and held.transaction is root:
+        held.check()
         return held
     if root is None:
         raise RuntimeError("the log's lock lasts a transaction: open one first")
     _lock(session)
-    held = session.info[HELD] = _Held(root)
+    held = session.info[HELD] = pending.Held(root)
     return held
 
 
@@ -101,14 +95,6 @@ def lock(session: Session) -> None:
     take it no more): whatever the transaction reads after this, no other appender changes
     until it ends."""
     _held(session)
-
-
-def _forget(session: Session, *_args: object) -> None:
-    session.info.pop(HELD, None)
-
-
-sa_event.listen(Session, "after_commit", _forget)
-sa_event.listen(Session, "after_soft_rollback", _forget)
 
 
 def _size(session: Session) -> int:
@@ -174,53 +160,22 @@ def keyed_digest(session: Session, value: str) -> str:
 def append_many(
     session: Session, events: Iterable[leaf.Event], *, now: datetime | None = None
 ) -> list[Appended]:
-    """Append events in order, in one transaction."""
+    """Append events in order, in one transaction: their indexes and leaf hashes now,
+    their rows before the transaction next reads the log or commits."""
     moment = now or utcnow()
     digester = _digester(session)
     encoded = [(event, leaf.encode(event, moment, digester)) for event in events]
     with transaction(session):
+        if session.info.get(READ_ONLY):  # its rows would otherwise meet the refusal at commit
+            raise ReadOnlyTransaction("a read transaction cannot write (log append refused)")
         held = _held(session)
         if held.appender is None:  # the transaction's first append: one read of the edge
             held.appender = merkle.MerkleAppender.restore(
                 DatabaseSubtreeStore(session), _size(session)
             )
-        appender = held.appender
-        try:
-            return _append(session, appender, encoded, moment)
-        except BaseException:
-            held.appender = None  # it may have moved past what was stored
-            raise
-
-
-def _append(
-    session: Session,
-    appender: merkle.MerkleAppender,
-    encoded: list[tuple[leaf.Event, bytes]],
-    moment: datetime,
-) -> list[Appended]:
-    entries: list[dict[str, Any]] = []
-    nodes: list[dict[str, Any]] = []
-    appended: list[Appended] = []
-    for event, leaf_bytes in encoded:
-        index, leaf_hash = appender.size, merkle.leaf_hash(leaf_bytes)
-        entries.append(
-            {
-                "index": index,
-                "type": event.type,
-                "service_id": event.service_id,
-                "recorded_at": moment,
-                "leaf": leaf_bytes,
-                "leaf_hash": leaf_hash,
-            }
-        )
-        nodes.extend(
-            {"level": n.level, "index": n.index, "hash": n.hash} for n in appender.append(leaf_hash)
-        )
-        appended.append(Appended(index, leaf_hash))
-    if entries:
-        session.execute(insert(LogEntry), entries)
-        session.execute(insert(LogNode), nodes)
-    return appended
+        appended = pending.buffer(held, encoded, moment)
+        pending.watch(session, held)
+        return appended
 
 
 def _view(row: LogCheckpoint) -> CheckpointView:
