@@ -11,9 +11,10 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from trustdesk.cases import screened as cases_screened
@@ -240,3 +241,30 @@ def test_who_waits_is_told_at_the_next_pass_when_another_process_followed_up(
             loop.cancel()
 
     assert asyncio.run(scenario())
+
+
+def test_a_pass_takes_a_full_batch_where_the_log_lock_blocks_no_other_writer(
+    own_database: Database, packs: PackRegistry
+) -> None:
+    """PostgreSQL: the log's lock holds back only other appenders, so a driver takes up to a
+    whole batch at once (a pass's fixed cost spread over many items; under load, shrinking
+    batches to one item made the follow-up fall behind). SQLite: every writer waits for that
+    lock, so a driver starts small and paces its batches."""
+    service_id, screener = _service(own_database, packs)
+    stored = _store(own_database, service_id, screener, TEXTS[::2] * 30)
+    claims: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "FROM screening_outbox" in statement and "ORDER BY" in statement:
+            claims.append(statement)
+
+    driver = outbox.OutboxDriver(own_database, _cases(packs), poll_seconds=60)
+    event.listen(own_database.engine, "before_cursor_execute", count)
+    try:
+        assert driver.drain_now() == len(stored)
+    finally:
+        event.remove(own_database.engine, "before_cursor_execute", count)
+    if own_database.engine.dialect.name == "postgresql":
+        assert len(claims) == 1  # the 60 items in one pass
+    else:
+        assert len(claims) > 1  # a first batch of a tenth of the most, then paced

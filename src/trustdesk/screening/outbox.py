@@ -251,7 +251,11 @@ class OutboxDriver:
         self.listener = listener
         self.poll_seconds = poll_seconds
         self.batch = batch
-        self._limit = max(1, batch // 10)  # the next batch's size (see drain_now)
+        # SQLite: the log's lock is the database's write lock, so a batch is paced to hold
+        # it briefly (see drain_now). PostgreSQL: it holds back only other log appenders,
+        # and a pass's fixed cost is better spread over a full batch.
+        self._paces = database.engine.dialect.name == "sqlite"
+        self._limit = max(1, batch // 10) if self._paces else batch
         self._lock = Lock()
         self._done: OrderedDict[uuid.UUID, None] = OrderedDict()  # done or parked here
         self._awaited: Counter[uuid.UUID] = Counter()  # items settled() waits for
@@ -273,8 +277,9 @@ class OutboxDriver:
 
     def drain_now(self) -> int:
         """Drain until no full batch is left, here (a thread, a command); returns how many
-        items were followed up. Each batch is sized from the last one's pace to hold the
-        log's lock about :data:`HOLD_SECONDS` (on SQLite every writer waits for it)."""
+        items were followed up. On SQLite each batch is sized from the last one's pace to
+        hold the log's lock about :data:`HOLD_SECONDS` (every writer waits for it there);
+        elsewhere a batch is :attr:`batch` items at most."""
         total = 0
         try:
             with self.database.session() as session:
@@ -310,7 +315,7 @@ class OutboxDriver:
         self._remember(Drained(tuple(item_id for item_id in awaited if item_id not in left)))
 
     def _paced(self, seen: int, started: float) -> int:
-        if not seen:
+        if not self._paces or not seen:
             return self._limit
         each = max(time.monotonic() - started, 1e-6) / seen
         return max(1, min(self.batch, int(HOLD_SECONDS / each)))
