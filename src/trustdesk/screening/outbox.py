@@ -262,6 +262,7 @@ class OutboxDriver:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._passed: asyncio.Event | None = None  # set (and replaced) after each pass
+        self._draining = 0  # passes under way here (drain_now calls)
 
     @property
     def running(self) -> bool:
@@ -281,6 +282,8 @@ class OutboxDriver:
         hold the log's lock about :data:`HOLD_SECONDS` (every writer waits for it there);
         elsewhere a batch is :attr:`batch` items at most."""
         total = 0
+        with self._lock:
+            self._draining += 1
         try:
             with self.database.session() as session:
                 while True:
@@ -290,14 +293,21 @@ class OutboxDriver:
                     total += len(drained.done)
                     seen = drained.seen
                     full, self._limit = seen >= self._limit, self._paced(seen, started)
+                    self._settled_elsewhere(session)
                     if not full:
-                        self._settled_elsewhere(session)
                         return total
+                    self._tell()  # more passes follow: who waits rechecks now
         finally:
-            loop = self._loop
-            if loop is not None:
-                with contextlib.suppress(RuntimeError):
-                    loop.call_soon_threadsafe(self._next_pass)
+            with self._lock:
+                self._draining -= 1
+            self._tell()
+
+    def _tell(self) -> None:
+        """Wake who waits in :meth:`settled`: a pass ended here."""
+        loop = self._loop
+        if loop is not None:
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._next_pass)
 
     def _settled_elsewhere(self, session: Session) -> None:
         """Remember as done the awaited items another process followed up (or parked):
@@ -399,5 +409,7 @@ class OutboxDriver:
             try:  # the next pass here, or a while (another process may follow it up)
                 await asyncio.wait_for(passed.wait(), min(remaining, self.poll_seconds))
             except TimeoutError:
+                if self._draining:  # a pass is under way here: its end tells
+                    continue
                 if not await asyncio.to_thread(self._waiting, item_id):
                     return True
