@@ -43,7 +43,11 @@ BATCH = (
     ("c-5", BLOCK, "s-d"),  # joins the case the batch opened, and decides it
     ("c-4", BLOCK, None),  # no subject: no strike
 )
-UUID = re.compile(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}")
+# (a whole id, with or without dashes; never half of a case's target, a 64-digit digest that
+# is the same in both runs)
+UUID = re.compile(
+    r"(?<![0-9a-f])[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}(?![0-9a-f])"
+)
 MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}( \d{2}:\d{2} UTC)?")
 TABLES = (Case, CaseItem, Decision, Action, Statement, Strike)
 FOLLOWED = ("cases:", EventType.SCREENING_CONTENT_SCREENED)  # the entries a follow-up appends
