@@ -45,7 +45,7 @@ from trustdesk.records.keys import load_or_create_signer
 from trustdesk.records.note import NoteSigner
 from trustdesk.screening.compiler import CompileLimits, Compiler
 from trustdesk.screening.door import GateMemory
-from trustdesk.screening.outbox import OutboxDriver
+from trustdesk.screening.driver import OutboxDriver
 from trustdesk.screening.runtime import CompiledCache, ScreenerRegistry
 from trustdesk.screening.sources import Limits
 from trustdesk.screening.tally import Tally

@@ -27,6 +27,7 @@ from trustdesk.policy.vocabulary import ServiceType
 from trustdesk.records import service as records
 from trustdesk.records.events import EventType
 from trustdesk.screening import outbox, service
+from trustdesk.screening.driver import OutboxDriver
 from trustdesk.screening.engine import Screener
 from trustdesk.screening.models import ContentItem, ScreeningFollowUp
 from trustdesk.screening.runtime import as_archive, build_screener, source_from_archive
@@ -183,7 +184,7 @@ def test_the_loop_wakes_when_kicked_and_tells_who_waits(
     own_database: Database, packs: PackRegistry
 ) -> None:
     service_id, screener = _service(own_database, packs)
-    driver = outbox.OutboxDriver(own_database, _cases(packs), poll_seconds=60)
+    driver = OutboxDriver(own_database, _cases(packs), poll_seconds=60)
 
     async def scenario() -> bool:
         loop = asyncio.create_task(driver.run())
@@ -207,7 +208,7 @@ def test_the_loop_wakes_when_kicked_and_tells_who_waits(
 def test_without_a_loop_settled_follows_up_itself(database: Database, packs: PackRegistry) -> None:
     service_id, screener = _service(database, packs)
     [item_id] = _store(database, service_id, screener, TEXTS[:1])
-    driver = outbox.OutboxDriver(database, _cases(packs), poll_seconds=0)
+    driver = OutboxDriver(database, _cases(packs), poll_seconds=0)
     assert asyncio.run(driver.settled(item_id, timeout=5))
     with database.session() as session:
         assert not outbox.waiting(session, item_id)
@@ -221,9 +222,9 @@ def test_who_waits_is_told_at_the_next_pass_when_another_process_followed_up(
     it (the route's settle) learns it at this process's next pass, not after the poll."""
     service_id, screener = _service(own_database, packs)
     [item_id] = _store(own_database, service_id, screener, TEXTS[:1])
-    elsewhere = outbox.OutboxDriver(own_database, _cases(packs), poll_seconds=60)
+    elsewhere = OutboxDriver(own_database, _cases(packs), poll_seconds=60)
     assert elsewhere.drain_now() == 1  # another process took it
-    here = outbox.OutboxDriver(own_database, _cases(packs), poll_seconds=60)
+    here = OutboxDriver(own_database, _cases(packs), poll_seconds=60)
 
     async def scenario() -> bool:
         loop = asyncio.create_task(here.run())
@@ -258,7 +259,7 @@ def test_a_pass_takes_a_full_batch_where_the_log_lock_blocks_no_other_writer(
         if "FROM screening_outbox" in statement and "ORDER BY" in statement:
             claims.append(statement)
 
-    driver = outbox.OutboxDriver(own_database, _cases(packs), poll_seconds=60)
+    driver = OutboxDriver(own_database, _cases(packs), poll_seconds=60)
     event.listen(own_database.engine, "before_cursor_execute", count)
     try:
         assert driver.drain_now() == len(stored)
@@ -284,7 +285,7 @@ def test_who_waits_during_a_long_drain_asks_the_database_nothing(
         threading.Event().wait(0.2)  # a slow follow-up (outside work: a busy database)
         _cases(packs)(session, screened)
 
-    driver = outbox.OutboxDriver(own_database, slow, poll_seconds=0.02, batch=1)
+    driver = OutboxDriver(own_database, slow, poll_seconds=0.02, batch=1)
     asked: list[str] = []
 
     def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:

@@ -20,8 +20,8 @@ from trustdesk.policy.schema import Pack
 from trustdesk.policy.service import PackRegistry
 from trustdesk.screening import batch, door, items, service, uploads
 from trustdesk.screening import screen as screen_use_case
+from trustdesk.screening.driver import OutboxDriver
 from trustdesk.screening.engine import Verdict
-from trustdesk.screening.outbox import OutboxDriver
 from trustdesk.screening.runtime import ScreenerRegistry, as_archive
 from trustdesk.screening.schemas import (
     DeploymentOut,
