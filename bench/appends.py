@@ -20,22 +20,18 @@ side by side.
 from __future__ import annotations
 
 import os
-import secrets
-import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Callable
 
-from sqlalchemy import select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bench.databases import scratch_database
 from trustdesk.cases.models import Case
 from trustdesk.crypto.logdigest import LogDigestKey
 from trustdesk.db import migrate
-from trustdesk.db.engine import Database, make_engine, transaction
+from trustdesk.db.engine import Database, transaction
 from trustdesk.records import leaf
 from trustdesk.records import service as records
 from trustdesk.records.events import EventType
@@ -137,36 +133,12 @@ def _figures(database: Database) -> dict[str, float]:
     return {name: round(value, 1) for name, value in figures.items()}
 
 
-@contextmanager
-def _database(backend: str) -> Iterator[Database]:
-    if backend == "sqlite":
-        with (
-            tempfile.TemporaryDirectory() as folder,
-            Database.from_url(f"sqlite:///{Path(folder) / 'log.db'}") as database,
-        ):
-            yield database
-        return
-    admin_url = make_url(os.environ["TRUSTDESK_TEST_POSTGRES_URL"])
-    admin_url = admin_url.set(drivername="postgresql+psycopg")
-    admin = make_engine(admin_url.render_as_string(hide_password=False))
-    name = f"trustdesk_bench_{secrets.token_hex(4)}"
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        with Database.from_url(admin_url.set(database=name).render_as_string(False)) as database:
-            yield database
-    finally:
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def run() -> dict[str, object]:
     backends = ["sqlite"]
     if os.environ.get("TRUSTDESK_TEST_POSTGRES_URL"):
         backends.append("postgresql")
     figures: dict[str, object] = {"batch": BATCH, "singles": SINGLES, "rounds": ROUNDS}
     for backend in backends:
-        with _database(backend) as database:
+        with scratch_database(backend) as database:
             figures[backend] = _figures(database)
     return figures

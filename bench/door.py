@@ -17,23 +17,20 @@ from __future__ import annotations
 
 import importlib
 import os
-import secrets
-import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import event, make_url, text
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from bench.databases import scratch_database
 from trustdesk.cases import screened as cases_screened
 from trustdesk.compliance import service as compliance
 from trustdesk.crypto.logdigest import LogDigestKey
 from trustdesk.db import migrate
-from trustdesk.db.engine import Database, make_engine
+from trustdesk.db.engine import Database
 from trustdesk.policy.service import load_registry
 from trustdesk.policy.vocabulary import ServiceType
 from trustdesk.records import service as records
@@ -67,32 +64,6 @@ class Statements:
 
     def reset(self) -> None:
         self.total = self.log_inserts = self.node_reads = 0
-
-
-@contextmanager
-def _database(backend: str) -> Iterator[Database]:
-    if backend == "sqlite":
-        with tempfile.TemporaryDirectory() as folder:
-            database = Database.from_url(f"sqlite:///{Path(folder) / 'door.db'}")
-            try:
-                yield database
-            finally:
-                database.dispose()
-        return
-    admin_url = make_url(os.environ["TRUSTDESK_TEST_POSTGRES_URL"])
-    admin_url = admin_url.set(drivername="postgresql+psycopg")
-    admin = make_engine(admin_url.render_as_string(hide_password=False))
-    name = f"trustdesk_bench_{secrets.token_hex(4)}"
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    database = Database.from_url(admin_url.set(database=name).render_as_string(False))
-    try:
-        yield database
-    finally:
-        database.dispose()
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 class Door:
@@ -200,7 +171,7 @@ def _measure(door: Door, items: int, text_: str, batch: int) -> dict[str, object
 
 
 def _backend(backend: str, items: int) -> dict[str, object]:
-    with _database(backend) as database:
+    with scratch_database(backend) as database:
         door = Door(database)
         with database.session() as session:  # warm up: compile, first log entries
             for n in range(5):

@@ -40,15 +40,14 @@ import secrets
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import make_url, text
+from sqlalchemy import text
 
 from bench import loadkit
+from bench.databases import scratch_url
 from bench.loadtable import markdown
 from bench.screening import _message, _one_by_one, _seconds
 from trustdesk import demo
@@ -232,25 +231,6 @@ def _sweep(
     return {"points": points, "stopped": stop or "maximum concurrency reached"}
 
 
-@contextmanager
-def _database(backend: str, folder: Path, pg_url: str | None) -> Iterator[str]:
-    if backend == "sqlite":
-        yield f"sqlite:///{folder / 'load.db'}"
-        return
-    assert pg_url is not None
-    admin_url = make_url(pg_url).set(drivername="postgresql+psycopg")
-    name = f"trustdesk_load_{secrets.token_hex(4)}"
-    admin = make_engine(admin_url.render_as_string(hide_password=False))
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def _warm(base: str, corpus: dict[str, list[str]], options: argparse.Namespace) -> bool:
     """Screen one of each kind (the first compiles the rule set); True when batch exists."""
     for kind in ("clean", "blocked"):
@@ -281,7 +261,7 @@ def _one_server(
     with tempfile.TemporaryDirectory(prefix="trustdesk-load-") as temp:
         folder = Path(temp)
         with (
-            _database(backend, folder, options.pg_url) as db,
+            scratch_url(backend, folder, options.pg_url) as db,
             loadkit.server(folder, db, workers, options.server_cpus) as (base, process),
         ):
             has_batch = _warm(base, corpus, options)
@@ -339,7 +319,7 @@ def _soak(corpus: dict[str, list[str]], options: argparse.Namespace) -> dict[str
     with tempfile.TemporaryDirectory(prefix="trustdesk-soak-") as temp:
         folder = Path(temp)
         with (
-            _database(backend, folder, options.pg_url) as db,
+            scratch_url(backend, folder, options.pg_url) as db,
             loadkit.server(folder, db, options.soak_workers, options.server_cpus) as (
                 base,
                 process,
