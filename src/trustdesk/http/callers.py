@@ -22,7 +22,6 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.dependencies.models import Dependant
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from fastapi.security.utils import get_authorization_scheme_param
 
 from trustdesk.callers import Authenticator, Caller, ServiceCaller, UserCaller
 from trustdesk.db.engine import Database
@@ -47,7 +46,6 @@ class CallersDesk(Protocol):
         """Services' callers by their key's digest, remembered for a moment."""
 
 
-_SEND_A_KEY = "send an API key or user token as `Authorization: Bearer <key>`"
 _bearer = HTTPBearer(
     auto_error=False, description="A service API key (`td_...`) or a user token (`tdu_...`)."
 )
@@ -90,7 +88,7 @@ async def any_caller(
 ) -> Caller:
     """A service or a user, whichever the bearer credential belongs to."""
     if credentials is None or credentials.scheme.lower() != "bearer":
-        raise Unauthenticated(_SEND_A_KEY)
+        raise Unauthenticated("send an API key or user token as `Authorization: Bearer <key>`")
     desk: CallersDesk = desk_in(request)  # (not a dependency: each costs FastAPI a walk)
     return await authenticated(desk, credentials.credentials)
 
@@ -113,11 +111,8 @@ async def invalid_request(request: Request, exc: Exception) -> JSONResponse:
     before their credential, and a caller without one would learn what a route accepts."""
     route = request.scope.get("route")
     if _asks_for_caller(getattr(route, "dependant", None)):
-        scheme, token = get_authorization_scheme_param(request.headers.get("authorization"))
-        try:
-            if scheme.lower() != "bearer" or not token:
-                raise Unauthenticated(_SEND_A_KEY)
-            await authenticated(desk_in(request), token)
+        try:  # the credential judged as the route's own dependency would judge it
+            await any_caller(request, await _bearer(request))
         except TrustdeskError as refused:
             return await problems.domain_error(request, refused)
     return await problems.validation_error(request, exc)

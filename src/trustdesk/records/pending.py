@@ -197,6 +197,5 @@ def _after_end(session: Session, transaction: SessionTransaction) -> None:
 sa_event.listen(Engine, "before_cursor_execute", _before_cursor)
 sa_event.listen(Session, "before_commit", _before_commit)
 sa_event.listen(Session, "after_transaction_create", _before_savepoint)
-sa_event.listen(Session, "after_commit", forget)
 sa_event.listen(Session, "after_soft_rollback", _after_rollback)
 sa_event.listen(Session, "after_transaction_end", _after_end)
