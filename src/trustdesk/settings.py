@@ -202,6 +202,12 @@ class Settings(BaseSettings):
         "different service (one slot per service, handed out round robin).",
     )
     cache_dir: Path = _path("var/cache", about="Compiled rule sets and other rebuildable files.")
+    ruleset_cache_max_bytes: int = _number(
+        1024 * 1024 * 1024,
+        1024 * 1024,
+        about="Most bytes of compiled rule sets kept in the cache folder; past it the least "
+        "recently used are removed (a process rebuilds one from its stored upload).",
+    )
     max_ruleset_bytes: int = _number(
         16 * 1024 * 1024,
         1024,

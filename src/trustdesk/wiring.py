@@ -199,7 +199,7 @@ def webhook_guard(settings: Settings) -> AddressGuard:
 
 def screeners(settings: Settings, packs: Callable[[], Sequence[Pack]]) -> ScreenerRegistry:
     """The process's screeners, compiling uploads in child processes held to the settings."""
-    cache = CompiledCache(settings.cache_dir / "rulesets")
+    cache = CompiledCache.of(settings)
     limits = CompileLimits(
         memory_bytes=settings.ruleset_compile_memory_bytes,
         cpu_seconds=settings.ruleset_compile_cpu_seconds,

@@ -135,8 +135,8 @@ def rescan(
             with desk.database.session() as session:
                 compliance.get_service(session, service)
             source, archive = _ruleset(desk, service, ruleset)
-            cache = settings.cache_dir / "rulesets"
-            screener = build_screener(source, CompiledCache(cache))
+            cache = CompiledCache.of(settings)
+            screener = build_screener(source, cache)
             limit = settings.screening_max_findings
             work: rescans.Engine = rescans.local_engine(lambda t: screener.screen_many(t, limit))
             if engine is EngineName.RAY:
@@ -145,7 +145,7 @@ def rescan(
 
                 rescan_ray.connect(address)
                 url = rescan_ray.worker_url(settings.database_url)
-                local = str(cache) if address is None else None
+                local = cache if address is None else None
                 packs = tuple(desk.packs.all())
                 work = rescan_ray.RayEngine(url, archive, packs, local, limit)
             elif address is not None:

@@ -46,7 +46,7 @@ def deploy(
         settings = desk.settings
         source = load_ruleset(path, desk.packs.all(), ruleset_limits(settings))
         archive = path.read_bytes() if path.suffix == ".zip" else archive_folder(path)
-        cache = CompiledCache(settings.cache_dir / "rulesets")
+        cache = CompiledCache.of(settings)
         with desk.database.session() as session:
             packs = compliance.packs_for(session, desk.packs, service)
             view = uploads.deploy_checked(

@@ -54,7 +54,7 @@ def _settings() -> Settings:
 def _load(rules: Path, settings: Settings, pack_dirs: Sequence[Path]) -> Screener:
     source = load_ruleset(rules, load_registry([*settings.pack_dirs, *pack_dirs]).all())
     with tablecache.kept_in(settings.cache_dir / "tables"):  # the screener loads its tables
-        return build_screener(source, CompiledCache(settings.cache_dir / "rulesets"))
+        return build_screener(source, CompiledCache.of(settings))
 
 
 def _blocks(handle: IO[bytes]) -> Iterator[bytes]:

@@ -178,9 +178,11 @@ class _StoredItems(Datasource):
 class _Screen:
     """The map_batches function: one screener per actor, built in its constructor."""
 
-    def __init__(self, archive: bytes, packs: Sequence[Pack], cache: str | None, limit: int):
+    def __init__(
+        self, archive: bytes, packs: Sequence[Pack], cache: CompiledCache | None, limit: int
+    ):
         source = source_from_archive(archive, packs)
-        self.screener = build_screener(source, CompiledCache(Path(cache)) if cache else None)
+        self.screener = build_screener(source, cache)
         self.limit = limit
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
@@ -213,7 +215,7 @@ class RayEngine:
     url: str  # the database's, as workers reach it (:func:`worker_url`)
     archive: bytes
     packs: tuple[Pack, ...]
-    cache: str | None  # the compiled rule-set cache (a local Ray shares this machine's)
+    cache: CompiledCache | None  # the compiled rule-set cache (a local Ray shares this host's)
     limit: int
     actors: int | None = None  # screeners (default: one a CPU of the cluster)
 
