@@ -20,17 +20,15 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import redis
-from sqlalchemy import make_url, text
 
+from bench.databases import scratch_url
 from trustdesk import demo
 from trustdesk.compliance import service as compliance
 from trustdesk.db import migrate
-from trustdesk.db.engine import Database, make_engine
+from trustdesk.db.engine import Database
 from trustdesk.settings import Settings
 from trustdesk.streams import service as streams
 from trustdesk.streams.consumer import Consumer, Flow
@@ -138,27 +136,6 @@ def _measure(db_url: str, redis_url: str, clean: int, mixed: int) -> dict[str, o
     return figures
 
 
-@contextmanager
-def _postgres() -> Iterator[str | None]:
-    """A throwaway database on the server ``TRUSTDESK_TEST_POSTGRES_URL`` names (as
-    ``scripts/with-postgres`` sets it), or None without one."""
-    admin_url = os.environ.get("TRUSTDESK_TEST_POSTGRES_URL")
-    if not admin_url:
-        yield None
-        return
-    name = f"trustdesk_bench_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(admin_url)
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        url = make_url(admin_url).set(database=name)
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def run() -> dict[str, object]:
     clean = int(os.environ.get("BENCH_CONSUME_EVENTS", "2000"))
     mixed = max(clean // 4, 100)
@@ -173,11 +150,11 @@ def run() -> dict[str, object]:
         cwd = Path.cwd()
         os.chdir(base)  # the demo's keys and compiled rule sets go under var/ here
         try:
-            sqlite_url = f"sqlite:///{base / 'var' / 'bench.db'}"
-            figures["sqlite"] = _measure(sqlite_url, redis_url, clean, mixed)
-            with _postgres() as postgres_url:
-                if postgres_url is not None:
-                    figures["postgresql"] = _measure(postgres_url, redis_url, clean, mixed)
+            for backend in ("sqlite", "postgresql"):
+                if backend == "postgresql" and not os.environ.get("TRUSTDESK_TEST_POSTGRES_URL"):
+                    continue
+                with scratch_url(backend, base) as url:
+                    figures[backend] = _measure(url, redis_url, clean, mixed)
         finally:
             os.chdir(cwd)
             process.terminate()

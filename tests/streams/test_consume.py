@@ -19,6 +19,7 @@ from trustdesk.db.base import utcnow
 from trustdesk.db.engine import Database
 from trustdesk.screening.models import ContentItem
 from trustdesk.streams import service as use_cases
+from trustdesk.streams.events import Event, read_event
 from trustdesk.streams.consumer import Consumer, Flow
 from trustdesk.streams.models import StreamReceipt
 from trustdesk.streams.redis_source import RedisSource
@@ -120,6 +121,47 @@ def test_a_redelivered_event_is_answered_from_its_receipt_and_acted_on_once(
     assert [v["verdict"] for v in answers if v["id"] == "c1"] == ["allow", "allow"]
     assert consumer.tally.replayed == 3  # b1 twice, h1 once
     assert pending(redis_client) == 0
+
+
+def _events(*pairs: tuple[str, str]) -> list[Event]:
+    read = [read_event(event(content_id, text), 4096) for content_id, text in pairs]
+    assert all(isinstance(e, Event) for e in read)
+    return [e for e in read if isinstance(e, Event)]
+
+
+def test_a_batch_is_answered_in_order_around_receipts_and_repeated_ids(
+    app: FastAPI, desk: Desk, database: Database
+) -> None:
+    """Events are screened together in runs of distinct ids: an event with a receipt, or
+    an id seen earlier in the batch, is still answered in its place."""
+    wiring = desk_of(app)
+    screens = use_cases.Screens(
+        uuid.UUID(desk.service_id),
+        "redis:posts",
+        wiring.publish_gate,
+        wiring.screeners,
+        wiring.screening_listener,
+        100,
+    )
+    with database.session() as session:
+        [first] = use_cases.act_on(session, screens, _events(("r1", BLOCKED)))
+        assert first.stored and not first.replayed
+        batch = _events(
+            ("n1", CLEAN),
+            ("r1", BLOCKED),  # a receipt from the batch before
+            ("n2", HELD),
+            ("n2", HELD),  # again in this batch: from the receipt the first wrote
+            ("n1", CLEAN),  # clean again: nothing stored, screened again
+            ("n3", BLOCKED),
+        )
+        answers = use_cases.act_on(session, screens, batch)
+        assert _count(session, ContentItem, "n2") == 1
+        assert _count(session, Case, "n3") == 1
+    assert [a.content_id for a in answers] == ["n1", "r1", "n2", "n2", "n1", "n3"]
+    assert [a.verdict for a in answers] == ["allow", "block", "hold", "hold", "allow", "block"]
+    assert [a.replayed for a in answers] == [False, True, False, True, False, False]
+    assert answers[1].body == first.body
+    assert answers[3].body == answers[2].body
 
 
 def test_receipts_are_purged_after_their_retention(

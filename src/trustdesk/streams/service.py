@@ -16,20 +16,22 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from trustdesk.db.engine import read_transaction, transaction
 from trustdesk.errors import TrustdeskError
-from trustdesk.screening import outbox
+from trustdesk.http.recent import Recent
+from trustdesk.screening import batch, door, outbox
 from trustdesk.screening import screen as screen_use_case
 from trustdesk.screening.runtime import ScreenerRegistry
-from trustdesk.screening.schemas import ScreenResponse
+from trustdesk.screening.schemas import verdict_json
+from trustdesk.screening.screen import ScreenCall, ScreenOutcome
 from trustdesk.screening.service import PublishGate, ScreeningListener
 from trustdesk.screening.tally import Tally
 from trustdesk.streams.events import Event, Refusal
@@ -39,7 +41,8 @@ from trustdesk.streams.models import StreamReceipt
 @dataclass(frozen=True, slots=True)
 class Screens:
     """How the consumer's service screens: the Desk's gate and screeners, and the listener
-    that follows up what it stored (cases, decisions: drained after each batch commits)."""
+    that follows up what it stored (cases, decisions: drained after each batch commits).
+    The gate's yes is remembered for a second (``gates``), as the HTTP door remembers it."""
 
     service_id: uuid.UUID
     source: str  # the stream, as receipts name it (``redis:posts``)
@@ -47,6 +50,11 @@ class Screens:
     screeners: ScreenerRegistry
     listener: ScreeningListener | None
     max_findings: int
+    gates: door.GateMemory = field(default_factory=Recent)
+
+    def allowed(self, session: Session, service_id: uuid.UUID, subject: str | None) -> bool:
+        """The gate's answer, remembered (a :class:`PublishGate`)."""
+        return door.allowed(session, self.gates, self.gate, service_id, subject)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,33 +93,86 @@ def act_on(session: Session, screens: Screens, events: Sequence[Event]) -> list[
 def _act(
     session: Session, screens: Screens, events: Sequence[Event], *, isolate: bool
 ) -> list[Answer]:
+    """The batch's answers in order. Without ``isolate``, runs of events with distinct
+    content ids are screened together (:func:`batch.screen_batch`); an id seen again
+    waits for the run before it, so it is answered from the receipt the first wrote."""
     counted = Tally()  # the batch's unstored verdicts, written with it in one statement
     with transaction(session):
         known = _receipts(session, screens, {e.item.content_id for e in events})
-        answers = []
-        for event in events:
+        answers: dict[int, Answer] = {}  # by the event's place in the batch
+        run: dict[str, int] = {}  # the run's events' places, by content id
+
+        def screen_run() -> None:
+            places = list(run.values())
+            ran = _screen_run(session, screens, [events[i] for i in places], known, counted)
+            answers.update(zip(places, ran, strict=True))
+            run.clear()
+
+        for place, event in enumerate(events):
             content_id = event.item.content_id
+            if content_id in run:
+                screen_run()
             if content_id in known:
-                answers.append(_replay(content_id, known[content_id]))
-                continue
-            answer = (
-                _isolated(session, screens, event, counted)
-                if isolate
-                else _screen(session, screens, event, counted)
-            )
-            if answer.stored:
-                known[content_id] = json.loads(answer.body)
-            answers.append(answer)
+                answers[place] = _replay(content_id, known[content_id])
+            elif isolate:
+                answers[place] = _isolated(session, screens, event, known, counted)
+            else:
+                run[content_id] = place
+        screen_run()
         counted.flush(session)
-        return answers
+        return [answers[place] for place in range(len(events))]
 
 
-def _isolated(session: Session, screens: Screens, event: Event, counted: Tally) -> Answer:
+def _screen_run(
+    session: Session,
+    screens: Screens,
+    run: Sequence[Event],
+    known: dict[str, Any],
+    counted: Tally,
+) -> list[Answer]:
+    """Screen ``run`` (distinct content ids, none with a receipt) together; the stored
+    items' receipts are written in one statement."""
+    if not run:
+        return []
+    using = batch.Screening(
+        screens.gates, screens.gate, screens.screeners, screens.max_findings, counted
+    )
+    calls = [ScreenCall(screens.service_id, e.item, e.context) for e in run]
+    results = batch.screen_batch(session, screens.service_id, calls, using)
+    answers, receipts = [], []
+    for event, result in zip(run, results, strict=True):
+        assert isinstance(result, ScreenOutcome)  # distinct ids, none refused: all screened
+        answer, body = _answer(event.item.content_id, result)
+        if body is not None:
+            known[answer.content_id] = body
+            receipts.append(_receipt(screens, answer.content_id, result, body))
+        answers.append(answer)
+    if receipts:
+        session.execute(insert(StreamReceipt), receipts)
+    return answers
+
+
+def _isolated(
+    session: Session, screens: Screens, event: Event, known: dict[str, Any], counted: Tally
+) -> Answer:
     """Screen ``event`` on a savepoint: a refusal or a lost race rolls back it alone."""
     content_id = event.item.content_id
     try:
         with session.begin_nested():
-            return _screen(session, screens, event, counted)
+            outcome = screen_use_case.screen(
+                session,
+                ScreenCall(screens.service_id, event.item, event.context),
+                gate=screens.allowed,
+                screeners=screens.screeners,
+                max_findings=screens.max_findings,
+                tally=counted,
+            )
+            answer, body = _answer(content_id, outcome)
+            if body is not None:
+                receipt = _receipt(screens, content_id, outcome, body)
+                session.execute(insert(StreamReceipt), [receipt])
+                known[content_id] = body
+            return answer
     except IntegrityError:
         # Another consumer stored it first and committed (its receipt's key is ours);
         # any other conflict is no race of ours and propagates.
@@ -123,33 +184,24 @@ def _isolated(session: Session, screens: Screens, event: Event, counted: Tally) 
         return Answer(content_id, "", "", refusal=Refusal(exc.code, str(exc)))
 
 
-def _screen(session: Session, screens: Screens, event: Event, counted: Tally) -> Answer:
-    """The screen use case for ``event``, and its receipt if it stored the item."""
-    content_id = event.item.content_id
-    outcome = screen_use_case.screen(
-        session,
-        screen_use_case.ScreenCall(screens.service_id, event.item, event.context),
-        gate=screens.gate,
-        screeners=screens.screeners,
-        max_findings=screens.max_findings,
-        tally=counted,
-    )
-    answer = ScreenResponse.of(content_id, outcome.screening, outcome.item_id)
-    if outcome.gated:
-        answer = answer.model_copy(update={"ruleset": None})
-    body = answer.model_dump(mode="json")
-    if outcome.item_id is not None:
-        session.add(
-            StreamReceipt(
-                service_id=screens.service_id,
-                source=screens.source,
-                content_id=content_id,
-                item_id=outcome.item_id,
-                verdict=body,
-            )
-        )
-        session.flush()
-    return Answer(content_id, body["verdict"], _dumps(body), stored=outcome.item_id is not None)
+def _answer(content_id: str, outcome: ScreenOutcome) -> tuple[Answer, dict[str, Any] | None]:
+    """The event's answer, and its JSON body when the item was stored (for its receipt)."""
+    body = verdict_json(content_id, outcome.screening, outcome.item_id, gated=outcome.gated)
+    stored = outcome.item_id is not None
+    answer = Answer(content_id, str(body["verdict"]), _dumps(body), stored=stored)
+    return answer, body if stored else None
+
+
+def _receipt(
+    screens: Screens, content_id: str, outcome: ScreenOutcome, body: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "service_id": screens.service_id,
+        "source": screens.source,
+        "content_id": content_id,
+        "item_id": outcome.item_id,
+        "verdict": body,
+    }
 
 
 def _receipts(session: Session, screens: Screens, content_ids: set[str]) -> dict[str, Any]:
