@@ -6,6 +6,8 @@ import os
 import time
 from pathlib import Path
 
+import pytest
+
 from trustdesk.screening.cache import CompiledCache
 from trustdesk.screening.engine import CompiledParts
 from trustdesk.settings import Settings
@@ -68,3 +70,15 @@ def test_the_settings_set_the_folder_and_the_size(tmp_path: Path) -> None:
     _age(cache.folder / "first.bin", 10)
     cache.put("second", big)
     assert [p.name for p in cache.folder.iterdir()] == ["second.bin"]
+
+
+def test_a_relative_folder_is_taken_from_where_the_cache_was_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A compiler child forked from a zygote started in another folder must find the files
+    the server writes: the cache names them absolutely."""
+    monkeypatch.chdir(tmp_path)
+    cache = CompiledCache(Path("var/cache/rulesets"))
+    monkeypatch.chdir(tmp_path.parent)
+    cache.put("v", PART)
+    assert (tmp_path / "var" / "cache" / "rulesets" / "v.bin").is_file()

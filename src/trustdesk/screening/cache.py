@@ -35,7 +35,9 @@ class CompiledCache:
     """Compiled matcher bytes on disk, one file per rule-set version, at most ``max_bytes``."""
 
     def __init__(self, folder: Path, max_bytes: int = MAX_BYTES) -> None:
-        self.folder, self.max_bytes = folder, max_bytes
+        # Absolute now: a compiler child forked from a zygote started elsewhere, or a
+        # process that changes its folder later, finds the same files.
+        self.folder, self.max_bytes = folder.absolute(), max_bytes
 
     @classmethod
     def of(cls, settings: Settings) -> CompiledCache:
