@@ -35,6 +35,7 @@ from trustdesk.policy.service import load_registry
 from trustdesk.policy.vocabulary import ServiceType
 from trustdesk.records import service as records
 from trustdesk.screening import rescan as rescans
+from trustdesk.screening.cache import CompiledCache
 from trustdesk.screening.models import ContentItem
 from trustdesk.screening.runtime import as_archive, build_screener, source_from_archive
 
@@ -141,9 +142,9 @@ def run() -> dict[str, Any]:
         began = time.perf_counter()
         rescan_ray.connect(None, cpus=2, temp_dir=folder / "ray")
         figures["ray_start_seconds"] = round(time.perf_counter() - began, 1)
-        cache = folder / "cache"
+        cache = CompiledCache(folder / "cache")
         url = f"sqlite:///{folder / 'desk.db'}"
-        ray_engine = rescan_ray.RayEngine(url, archive, tuple(packs.all()), str(cache), 100)
+        ray_engine = rescan_ray.RayEngine(url, archive, tuple(packs.all()), cache, 100)
         spec = rescans.RescanSpec(svc, screener.version, since)
         figures["ray"] = timed(ray_engine, spec)
         import ray  # noqa: PLC0415
