@@ -19,8 +19,8 @@ from trustdesk.db.base import utcnow
 from trustdesk.db.engine import Database
 from trustdesk.screening.models import ContentItem
 from trustdesk.streams import service as use_cases
-from trustdesk.streams.events import Event, read_event
 from trustdesk.streams.consumer import Consumer, Flow
+from trustdesk.streams.events import Event, read_event
 from trustdesk.streams.models import StreamReceipt
 from trustdesk.streams.redis_source import RedisSource
 

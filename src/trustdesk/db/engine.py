@@ -6,7 +6,8 @@ their transactions on it; tests hand the factory a connection inside an outer
 transaction so each test is rolled back at the end.
 
 Two kinds of transaction: :func:`transaction` for use cases that may write (on SQLite it
-takes the write lock at ``BEGIN IMMEDIATE``, so writers queue instead of failing), and
+takes the write lock at ``BEGIN IMMEDIATE``, so writers queue instead of failing: a
+process's own writers in the process, see :mod:`trustdesk.db.writegate`), and
 :func:`read_transaction` for use cases that only read. A read transaction is deferred on
 SQLite (WAL gives it a snapshot; it never holds the write lock, so however long it lasts
 no writer waits for it) and refuses writes on both backends: ``PRAGMA query_only`` on
@@ -17,6 +18,7 @@ cannot write by accident.
 
 from __future__ import annotations
 
+import functools
 import select
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,6 +30,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, exc, make_url, 
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
+from trustdesk.db.writegate import BUSY_MILLISECONDS, WriteGate, gated
 from trustdesk.errors import ConfigurationError
 from trustdesk.settings import Settings
 
@@ -44,7 +47,7 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_MILLISECONDS}")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
@@ -64,15 +67,19 @@ def _query_only(connection: Connection, on: bool) -> None:
         connection.info[READ_ONLY] = on
 
 
-def _on_sqlite_begin(connection: Connection) -> None:
+def _on_sqlite_begin(gate: WriteGate, connection: Connection) -> None:
     # IMMEDIATE takes the write lock at BEGIN (waiting up to busy_timeout) rather than at
     # the first write, where a stale read snapshot would fail at once with SQLITE_BUSY.
-    # SQLite has one writer at a time anyway; this makes concurrent use cases queue.
-    # A read transaction begins deferred: it reads a WAL snapshot and never takes the lock.
+    # SQLite has one writer at a time anyway; this makes concurrent use cases queue, in
+    # the process first (the gate), then on the file. A read transaction begins deferred:
+    # it reads a WAL snapshot and never takes the lock.
     # (query_only first: under it, even BEGIN IMMEDIATE is refused as a write)
     read_only = bool(connection.get_execution_options().get(READ_ONLY))
     _query_only(connection, read_only)
-    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+    if read_only:
+        connection.exec_driver_sql("BEGIN")
+    else:
+        gate.begin(connection)
 
 
 def _on_postgresql_begin(connection: Connection) -> None:
@@ -151,9 +158,12 @@ def make_engine(url: str, pool: PoolSizes | None = None) -> Engine:
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         _prepare_sqlite_file(url)
-        engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
+        gate = WriteGate()
+        connect_args = {"check_same_thread": False, "factory": gate.connection_class()}
+        engine = create_engine(url, connect_args=connect_args, hide_parameters=True)
         event.listen(engine, "connect", _on_sqlite_connect)
-        event.listen(engine, "begin", _on_sqlite_begin)
+        event.listen(engine, "begin", functools.partial(_on_sqlite_begin, gate))
+        gated(engine, gate)
         return engine
     if backend == "postgresql":
         if parsed.drivername in {"postgresql", "postgres"}:
