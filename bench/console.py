@@ -12,8 +12,10 @@ from __future__ import annotations
 import re
 import tempfile
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -74,11 +76,12 @@ def _figures(database: Database, client: TestClient, size: int) -> dict[str, obj
     figures: dict[str, object] = {}
     partial = {"HX-Request": "true"}
     filtered = "/console/queue?source=anyone&age=1h&category=cn-xj-2014:art6.10"
-    for name, call in (
+    pages: tuple[tuple[str, Callable[[], Any]], ...] = (
         ("queue_page", lambda: client.get("/console/queue")),
         ("queue_htmx_refresh", lambda: client.get("/console/queue", headers=partial)),
         ("queue_filtered", lambda: client.get(filtered)),
-    ):
+    )
+    for name, call in pages:
         answer = call()
         assert answer.status_code == 200, answer.text[:300]
         figures[name] = summary(timed(call, 30))

@@ -105,10 +105,9 @@ class Door:
     def screen(self, session: Session, n: int, text_: str) -> None:
         item = screening.ContentIn.of(f"m-{uuid.uuid4().hex[:8]}-{n}", text_, f"acct-{n % 7}")
         verdict = self.screener.screen(item.text)
-        if self.outbox is None:
-            screening.record(
-                session, self.service_id, item, verdict, context={}, listener=self.listener
-            )
+        if self.outbox is None:  # the code before the outbox: record took a listener
+            record: Any = screening.record
+            record(session, self.service_id, item, verdict, context={}, listener=self.listener)
         else:
             screening.record(session, self.service_id, item, verdict, context={}, tally=self.tally)
 

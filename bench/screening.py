@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import hyperscan  # type: ignore[import-untyped]
+import hyperscan
 from flashtext import KeywordProcessor  # type: ignore[import-untyped]
 
 from trustdesk.policy.service import load_registry
@@ -220,7 +220,8 @@ class _RawHyperscan:
         self.scratch = hyperscan.Scratch(database)
 
     @staticmethod
-    def handler(index: int, start: int, end: int, flags: int, found: list[object]) -> None:
+    def handler(index: int, start: int, end: int, flags: int, found: object) -> None:
+        assert isinstance(found, list)
         found.append((index, end))
 
     def screen(self, message: str) -> list[object]:
