@@ -269,3 +269,33 @@ def test_unusual_lines_give_what_json_gives(
     assert skipped == [
         f"line {len(UNUSUAL) + n}: {reason}" for n, (_, reason) in enumerate(UNUSUAL_BAD, 1)
     ]
+
+
+@pytest.mark.parametrize("block", [1, 29, 30, 31, 64, 1000])
+def test_blocks_end_anywhere_and_lines_keep_their_numbers(
+    tmp_path: Path,
+    rules: Path,
+    env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    block: int,
+) -> None:
+    """Blocks of a few bytes: lines longer than a block, blocks ending right at a newline (the
+    first line is 30 bytes with its newline), a last line without one. One process or
+    several, the output and each skipped line's number are the same."""
+    monkeypatch.setattr(scan_command, "BLOCK_BYTES", block)
+    lines = ['{"id": 1, "text": "赌博 a"}', "{broken", '{"id": 2, "text": "' + "x" * 90 + '"}']
+    lines += ["", '{"id": 3, "text": "online casino"}', '{"id": 4}', '{"id": 5, "text": "b"}']
+    assert len(lines[0].encode()) + 1 == 30
+    source = tmp_path / "in.jsonl"
+    source.write_text("\n".join(lines), encoding="utf-8")
+    good = [(json.loads(line)["id"], json.loads(line)["text"]) for line in lines if "text" in line]
+    for workers in ("1", "2"):
+        out = tmp_path / f"out{workers}.jsonl"
+        errors = _scan(source, rules, out, env, "--workers", workers)
+        assert out.read_text(encoding="utf-8") == _expected(rules, good), workers
+        skipped = [line.removeprefix("skipped ") for line in errors.splitlines() if line][:-1]
+        assert skipped == [
+            "line 2: not JSON (JSONDecodeError)",
+            "line 4: not JSON (JSONDecodeError)",
+            "line 6: expected a string 'text' (or 'path')",
+        ], workers

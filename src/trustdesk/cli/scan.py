@@ -21,6 +21,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import gc
+import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Annotated
@@ -57,44 +58,72 @@ def _load(rules: Path, settings: Settings, pack_dirs: Sequence[Path]) -> Screene
         return build_screener(source, CompiledCache(settings.cache_dir / "rulesets"))
 
 
-def _blocks(handle: IO[bytes]) -> Iterator[bytes]:
-    """Whole lines, about :data:`BLOCK_BYTES` at a time."""
+def _blocks(handle: IO[bytes]) -> Iterator[tuple[bytes, int]]:
+    """Whole lines, about :data:`BLOCK_BYTES` at a time: each read, and how much of it is whole
+    lines (what follows its last newline is read again with the next block, rather than the
+    block copied to add the rest of that line)."""
     while data := handle.read(BLOCK_BYTES):
-        if not data.endswith(b"\n"):
+        size = data.rfind(b"\n") + 1
+        if size == 0:  # a line longer than a block, or the last one without a newline
             data += handle.readline()
-        yield data
+            size = len(data)
+        elif size < len(data):
+            handle.seek(size - len(data), os.SEEK_CUR)
+        yield data, size
+
+
+def _parts(handle: IO[bytes], path: str) -> Iterator[scanblock.Part]:
+    """Where the blocks of whole lines lie in the file, found without reading them: past each
+    :data:`BLOCK_BYTES`, the rest of the line that is under way."""
+    size, offset = os.fstat(handle.fileno()).st_size, 0
+    while offset < size:
+        end = offset + BLOCK_BYTES
+        if end < size:
+            handle.seek(end - 1)  # the block's last byte: a newline ends it there
+            end += len(handle.readline()) - 1
+        yield scanblock.Part(path, offset, min(end, size) - offset)
+        offset = end
 
 
 def _screened(
-    blocks: Iterator[bytes],
+    handle: IO[bytes],
     source: Path,
     limit: int,
     pool: ProcessPoolExecutor | None,
     workers: int,
-) -> Iterator[tuple[bytes, list[str], int]]:
+    advance: Callable[[int], None],
+) -> Iterator[scanblock.Screened]:
     """Each block's verdicts, in input order: here, or in the pool's ``workers`` processes
     with at most :data:`AHEAD` blocks each in flight. A worker is told where its block lies
-    in ``source`` and reads it there itself: a megabyte through a pipe, pickled both ways,
-    cost more than the reading."""
+    in ``source`` and reads it there itself (a megabyte through a pipe, pickled both ways,
+    cost more than the reading); this process only finds where blocks end, and numbers the
+    lines a worker skipped (counted from its block's first) as it takes the answers in
+    order."""
     first = 1  # the number of a block's first line
     base = str(source.parent)
     if pool is None:
-        for data in blocks:
-            screened = scanblock.screen_block(first, data, base, limit)
+        for data, size in _blocks(handle):
+            advance(size)
+            screened = scanblock.screen_block(first, data, base, limit, size)
             first += screened[2] + len(screened[1])  # each line is good or skipped
             yield screened
         return
-    ahead = workers * AHEAD
-    pending: collections.deque[Future[tuple[bytes, list[str], int]]] = collections.deque()
-    offset, path = 0, str(source)
-    for data in blocks:
-        part = scanblock.Part(path, offset, len(data))
-        pending.append(pool.submit(scanblock.screen_part, first, part, base, limit))
-        first, offset = first + data.count(b"\n"), offset + len(data)
-        if len(pending) >= ahead:
-            yield pending.popleft().result()
+    pending: collections.deque[Future[scanblock.Screened]] = collections.deque()
+
+    def numbered(result: scanblock.Screened) -> scanblock.Screened:
+        nonlocal first
+        text, errors, good = result
+        numbered = [(first - 1 + number, reason) for number, reason in errors]
+        first += good + len(errors)
+        return text, numbered, good
+
+    for part in _parts(handle, str(source)):
+        advance(part.size)
+        pending.append(pool.submit(scanblock.screen_part, 1, part, base, limit))
+        if len(pending) >= workers * AHEAD:
+            yield numbered(pending.popleft().result())
     while pending:
-        yield pending.popleft().result()
+        yield numbered(pending.popleft().result())
 
 
 def _pool(workers: int, stack: contextlib.ExitStack) -> ProcessPoolExecutor | None:
@@ -145,17 +174,12 @@ def scan(
     ):
         pool = _pool(workers, stack)
         advance = _progress(input_file.stat().st_size, stack)  # after the workers are forked
-
-        def read() -> Iterator[bytes]:
-            for data in _blocks(handle):
-                advance(len(data))
-                yield data
-
-        results = _screened(read(), source, settings.screening_max_findings, pool, workers)
-        for text, errors, good in results:
+        limit = settings.screening_max_findings
+        for text, errors, good in _screened(handle, source, limit, pool, workers, advance):
             out.write(text)
-            for reason in errors:
-                stderr.print(f"[yellow]skipped[/] {reason}", highlight=False, markup=True)
+            for number, reason in errors:
+                shown = f"[yellow]skipped[/] line {number}: {reason}"
+                stderr.print(shown, highlight=False, markup=True)
             total, bad = total + good, bad + len(errors)
     stderr.print(f"screened {total} item(s); {bad} bad line(s) skipped", highlight=False)
 
