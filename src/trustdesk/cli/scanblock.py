@@ -263,11 +263,7 @@ def screen_block(first: int, data: bytes, base: str, limit: int, size: int = -1)
         normalized, memoryview(offsets).cast("q"), _Texts(data, spans), limit
     )
     plain, tail = _screener.allowed, _Lines().tail
-    hits = [
-        (k, b'{"id": ' + data[spans[5 * k + 1] : spans[5 * k + 2]] + tail(s).encode())
-        for k, s in enumerate(screenings)
-        if s is not plain
-    ]
+    hits = [(k, tail(s).encode()) for k, s in enumerate(screenings) if s is not plain]
     at = memoryview(odd).cast("q")
     numbered = [(first + at[i], data[at[i + 1] : at[i + 2]]) for i in range(0, len(at), 3)]
     others, errors = _others(numbered, base, limit) if numbered else ([], [])
