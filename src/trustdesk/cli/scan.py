@@ -95,10 +95,11 @@ def _screened(
 ) -> Iterator[scanblock.Screened]:
     """Each block's verdicts, in input order: here, or in the pool's ``workers`` processes
     with at most :data:`AHEAD` blocks each in flight. A worker is told where its block lies
-    in ``source`` and reads it there itself (a megabyte through a pipe, pickled both ways,
-    cost more than the reading); this process only finds where blocks end, and numbers the
-    lines a worker skipped (counted from its block's first) as it takes the answers in
-    order."""
+    in ``source`` and reads it there itself, and writes its output to the output file itself
+    in its turn (a megabyte through a pipe, pickled both ways, cost more than the reading;
+    its output coming back, more than the writing): from the pool, a block's output is
+    empty. This process only finds where blocks end, and numbers the lines a worker skipped
+    (counted from its block's first) as it takes the answers in order."""
     first = 1  # the number of a block's first line
     base = str(source.parent)
     if pool is None:
@@ -117,24 +118,26 @@ def _screened(
         first += good + len(errors)
         return text, numbered, good
 
-    for part in _parts(handle, str(source)):
+    for index, part in enumerate(_parts(handle, str(source))):
         advance(part.size)
-        pending.append(pool.submit(scanblock.screen_part, 1, part, base, limit))
+        pending.append(pool.submit(scanblock.screen_part, 1, part, base, limit, index))
         if len(pending) >= workers * AHEAD:
             yield numbered(pending.popleft().result())
     while pending:
         yield numbered(pending.popleft().result())
 
 
-def _pool(workers: int, stack: contextlib.ExitStack) -> ProcessPoolExecutor | None:
+def _pool(workers: int, stack: contextlib.ExitStack, out: int) -> ProcessPoolExecutor | None:
     """``workers`` processes forked now, while this process runs one thread: each inherits
-    the loaded screener and its tables (shared, copy on write) instead of loading its own."""
+    the loaded screener and its tables (shared, copy on write) instead of loading its own,
+    and writes its blocks' output to ``out`` (a file descriptor) in turn."""
     if workers == 1:
         return None
     import multiprocessing  # noqa: PLC0415  (only with workers: a single scan starts faster)
     from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
 
     context = multiprocessing.get_context("fork")
+    scanblock.write_in_turn(out, context)
     pool = stack.enter_context(ProcessPoolExecutor(workers, mp_context=context))
     pool.submit(int).result()  # a fork pool starts all its processes on the first job
     return pool
@@ -172,7 +175,7 @@ def scan(
         output.open("wb") as out,
         contextlib.ExitStack() as stack,
     ):
-        pool = _pool(workers, stack)
+        pool = _pool(workers, stack, out.fileno())
         advance = _progress(input_file.stat().st_size, stack)  # after the workers are forked
         limit = settings.screening_max_findings
         for text, errors, good in _screened(handle, source, limit, pool, workers, advance):

@@ -224,8 +224,43 @@ _opened: dict[str, int] = {}  # input file -> its descriptor, in a worker proces
 Screened = tuple[bytes, list[tuple[int, str]], int]  # output, (line, why) skipped, good lines
 
 
-def screen_part(first: int, part: Part, base: str, limit: int) -> Screened:
-    """:func:`screen_block` of a block read here, from the input file."""
+class _Turns(NamedTuple):
+    """Workers writing their blocks' output to one file in input order: how many blocks are
+    written (shared memory), and a condition on it."""
+
+    fd: int
+    written: Any  # multiprocessing's Value("q")
+    changed: Any  # multiprocessing's Condition
+
+
+_turns: _Turns | None = None  # set before a pool is forked; its workers inherit it
+
+
+def write_in_turn(fd: int, context: Any) -> None:
+    """Have the workers forked after this write their blocks' output themselves to ``fd``,
+    each block after the one before it (``context``: multiprocessing's fork context), rather
+    than send it back through a pipe for this process to write."""
+    global _turns  # noqa: PLW0603  (inherited by the workers forked next)
+    _turns = _Turns(fd, context.Value("q", 0, lock=False), context.Condition())
+
+
+def _write(index: int, text: bytes) -> None:
+    """Write block ``index``'s output once every block before it is written."""
+    assert _turns is not None
+    turns = _turns
+    with turns.changed:
+        turns.changed.wait_for(lambda: turns.written.value == index)
+        view = memoryview(text)
+        while view:
+            view = view[os.write(turns.fd, view) :]
+        turns.written.value = index + 1
+        turns.changed.notify_all()
+
+
+def screen_part(first: int, part: Part, base: str, limit: int, index: int = -1) -> Screened:
+    """:func:`screen_block` of a block read here, from the input file; block ``index`` (from
+    0, in input order) writes its output itself (see :func:`write_in_turn`) and answers
+    none."""
     handle = _opened.get(part.path)
     if handle is None:
         handle = _opened[part.path] = os.open(part.path, os.O_RDONLY)
@@ -234,7 +269,15 @@ def screen_part(first: int, part: Part, base: str, limit: int) -> Screened:
         pieces.append(piece)
         offset, left = offset + len(piece), left - len(piece)
     data = pieces[0] if len(pieces) == 1 else b"".join(pieces)
-    return screen_block(first, data, base, limit)
+    if index < 0:
+        return screen_block(first, data, base, limit)
+    try:
+        text, errors, good = screen_block(first, data, base, limit)
+    except BaseException:
+        _write(index, b"")  # the next blocks' turns still come (the run fails on this one)
+        raise
+    _write(index, text)
+    return b"", errors, good
 
 
 def screen_block(first: int, data: bytes, base: str, limit: int, size: int = -1) -> Screened:
