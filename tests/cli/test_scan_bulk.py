@@ -12,9 +12,11 @@ import pytest
 from typer.testing import CliRunner
 
 from trustdesk.cli import scan as scan_command
+from trustdesk.cli import scanblock
 from trustdesk.cli.main import app
 from trustdesk.policy.service import load_registry
-from trustdesk.screening.engine import compile_screener
+from trustdesk.screening.engine import Screener, compile_screener, steps_of
+from trustdesk.screening.normalize import Normalizer
 from trustdesk.screening.sources import load_ruleset
 
 from support import clean_environment
@@ -299,3 +301,53 @@ def test_blocks_end_anywhere_and_lines_keep_their_numbers(
             "line 4: not JSON (JSONDecodeError)",
             "line 6: expected a string 'text' (or 'path')",
         ], workers
+
+
+def test_the_compiled_path_and_the_python_one_write_the_same_bytes_and_reasons(
+    tmp_path: Path, rules: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A block screened with the compiled parser and renderer, and with the pure-Python
+    normalizer (no C path: every line through json and _Lines), on odd JSON: escapes,
+    surrogates, non-object lines, duplicate keys, huge numbers, invalid UTF-8, a line over
+    the limit, hits of every kind; in full and as the whole lines of a longer read."""
+    source = load_ruleset(rules, load_registry([]).all())
+    compiled = compile_screener(source)[0]
+    normalizer = Normalizer(steps_of(source), compiled=False)
+    reference = Screener.__new__(Screener)
+    vars(reference).update(
+        vars(compiled), _normalizer=normalizer, _utf8=normalizer.utf8, _locate=normalizer.locate
+    )
+    odd = [
+        b"[1, 2]",
+        b'"just a string"',
+        b"null",
+        b'{"id": 1, "text": "a", "text": "online casino"}',
+        b'{"id": 99999999999999999999999999999999999999, "text": "\\u8d4c\\u535a"}',
+        b'{"id": 1e5, "text": "a"}',
+        b'{"id": "\\udc00", "text": "a"}',
+        b'{"id": "x", "text": "\\udc00\\ud800 online casino"}',
+        b'{"id": "\xe4\xb8", "text": "a"}',
+        b'{"id": "y", "text": "' + "赌博 ".encode() * 300 + b'"}',
+        b'{"id": "z", "text": "' + b"x" * 5000 + b'"}',  # over the limit set below
+    ]
+    lines = [*UNUSUAL, *(line for line, _ in UNUSUAL_BAD), *odd]
+    lines += [
+        json.dumps({"id": n, "text": f"{n} online casino 加微信 123456"}).encode() for n in range(9)
+    ]
+    data = b"\n".join(lines) + b"\n"
+    monkeypatch.setattr(scanblock, "MAX_LINE", 4000)
+    answers = []
+    for screener in (compiled, reference):
+        scanblock.use(screener)
+        whole = scanblock.screen_block(7, data, str(tmp_path), 100)
+        part = scanblock.screen_block(7, data + b'{"id": 1, "te', str(tmp_path), 100, len(data))
+        assert part == whole
+        answers.append(whole)
+    assert answers[0] == answers[1]
+    text, errors, good = answers[0]
+    assert good + len(errors) == len(lines)
+    assert text.count(b"\n") == good
+    assert b'"verdict": "block"' in text
+    assert b'"findings_truncated": true' in text
+    assert (7 + lines.index(odd[8]), "not JSON (UnicodeDecodeError)") in errors
+    assert (7 + lines.index(odd[-1]), "not JSON (JSONDecodeError)") in errors  # over the limit
