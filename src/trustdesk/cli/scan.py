@@ -96,10 +96,11 @@ def _screened(
     """Each block's verdicts, in input order: here, or in the pool's ``workers`` processes
     with at most :data:`AHEAD` blocks each in flight. A worker is told where its block lies
     in ``source`` and reads it there itself, and writes its output to the output file itself
-    in its turn (a megabyte through a pipe, pickled both ways, cost more than the reading;
-    its output coming back, more than the writing): from the pool, a block's output is
-    empty. This process only finds where blocks end, and numbers the lines a worker skipped
-    (counted from its block's first) as it takes the answers in order."""
+    when the blocks before it are written (a megabyte through a pipe, pickled both ways,
+    cost more than the reading; its output coming back, more than the writing): from the
+    pool, a block's output is empty. This process only finds where blocks end, writes the
+    output of a block that was done before those before it, and numbers the lines a worker
+    skipped (counted from its block's first) as it takes the answers in order."""
     first = 1  # the number of a block's first line
     base = str(source.parent)
     if pool is None:
@@ -109,22 +110,25 @@ def _screened(
             first += screened[2] + len(screened[1])  # each line is good or skipped
             yield screened
         return
-    pending: collections.deque[Future[scanblock.Screened]] = collections.deque()
+    pending: collections.deque[tuple[int, Future[scanblock.Answer]]] = collections.deque()
 
-    def numbered(result: scanblock.Screened) -> scanblock.Screened:
+    def taken() -> scanblock.Screened:
         nonlocal first
-        text, errors, good = result
+        index, future = pending.popleft()
+        text, errors, good = future.result()
+        if text is not None:  # not written by its worker: the blocks before it were not yet
+            scanblock.write_turn(index, text)
         numbered = [(first - 1 + number, reason) for number, reason in errors]
         first += good + len(errors)
-        return text, numbered, good
+        return b"", numbered, good
 
     for index, part in enumerate(_parts(handle, str(source))):
         advance(part.size)
-        pending.append(pool.submit(scanblock.screen_part, 1, part, base, limit, index))
+        pending.append((index, pool.submit(scanblock.screen_part, 1, part, base, limit, index)))
         if len(pending) >= workers * AHEAD:
-            yield numbered(pending.popleft().result())
+            yield taken()
     while pending:
-        yield numbered(pending.popleft().result())
+        yield taken()
 
 
 def _pool(workers: int, stack: contextlib.ExitStack, out: int) -> ProcessPoolExecutor | None:

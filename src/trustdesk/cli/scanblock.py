@@ -222,45 +222,51 @@ _opened: dict[str, int] = {}  # input file -> its descriptor, in a worker proces
 
 
 Screened = tuple[bytes, list[tuple[int, str]], int]  # output, (line, why) skipped, good lines
+Answer = tuple[bytes | None, list[tuple[int, str]], int]  # a worker's: None, output written
 
 
 class _Turns(NamedTuple):
-    """Workers writing their blocks' output to one file in input order: how many blocks are
-    written (shared memory), and a condition on it."""
+    """Blocks' output written to one file in input order, by whichever process has it when
+    its turn comes: how many blocks are written (shared memory), and a lock on that."""
 
     fd: int
     written: Any  # multiprocessing's Value("q")
-    changed: Any  # multiprocessing's Condition
+    lock: Any  # multiprocessing's Lock
 
 
 _turns: _Turns | None = None  # set before a pool is forked; its workers inherit it
 
 
 def write_in_turn(fd: int, context: Any) -> None:
-    """Have the workers forked after this write their blocks' output themselves to ``fd``,
-    each block after the one before it (``context``: multiprocessing's fork context), rather
-    than send it back through a pipe for this process to write."""
+    """Have the workers forked after this write their blocks' output themselves to ``fd``
+    when the blocks before are written (``context``: multiprocessing's fork context), rather
+    than send it back through a pipe for this process to write (:func:`write_turn`)."""
     global _turns  # noqa: PLW0603  (inherited by the workers forked next)
-    _turns = _Turns(fd, context.Value("q", 0, lock=False), context.Condition())
+    _turns = _Turns(fd, context.Value("q", 0, lock=False), context.Lock())
 
 
-def _write(index: int, text: bytes) -> None:
-    """Write block ``index``'s output once every block before it is written."""
+def write_turn(index: int, text: bytes, *, waited: bool = True) -> bool:
+    """Write block ``index``'s output if every block before it is written, and say whether
+    it was. ``waited``: the caller knows they are (the parent, taking answers in order)."""
     assert _turns is not None
-    turns = _turns
-    with turns.changed:
-        turns.changed.wait_for(lambda: turns.written.value == index)
+    with _turns.lock:
+        if _turns.written.value != index:
+            if waited:
+                msg = f"block {index} written out of turn"
+                raise RuntimeError(msg)
+            return False
         view = memoryview(text)
         while view:
-            view = view[os.write(turns.fd, view) :]
-        turns.written.value = index + 1
-        turns.changed.notify_all()
+            view = view[os.write(_turns.fd, view) :]
+        _turns.written.value = index + 1
+    return True
 
 
-def screen_part(first: int, part: Part, base: str, limit: int, index: int = -1) -> Screened:
-    """:func:`screen_block` of a block read here, from the input file; block ``index`` (from
-    0, in input order) writes its output itself (see :func:`write_in_turn`) and answers
-    none."""
+def screen_part(first: int, part: Part, base: str, limit: int, index: int = -1) -> Answer:
+    """:func:`screen_block` of a block read here, from the input file. Block ``index`` (from
+    0, in input order; see :func:`write_in_turn`) is written here when the blocks before it
+    are (its output answered as None), never waiting: otherwise it is answered, for the
+    parent to write in its turn."""
     handle = _opened.get(part.path)
     if handle is None:
         handle = _opened[part.path] = os.open(part.path, os.O_RDONLY)
@@ -269,15 +275,10 @@ def screen_part(first: int, part: Part, base: str, limit: int, index: int = -1) 
         pieces.append(piece)
         offset, left = offset + len(piece), left - len(piece)
     data = pieces[0] if len(pieces) == 1 else b"".join(pieces)
-    if index < 0:
-        return screen_block(first, data, base, limit)
-    try:
-        text, errors, good = screen_block(first, data, base, limit)
-    except BaseException:
-        _write(index, b"")  # the next blocks' turns still come (the run fails on this one)
-        raise
-    _write(index, text)
-    return b"", errors, good
+    text, errors, good = screen_block(first, data, base, limit)
+    if index >= 0 and write_turn(index, text, waited=False):
+        return None, errors, good
+    return text, errors, good
 
 
 def screen_block(first: int, data: bytes, base: str, limit: int, size: int = -1) -> Screened:
