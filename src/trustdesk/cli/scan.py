@@ -13,7 +13,8 @@ The bulk path runs at the engine's pace: the command imports only what screening
 :mod:`trustdesk.cli.launch`), the compiled rule set and the normalization tables come from
 the cache folder, the input is read in blocks of whole lines (:mod:`.scanblock` screens one),
 and ``--workers N`` forks N processes after the screener is loaded, so each starts warm and
-shares its tables with the others.
+shares its tables with the others; each reads its blocks from the input file and writes their
+output to the output file itself, so this process only finds where blocks end.
 """
 
 from __future__ import annotations
