@@ -3,9 +3,11 @@ path, a start without the rest of the desk. Its output stays what it was."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
+from array import array
 from pathlib import Path
 
 import pytest
@@ -351,3 +353,20 @@ def test_the_compiled_path_and_the_python_one_write_the_same_bytes_and_reasons(
     assert b'"findings_truncated": true' in text
     assert (7 + lines.index(odd[8]), "not JSON (UnicodeDecodeError)") in errors
     assert (7 + lines.index(odd[-1]), "not JSON (JSONDecodeError)") in errors  # over the limit
+
+
+def test_render_refuses_what_it_cannot_place() -> None:
+    """The compiled renderer's arguments come from scanblock, but it checks them: a negative
+    index (once read as its "past the end" or "failed" marks), a pair of the wrong shape, an
+    id beyond the block each raise instead of writing or failing without an exception."""
+    render = importlib.import_module("trustdesk.screening._cfold").render
+    block = b'{"id": 1, "text": "a"}\n'
+    items = array("q", [0, 7, 8, 18, 21]).tobytes()
+    assert render(block, items, b"}", [], []) == b'{"id": 1}\n'
+    assert render(block, items, b"}", [(0, b', "x": 2}')], []) == b'{"id": 1, "x": 2}\n'
+    for hits, others in (([(-2, b"}")], []), ([], [(-1, b"x")]), ([(0, "}")], []), ([1], [])):
+        with pytest.raises((TypeError, ValueError)):
+            render(block, items, b"}", hits, others)
+    beyond = array("q", [0, 7, 99, 18, 21]).tobytes()
+    with pytest.raises(ValueError, match="beyond the block"):
+        render(block, beyond, b"}", [(0, b"}")], [])

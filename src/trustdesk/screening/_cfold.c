@@ -1539,7 +1539,10 @@ static int64_t pair_at(PyObject *list, Py_ssize_t at, PyObject **line) {
     }
     *line = PyTuple_GET_ITEM(pair, 1);
     int64_t index = PyLong_AsLongLong(PyTuple_GET_ITEM(pair, 0));
-    return index == -1 && PyErr_Occurred() ? -2 : index;
+    if (index < 0 && !PyErr_Occurred()) { /* -1 and -2 say "past the end" and "failed" */
+        PyErr_SetString(PyExc_ValueError, "render() takes indexes from 0");
+    }
+    return index < 0 ? -2 : index;
 }
 
 static PyObject *render(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
