@@ -3,18 +3,22 @@ path, a start without the rest of the desk. Its output stays what it was."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
+from array import array
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from trustdesk.cli import scan as scan_command
+from trustdesk.cli import scanblock
 from trustdesk.cli.main import app
 from trustdesk.policy.service import load_registry
-from trustdesk.screening.engine import compile_screener
+from trustdesk.screening.engine import Screener, compile_screener, steps_of
+from trustdesk.screening.normalize import Normalizer
 from trustdesk.screening.sources import load_ruleset
 
 from support import clean_environment
@@ -269,3 +273,100 @@ def test_unusual_lines_give_what_json_gives(
     assert skipped == [
         f"line {len(UNUSUAL) + n}: {reason}" for n, (_, reason) in enumerate(UNUSUAL_BAD, 1)
     ]
+
+
+@pytest.mark.parametrize("block", [1, 29, 30, 31, 64, 1000])
+def test_blocks_end_anywhere_and_lines_keep_their_numbers(
+    tmp_path: Path,
+    rules: Path,
+    env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    block: int,
+) -> None:
+    """Blocks of a few bytes: lines longer than a block, blocks ending right at a newline (the
+    first line is 30 bytes with its newline), a last line without one. One process or
+    several, the output and each skipped line's number are the same."""
+    monkeypatch.setattr(scan_command, "BLOCK_BYTES", block)
+    lines = ['{"id": 1, "text": "赌博 a"}', "{broken", '{"id": 2, "text": "' + "x" * 90 + '"}']
+    lines += ["", '{"id": 3, "text": "online casino"}', '{"id": 4}', '{"id": 5, "text": "b"}']
+    assert len(lines[0].encode()) + 1 == 30
+    source = tmp_path / "in.jsonl"
+    source.write_text("\n".join(lines), encoding="utf-8")
+    good = [(json.loads(line)["id"], json.loads(line)["text"]) for line in lines if "text" in line]
+    for workers in ("1", "2"):
+        out = tmp_path / f"out{workers}.jsonl"
+        errors = _scan(source, rules, out, env, "--workers", workers)
+        assert out.read_text(encoding="utf-8") == _expected(rules, good), workers
+        skipped = [line.removeprefix("skipped ") for line in errors.splitlines() if line][:-1]
+        assert skipped == [
+            "line 2: not JSON (JSONDecodeError)",
+            "line 4: not JSON (JSONDecodeError)",
+            "line 6: expected a string 'text' (or 'path')",
+        ], workers
+
+
+def test_the_compiled_path_and_the_python_one_write_the_same_bytes_and_reasons(
+    tmp_path: Path, rules: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A block screened with the compiled parser and renderer, and with the pure-Python
+    normalizer (no C path: every line through json and _Lines), on odd JSON: escapes,
+    surrogates, non-object lines, duplicate keys, huge numbers, invalid UTF-8, a line over
+    the limit, hits of every kind; in full and as the whole lines of a longer read."""
+    source = load_ruleset(rules, load_registry([]).all())
+    compiled = compile_screener(source)[0]
+    normalizer = Normalizer(steps_of(source), compiled=False)
+    reference = Screener.__new__(Screener)
+    vars(reference).update(
+        vars(compiled), _normalizer=normalizer, _utf8=normalizer.utf8, _locate=normalizer.locate
+    )
+    odd = [
+        b"[1, 2]",
+        b'"just a string"',
+        b"null",
+        b'{"id": 1, "text": "a", "text": "online casino"}',
+        b'{"id": 99999999999999999999999999999999999999, "text": "\\u8d4c\\u535a"}',
+        b'{"id": 1e5, "text": "a"}',
+        b'{"id": "\\udc00", "text": "a"}',
+        b'{"id": "x", "text": "\\udc00\\ud800 online casino"}',
+        b'{"id": "\xe4\xb8", "text": "a"}',
+        b'{"id": "y", "text": "' + "赌博 ".encode() * 300 + b'"}',
+        b'{"id": "z", "text": "' + b"x" * 5000 + b'"}',  # over the limit set below
+    ]
+    lines = [*UNUSUAL, *(line for line, _ in UNUSUAL_BAD), *odd]
+    lines += [
+        json.dumps({"id": n, "text": f"{n} online casino 加微信 123456"}).encode() for n in range(9)
+    ]
+    data = b"\n".join(lines) + b"\n"
+    monkeypatch.setattr(scanblock, "MAX_LINE", 4000)
+    answers = []
+    for screener in (compiled, reference):
+        scanblock.use(screener)
+        whole = scanblock.screen_block(7, data, str(tmp_path), 100)
+        part = scanblock.screen_block(7, data + b'{"id": 1, "te', str(tmp_path), 100, len(data))
+        assert part == whole
+        answers.append(whole)
+    assert answers[0] == answers[1]
+    text, errors, good = answers[0]
+    assert good + len(errors) == len(lines)
+    assert text.count(b"\n") == good
+    assert b'"verdict": "block"' in text
+    assert b'"findings_truncated": true' in text
+    assert (7 + lines.index(odd[8]), "not JSON (UnicodeDecodeError)") in errors
+    assert (7 + lines.index(odd[-1]), "not JSON (JSONDecodeError)") in errors  # over the limit
+
+
+def test_render_refuses_what_it_cannot_place() -> None:
+    """The compiled renderer's arguments come from scanblock, but it checks them: a negative
+    index (once read as its "past the end" or "failed" marks), a pair of the wrong shape, an
+    id beyond the block each raise instead of writing or failing without an exception."""
+    render = importlib.import_module("trustdesk.screening._cfold").render
+    block = b'{"id": 1, "text": "a"}\n'
+    items = array("q", [0, 7, 8, 18, 21]).tobytes()
+    assert render(block, items, b"}", [], []) == b'{"id": 1}\n'
+    assert render(block, items, b"}", [(0, b', "x": 2}')], []) == b'{"id": 1, "x": 2}\n'
+    for hits, others in (([(-2, b"}")], []), ([], [(-1, b"x")]), ([(0, "}")], []), ([1], [])):
+        with pytest.raises((TypeError, ValueError)):
+            render(block, items, b"}", hits, others)
+    beyond = array("q", [0, 7, 99, 18, 21]).tobytes()
+    with pytest.raises(ValueError, match="beyond the block"):
+        render(block, beyond, b"}", [(0, b"}")], [])

@@ -13,7 +13,8 @@ The bulk path runs at the engine's pace: the command imports only what screening
 :mod:`trustdesk.cli.launch`), the compiled rule set and the normalization tables come from
 the cache folder, the input is read in blocks of whole lines (:mod:`.scanblock` screens one),
 and ``--workers N`` forks N processes after the screener is loaded, so each starts warm and
-shares its tables with the others.
+shares its tables with the others; each reads its blocks from the input file and writes their
+output to the output file itself, so this process only finds where blocks end.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import gc
+import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Annotated
@@ -57,55 +59,90 @@ def _load(rules: Path, settings: Settings, pack_dirs: Sequence[Path]) -> Screene
         return build_screener(source, CompiledCache.of(settings))
 
 
-def _blocks(handle: IO[bytes]) -> Iterator[bytes]:
-    """Whole lines, about :data:`BLOCK_BYTES` at a time."""
+def _blocks(handle: IO[bytes]) -> Iterator[tuple[bytes, int]]:
+    """Whole lines, about :data:`BLOCK_BYTES` at a time: each read, and how much of it is whole
+    lines (what follows its last newline is read again with the next block, rather than the
+    block copied to add the rest of that line)."""
     while data := handle.read(BLOCK_BYTES):
-        if not data.endswith(b"\n"):
+        size = data.rfind(b"\n") + 1
+        if size == 0:  # a line longer than a block, or the last one without a newline
             data += handle.readline()
-        yield data
+            size = len(data)
+        elif size < len(data):
+            handle.seek(size - len(data), os.SEEK_CUR)
+        yield data, size
+
+
+def _parts(handle: IO[bytes], path: str) -> Iterator[scanblock.Part]:
+    """Where the blocks of whole lines lie in the file, found without reading them: past each
+    :data:`BLOCK_BYTES`, the rest of the line that is under way."""
+    size, offset = os.fstat(handle.fileno()).st_size, 0
+    while offset < size:
+        end = offset + BLOCK_BYTES
+        if end < size:
+            handle.seek(end - 1)  # the block's last byte: a newline ends it there
+            end += len(handle.readline()) - 1
+        yield scanblock.Part(path, offset, min(end, size) - offset)
+        offset = end
 
 
 def _screened(
-    blocks: Iterator[bytes],
+    handle: IO[bytes],
     source: Path,
     limit: int,
     pool: ProcessPoolExecutor | None,
     workers: int,
-) -> Iterator[tuple[bytes, list[str], int]]:
+    advance: Callable[[int], None],
+) -> Iterator[scanblock.Screened]:
     """Each block's verdicts, in input order: here, or in the pool's ``workers`` processes
     with at most :data:`AHEAD` blocks each in flight. A worker is told where its block lies
-    in ``source`` and reads it there itself: a megabyte through a pipe, pickled both ways,
-    cost more than the reading."""
+    in ``source`` and reads it there itself, and writes its output to the output file itself
+    when the blocks before it are written (a megabyte through a pipe, pickled both ways,
+    cost more than the reading; its output coming back, more than the writing): from the
+    pool, a block's output is empty. This process only finds where blocks end, writes the
+    output of a block that was done before those before it, and numbers the lines a worker
+    skipped (counted from its block's first) as it takes the answers in order."""
     first = 1  # the number of a block's first line
     base = str(source.parent)
     if pool is None:
-        for data in blocks:
-            screened = scanblock.screen_block(first, data, base, limit)
+        for data, size in _blocks(handle):
+            advance(size)
+            screened = scanblock.screen_block(first, data, base, limit, size)
             first += screened[2] + len(screened[1])  # each line is good or skipped
             yield screened
         return
-    ahead = workers * AHEAD
-    pending: collections.deque[Future[tuple[bytes, list[str], int]]] = collections.deque()
-    offset, path = 0, str(source)
-    for data in blocks:
-        part = scanblock.Part(path, offset, len(data))
-        pending.append(pool.submit(scanblock.screen_part, first, part, base, limit))
-        first, offset = first + data.count(b"\n"), offset + len(data)
-        if len(pending) >= ahead:
-            yield pending.popleft().result()
+    pending: collections.deque[tuple[int, Future[scanblock.Answer]]] = collections.deque()
+
+    def taken() -> scanblock.Screened:
+        nonlocal first
+        index, future = pending.popleft()
+        text, errors, good = future.result()
+        if text is not None:  # not written by its worker: the blocks before it were not yet
+            scanblock.write_turn(index, text)
+        numbered = [(first - 1 + number, reason) for number, reason in errors]
+        first += good + len(errors)
+        return b"", numbered, good
+
+    for index, part in enumerate(_parts(handle, str(source))):
+        advance(part.size)
+        pending.append((index, pool.submit(scanblock.screen_part, 1, part, base, limit, index)))
+        if len(pending) >= workers * AHEAD:
+            yield taken()
     while pending:
-        yield pending.popleft().result()
+        yield taken()
 
 
-def _pool(workers: int, stack: contextlib.ExitStack) -> ProcessPoolExecutor | None:
+def _pool(workers: int, stack: contextlib.ExitStack, out: int) -> ProcessPoolExecutor | None:
     """``workers`` processes forked now, while this process runs one thread: each inherits
-    the loaded screener and its tables (shared, copy on write) instead of loading its own."""
+    the loaded screener and its tables (shared, copy on write) instead of loading its own,
+    and writes its blocks' output to ``out`` (a file descriptor) in turn."""
     if workers == 1:
         return None
     import multiprocessing  # noqa: PLC0415  (only with workers: a single scan starts faster)
     from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
 
     context = multiprocessing.get_context("fork")
+    scanblock.write_in_turn(out, context)
     pool = stack.enter_context(ProcessPoolExecutor(workers, mp_context=context))
     pool.submit(int).result()  # a fork pool starts all its processes on the first job
     return pool
@@ -143,19 +180,14 @@ def scan(
         output.open("wb") as out,
         contextlib.ExitStack() as stack,
     ):
-        pool = _pool(workers, stack)
+        pool = _pool(workers, stack, out.fileno())
         advance = _progress(input_file.stat().st_size, stack)  # after the workers are forked
-
-        def read() -> Iterator[bytes]:
-            for data in _blocks(handle):
-                advance(len(data))
-                yield data
-
-        results = _screened(read(), source, settings.screening_max_findings, pool, workers)
-        for text, errors, good in results:
+        limit = settings.screening_max_findings
+        for text, errors, good in _screened(handle, source, limit, pool, workers, advance):
             out.write(text)
-            for reason in errors:
-                stderr.print(f"[yellow]skipped[/] {reason}", highlight=False, markup=True)
+            for number, reason in errors:
+                shown = f"[yellow]skipped[/] line {number}: {reason}"
+                stderr.print(shown, highlight=False, markup=True)
             total, bad = total + good, bad + len(errors)
     stderr.print(f"screened {total} item(s); {bad} bad line(s) skipped", highlight=False)
 

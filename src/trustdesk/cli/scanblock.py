@@ -35,7 +35,7 @@ def use(screener: Screener) -> None:
     _screener = screener
 
 
-def _text_of(number: int, item: dict[str, Any], base: Path) -> str | Exception | None:
+def _text_of(item: dict[str, Any], base: Path) -> str | Exception | None:
     """The item's text: inline, or read from its ``path``; None when it has neither."""
     if isinstance(item.get("text"), str):
         return str(item["text"])
@@ -44,11 +44,11 @@ def _text_of(number: int, item: dict[str, Any], base: Path) -> str | Exception |
     path: Path = (base / str(item["path"])).resolve()
     try:
         if path.stat().st_size > MAX_FILE_TEXT:
-            return ValueError(f"line {number}: {item['path']} is over {MAX_FILE_TEXT} bytes")
+            return ValueError(f"{item['path']} is over {MAX_FILE_TEXT} bytes")
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.__class__.__name__
-        return ValueError(f"line {number}: cannot read {item['path']} as UTF-8 text ({reason})")
+        return ValueError(f"cannot read {item['path']} as UTF-8 text ({reason})")
 
 
 def _id_problem(content_id: object) -> str | None:
@@ -69,20 +69,21 @@ def _encodable(text: str) -> bool:
     return True
 
 
-def _checked(number: int, line: bytes, base: Path) -> tuple[Any, str] | str:
-    """:func:`parse` of an unusual line: anything ``json`` accepts, every check."""
+def _checked(line: bytes, base: Path) -> tuple[Any, str] | str:
+    """The id and text of an unusual line (anything ``json`` accepts, every check), or why
+    it is skipped."""
     try:
         item = json.loads(line)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        return f"line {number}: not JSON ({exc.__class__.__name__})"
+        return f"not JSON ({exc.__class__.__name__})"
     if not isinstance(item, dict) or "id" not in item:
-        return f"line {number}: expected an object with an id"
+        return "expected an object with an id"
     content_id = item["id"]
     if problem := _id_problem(content_id):
-        return f"line {number}: {problem}"
-    found = _text_of(number, item, base)
+        return problem
+    found = _text_of(item, base)
     if found is None:
-        return f"line {number}: expected a string 'text' (or 'path')"
+        return "expected a string 'text' (or 'path')"
     if isinstance(found, Exception):
         return str(found)
     return content_id, found
@@ -152,7 +153,7 @@ class _Lines:
 
 def _parsed(
     numbered: Iterable[tuple[int, bytes]], base: Path
-) -> tuple[list[tuple[int, Any, str]], list[str]]:
+) -> tuple[list[tuple[int, Any, str]], list[tuple[int, str]]]:
     """The line number, id and text of each usable line, and why each other one is not.
 
     The usual line (an object with a string or integer id and a string text) is taken from
@@ -161,7 +162,7 @@ def _parsed(
     ``json`` accepts, such as NaN) and every check, so both give what ``json`` alone gave.
     """
     good: list[tuple[int, Any, str]] = []
-    errors: list[str] = []
+    errors: list[tuple[int, str]] = []
     loads, refused = orjson.loads, orjson.JSONDecodeError
     for number, line in numbered:
         if len(line) > MAX_LINE:  # a line over the limit is refused unread
@@ -177,9 +178,9 @@ def _parsed(
             ):
                 good.append((number, content_id, text))
                 continue
-        checked = _checked(number, line, base)
+        checked = _checked(line, base)
         if isinstance(checked, str):
-            errors.append(checked)
+            errors.append((number, checked))
         else:
             good.append((number, *checked))
     return good, errors
@@ -187,7 +188,7 @@ def _parsed(
 
 def _others(
     numbered: Iterable[tuple[int, bytes]], base: str, limit: int
-) -> tuple[list[tuple[int, bytes]], list[str]]:
+) -> tuple[list[tuple[int, bytes]], list[tuple[int, str]]]:
     """(line number, output line) of each usable line, the Python way, and the errors."""
     assert _screener is not None
     good, errors = _parsed(numbered, Path(base))
@@ -220,8 +221,52 @@ class Part(NamedTuple):
 _opened: dict[str, int] = {}  # input file -> its descriptor, in a worker process
 
 
-def screen_part(first: int, part: Part, base: str, limit: int) -> tuple[bytes, list[str], int]:
-    """:func:`screen_block` of a block read here, from the input file."""
+Screened = tuple[bytes, list[tuple[int, str]], int]  # output, (line, why) skipped, good lines
+Answer = tuple[bytes | None, list[tuple[int, str]], int]  # a worker's: None, output written
+
+
+class _Turns(NamedTuple):
+    """Blocks' output written to one file in input order, by whichever process has it when
+    its turn comes: how many blocks are written (shared memory), and a lock on that."""
+
+    fd: int
+    written: Any  # multiprocessing's Value("q")
+    lock: Any  # multiprocessing's Lock
+
+
+_turns: _Turns | None = None  # set before a pool is forked; its workers inherit it
+
+
+def write_in_turn(fd: int, context: Any) -> None:
+    """Have the workers forked after this write their blocks' output themselves to ``fd``
+    when the blocks before are written (``context``: multiprocessing's fork context), rather
+    than send it back through a pipe for this process to write (:func:`write_turn`)."""
+    global _turns  # noqa: PLW0603  (inherited by the workers forked next)
+    _turns = _Turns(fd, context.Value("q", 0, lock=False), context.Lock())
+
+
+def write_turn(index: int, text: bytes, *, waited: bool = True) -> bool:
+    """Write block ``index``'s output if every block before it is written, and say whether
+    it was. ``waited``: the caller knows they are (the parent, taking answers in order)."""
+    assert _turns is not None
+    with _turns.lock:
+        if _turns.written.value != index:
+            if waited:
+                msg = f"block {index} written out of turn"
+                raise RuntimeError(msg)
+            return False
+        view = memoryview(text)
+        while view:
+            view = view[os.write(_turns.fd, view) :]
+        _turns.written.value = index + 1
+    return True
+
+
+def screen_part(first: int, part: Part, base: str, limit: int, index: int = -1) -> Answer:
+    """:func:`screen_block` of a block read here, from the input file. Block ``index`` (from
+    0, in input order; see :func:`write_in_turn`) is written here when the blocks before it
+    are (its output answered as None), never waiting: otherwise it is answered, for the
+    parent to write in its turn."""
     handle = _opened.get(part.path)
     if handle is None:
         handle = _opened[part.path] = os.open(part.path, os.O_RDONLY)
@@ -230,12 +275,16 @@ def screen_part(first: int, part: Part, base: str, limit: int) -> tuple[bytes, l
         pieces.append(piece)
         offset, left = offset + len(piece), left - len(piece)
     data = pieces[0] if len(pieces) == 1 else b"".join(pieces)
-    return screen_block(first, data, base, limit)
+    text, errors, good = screen_block(first, data, base, limit)
+    if index >= 0 and write_turn(index, text, waited=False):
+        return None, errors, good
+    return text, errors, good
 
 
-def screen_block(first: int, data: bytes, base: str, limit: int) -> tuple[bytes, list[str], int]:
-    """Screen the lines of ``data`` (the first is line ``first`` of the input): the output
-    lines (joined), the reasons bad lines were skipped (in order), and how many were good.
+def screen_block(first: int, data: bytes, base: str, limit: int, size: int = -1) -> Screened:
+    """Screen the lines of ``data[:size]`` (all of it by default; the first is line ``first``
+    of the input): the output lines (joined), the lines skipped (their numbers and why, in
+    order), and how many were good.
 
     The usual line never becomes a Python object: the compiled normalizer parses it and
     writes its text into the batch (``Normalizer.json_lines``), the engine scans the batch
@@ -243,9 +292,11 @@ def screen_block(first: int, data: bytes, base: str, limit: int) -> tuple[bytes,
     (``_cfold.render``). A line with a hit has its text decoded; any other line takes the
     Python path (:func:`_others`), which gives the same answers."""
     assert _screener is not None
-    parsed = _screener.normalizer.json_lines(data, MAX_LINE)
+    size = len(data) if size < 0 else size
+    block = data if size == len(data) else memoryview(data)[:size]  # not copied
+    parsed = _screener.normalizer.json_lines(block, MAX_LINE)
     if parsed is None:  # no compiled normalizer: every line the Python way
-        lines = data.split(b"\n")
+        lines = data[:size].split(b"\n")
         if lines and not lines[-1]:
             lines.pop()  # the block ends with a newline
         done, errors = _others(enumerate(lines, start=first), base, limit)
@@ -256,11 +307,7 @@ def screen_block(first: int, data: bytes, base: str, limit: int) -> tuple[bytes,
         normalized, memoryview(offsets).cast("q"), _Texts(data, spans), limit
     )
     plain, tail = _screener.allowed, _Lines().tail
-    hits = [
-        (k, b'{"id": ' + data[spans[5 * k + 1] : spans[5 * k + 2]] + tail(s).encode())
-        for k, s in enumerate(screenings)
-        if s is not plain
-    ]
+    hits = [(k, tail(s).encode()) for k, s in enumerate(screenings) if s is not plain]
     at = memoryview(odd).cast("q")
     numbered = [(first + at[i], data[at[i + 1] : at[i + 2]]) for i in range(0, len(at), 3)]
     others, errors = _others(numbered, base, limit) if numbered else ([], [])

@@ -1506,10 +1506,10 @@ done:
 }
 
 /* render(block, items, tail, hits, others) -> bytes: the output lines of a block, in input
- * order. Item k of ``items`` (json_lines()'s) is written as its entry in ``hits`` (a list of
- * (k, line) sorted by k) when it has one, else as '{"id": ' + its id token + ``tail``; the
- * lines of ``others`` ((line index, line) sorted by index) go in among them by line index.
- * Every line gets a '\n'. */
+ * order. Item k of ``items`` (json_lines()'s) is written as '{"id": ' + its id token + its
+ * own tail, the one in ``hits`` (a list of (k, tail) sorted by k) when it has one, else
+ * ``tail``; the lines of ``others`` ((line index, line) sorted by index) go in among them by
+ * line index. Every line gets a '\n'. */
 static int put_line(Bytes *b, const char *parts[], const Py_ssize_t sizes[], int count) {
     Py_ssize_t total = 1;
     for (int i = 0; i < count; i++) {
@@ -1539,7 +1539,10 @@ static int64_t pair_at(PyObject *list, Py_ssize_t at, PyObject **line) {
     }
     *line = PyTuple_GET_ITEM(pair, 1);
     int64_t index = PyLong_AsLongLong(PyTuple_GET_ITEM(pair, 0));
-    return index == -1 && PyErr_Occurred() ? -2 : index;
+    if (index < 0 && !PyErr_Occurred()) { /* -1 and -2 say "past the end" and "failed" */
+        PyErr_SetString(PyExc_ValueError, "render() takes indexes from 0");
+    }
+    return index < 0 ? -2 : index;
 }
 
 static PyObject *render(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
@@ -1590,15 +1593,6 @@ static PyObject *render(PyObject *module, PyObject *const *args, Py_ssize_t narg
         if (k == count || other == -2) {
             break;
         }
-        if (hit == k) {
-            const char *parts[] = {PyBytes_AS_STRING(hit_line)};
-            Py_ssize_t sizes[] = {PyBytes_GET_SIZE(hit_line)};
-            if (put_line(&b, parts, sizes, 1) < 0) {
-                goto failed;
-            }
-            hit = pair_at(hits, ++hit_at, &hit_line);
-            continue;
-        }
         int64_t id_start = items[5 * k + 1], id_end = items[5 * k + 2];
         if (id_start < 0 || id_end < id_start || id_end > block_size) {
             PyErr_SetString(PyExc_ValueError, "render(): an id beyond the block");
@@ -1606,6 +1600,11 @@ static PyObject *render(PyObject *module, PyObject *const *args, Py_ssize_t narg
         }
         const char *parts[] = {"{\"id\": ", block + id_start, tail};
         Py_ssize_t sizes[] = {7, (Py_ssize_t)(id_end - id_start), tail_size};
+        if (hit == k) {
+            parts[2] = PyBytes_AS_STRING(hit_line);
+            sizes[2] = PyBytes_GET_SIZE(hit_line);
+            hit = pair_at(hits, ++hit_at, &hit_line);
+        }
         if (put_line(&b, parts, sizes, 3) < 0) {
             goto failed;
         }

@@ -107,6 +107,7 @@ from trustdesk.screening.normtables import (
 Located = tuple[int, int, int, int, int]
 """A hit in the original text: ``(start, end, term index, normalized start, normalized end)``."""
 _U32 = np.dtype("<u4")
+Block = bytes | memoryview  # JSON Lines for json_lines (a view: part of a read, not copied)
 SEPARATOR = b"\xff"  # ends each text in a batch: UTF-8 never holds it, so no term crosses it
 _BATCH_CHARS = 1 << 20  # normalize_many folds at most about this many characters at once
 _VECTOR_BYTES = 2048  # from this length on, the CJK rule runs in numpy (measured crossover)
@@ -307,7 +308,7 @@ class _Folder(Protocol):
         self, texts: Sequence[str], start: int, budget: int, /
     ) -> tuple[bytes, bytes, int]: ...
 
-    def json_lines(self, block: bytes, max_line: int, /) -> tuple[bytes, bytes, bytes, bytes]: ...
+    def json_lines(self, block: Block, max_line: int, /) -> tuple[bytes, bytes, bytes, bytes]: ...
 
     @property
     def locate(self) -> Locate: ...
@@ -415,7 +416,7 @@ class Normalizer:
             stop += 1
         return b"".join(pieces), starts, stop
 
-    def json_lines(self, block: bytes, max_line: int) -> tuple[bytes, bytes, bytes, bytes] | None:
+    def json_lines(self, block: Block, max_line: int) -> tuple[bytes, bytes, bytes, bytes] | None:
         """``_cfold.c``'s ``json_lines`` of ``block``; None without the compiled normalizer."""
         return None if self._folder is None else self._folder.json_lines(block, max_line)
 
