@@ -118,17 +118,22 @@ def _vet_in_background(desk: Desk) -> None:
         vetting.start()
 
 
-async def _deliver(app: FastAPI) -> None:
-    """Deliver webhooks until cancelled (the job of the lease :data:`DELIVERY_LEASE`)."""
-    desk = desk_of(app)
+def delivery_worker(desk: Desk) -> dispatch.DeliveryWorker:
+    """The webhook worker, not started. (Its courier loads the system's certificates: tens
+    of milliseconds of CPU, which :func:`_deliver` keeps off the event loop.)"""
     settings = desk.settings
-    worker = dispatch.DeliveryWorker(
+    return dispatch.DeliveryWorker(
         desk.database,
         desk.vault.keyring,
         courier_for(settings, desk.webhook_guard),
         delivery_policy(settings),
         settings.delivery_interval_seconds,
     )
+
+
+async def _deliver(app: FastAPI) -> None:
+    """Deliver webhooks until cancelled (the job of the lease :data:`DELIVERY_LEASE`)."""
+    worker = await run_in_threadpool(delivery_worker, desk_of(app))
     await run_in_threadpool(worker.start)
     try:
         await asyncio.Event().wait()
