@@ -26,7 +26,7 @@ from trustdesk.console import site as console
 from trustdesk.db.engine import Database
 from trustdesk.db.leased import Job, run_under_lease
 from trustdesk.errors import TrustdeskError
-from trustdesk.http import callers, deps, pauses, problems
+from trustdesk.http import behind, callers, deps, pauses, problems
 from trustdesk.http.deps import SessionDep
 from trustdesk.http.limits import BodySizeLimit
 from trustdesk.http.nul import refuse_nul
@@ -118,17 +118,22 @@ def _vet_in_background(desk: Desk) -> None:
         vetting.start()
 
 
-async def _deliver(app: FastAPI) -> None:
-    """Deliver webhooks until cancelled (the job of the lease :data:`DELIVERY_LEASE`)."""
-    desk = desk_of(app)
+def delivery_worker(desk: Desk) -> dispatch.DeliveryWorker:
+    """The webhook worker, not started. (Its courier loads the system's certificates: tens
+    of milliseconds of CPU, which :func:`_deliver` keeps off the event loop.)"""
     settings = desk.settings
-    worker = dispatch.DeliveryWorker(
+    return dispatch.DeliveryWorker(
         desk.database,
         desk.vault.keyring,
         courier_for(settings, desk.webhook_guard),
         delivery_policy(settings),
         settings.delivery_interval_seconds,
     )
+
+
+async def _deliver(app: FastAPI) -> None:
+    """Deliver webhooks until cancelled (the job of the lease :data:`DELIVERY_LEASE`)."""
+    worker = await run_in_threadpool(delivery_worker, desk_of(app))
     await run_in_threadpool(worker.start)
     try:
         await asyncio.Event().wait()
@@ -136,6 +141,7 @@ async def _deliver(app: FastAPI) -> None:
         await run_in_threadpool(worker.stop)
 
 
+SETTLE_REFRESHES_SECONDS = 5.0  # how long shutdown waits for refreshes behind requests
 CHECKPOINT_LEASE = "checkpoints"
 DELIVERY_LEASE = "webhook-delivery"
 OUTBOX_LEASE = "screening-outbox"  # finds follow-ups other processes or a crash left
@@ -187,6 +193,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     _vet_in_background(desk)
     # Loaded: what is alive now lives as long as the process; the collector leaves it be.
     settled = pauses.settle() if app.state.settle_gc else None
+    if app.state.settle_gc:  # a server: what the door remembers is refreshed behind requests
+        behind.start()
     ttl = desk.settings.lease_ttl_seconds
     tasks = [
         *(
@@ -202,6 +210,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if app.state.settle_gc:  # the refreshes in flight end before the database closes
+            await run_in_threadpool(behind.stop, SETTLE_REFRESHES_SECONDS)
         if desk.screening_tally is not None:  # what the last interval counted
             await run_in_threadpool(desk.screening_tally.flush_to, desk.database)
         if settled is not None:
@@ -250,7 +260,8 @@ def create_app(
     """Build the application; ``database`` overrides the one named by the settings (tests),
     and ``adjust`` may give the wiring parts of its own (tests, with ``dataclasses.replace``:
     a clock, a guard with a resolver, a looser limiter). ``settle_gc``: a server process,
-    whose collector is settled once it has loaded (:mod:`trustdesk.http.pauses`)."""
+    whose collector is settled once it has loaded (:mod:`trustdesk.http.pauses`) and whose
+    door refreshes what it remembers behind requests (:mod:`trustdesk.http.behind`)."""
     settings.require_secrets()
     app = FastAPI(
         title="trustdesk",

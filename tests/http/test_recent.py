@@ -41,3 +41,16 @@ def test_a_forgotten_answer_is_gone_and_the_size_is_bounded() -> None:
     recent.put(4, True)  # past the size: forgotten all at once
     assert len(recent) == 1
     assert recent.get(4) is True
+
+
+def test_the_caller_told_to_refresh_still_gets_the_answer() -> None:
+    clock = Clock()
+    recent: Recent[str, int] = Recent(ttl=1.0, clock=clock)
+    recent.put("key", 1)
+    assert recent.look("key") == (1, False)
+    clock.now = 0.6
+    assert recent.look("key") == (1, True)  # this caller refreshes, behind its request ...
+    assert [recent.look("key") for _ in range(3)] == [(1, False)] * 3  # ... only this one
+    clock.now = 1.0
+    assert recent.look("key") == (None, False)  # not refreshed: gone at its second
+    assert recent.look("other") == (None, False)

@@ -5,7 +5,9 @@ second, so a revoked key or a withdrawn verification is refused within that seco
 from __future__ import annotations
 
 import inspect
+import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -14,13 +16,15 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 
-from trustdesk.app import desk_of
+from trustdesk.app import create_app, desk_of
 from trustdesk.auth import service as auth
 from trustdesk.callers import ServiceCaller, UserCaller
 from trustdesk.db.engine import Database
+from trustdesk.http import behind
 from trustdesk.http.recent import TTL_SECONDS, Recent
 from trustdesk.permissions import Role
 from trustdesk.screening import service as screening
+from trustdesk.settings import Settings
 
 from support import ServiceFactory, assert_problem, bearer, token_for
 
@@ -165,6 +169,79 @@ def test_a_revoked_key_is_refused_within_a_second(
     assert screen(client, key).status_code == 200  # remembered: at most a second more
     clock.advance(TTL_SECONDS * 3 / 4)
     assert_problem(screen(client, key), 401, "invalid_credentials")
+
+
+def _is_read(statement: object) -> bool:
+    return str(statement).lstrip().upper().startswith("SELECT")
+
+
+@pytest.fixture
+def served(
+    settings: Settings, database: Database, desk_parts: dict[str, Any], clock: Clock, key: str
+) -> Iterator[TestClient]:
+    """The door as a server runs it: refreshing behind requests, and counting clean verdicts
+    in memory (so that a clean screen uses no connection: the test's one is shared)."""
+    counted = settings.model_copy(update={"screening_counts_flush_seconds": 60.0})
+    app = create_app(counted, database, adjust=lambda desk: replace(desk, **desk_parts))
+    desk_of(app).screeners.clock = clock
+    behind.start()
+    try:
+        with TestClient(app, raise_server_exceptions=False) as served_client:
+            yield served_client
+    finally:
+        assert behind.stop(timeout=60)
+
+
+def test_what_the_door_remembers_is_refreshed_behind_the_request_that_finds_it_aging(
+    served: TestClient, key: str, database: Database, clock: Clock, statements: list[str]
+) -> None:
+    """Past half its second, the key's service, the subject's gate and the service's rule
+    set are read again on a thread of their own: the request that found them aging answers
+    from memory like every other (waiting for the reads, it waited for the interpreter lock
+    against a busy event loop at each step: the clean door's tail)."""
+    client = served
+    assert screen(client, key).json()["verdict"] == "allow"  # the door learns them
+    answered = threading.Event()
+    reads_after_the_answer: list[bool] = []
+
+    def hold(*args: Any) -> None:
+        if _is_read(args[2]):  # (bounded: the old door asked inside the request, and hung)
+            reads_after_the_answer.append(answered.wait(timeout=5))
+
+    event.listen(database.engine, "before_cursor_execute", hold)
+    try:
+        clock.advance(TTL_SECONDS * 0.6)
+        aging = screen(client, key)
+        answered.set()
+        assert behind.settle(timeout=60)
+    finally:
+        event.remove(database.engine, "before_cursor_execute", hold)
+    assert aging.json()["verdict"] == "allow"
+    assert len(reads_after_the_answer) >= 3  # key, gate, active rule set
+    assert all(reads_after_the_answer), reads_after_the_answer
+    statements.clear()
+    clock.advance(TTL_SECONDS * 0.45)  # over a second since they were learnt: refreshed
+    assert screen(client, key).json()["verdict"] == "allow"
+    assert not [s for s in statements if _is_read(s)]
+
+
+def test_a_key_revoked_is_forgotten_by_the_refresh_behind_a_request(
+    served: TestClient, key: str, database: Database, clock: Clock
+) -> None:
+    client = served
+    assert screen(client, key).status_code == 200
+    with database.session() as session:
+        admin = auth.authenticate(session, token_for(database, "door.admin", Role.ADMIN))
+        assert isinstance(admin, UserCaller)
+        caller = auth.authenticate(session, key)
+        assert isinstance(caller, ServiceCaller)
+        [live] = auth.list_api_keys(session, caller.service_id)
+        auth.revoke_api_key(session, admin, live.service_id, live.id)
+        session.commit()
+    clock.advance(TTL_SECONDS * 0.6)
+    assert screen(client, key).status_code == 200  # answered from memory, checked behind
+    assert behind.settle(timeout=60)
+    assert_problem(screen(client, key), 401, "invalid_credentials")  # before its second
 
 
 def test_a_withdrawn_verification_closes_the_gate_within_a_second(

@@ -8,11 +8,14 @@ roles' permissions.
 
 The dependencies are coroutines: a service's key found in the desk's ``known_keys`` (for a
 second, see :mod:`trustdesk.http.recent`) costs no thread and no query; any other
-credential is checked on a worker thread with a session of its own.
+credential is checked on a worker thread with a session of its own. A remembered key is
+checked again behind the request that finds it past half its life (:mod:`.behind`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any, Protocol
@@ -26,7 +29,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from trustdesk.callers import Authenticator, Caller, ServiceCaller, UserCaller
 from trustdesk.db.engine import Database
 from trustdesk.errors import PermissionDenied, TrustdeskError, Unauthenticated
-from trustdesk.http import problems
+from trustdesk.http import behind, problems
 from trustdesk.http.deps import desk_in
 from trustdesk.http.recent import Recent
 from trustdesk.permissions import Permission
@@ -65,21 +68,36 @@ def remembered(desk: CallersDesk, token: str) -> ServiceCaller | None:
     return desk.known_keys.get(_digest(token))
 
 
-async def authenticated(desk: CallersDesk, token: str) -> Caller:
-    """The caller ``token`` belongs to: remembered, or asked on a worker thread (a service
-    is then remembered; a user never is, so a role taken away counts at once)."""
-    digest = _digest(token)
-    caller = desk.known_keys.get(digest)
-    if caller is not None:
-        return caller
+def _asked(desk: CallersDesk, token: str, digest: bytes) -> Caller:
+    """The caller ``token`` belongs to, asked (a service then remembered, a refused key
+    forgotten: no other request takes it from memory)."""
     try:
-        found = await run_in_threadpool(_authenticate, desk, token)
+        found = _authenticate(desk, token)
     except TrustdeskError:
-        desk.known_keys.forget(digest)  # revoked: no other request takes it from memory
+        desk.known_keys.forget(digest)
         raise
     if isinstance(found, ServiceCaller):
         desk.known_keys.put(digest, found)
     return found
+
+
+def _refreshed(desk: CallersDesk, token: str, digest: bytes) -> None:
+    """:func:`_asked` behind a request: a key refused since is forgotten, not an error."""
+    with contextlib.suppress(TrustdeskError):
+        _asked(desk, token, digest)
+
+
+async def authenticated(desk: CallersDesk, token: str) -> Caller:
+    """The caller ``token`` belongs to: remembered (refreshed behind this request once past
+    half its life), or asked on a worker thread (a service is then remembered; a user never
+    is, so a role taken away counts at once)."""
+    digest = _digest(token)
+    caller, refresh = desk.known_keys.look(digest)
+    if caller is not None and (
+        not refresh or behind.refresh(functools.partial(_refreshed, desk, token, digest))
+    ):
+        return caller
+    return await run_in_threadpool(_asked, desk, token, digest)
 
 
 async def any_caller(

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from trustdesk.callers import ServiceCaller
 from trustdesk.db.engine import Database
+from trustdesk.http import behind
 from trustdesk.http.callers import CallerDep
 from trustdesk.http.deps import SessionDep, desk_in, get_desk
 from trustdesk.http.problems import PROBLEM_RESPONSES, RATE_LIMITED_RESPONSES
@@ -144,8 +145,13 @@ async def screen(
     desk: ScreeningDesk = desk_in(request)
     item = service.ContentIn.of(body.content.id, body.content.text, body.subject, body.content.kind)
     call = screen_use_case.ScreenCall(caller.service_id, item, body.context)
-    ready = door.in_memory(desk.known_gates, desk.screeners, caller.service_id, item.subject)
-    if ready is None:
+    ready, refresh = door.remembered(
+        desk.known_gates, desk.screeners, caller.service_id, item.subject
+    )
+    if ready is None or (  # (a remembered answer due for a refresh: refreshed behind this)
+        refresh
+        and not behind.refresh(functools.partial(_ready, desk, caller.service_id, item.subject))
+    ):
         ready = await run_in_threadpool(_ready, desk, caller.service_id, item.subject)
     judge = functools.partial(
         screen_use_case.judge,

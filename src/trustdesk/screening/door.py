@@ -32,14 +32,19 @@ class Ready:
     screener: Screener | None
 
 
-def in_memory(
+def remembered(
     gates: GateMemory, screeners: ScreenerRegistry, service_id: uuid.UUID, subject: str | None
-) -> Ready | None:
-    """:class:`Ready` without the database, or None if either answer needs it."""
-    if not gates.get((service_id, subject)):
-        return None
-    known, screener = screeners.in_memory(service_id)
-    return Ready(True, screener) if known else None
+) -> tuple[Ready | None, bool]:
+    """:class:`Ready` without the database (None if either answer needs it), and whether
+    this caller is to refresh what it remembers (:func:`ready`, behind its request: the
+    answer is good meanwhile, see :mod:`trustdesk.http.behind`)."""
+    allowed, gate_due = gates.look((service_id, subject))
+    if not allowed:
+        return None, False
+    known, screener, screener_due = screeners.remembered(service_id)
+    if not known:
+        return None, False
+    return Ready(True, screener), gate_due or screener_due
 
 
 def allowed(
@@ -80,7 +85,7 @@ def ready(
     gate: PublishGate,
     screeners: ScreenerRegistry,
 ) -> Ready:
-    """:class:`Ready` from the database (what :func:`in_memory` could not answer, or was
+    """:class:`Ready` from the database (what :func:`remembered` could not answer, or was
     told to refresh)."""
     if not asked(session, gates, gate, service_id, subject):
         return Ready(False, None)

@@ -186,20 +186,27 @@ class ScreenerRegistry:
     def in_memory(self, service_id: uuid.UUID) -> tuple[bool, Screener | None]:
         """``(True, screener)`` when :meth:`for_service` would answer without the database
         (the service's active version read less than a second ago, its screener held;
-        None: no active rule set); ``(False, None)`` when it would need it."""
+        None: no active rule set); ``(False, None)`` when it would need it, or (once past
+        half a second) when this caller is to read the active version again."""
+        known, screener, refresh = self.remembered(service_id)
+        return (False, None) if refresh else (known, screener)
+
+    def remembered(self, service_id: uuid.UUID) -> tuple[bool, Screener | None, bool]:
+        """:meth:`in_memory`'s answer, and whether this caller is to refresh it (through
+        :meth:`for_service`): True once past half its life, for the first caller to look,
+        who may still use the screener while the refresh runs behind it."""
         seen = self._active.get(service_id)
         age = self.clock() - seen[0] if seen is not None else ACTIVE_TTL_SECONDS
         if seen is None or age > ACTIVE_TTL_SECONDS:
-            return False, None
-        if age > ACTIVE_TTL_SECONDS / 2 and service_id not in self._refreshing:
-            # refreshed ahead by this caller (through for_service) while others use it
+            return False, None, False
+        refresh = age > ACTIVE_TTL_SECONDS / 2 and service_id not in self._refreshing
+        if refresh:  # read again by this caller (through for_service) while others use it
             self._refreshing.add(service_id)
-            return False, None
         if seen[1] is None:
-            return True, None
+            return True, None, refresh
         with self._lock:
             found = self._screeners.get(seen[1])
-        return found is not None, found
+        return found is not None, found, refresh and found is not None
 
     def forget_active(self, service_id: uuid.UUID) -> None:
         self._active.pop(service_id, None)
