@@ -46,6 +46,7 @@ from trustdesk.records.note import NoteSigner
 from trustdesk.screening.compiler import CompileLimits, Compiler
 from trustdesk.screening.door import GateMemory
 from trustdesk.screening.driver import OutboxDriver
+from trustdesk.screening.keeper import Keeper
 from trustdesk.screening.runtime import CompiledCache, ScreenerRegistry
 from trustdesk.screening.sources import Limits
 from trustdesk.screening.tally import Tally
@@ -111,6 +112,7 @@ class Desk:
     # (None: written at once) and the follow-ups of stored ones, told to its listener.
     screening_tally: Tally | None = field(init=False, repr=False, compare=False)
     screening_outbox: OutboxDriver = field(init=False, repr=False, compare=False)
+    screening_keeper: Keeper = field(init=False, repr=False, compare=False)  # durable writes
 
     def __post_init__(self) -> None:
         settings = self.settings
@@ -122,6 +124,7 @@ class Desk:
         )
         object.__setattr__(self, "screening_tally", tally)
         object.__setattr__(self, "screening_outbox", outbox)
+        object.__setattr__(self, "screening_keeper", Keeper(self.database, tally))
 
     @property
     def vault(self) -> Vault:

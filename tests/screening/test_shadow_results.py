@@ -9,10 +9,10 @@ from fastapi.testclient import TestClient
 
 from trustdesk.db.base import utcnow
 from trustdesk.db.engine import Database
-from trustdesk.screening import service as screening
 from trustdesk.screening.engine import Verdict
 from trustdesk.screening.rules import Action, Mode
-from trustdesk.screening.service import Excerpt, ShadowResult, stored_items
+from trustdesk.screening.service import stored_items
+from trustdesk.screening.shadow import Excerpt, ShadowResult, shadow_results
 
 from support import ServiceFactory, bearer
 
@@ -83,7 +83,7 @@ def test_shadow_rules_report_what_they_would_have_done(
     screen(client, other.api_key, "o-1", "free money")
 
     with database.session() as session:
-        results = screening.shadow_results(session, created.service.id)
+        results = shadow_results(session, created.service.id)
     assert [r.rule for r in results] == ["money-trial", "lucky-trial", "wechat-trial"]
     money, lucky, wechat = results
     assert (money.category, money.action, money.items, money.stricter) == (
@@ -107,12 +107,12 @@ def test_shadow_rules_report_what_they_would_have_done(
     assert type(money.action) is Action and type(money.samples[0].verdict) is Verdict
 
     with database.session() as session:
-        assert screening.shadow_results(session, created.service.id, limit=1) == [money]
-        later = screening.shadow_results(session, created.service.id, since=utcnow())
+        assert shadow_results(session, created.service.id, limit=1) == [money]
+        later = shadow_results(session, created.service.id, since=utcnow())
         assert later == []
         earlier = utcnow() - timedelta(hours=1)
-        assert screening.shadow_results(session, created.service.id, since=earlier) == results
-        others = screening.shadow_results(session, other.service.id)
+        assert shadow_results(session, created.service.id, since=earlier) == results
+        others = shadow_results(session, other.service.id)
     assert [(r.rule, r.items, [s.content_id for s in r.samples]) for r in others] == [
         ("money-trial", 1, ["o-1"])
     ]
@@ -130,7 +130,7 @@ def test_a_rule_made_live_stops_counting_as_shadow(
     blocked = screen(client, key, "m-2", "free money")
     assert blocked["verdict"] == "block"
     with database.session() as session:
-        results = by_rule(screening.shadow_results(session, created.service.id))
+        results = by_rule(shadow_results(session, created.service.id))
     assert results["money-trial"].items == 1
     assert results["money-trial"].ruleset == trial
     assert [s.content_id for s in results["money-trial"].samples] == ["m-1"]
@@ -146,7 +146,7 @@ def test_samples_are_the_newest_few_and_excerpts_are_cut(
     for n in range(7):
         screen(client, key, f"m-{n}", f"{padding} free money {n} {padding}")
     with database.session() as session:
-        (money,) = screening.shadow_results(session, created.service.id, samples=5)
+        (money,) = shadow_results(session, created.service.id, samples=5)
     assert money.items == 7
     assert [s.content_id for s in money.samples] == ["m-6", "m-5", "m-4", "m-3", "m-2"]
     excerpt = money.samples[0].excerpt
@@ -188,4 +188,4 @@ def test_a_service_without_shadow_hits_has_no_results(
     deploy(client, created.api_key, TRIAL)
     screen(client, created.api_key, "m-1", "casino")
     with database.session() as session:
-        assert screening.shadow_results(session, created.service.id) == []
+        assert shadow_results(session, created.service.id) == []

@@ -23,6 +23,7 @@ from trustdesk.screening import batch, door, items, service, uploads
 from trustdesk.screening import screen as screen_use_case
 from trustdesk.screening.driver import OutboxDriver
 from trustdesk.screening.engine import Verdict
+from trustdesk.screening.keeper import Keeper
 from trustdesk.screening.runtime import ScreenerRegistry, as_archive
 from trustdesk.screening.schemas import (
     DeploymentOut,
@@ -69,6 +70,10 @@ class ScreeningDesk(Protocol):
     @property
     def screening_outbox(self) -> OutboxDriver:
         """Follows up stored verdicts (log entry, case, decision) in batches."""
+
+    @property
+    def screening_keeper(self) -> Keeper:
+        """Stores the items to keep, the requests' items of a moment in one transaction."""
 
     def publish_gate(self, session: Session, service_id: uuid.UUID, subject: str | None) -> bool:
         """A :class:`service.PublishGate`."""
@@ -140,8 +145,9 @@ async def screen(
     body: ScreenRequest, request: Request, caller: CallerDep, background: BackgroundTasks
 ) -> ScreenResponse:
     # A clean item from a remembered key and subject is screened on the event loop: no
-    # thread, no query. Only an item to store goes to a worker thread, once. (The desk is
-    # read from the request, not asked as a dependency: FastAPI walks each one per call.)
+    # thread, no query. Only an item to store goes to a thread, in the keeper's group of
+    # the moment. (The desk is read from the request, not asked as a dependency: FastAPI
+    # walks each one per call.)
     desk: ScreeningDesk = desk_in(request)
     item = service.ContentIn.of(body.content.id, body.content.text, body.subject, body.content.kind)
     call = screen_use_case.ScreenCall(caller.service_id, item, body.context)
@@ -162,7 +168,7 @@ async def screen(
     )
     outcome = judge() if len(item.text) <= INLINE_CHARS else await run_in_threadpool(judge)
     if screen_use_case.must_store(outcome):
-        outcome = await run_in_threadpool(_keep, desk, call, outcome)
+        outcome = await desk.screening_keeper.keep(call, outcome)
         _follow_up(desk, background, [outcome.item_id])
     elif outcome.screening is not None:
         await _count(desk, caller.service_id, outcome.screening.verdict)
@@ -240,13 +246,6 @@ def _ready(desk: ScreeningDesk, service_id: uuid.UUID, subject: str | None) -> d
             gate=desk.publish_gate,
             screeners=desk.screeners,
         )
-
-
-def _keep(
-    desk: ScreeningDesk, call: screen_use_case.ScreenCall, outcome: screen_use_case.ScreenOutcome
-) -> screen_use_case.ScreenOutcome:
-    with desk.database.session() as session:
-        return screen_use_case.keep(session, call, outcome, tally=desk.screening_tally)
 
 
 async def _count(desk: ScreeningDesk, service_id: uuid.UUID, verdict: Verdict) -> None:

@@ -68,9 +68,17 @@ class OutboxDriver:
     def kick(self) -> None:
         """Something was stored: wake the loop (from any thread; nothing if none runs)."""
         loop, wake = self._loop, self._wake
-        if loop is not None and wake is not None:
-            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-                loop.call_soon_threadsafe(wake.set)
+        if loop is None or wake is None or wake.is_set():
+            return
+        try:
+            here = asyncio.get_running_loop() is loop
+        except RuntimeError:  # (a thread with no loop)
+            here = False
+        if here:  # on the loop itself (the door): no wake-up of the loop to ask for
+            wake.set()
+            return
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+            loop.call_soon_threadsafe(wake.set)
 
     def drain_now(self) -> int:
         """Drain until no full batch is left, here (a thread, a command); returns how many
@@ -203,7 +211,8 @@ class OutboxDriver:
             if remaining <= 0:
                 return False
             try:  # the next pass here, or a while (another process may follow it up)
-                await asyncio.wait_for(passed.wait(), min(remaining, self.poll_seconds))
+                async with asyncio.timeout(min(remaining, self.poll_seconds)):
+                    await passed.wait()
             except TimeoutError:
                 if self._draining:  # a pass is under way here: its end tells
                     continue

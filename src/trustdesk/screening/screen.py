@@ -112,8 +112,23 @@ def keep_many(
     tally: Tally | None,
 ) -> list[ScreenOutcome]:
     """:func:`keep` each, all in one transaction (a batch's stored items are durable
-    together, or none is)."""
+    together, or none is): the items to store in one :func:`service.store`, one INSERT per
+    table for all of them."""
     if not kept:
         return []
+    done: list[ScreenOutcome] = []
+    stored: list[service.Screened] = []
     with transaction(session):
-        return [keep(session, call, outcome, tally=tally) for call, outcome in kept]
+        for call, outcome in kept:
+            if outcome.screening is None or not must_store(outcome):
+                done.append(keep(session, call, outcome, tally=tally))
+                continue
+            item_id = uuid.uuid4()
+            screened = service.Screened(
+                call.service_id, item_id, call.item, outcome.screening, call.context
+            )
+            stored.append(screened)
+            done.append(replace(outcome, item_id=item_id))
+        if stored:
+            service.store(session, stored)
+    return done

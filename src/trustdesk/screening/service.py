@@ -13,11 +13,11 @@ import re
 import uuid
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import and_, case, distinct, func, or_, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from trustdesk.db.base import utcnow
@@ -43,9 +43,6 @@ from trustdesk.screening.tally import Tally, add_counts
 
 MAX_TEXT = 1_000_000
 MAX_ID = 200
-SHADOW_RULES = 50  # rules answered by shadow_results, most matches first
-SHADOW_SAMPLES = 5  # recent items shown per shadow rule
-EXCERPT_CHARS = 40  # characters kept on each side of a sample's match
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
@@ -292,42 +289,82 @@ def record(
     tally: Tally | None = None,
 ) -> uuid.UUID | None:
     """Count a verdict that stores nothing (see :func:`count`); store an item that matched
-    anything, with its findings and its follow-up, in one short transaction (no lock of the
-    log, no counter). Returns the stored item's id.
-
-    The item is durable when this returns, so the verdict may be answered (art. 7). Its
-    follow-up (its count, its log entry, and the listener: the case and the decision) is
-    done by :func:`trustdesk.screening.outbox.drain`, in batches; until then the item's
-    ``log_index`` is :data:`LOG_PENDING`.
-    """
+    anything with :func:`store`. Returns the stored item's id."""
     if screening.verdict is Verdict.ALLOW and not screening.findings:
         count(session, service_id, screening.verdict, tally=tally)
         return None
-    moment, item_id = utcnow(), uuid.uuid4()
-    row = ContentItem(
-        id=item_id,
-        service_id=service_id,
-        content_id=item.content_id,
-        subject=item.subject,
-        kind=item.kind,
-        text=item.text,
-        verdict=str(screening.verdict),
-        ruleset=screening.ruleset,
-        log_index=LOG_PENDING,
-        created_at=moment,
-        findings=[ContentFinding(**asdict(f)) for f in screening.findings],
-        findings_truncated=screening.truncated,
-        rule_counts=[asdict(c) for c in rule_counts_of(screening)],
-    )
-    follow_up = ScreeningFollowUp(
-        item_id=item_id, created_at=moment, context=dict(context or {}), attempts=0
-    )
+    return store(session, [Screened(service_id, uuid.uuid4(), item, screening, context or {})])[0]
+
+
+def store(session: Session, items: Sequence[Screened]) -> list[uuid.UUID]:
+    """Store matched items with their findings and follow-ups in one short transaction (no
+    lock of the log, no counter): one INSERT per table, the rows as they are (no unit of
+    work). Returns their ids.
+
+    The items are durable when this returns, so their verdicts may be answered (art. 7).
+    Their follow-up (count, log entry, and the listener: case and decision) is done by
+    :func:`trustdesk.screening.outbox.drain`, in batches; until then an item's ``log_index``
+    is :data:`LOG_PENDING`.
+    """
+    moment = utcnow()
+    rows: list[dict[str, Any]] = []
+    findings: list[dict[str, Any]] = []
+    follow_ups: list[dict[str, Any]] = []
+    for s in items:
+        item, screening, item_id = s.item, s.screening, s.item_id
+        rows.append(
+            {
+                "id": item_id,
+                "service_id": s.service_id,
+                "content_id": item.content_id,
+                "subject": item.subject,
+                "kind": item.kind,
+                "text": item.text,
+                "verdict": str(screening.verdict),
+                "ruleset": screening.ruleset,
+                "log_index": LOG_PENDING,
+                "created_at": moment,
+                "findings_truncated": screening.truncated,
+                "rule_counts": [_counted(c) for c in rule_counts_of(screening)],
+            }
+        )
+        findings.extend(
+            {
+                "id": uuid.uuid4(),
+                "item_id": item_id,
+                "rule": f.rule,
+                "category": f.category,
+                "action": f.action,
+                "mode": f.mode,
+                "start": f.start,
+                "end": f.end,
+            }
+            for f in screening.findings
+        )
+        follow_ups.append(
+            {"item_id": item_id, "created_at": moment, "context": dict(s.context), "attempts": 0}
+        )
     with transaction(session):
-        session.add_all([row, follow_up])
-    return item_id
+        connection = session.connection()
+        connection.execute(insert(ContentItem), rows)
+        if findings:
+            connection.execute(insert(ContentFinding), findings)
+        connection.execute(insert(ScreeningFollowUp), follow_ups)
+    return [s.item_id for s in items]
 
 
 LOG_PENDING = -1  # a stored item's log index until its follow-up appends its entry
+
+
+def _counted(c: RuleCount) -> dict[str, Any]:
+    """A rule count as stored (``rule_counts``; read back by :func:`_rule_count`)."""
+    return {
+        "rule": c.rule,
+        "category": c.category,
+        "action": c.action,
+        "mode": c.mode,
+        "matches": c.matches,
+    }
 
 
 def screening_of(row: ContentItem) -> Screening:
@@ -427,149 +464,3 @@ def _rule_count(stored: Mapping[str, Any]) -> RuleCount:
         Mode(stored["mode"]),
         stored["matches"],
     )
-
-
-@dataclass(frozen=True, slots=True)
-class Excerpt:
-    """A match with a little of the text around it; ``clipped_*``: text was cut there."""
-
-    before: str
-    match: str
-    after: str
-    clipped_start: bool
-    clipped_end: bool
-
-    @classmethod
-    def of(cls, text: str, start: int, end: int, context: int = EXCERPT_CHARS) -> Excerpt:
-        start, end = max(0, min(start, len(text))), max(0, min(end, len(text)))
-        end = max(start, end)
-        first, last = max(0, start - context), min(len(text), end + context)
-        return cls(text[first:start], text[start:end], text[end:last], first > 0, last < len(text))
-
-
-@dataclass(frozen=True, slots=True)
-class ShadowSample:
-    """A stored item a shadow rule matched: what the live rules decided, and the match."""
-
-    item_id: uuid.UUID
-    content_id: str
-    seen_at: datetime
-    verdict: Verdict
-    excerpt: Excerpt
-
-
-@dataclass(frozen=True, slots=True)
-class ShadowResult:
-    """What a rule in shadow mode would have done had it been live.
-
-    ``items``: stored items it matched; ``stricter``: those whose verdict it would have
-    made stricter (an allowed item held or blocked, a held one blocked); ``ruleset``: the
-    version of its latest match; ``samples``: its latest matches, newest first.
-    """
-
-    rule: str
-    category: str
-    action: Action
-    items: int
-    stricter: int
-    last_matched: datetime
-    ruleset: str
-    samples: tuple[ShadowSample, ...]
-
-
-def shadow_results(
-    session: Session,
-    service_id: uuid.UUID,
-    *,
-    since: datetime | None = None,
-    limit: int = SHADOW_RULES,
-    samples: int = SHADOW_SAMPLES,
-) -> list[ShadowResult]:
-    """Per shadow rule (id, category and action) of the service's stored items since
-    ``since``: how often and how lately it matched, most matched first."""
-    where = [
-        ContentItem.service_id == service_id,
-        ContentFinding.mode == Mode.SHADOW,
-        *([ContentItem.created_at >= since] if since is not None else []),
-    ]
-    stricter = or_(
-        and_(ContentFinding.action == Action.BLOCK, ContentItem.verdict != Verdict.BLOCK),
-        and_(ContentFinding.action == Action.HOLD, ContentItem.verdict == Verdict.ALLOW),
-    )
-    items = func.count(distinct(ContentItem.id))
-    rule = (ContentFinding.rule, ContentFinding.category, ContentFinding.action)
-    with read_transaction(session):
-        rows = session.execute(
-            select(
-                *rule,
-                items,
-                func.count(distinct(case((stricter, ContentItem.id)))),
-                func.max(ContentItem.created_at),
-            )
-            .join(ContentItem, ContentItem.id == ContentFinding.item_id)
-            .where(*where)
-            .group_by(*rule)
-            .order_by(items.desc(), ContentFinding.rule, ContentFinding.category)
-            .limit(limit)
-        ).all()
-        results = []
-        for rule_id, category, action, matched, made_stricter, last in rows:
-            recent = _shadow_samples(
-                session,
-                (*where, *(c == v for c, v in zip(rule, (rule_id, category, action), strict=True))),
-                samples,
-            )
-            results.append(
-                ShadowResult(
-                    rule_id,
-                    category,
-                    action,
-                    int(matched),
-                    int(made_stricter),
-                    last,
-                    recent[0][0] if recent else "",
-                    tuple(sample for _, sample in recent),
-                )
-            )
-        return results
-
-
-def _shadow_samples(
-    session: Session, where: Sequence[Any], limit: int
-) -> list[tuple[str, ShadowSample]]:
-    """The newest ``limit`` items matching ``where``, each with its rule-set version and its
-    first match of the rule."""
-    newest = session.scalars(
-        select(ContentItem.id)
-        .join(ContentFinding, ContentFinding.item_id == ContentItem.id)
-        .where(*where)
-        .group_by(ContentItem.id, ContentItem.log_index)
-        .order_by(ContentItem.log_index.desc())
-        .limit(limit)
-    ).all()
-    if not newest:
-        return []
-    rows = session.execute(
-        select(
-            ContentItem.id,
-            ContentItem.ruleset,
-            ContentItem.content_id,
-            ContentItem.created_at,
-            ContentItem.verdict,
-            ContentItem.text,
-            ContentFinding.start,
-            ContentFinding.end,
-        )
-        .join(ContentItem, ContentItem.id == ContentFinding.item_id)
-        .where(*where, ContentItem.id.in_(newest))
-        .order_by(ContentItem.log_index.desc(), ContentFinding.start)
-    ).all()
-    found: dict[uuid.UUID, tuple[str, ShadowSample]] = {}
-    for item_id, ruleset, content_id, created_at, verdict, text, start, end in rows:
-        if item_id not in found:
-            excerpt = Excerpt.of(text, start, end)
-            found[item_id] = (
-                ruleset,
-                ShadowSample(item_id, content_id, created_at, Verdict(verdict), excerpt),
-            )
-    return list(found.values())

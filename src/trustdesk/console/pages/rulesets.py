@@ -31,7 +31,7 @@ from trustdesk.http.problems import status_for
 from trustdesk.permissions import Permission
 from trustdesk.policy.service import PackRegistry
 from trustdesk.screening import service as screening
-from trustdesk.screening import uploads
+from trustdesk.screening import shadow, uploads
 from trustdesk.screening.compiler import CompilerBusy, RuleSetTooCostly
 from trustdesk.screening.rules import Action, Mode
 from trustdesk.screening.runtime import ScreenerRegistry, as_archive
@@ -256,7 +256,7 @@ def _page(
         chosen=chosen,
         deployments=deployed,
         active=deployed[0].version if deployed else None,
-        shadow=screening.shadow_results(page.db, service_id, since=since) if service_id else [],
+        shadow=shadow.shadow_results(page.db, service_id, since=since) if service_id else [],
         period=period if period in PERIODS else "",
         periods=PERIODS,
         can_deploy=page.user.can(Permission.SCREENING_RULESET_DEPLOY),
