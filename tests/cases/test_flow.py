@@ -221,6 +221,15 @@ def test_strikes_bring_a_warning_then_a_suspension(desk: Desk) -> None:
     assert "Until:" in suspended[0]
 
 
+def test_a_suspended_subject_is_not_suspended_again_item_by_item(desk: Desk) -> None:
+    for n in range(5):
+        verdict = desk.screen(f"r-{n}", "casino tonight", subject="acct-3", language="en")
+        assert verdict["verdict"] == "block", verdict
+    texts = [s["text"] for s in desk.get("/v1/statements?subject=acct-3").json()]
+    assert len([t for t in texts if "Suspend updates" in t]) == 1, texts
+    assert len([t for t in texts if t.startswith("Warning:")]) == 1, texts
+
+
 def test_appeal_by_the_subject_reversed_by_a_senior_restores(
     desk: Desk, database: Database
 ) -> None:

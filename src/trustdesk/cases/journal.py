@@ -12,7 +12,8 @@ as one by one (the same rows, the same entries in the same order), but:
 - the open cases about the batch's targets are read in one query (:meth:`Batch.open_case`
   answers from it, and from the cases the batch opened or decided itself);
 - the active strikes of a subject are counted once, then kept up to date as the batch
-  strikes (:meth:`Batch.struck`).
+  strikes (:meth:`Batch.struck`), and so is whether a suspension of it is in force
+  (:meth:`Batch.suspended`, when its strikes reach a suspension).
 """
 
 from __future__ import annotations
@@ -121,6 +122,7 @@ class Batch:
     journal: Journal = field(default_factory=Journal)
     _cases: dict[Target, Case | None] = field(default_factory=dict)  # None: no open one
     _strikes: dict[Subject, int] = field(default_factory=dict)
+    _suspended: dict[Subject, datetime | None] = field(default_factory=dict)  # until
     _made: list[object] = field(default_factory=list)
 
     def read_cases(self, targets: Iterable[Target]) -> None:
@@ -191,6 +193,19 @@ class Batch:
                 session.execute(insert(table), rows)  # executemany: no RETURNING
         session.flush()  # what changed in joined cases
 
+    def suspended(self, subject: Subject) -> bool:
+        """Whether a suspension of ``subject`` is in force at the batch's moment: one in the
+        database (read once), or one the batch decided."""
+        if subject not in self._suspended:
+            found = suspensions_in_force(self.session, [subject], self.moment)
+            self._suspended[subject] = found.get(subject)
+        until = self._suspended[subject]
+        return until is not None and until > self.moment
+
+    def suspend(self, subject: Subject, until: datetime) -> None:
+        """The batch decided a suspension of ``subject`` until ``until``."""
+        self._suspended[subject] = until
+
     def struck(self, subject: Subject, moment: datetime) -> int:
         """A strike was added against ``subject`` at ``moment`` (the batch's): its active
         strikes now, this one included."""
@@ -199,3 +214,23 @@ class Batch:
         self.read_strikes([subject])
         self._strikes[subject] += 1
         return self._strikes[subject]
+
+
+def suspensions_in_force(
+    session: Session, subjects: Iterable[Subject], moment: datetime
+) -> dict[Subject, datetime]:
+    """When the suspension in force of each of ``subjects`` ends (decided, not reversed,
+    ending after ``moment``); a subject with none is left out."""
+    wanted = sorted(set(subjects))
+    if not wanted:
+        return {}
+    query = (
+        select(Case.service_id, Case.subject, func.max(Decision.suspend_until))
+        .join(Case, Case.id == Decision.case_id)
+        .where(Decision.service_id.in_({service for service, _ in wanted}))
+        .where(Decision.suspend_until > moment, Decision.reversed_by.is_(None))
+        .where(tuple_(Case.service_id, Case.subject).in_(wanted))
+        .group_by(Case.service_id, Case.subject)
+    )
+    found = session.execute(query)
+    return {(service, str(subject)): until for service, subject, until in found if until}

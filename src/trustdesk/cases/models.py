@@ -149,7 +149,10 @@ class Decision(UUIDPrimaryKey, Base):
     time_to_action_ms: Mapped[int] = mapped_column(BigInteger)
     log_index: Mapped[int] = mapped_column(BigInteger)
 
-    __table_args__ = (Index("ix_decisions_service_decided", "service_id", "decided_at"),)
+    __table_args__ = (
+        Index("ix_decisions_service_decided", "service_id", "decided_at"),
+        Index("ix_decisions_service_suspend_until", "service_id", "suspend_until"),
+    )
 
 
 class Action(UUIDPrimaryKey, CreatedAt, Base):

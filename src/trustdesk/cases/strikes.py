@@ -3,7 +3,8 @@
 Every decision that restricts something strikes its subject; a strike expires after the
 policy's days and is withdrawn when its decision is reversed. At ``warn_at`` active strikes
 the subject is warned; at ``suspend_at`` posting is suspended, fully automatically, for the
-pack's misuse period.
+pack's misuse period. A subject already suspended is not suspended again: its further
+strikes are counted, and once the suspension ends the next restriction suspends it anew.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from trustdesk.cases.journal import log
+from trustdesk.cases.journal import Subject, log, suspensions_in_force
 from trustdesk.cases.models import AutomatedDecision, Decision, Statement, Strike
 from trustdesk.cases.outcomes import Docket, Outcome, Ruling, add_statement, longest, record
 from trustdesk.cases.service import subject_digest
@@ -82,7 +83,11 @@ def strike(docket: Docket, outcome: Outcome, ruling: Ruling, policy: StrikePolic
     if active == policy.warn_at:
         warning = _warning(docket, outcome.decision, active=active, policy=policy)
         follow_up = (Outcome(outcome.decision, (), (warning,)),)
-    elif active >= policy.suspend_at and ActionKind.SUSPEND_UPDATES not in outcome.decision.actions:
+    elif (
+        active >= policy.suspend_at
+        and ActionKind.SUSPEND_UPDATES not in outcome.decision.actions
+        and not _suspended(docket, (case.service_id, case.subject), moment)
+    ):
         until = moment + timedelta(days=suspension_days(docket.packs))
         facts = (
             f"{active} restrictions of this account within {policy.expiry_days} days, after a "
@@ -98,7 +103,17 @@ def strike(docket: Docket, outcome: Outcome, ruling: Ruling, policy: StrikePolic
             decided_by=None,
         )
         follow_up = (record(docket, suspension),)
+        if docket.batch is not None:
+            docket.batch.suspend((case.service_id, case.subject), until)
     return Outcome(outcome.decision, outcome.actions, outcome.statements, active, follow_up)
+
+
+def _suspended(docket: Docket, subject: Subject, moment: datetime) -> bool:
+    """Whether a suspension of ``subject`` is in force: then a further strike is counted
+    but brings no new suspension (one at a time; it is not extended item by item)."""
+    if docket.batch is not None:
+        return docket.batch.suspended(subject)
+    return subject in suspensions_in_force(docket.session, [subject], moment)
 
 
 def _warning(docket: Docket, decision: Decision, *, active: int, policy: StrikePolicy) -> Statement:
