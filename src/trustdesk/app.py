@@ -192,8 +192,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.exception("loading the rule sets before serving failed")
     _vet_in_background(desk)
     # Loaded: what is alive now lives as long as the process; the collector leaves it be.
-    settled = pauses.settle() if app.state.settle_gc else None
-    if app.state.settle_gc:  # a server: what the door remembers is refreshed behind requests
+    settled = pauses.settle() if app.state.server else None
+    if app.state.server:  # what the door remembers is refreshed behind requests
         behind.start()
     ttl = desk.settings.lease_ttl_seconds
     tasks = [
@@ -210,7 +210,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        if app.state.settle_gc:  # the refreshes in flight end before the database closes
+        if app.state.server:  # the refreshes in flight end before the database closes
             await run_in_threadpool(behind.stop, SETTLE_REFRESHES_SECONDS)
         if desk.screening_tally is not None:  # what the last interval counted
             await run_in_threadpool(desk.screening_tally.flush_to, desk.database)
@@ -255,11 +255,11 @@ def create_app(
     database: Database | None = None,
     *,
     adjust: Callable[[Desk], Desk] | None = None,
-    settle_gc: bool = False,
+    server: bool = False,
 ) -> FastAPI:
     """Build the application; ``database`` overrides the one named by the settings (tests),
     and ``adjust`` may give the wiring parts of its own (tests, with ``dataclasses.replace``:
-    a clock, a guard with a resolver, a looser limiter). ``settle_gc``: a server process,
+    a clock, a guard with a resolver, a looser limiter). ``server``: a server process,
     whose collector is settled once it has loaded (:mod:`trustdesk.http.pauses`) and whose
     door refreshes what it remembers behind requests (:mod:`trustdesk.http.behind`)."""
     settings.require_secrets()
@@ -273,7 +273,7 @@ def create_app(
     )
     desk = build_desk(settings, database or Database.from_settings(settings))
     app.state.desk = desk if adjust is None else adjust(desk)
-    app.state.settle_gc = settle_gc
+    app.state.server = server
     problems.install(app)
     # (a credential is judged before a body that did not validate: see the handler)
     app.add_exception_handler(RequestValidationError, callers.invalid_request)
@@ -323,4 +323,4 @@ def factory() -> FastAPI:
     process manager: ``uvicorn --factory trustdesk.app:factory`` or gunicorn's
     ``trustdesk.app:factory()`` with uvicorn's worker class. It does not migrate: run
     ``trustdesk db upgrade`` once before starting the workers (``trustdesk serve`` does)."""
-    return create_app(get_settings(), settle_gc=True)
+    return create_app(get_settings(), server=True)

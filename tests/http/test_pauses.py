@@ -19,7 +19,7 @@ def test_a_server_app_freezes_what_it_loaded_and_thaws_at_shutdown(
 ) -> None:
     thresholds = gc.get_threshold()
     assert gc.get_freeze_count() == 0
-    app = create_app(settings, database, settle_gc=True)
+    app = create_app(settings, database, server=True)
     with TestClient(app) as client:
         assert client.get("/healthz").status_code == 200
         frozen = gc.get_freeze_count()

@@ -51,7 +51,7 @@ def serve(
         # and the demo; the workers then only read them.
         database = Database.from_settings(settings)
         migrate.upgrade(database.engine)
-        app = create_app(settings, database, settle_gc=True)
+        app = create_app(settings, database, server=True)
         if load_demo:
             desk = desk_of(app)
             credentials = demo.load(desk.database, desk.packs, desk.vault)
