@@ -120,6 +120,21 @@ def migrated_engine(backend: str, tmp_path_factory: pytest.TempPathFactory) -> I
 
 
 @pytest.fixture
+def fresh(backend: str, tmp_path: Path) -> Iterator[Database]:
+    """A migrated database of this test's own, on ``backend``: for code that opens its own
+    connections and transactions (the server's loops, leases, read transactions), which the
+    shared connection of :func:`database` cannot give."""
+    postgres = TemporaryPostgres() if backend == "postgresql" else None
+    url = postgres.url if postgres else f"sqlite:///{tmp_path / 'fresh.db'}"
+    database = Database.from_url(url)
+    migrate.upgrade(database.engine)
+    yield database
+    database.dispose()
+    if postgres is not None:
+        postgres.drop()
+
+
+@pytest.fixture
 def database(migrated_engine: Engine) -> Iterator[Database]:
     """The migrated database, inside a transaction that is rolled back after the test."""
     with migrated_engine.connect() as connection:

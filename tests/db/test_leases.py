@@ -8,32 +8,14 @@ so they run on a migrated database of their own (as in test_read_transactions.py
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
-
-from trustdesk.db import leases, migrate
+from trustdesk.db import leases
 from trustdesk.db.base import utcnow
 from trustdesk.db.engine import Database
 from trustdesk.db.leased import Job, run_under_lease
 
-from support import TemporaryPostgres
-
 TTL = 2.0  # short, so takeovers happen within the test, long beside a busy machine's stalls
-
-
-@pytest.fixture
-def fresh(backend: str, tmp_path: Path) -> Iterator[Database]:
-    postgres = TemporaryPostgres() if backend == "postgresql" else None
-    url = postgres.url if postgres else f"sqlite:///{tmp_path / 'leases.db'}"
-    database = Database.from_url(url)
-    migrate.upgrade(database.engine)
-    yield database
-    database.dispose()
-    if postgres is not None:
-        postgres.drop()
 
 
 def test_one_holder_at_a_time_until_it_expires_or_is_released(database: Database) -> None:

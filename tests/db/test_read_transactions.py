@@ -13,36 +13,19 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from trustdesk.db import migrate
 from trustdesk.db.engine import Database, ReadOnlyTransaction, read_transaction
 from trustdesk.records import leaf, verify
 from trustdesk.records import service as records
 from trustdesk.records.note import generate_signer, parse_signer_key
 
-from support import TemporaryPostgres
-
 ORIGIN = "read.test/log"
 HOLD_SECONDS = 6.0  # longer than SQLite's busy timeout (5 s): a writer waiting that long fails
-
-
-@pytest.fixture
-def fresh(backend: str, tmp_path: Path) -> Iterator[Database]:
-    """A migrated database of this test's own, on ``backend``."""
-    postgres = TemporaryPostgres() if backend == "postgresql" else None
-    url = postgres.url if postgres else f"sqlite:///{tmp_path / 'fresh.db'}"
-    database = Database.from_url(url)
-    migrate.upgrade(database.engine)
-    yield database
-    database.dispose()
-    if postgres is not None:
-        postgres.drop()
 
 
 def append(database: Database, n: int, service: uuid.UUID) -> None:

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,24 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from trustdesk.app import create_app
-from trustdesk.db import migrate
 from trustdesk.db.engine import Database
 from trustdesk.settings import Settings
-
-from support import TemporaryPostgres
-
-
-@pytest.fixture
-def fresh(backend: str, tmp_path: Path) -> Iterator[Database]:
-    """A migrated database of its own: the server's loops need real connections."""
-    postgres = TemporaryPostgres() if backend == "postgresql" else None
-    url = postgres.url if postgres else f"sqlite:///{tmp_path / 'loops.db'}"
-    database = Database.from_url(url)
-    migrate.upgrade(database.engine)
-    yield database
-    database.dispose()
-    if postgres is not None:
-        postgres.drop()
 
 
 def _on_a_loop() -> bool:
