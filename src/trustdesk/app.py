@@ -26,7 +26,7 @@ from trustdesk.console import site as console
 from trustdesk.db.engine import Database
 from trustdesk.db.leased import Job, run_under_lease
 from trustdesk.errors import TrustdeskError
-from trustdesk.http import behind, callers, deps, pauses, problems
+from trustdesk.http import behind, callers, deps, orphans, pauses, problems
 from trustdesk.http.deps import SessionDep
 from trustdesk.http.limits import BodySizeLimit
 from trustdesk.http.nul import refuse_nul
@@ -322,5 +322,7 @@ def factory() -> FastAPI:
     """The application of the environment's settings (``TRUSTDESK_*``, ``.env``), for a
     process manager: ``uvicorn --factory trustdesk.app:factory`` or gunicorn's
     ``trustdesk.app:factory()`` with uvicorn's worker class. It does not migrate: run
-    ``trustdesk db upgrade`` once before starting the workers (``trustdesk serve`` does)."""
+    ``trustdesk db upgrade`` once before starting the workers (``trustdesk serve`` does).
+    A worker started by a supervisor dies with it (:mod:`trustdesk.http.orphans`)."""
+    orphans.die_with_supervisor()
     return create_app(get_settings(), server=True)

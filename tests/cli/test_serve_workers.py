@@ -8,6 +8,7 @@ import signal
 import socket
 import sqlite3
 import subprocess
+import time
 from pathlib import Path
 
 import httpx
@@ -111,3 +112,36 @@ def test_two_worker_processes_answer_and_one_runs_the_checkpoints(tmp_path: Path
     log = (tmp_path / "server.log").read_text(encoding="utf-8")
     assert log.count("Application startup complete") == 2
     assert log.count("Demo data loaded") == 1  # once, by the supervisor, before the workers
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # (a zombie has exited; only its parent's wait is missing)
+
+
+def test_workers_end_when_their_supervisor_is_killed(tmp_path: Path) -> None:
+    """SIGKILL leaves the supervisor no chance to stop its workers: they must not go on
+    serving as orphans (the kernel kills each when its parent dies)."""
+    started = running_server(tmp_path, "--workers", "2", "--demo", start_seconds=180)
+    with started as (_base, process):
+        workers = {pid for pid in _children(process.pid) if _command_has(pid, b"spawn_main")}
+        assert len(workers) == 2, workers
+        process.kill()
+        process.wait(timeout=30)
+        deadline = time.monotonic() + 60  # a bound for a condition, not a measure
+        while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        orphans = [pid for pid in workers if _alive(pid)]
+        for pid in orphans:  # (not left running when this fails)
+            os.kill(pid, signal.SIGKILL)
+        assert not orphans
+
+
+def _command_has(pid: int, part: bytes) -> bool:
+    try:
+        return part in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
