@@ -310,3 +310,40 @@ def test_who_waits_during_a_long_drain_asks_the_database_nothing(
     # At most once, should the first wait end before the first pass began; before, every
     # 20 ms of the ~0.8 s the four passes take.
     assert len(asked) <= 1, asked
+
+
+def test_the_door_waits_for_room_only_while_the_backlog_is_over_its_bound(
+    own_database: Database, packs: PackRegistry
+) -> None:
+    """A pass counts the follow-ups waiting; the door's backpressure (``room``) waits for
+    the passes that bring them to its bound, and never past its timeout."""
+    service_id, screener = _service(own_database, packs)
+    driver = OutboxDriver(own_database, _cases(packs), poll_seconds=0.05)
+
+    async def scenario() -> tuple[int, int, int]:
+        await driver.room(0, timeout=45)  # no loop here: nothing to wait for
+        loop = asyncio.create_task(driver.run())
+        try:
+            while not driver.running:
+                await asyncio.sleep(0.01)
+            [first] = await asyncio.to_thread(_store, own_database, service_id, screener, TEXTS[:1])
+            driver.kick()
+            assert await driver.settled(first, timeout=45)  # the loop's passes are over
+            more = TEXTS[1:4]  # (stored unkicked: no pass runs until the kick below)
+            await asyncio.to_thread(_store, own_database, service_id, screener, more)
+            driver.backlog = 2  # as a pass would have counted them, had one run meanwhile
+            waiting = asyncio.create_task(driver.room(1, timeout=45))
+            await asyncio.sleep(0.2)
+            before = int(waiting.done())  # over the bound, no pass yet: still waiting
+            driver.kick()  # the pass follows the three up, and counts what is left
+            await waiting
+            after = driver.backlog
+            driver.backlog = 10_000  # a bound no pass will bring it under: the timeout ends it
+            await driver.room(1, timeout=0.3)
+            return before, after, driver.backlog
+        finally:
+            loop.cancel()
+
+    before, after, left = asyncio.run(scenario())
+    assert (before, after) == (0, 0)
+    assert left == 10_000  # no pass ran meanwhile (nothing kicked it)

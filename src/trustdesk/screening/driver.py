@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from trustdesk.db.engine import Database, read_transaction
 from trustdesk.screening.models import ScreeningFollowUp
-from trustdesk.screening.outbox import BATCH, HOLD_SECONDS, Drained, drain, waiting
+from trustdesk.screening.outbox import BATCH, HOLD_SECONDS, Drained, backlog, drain, waiting
 from trustdesk.screening.service import ScreeningListener
 
 log = logging.getLogger("trustdesk.screening")
@@ -59,6 +59,7 @@ class OutboxDriver:
         self._wake: asyncio.Event | None = None
         self._passed: asyncio.Event | None = None  # set (and replaced) after each pass
         self._draining = 0  # passes under way here (drain_now calls)
+        self.backlog = 0  # follow-ups waiting in all processes, as the last pass here counted
 
     @property
     def running(self) -> bool:
@@ -97,6 +98,7 @@ class OutboxDriver:
                     total += len(drained.done)
                     seen = drained.seen
                     full, self._limit = seen >= self._limit, self._paced(seen, started)
+                    self.backlog = backlog(session)
                     self._settled_elsewhere(session)
                     if not full:
                         return total
@@ -179,6 +181,21 @@ class OutboxDriver:
         while True:
             await asyncio.sleep(self.poll_seconds)
             self.kick()
+
+    async def room(self, bound: int, timeout: float) -> None:
+        """Return once at most ``bound`` follow-ups wait (as the last pass here counted), or
+        after ``timeout`` seconds: the door's backpressure, so that stored items are not
+        answered faster than their follow-ups are done for long."""
+        if self.backlog <= bound or self._loop is None:
+            return
+        deadline = time.monotonic() + timeout
+        while self.backlog > bound and (passed := self._passed) is not None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(min(remaining, self.poll_seconds)):
+                    await passed.wait()
 
     async def settled(self, item_id: uuid.UUID, timeout: float) -> bool:
         """Return once ``item_id``'s follow-up is done (or parked), True; False if it is
