@@ -153,10 +153,8 @@ def test_a_blocked_item_is_stored_at_once(
     assert any("INSERT INTO content_items" in s for s in statements)
 
 
-def test_a_revoked_key_is_refused_within_a_second(
-    client: TestClient, key: str, database: Database, clock: Clock
-) -> None:
-    assert screen(client, key).status_code == 200
+def _revoke(database: Database, key: str) -> None:
+    """An administrator revokes the service's one API key, ``key``."""
     with database.session() as session:
         admin = auth.authenticate(session, token_for(database, "door.admin", Role.ADMIN))
         assert isinstance(admin, UserCaller)
@@ -165,6 +163,13 @@ def test_a_revoked_key_is_refused_within_a_second(
         [live] = auth.list_api_keys(session, caller.service_id)
         auth.revoke_api_key(session, admin, live.service_id, live.id)
         session.commit()
+
+
+def test_a_revoked_key_is_refused_within_a_second(
+    client: TestClient, key: str, database: Database, clock: Clock
+) -> None:
+    assert screen(client, key).status_code == 200
+    _revoke(database, key)
     clock.advance(TTL_SECONDS / 4)
     assert screen(client, key).status_code == 200  # remembered: at most a second more
     clock.advance(TTL_SECONDS * 3 / 4)
@@ -230,14 +235,7 @@ def test_a_key_revoked_is_forgotten_by_the_refresh_behind_a_request(
 ) -> None:
     client = served
     assert screen(client, key).status_code == 200
-    with database.session() as session:
-        admin = auth.authenticate(session, token_for(database, "door.admin", Role.ADMIN))
-        assert isinstance(admin, UserCaller)
-        caller = auth.authenticate(session, key)
-        assert isinstance(caller, ServiceCaller)
-        [live] = auth.list_api_keys(session, caller.service_id)
-        auth.revoke_api_key(session, admin, live.service_id, live.id)
-        session.commit()
+    _revoke(database, key)
     clock.advance(TTL_SECONDS * 0.6)
     assert screen(client, key).status_code == 200  # answered from memory, checked behind
     assert behind.settle(timeout=60)

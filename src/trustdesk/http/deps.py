@@ -25,6 +25,12 @@ def desk_in(request: Request) -> Any:
     return request.app.state.desk
 
 
+def in_server(request: Request) -> bool:
+    """Whether the application serves in a server process (``create_app(server=True)``),
+    not in an app built for tests."""
+    return bool(request.app.state.server)
+
+
 async def get_desk(request: Request) -> Any:
     """:func:`desk_in` as a dependency."""
     return desk_in(request)

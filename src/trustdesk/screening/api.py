@@ -15,7 +15,7 @@ from trustdesk.callers import ServiceCaller
 from trustdesk.db.engine import Database
 from trustdesk.http import behind
 from trustdesk.http.callers import CallerDep
-from trustdesk.http.deps import SessionDep, desk_in, get_desk
+from trustdesk.http.deps import SessionDep, desk_in, get_desk, in_server
 from trustdesk.http.problems import PROBLEM_RESPONSES, RATE_LIMITED_RESPONSES
 from trustdesk.policy.schema import Pack
 from trustdesk.policy.service import PackRegistry
@@ -280,7 +280,7 @@ def _follow_up(
         return
     desk: ScreeningDesk = desk_in(request)
     desk.screening_outbox.kick()
-    if not request.app.state.server:
+    if not in_server(request):
         background.add_task(_settled, desk.screening_outbox, items)
 
 
