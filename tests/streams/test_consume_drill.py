@@ -128,8 +128,12 @@ def _kill_drill(folder: Path, url: str, redis_url: str, monkeypatch: pytest.Monk
         left = pending(client)  # the ghost's, and the batch the killed consumer held
         assert left >= GHOSTED
         second = _start(folder, url, redis_url, service, "second", claim_after="1")
-        answered = lambda: {source for source, _ in verdicts(client)} >= set(sent)  # noqa: E731
-        _wait_for(answered, "verdict for every event", second)
+        # Every event answered and acknowledged: the killed consumer's batch may have had its
+        # verdicts written before the kill, and is claimed once idle for claim_after.
+        done = lambda: (  # noqa: E731
+            {source for source, _ in verdicts(client)} >= set(sent) and pending(client) == 0
+        )
+        _wait_for(done, "verdict for every event, all acknowledged", second)
         second.send_signal(signal.SIGTERM)
         assert second.wait(timeout=60) == 0
         said = (folder / "consumer-second.log").read_text(encoding="utf-8")
