@@ -170,8 +170,7 @@ async def screen(
     outcome = judge() if len(item.text) <= INLINE_CHARS else await run_in_threadpool(judge)
     if screen_use_case.must_store(outcome):
         outcome = await desk.screening_keeper.keep(call, outcome)
-        await desk.screening_outbox.room(BACKLOG, SETTLE_SECONDS)
-        _follow_up(request, background, [outcome.item_id])
+        await _follow_up(request, background, [outcome.item_id])
     elif outcome.screening is not None:
         await _count(desk, caller.service_id, outcome.screening.verdict)
     answer = ScreenResponse.of(item.content_id, outcome.screening, outcome.item_id)
@@ -204,9 +203,7 @@ async def screen_batch(
     raw = await request.body()  # (read already: FastAPI parsed it)
     nul = b"\\u0000" in raw or b"\x00" in raw
     answer, stored = await run_in_threadpool(_screen_batch, desk, caller, body, nul)
-    if any(stored):
-        await desk.screening_outbox.room(BACKLOG, SETTLE_SECONDS)
-    _follow_up(request, background, stored)
+    await _follow_up(request, background, stored)
     return Response(answer, media_type="application/json")
 
 
@@ -266,10 +263,11 @@ def _count_now(desk: ScreeningDesk, service_id: uuid.UUID, verdict: Verdict) -> 
         service.count(session, service_id, verdict)
 
 
-def _follow_up(
+async def _follow_up(
     request: Request, background: BackgroundTasks, stored: Sequence[uuid.UUID | None]
 ) -> None:
-    """Stored items are durable: answer now; their cases follow (the outbox, in batches).
+    """Stored items are durable: answer now (once the outbox's backlog is under
+    :data:`BACKLOG`, :meth:`OutboxDriver.room`); their cases follow (the outbox, in batches).
     Outside a server process, wait for their follow-ups after the answer is sent, so that a
     caller which waits for the whole exchange (a test client) sees the cases when it
     returns. A server does not (a task per stored item, woken at every pass, cost an eighth
@@ -280,6 +278,7 @@ def _follow_up(
         return
     desk: ScreeningDesk = desk_in(request)
     desk.screening_outbox.kick()
+    await desk.screening_outbox.room(BACKLOG, SETTLE_SECONDS)
     if not in_server(request):
         background.add_task(_settled, desk.screening_outbox, items)
 

@@ -59,7 +59,7 @@ class OutboxDriver:
         self._wake: asyncio.Event | None = None
         self._passed: asyncio.Event | None = None  # set (and replaced) after each pass
         self._draining = 0  # passes under way here (drain_now calls)
-        self.backlog = 0  # follow-ups waiting in all processes, as the last pass here counted
+        self.backlog = 0  # follow-ups waiting in all processes, as the last full pass counted
 
     @property
     def running(self) -> bool:
@@ -98,7 +98,8 @@ class OutboxDriver:
                     total += len(drained.done)
                     seen = drained.seen
                     full, self._limit = seen >= self._limit, self._paced(seen, started)
-                    self.backlog = backlog(session)
+                    # (a pass that found less than it could take left less than a batch)
+                    self.backlog = backlog(session) if full else 0
                     self._settled_elsewhere(session)
                     if not full:
                         return total
