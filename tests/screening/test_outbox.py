@@ -312,16 +312,18 @@ def test_who_waits_during_a_long_drain_asks_the_database_nothing(
     assert len(asked) <= 1, asked
 
 
-def test_the_door_waits_for_room_only_while_the_backlog_is_over_its_bound(
+def test_the_door_waits_for_room_only_while_its_service_s_backlog_is_over_its_bound(
     own_database: Database, packs: PackRegistry
 ) -> None:
-    """A pass counts the follow-ups waiting; the door's backpressure (``room``) waits for
-    the passes that bring them to its bound, and never past its timeout."""
+    """A pass counts the follow-ups waiting, by service; the door's backpressure (``room``)
+    waits for the passes that bring its own service's to the bound, never past its
+    timeout, and never for another service's backlog."""
     service_id, screener = _service(own_database, packs)
+    other = uuid.uuid4()
     driver = OutboxDriver(own_database, _cases(packs), poll_seconds=0.05)
 
-    async def scenario() -> tuple[int, int, int]:
-        await driver.room(0, timeout=45)  # no loop here: nothing to wait for
+    async def scenario() -> tuple[int, int, bool, int]:
+        await driver.room(service_id, 0, timeout=45)  # no loop here: nothing to wait for
         loop = asyncio.create_task(driver.run())
         try:
             while not driver.running:
@@ -331,19 +333,45 @@ def test_the_door_waits_for_room_only_while_the_backlog_is_over_its_bound(
             assert await driver.settled(first, timeout=45)  # the loop's passes are over
             more = TEXTS[1:4]  # (stored unkicked: no pass runs until the kick below)
             await asyncio.to_thread(_store, own_database, service_id, screener, more)
-            driver.backlog = 2  # as a pass would have counted them, had one run meanwhile
-            waiting = asyncio.create_task(driver.room(1, timeout=45))
+            # as a pass would have counted them, had one run meanwhile
+            driver.backlogs = {service_id: 2, other: 10_000}
+            waiting = asyncio.create_task(driver.room(service_id, 1, timeout=45))
             await asyncio.sleep(0.2)
             before = int(waiting.done())  # over the bound, no pass yet: still waiting
             driver.kick()  # the pass follows the three up, and counts what is left
             await waiting
             after = driver.backlog
-            driver.backlog = 10_000  # a bound no pass will bring it under: the timeout ends it
-            await driver.room(1, timeout=0.3)
-            return before, after, driver.backlog
+            driver.backlogs = {service_id: 1, other: 10_000}
+            # another service far over the bound: this one's door does not wait for it
+            alone = asyncio.create_task(driver.room(service_id, 1, timeout=45))
+            await asyncio.sleep(0)
+            unheld = alone.done()
+            await alone
+            await driver.room(other, 1, timeout=0.3)  # no pass brings it under: timeout
+            return before, after, unheld, driver.backlogs[other]
         finally:
             loop.cancel()
 
-    before, after, left = asyncio.run(scenario())
+    before, after, unheld, left = asyncio.run(scenario())
     assert (before, after) == (0, 0)
+    assert unheld
     assert left == 10_000  # no pass ran meanwhile (nothing kicked it)
+
+
+def test_a_drain_takes_the_services_in_turn(database: Database, packs: PackRegistry) -> None:
+    """A service with a long backlog takes its share of a batch, no more: another
+    service's item stored after the whole backlog is followed up in the first pass."""
+    flooding, screener = _service(database, packs)
+    quiet, _ = _service(database, packs)
+    flood = _store(database, flooding, screener, TEXTS[:1] * 12)
+    [late] = _store(database, quiet, screener, TEXTS[2:3])
+    with database.session() as session:
+        assert outbox.backlogs(session) == {flooding: 12, quiet: 1}
+        assert outbox.backlog(session) == 13
+        first = outbox.drain(session, _cases(packs), limit=4)
+        # turns: each service's oldest, then each one's second...; oldest first in a turn
+        assert first.done == (flood[0], late, flood[1], flood[2])
+        assert outbox.backlogs(session) == {flooding: 9}
+        rest = outbox.drain(session, _cases(packs), limit=100)
+        assert rest.done == tuple(flood[3:])
+        assert outbox.backlogs(session) == {}

@@ -138,7 +138,7 @@ def activate(version: str, desk: DeskDep, caller: CallerDep, session: SessionDep
 
 INLINE_CHARS = 65_536  # a longer text is screened on a worker thread, not the event loop
 SETTLE_SECONDS = 10.0  # how long a stored item's response task waits for its follow-up
-BACKLOG = 2_000  # follow-ups waiting past which a stored item's answer waits for a pass
+BACKLOG = 2_000  # a service's follow-ups waiting past which its stored items' answers wait
 
 
 @router.post("/screen", summary="Screen one content item with the service's active rule set")
@@ -170,7 +170,7 @@ async def screen(
     outcome = judge() if len(item.text) <= INLINE_CHARS else await run_in_threadpool(judge)
     if screen_use_case.must_store(outcome):
         outcome = await desk.screening_keeper.keep(call, outcome)
-        await _follow_up(request, background, [outcome.item_id])
+        await _follow_up(request, background, caller.service_id, [outcome.item_id])
     elif outcome.screening is not None:
         await _count(desk, caller.service_id, outcome.screening.verdict)
     answer = ScreenResponse.of(item.content_id, outcome.screening, outcome.item_id)
@@ -203,7 +203,7 @@ async def screen_batch(
     raw = await request.body()  # (read already: FastAPI parsed it)
     nul = b"\\u0000" in raw or b"\x00" in raw
     answer, stored = await run_in_threadpool(_screen_batch, desk, caller, body, nul)
-    await _follow_up(request, background, stored)
+    await _follow_up(request, background, caller.service_id, stored)
     return Response(answer, media_type="application/json")
 
 
@@ -264,21 +264,26 @@ def _count_now(desk: ScreeningDesk, service_id: uuid.UUID, verdict: Verdict) -> 
 
 
 async def _follow_up(
-    request: Request, background: BackgroundTasks, stored: Sequence[uuid.UUID | None]
+    request: Request,
+    background: BackgroundTasks,
+    service_id: uuid.UUID,
+    stored: Sequence[uuid.UUID | None],
 ) -> None:
-    """Stored items are durable: answer now (once the outbox's backlog is under
-    :data:`BACKLOG`, :meth:`OutboxDriver.room`); their cases follow (the outbox, in batches).
+    """Stored items are durable: answer now (once the service's backlog in the outbox is
+    under :data:`BACKLOG`, :meth:`OutboxDriver.room`); their cases follow (the outbox, in
+    batches, the services in turn).
     Outside a server process, wait for their follow-ups after the answer is sent, so that a
     caller which waits for the whole exchange (a test client) sees the cases when it
     returns. A server does not (a task per stored item, woken at every pass, cost an eighth
     of a worker's time under blocked load): its door waits only while the outbox's backlog
-    is over :data:`BACKLOG` (:meth:`OutboxDriver.room`)."""
+    is over :data:`BACKLOG` (:meth:`OutboxDriver.room`). Another service's backlog never
+    holds up this one's answers."""
     items = [item_id for item_id in stored if item_id is not None]
     if not items:
         return
     desk: ScreeningDesk = desk_in(request)
     desk.screening_outbox.kick()
-    await desk.screening_outbox.room(BACKLOG, SETTLE_SECONDS)
+    await desk.screening_outbox.room(service_id, BACKLOG, SETTLE_SECONDS)
     if not in_server(request):
         background.add_task(_settled, desk.screening_outbox, items)
 

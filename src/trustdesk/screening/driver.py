@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from trustdesk.db.engine import Database, read_transaction
 from trustdesk.screening.models import ScreeningFollowUp
-from trustdesk.screening.outbox import BATCH, HOLD_SECONDS, Drained, backlog, drain, waiting
+from trustdesk.screening.outbox import BATCH, HOLD_SECONDS, Drained, backlogs, drain, waiting
 from trustdesk.screening.service import ScreeningListener
 
 log = logging.getLogger("trustdesk.screening")
@@ -59,7 +59,8 @@ class OutboxDriver:
         self._wake: asyncio.Event | None = None
         self._passed: asyncio.Event | None = None  # set (and replaced) after each pass
         self._draining = 0  # passes under way here (drain_now calls)
-        self.backlog = 0  # follow-ups waiting in all processes, as the last full pass counted
+        # follow-ups waiting in all processes by service, as the last full pass counted
+        self.backlogs: dict[uuid.UUID, int] = {}
 
     @property
     def running(self) -> bool:
@@ -99,7 +100,7 @@ class OutboxDriver:
                     seen = drained.seen
                     full, self._limit = seen >= self._limit, self._paced(seen, started)
                     # (a pass that found less than it could take left less than a batch)
-                    self.backlog = backlog(session) if full else 0
+                    self.backlogs = backlogs(session) if full else {}
                     self._settled_elsewhere(session)
                     if not full:
                         return total
@@ -183,14 +184,21 @@ class OutboxDriver:
             await asyncio.sleep(self.poll_seconds)
             self.kick()
 
-    async def room(self, bound: int, timeout: float) -> None:
-        """Return once at most ``bound`` follow-ups wait (as the last pass here counted), or
-        after ``timeout`` seconds: the door's backpressure, so that stored items are not
-        answered faster than their follow-ups are done for long."""
-        if self.backlog <= bound or self._loop is None:
+    @property
+    def backlog(self) -> int:
+        """Follow-ups waiting in all processes, as the last full pass counted."""
+        return sum(self.backlogs.values())
+
+    async def room(self, service_id: uuid.UUID, bound: int, timeout: float) -> None:
+        """Return once at most ``bound`` of ``service_id``'s follow-ups wait (as the last
+        pass here counted), or after ``timeout`` seconds: the door's backpressure, so that a
+        service's stored items are not answered faster than their follow-ups are done for
+        long. Another service's backlog never holds it up (and the drain takes the services
+        in turn, :func:`trustdesk.screening.outbox.drain`)."""
+        if self.backlogs.get(service_id, 0) <= bound or self._loop is None:
             return
         deadline = time.monotonic() + timeout
-        while self.backlog > bound and (passed := self._passed) is not None:
+        while self.backlogs.get(service_id, 0) > bound and (passed := self._passed) is not None:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return

@@ -158,17 +158,22 @@ class ScreeningFollowUp(Base):
     case (:mod:`trustdesk.screening.outbox`). Written with the item in one short
     transaction before the verdict is answered; deleted by the drainer that follows it up.
     A follow-up that keeps failing is parked (``parked_at``) with its error, never retried
-    again, so it cannot hold up the others."""
+    again, so it cannot hold up the others. ``service_id`` is the item's, kept here so that
+    a drain takes the services in turn and counts each one's backlog without a join."""
 
     __tablename__ = "screening_outbox"
 
     item_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("content_items.id", ondelete="CASCADE"), primary_key=True
     )
+    service_id: Mapped[uuid.UUID]  # the item's: drains take services in turn, see outbox
     created_at: Mapped[datetime]
     context: Mapped[dict[str, Any]] = mapped_column(PortableJSON)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(500))
     parked_at: Mapped[datetime | None]
 
-    __table_args__ = (Index("ix_screening_outbox_parked_created", "parked_at", "created_at"),)
+    __table_args__ = (
+        Index("ix_screening_outbox_parked_created", "parked_at", "created_at"),
+        Index("ix_screening_outbox_parked_service", "parked_at", "service_id", "created_at"),
+    )

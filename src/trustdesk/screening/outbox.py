@@ -2,12 +2,13 @@
 
 :func:`trustdesk.screening.service.record` makes a matched item durable in one short
 transaction with a row of this outbox, and the verdict is answered. :func:`drain` then
-follows up the oldest rows in ONE transaction: it takes the record log's lock, reads the
-rows under it (so two drainers, in two processes or on two hosts, never follow up one
-row), and for each item counts the verdict, appends its ``screening.content_screened``
-entry, gives the item its log index, tells the listener (the case, the automatic decision
-and their actions, whose log entries share the lock and the tree's right edge) and
-deletes the row. The counts go in one upsert and the entries in one append per batch; a
+follows up the oldest rows in ONE transaction, the services in turn: it takes the record
+log's lock, reads the rows under it (so two drainers, in two processes or on two hosts,
+never follow up one row), and for each item counts the verdict, appends its
+``screening.content_screened`` entry, gives the item its log index, tells the listener
+(the case, the automatic decision and their actions, whose log entries share the lock and
+the tree's right edge) and deletes the row. The counts go in one upsert and the entries
+in one append per batch; a
 :class:`BatchListener` is told of the whole batch at once, and follows it up as a whole.
 
 A follow-up that fails (the listener raises) never stops the others: the batch is rolled
@@ -79,11 +80,30 @@ class BatchListener(ScreeningListener, Protocol):
 
 
 def _claim(session: Session, limit: int, only: uuid.UUID | None = None) -> list[ScreeningFollowUp]:
+    """Up to ``limit`` rows to follow up, read under the log's lock: the services in turn
+    (each one's oldest row, then each one's second, ...), oldest first within a turn, so
+    that a service with a long backlog takes its share of a batch and no more, and another
+    service's items are followed up at once rather than after the whole backlog. (The turn
+    is a window over the rows waiting, which the door's backpressure keeps to about
+    :data:`trustdesk.screening.api.BACKLOG` a service.)"""
     records.lock(session)  # first: the rows are read under the log's lock
-    query = select(ScreeningFollowUp).where(ScreeningFollowUp.parked_at.is_(None))
+    row = ScreeningFollowUp
     if only is not None:
-        query = query.where(ScreeningFollowUp.item_id == only)
-    query = query.order_by(ScreeningFollowUp.created_at, ScreeningFollowUp.item_id).limit(limit)
+        query = select(row).where(row.parked_at.is_(None), row.item_id == only)
+        return list(session.scalars(query.execution_options(populate_existing=True)))
+    turn = (
+        func.row_number()
+        .over(partition_by=row.service_id, order_by=(row.created_at, row.item_id))
+        .label("turn")
+    )
+    waiting = select(row.item_id, turn).where(row.parked_at.is_(None)).subquery()
+    query = (
+        select(row)
+        .join(waiting, waiting.c.item_id == row.item_id)
+        .where(waiting.c.turn <= limit)
+        .order_by(waiting.c.turn, row.created_at, row.item_id)
+        .limit(limit)
+    )
     return list(session.scalars(query.execution_options(populate_existing=True)))
 
 
@@ -219,6 +239,15 @@ def waiting(session: Session, item_id: uuid.UUID) -> bool:
 
 def backlog(session: Session) -> int:
     """How many follow-ups wait (parked ones aside)."""
-    query = select(func.count()).where(ScreeningFollowUp.parked_at.is_(None))
+    return sum(backlogs(session).values())
+
+
+def backlogs(session: Session) -> dict[uuid.UUID, int]:
+    """How many follow-ups wait (parked ones aside), by service; a service without any is
+    not named."""
+    row = ScreeningFollowUp
+    query = (
+        select(row.service_id, func.count()).where(row.parked_at.is_(None)).group_by(row.service_id)
+    )
     with read_transaction(session):
-        return int(session.scalar(query) or 0)
+        return {service_id: int(count) for service_id, count in session.execute(query)}

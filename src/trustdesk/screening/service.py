@@ -342,7 +342,13 @@ def store(session: Session, items: Sequence[Screened]) -> list[uuid.UUID]:
             for f in screening.findings
         )
         follow_ups.append(
-            {"item_id": item_id, "created_at": moment, "context": dict(s.context), "attempts": 0}
+            {
+                "item_id": item_id,
+                "service_id": s.service_id,
+                "created_at": moment,
+                "context": dict(s.context),
+                "attempts": 0,
+            }
         )
     with transaction(session):
         connection = session.connection()
