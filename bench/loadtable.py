@@ -26,6 +26,11 @@ def markdown(figures: dict[str, Any], label: str = "") -> str:
         f"messages/s one by one, {engine['batched_messages_per_second']:,} batched.\n",
     ]
     lines.extend(f"Note: {note}.\n" for note in figures.get("notes", []))
+    if options.get("repeat", 1) > 1:
+        lines.append(
+            f"Each point ran {options['repeat']} times; a row is the round with the median "
+            "p99, and the p99 column also lists every round's.\n"
+        )
     if figures["runs"]:
         lines.append(HEADER.rstrip("\n"))
     for run, kinds in figures["runs"].items():
@@ -36,7 +41,7 @@ def markdown(figures: dict[str, Any], label: str = "") -> str:
                 lines.append(
                     f"| {backend} | {workers} | {kind} | {mode} | {p['concurrency']} "
                     f"| {p['requests_per_second']:,.1f} | {p['items_per_second']:,.1f} "
-                    f"| {p['p50_ms']:,.1f} | {p['p99_ms']:,.1f} | {p['non_2xx']} "
+                    f"| {p['p50_ms']:,.1f} | {_p99(p)} | {p['non_2xx']} "
                     f"| {p['socket_errors']} | {p.get('item_errors', 0)} "
                     f"| {p['server_cpu_ms_per_request']:,.2f} "
                     f"| {p.get('server_queued_percent', '')} |"
@@ -70,3 +75,10 @@ def markdown(figures: dict[str, Any], label: str = "") -> str:
             )
         lines.append("")
     return "\n".join(lines) + "\n"
+
+
+def _p99(point: dict[str, Any]) -> str:
+    """The point's p99, and each round's when it ran more than once."""
+    each = point.get("p99_ms_each")
+    typical = f"{point['p99_ms']:,.1f}"
+    return f"{typical} ({', '.join(f'{v:,.1f}' for v in each)})" if each else typical
