@@ -21,12 +21,17 @@ FUZZ_MUTATIONS ?= 20000
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml src/trustdesk/screening/_cfold.c  # the C source: rebuild the extension
+# The Standard Webhooks JavaScript library, with which the suite verifies deliveries.
+JS_CHECK := tests/webhooks_js
+
+$(STAMP): pyproject.toml src/trustdesk/screening/_cfold.c $(JS_CHECK)/package-lock.json  # the C source: rebuild the extension
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 	  { echo "trustdesk needs Python 3.11 or newer; set PYTHON=python3.x"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@command -v npm >/dev/null || { echo "the suite needs node and npm (Debian: nodejs npm)"; exit 1; }
+	npm ci --silent --no-audit --no-fund --prefix $(JS_CHECK)
 	@touch $(STAMP)
 
 install: $(STAMP) ## Create .venv and install trustdesk with its dev tools (when missing or stale)

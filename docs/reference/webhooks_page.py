@@ -15,7 +15,7 @@ from typing import Any
 
 from docs.reference.markdown import code, table
 from docs.reference.settings_page import MissingDescription
-from trustdesk.cases import webhooks
+from trustdesk.cases import standard_webhooks, webhooks
 from trustdesk.cases.actions import ActionView
 from trustdesk.cases.models import Action, ActionStatus
 from trustdesk.policy.vocabulary import ActionKind
@@ -114,23 +114,36 @@ def render_example() -> str:
 
 
 def render_headers() -> str:
+    sw = standard_webhooks
     rows = [
-        ["`Content-Type`", "`application/json`"],
-        [code(webhooks.IDEMPOTENCY_HEADER), "The action's id (the event's `id`)."],
-        [code(webhooks.EVENT_ID_HEADER), "The event's id, again."],
+        ["`Content-Type`", "both", "`application/json`"],
+        [code(webhooks.IDEMPOTENCY_HEADER), "both", "The action's id (the event's `id`)."],
+        [code(webhooks.EVENT_ID_HEADER), code(sw.Scheme.TRUSTDESK), "The event's id, again."],
         [
             code(webhooks.SIGNATURE_HEADER),
+            code(sw.Scheme.TRUSTDESK),
             "`t=<unix seconds>,v1=<hex HMAC-SHA256>`: fresh on every attempt.",
+        ],
+        [code(sw.ID_HEADER), code(sw.Scheme.STANDARD), "The event's id, again."],
+        [code(sw.TIMESTAMP_HEADER), code(sw.Scheme.STANDARD), "Unix seconds of the attempt."],
+        [
+            code(sw.SIGNATURE_HEADER),
+            code(sw.Scheme.STANDARD),
+            "`v1,<base64 HMAC-SHA256>` over `<webhook-id>.<webhook-timestamp>.<body>`: fresh "
+            "on every attempt.",
         ],
     ]
     facts = [
-        f"- Secrets start with {code(webhooks.SECRET_PREFIX)}; the whole string, prefix "
-        "included, is the HMAC key (its UTF-8 bytes).",
+        f"- `{sw.Scheme.TRUSTDESK}` secrets start with {code(webhooks.SECRET_PREFIX)}; the "
+        "whole string, prefix included, is the HMAC key (its UTF-8 bytes).",
+        f"- `{sw.Scheme.STANDARD}` secrets are {code(webhooks.SECRET_PREFIX)} and the base64 "
+        f"of {sw.SECRET_BYTES} random bytes, which are the HMAC key (as the specification's "
+        "libraries take it).",
         f"- A signature more than {webhooks.TOLERANCE_SECONDS} seconds away from the "
         "receiver's clock is refused as a replay.",
         f"- A webhook URL is at most {webhooks.MAX_URL_LENGTH} characters.",
     ]
-    return "\n".join([*table(["header", "value"], rows), "", *facts])
+    return "\n".join([*table(["header", "scheme", "value"], rows), "", *facts])
 
 
 def render_kinds() -> str:

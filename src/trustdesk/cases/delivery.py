@@ -35,11 +35,19 @@ from typing import Any, Literal
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from trustdesk.cases import standard_webhooks
 from trustdesk.cases.actions import ActionView, action_view, action_views, elapsed_ms, log_action
 from trustdesk.cases.models import Action, ActionStatus, Webhook
 from trustdesk.cases.outbound import Sent
+from trustdesk.cases.standard_webhooks import Scheme
 from trustdesk.cases.webhook_store import secret_aad
-from trustdesk.cases.webhooks import Backoff
+from trustdesk.cases.webhooks import (
+    EVENT_ID_HEADER,
+    IDEMPOTENCY_HEADER,
+    SIGNATURE_HEADER,
+    Backoff,
+    signature_header,
+)
 from trustdesk.crypto.envelope import DecryptionFailed, Sealed, open_sealed
 from trustdesk.crypto.keyring import KeyRing
 from trustdesk.db.engine import transaction
@@ -66,10 +74,24 @@ class Claim:
     attempt: int
     url: str
     sealed: Sealed | None
+    scheme: Scheme = Scheme.TRUSTDESK
 
     @property
     def service_id(self) -> uuid.UUID:
         return self.view.action.service_id
+
+
+def signed_headers(claim: Claim, secret: str, body: bytes, timestamp: int) -> dict[str, str]:
+    """An attempt's headers: the event's id (the unit of work, the same on every attempt)
+    and a fresh signature in the service's scheme."""
+    event_id = str(claim.view.action.id)
+    sent = {"Content-Type": "application/json", IDEMPOTENCY_HEADER: event_id}
+    if claim.scheme is Scheme.STANDARD:
+        return sent | standard_webhooks.headers(secret, event_id, body, timestamp=timestamp)
+    return sent | {
+        EVENT_ID_HEADER: event_id,
+        SIGNATURE_HEADER: signature_header(secret, body, timestamp=timestamp),
+    }
 
 
 def _swap(session: Session, action_id: uuid.UUID, attempts: int, /, **values: Any) -> bool:
@@ -166,7 +188,7 @@ def claim_next(
         webhook = session.get(Webhook, service_id)
         if webhook is None:
             return False
-        return Claim(view, row.attempts + 1, row.url, webhook.sealed())
+        return Claim(view, row.attempts + 1, row.url, webhook.sealed(), webhook.scheme)
 
 
 def record_outcome(

@@ -35,15 +35,7 @@ from trustdesk.cases import delivery
 from trustdesk.cases.delivery import Claim
 from trustdesk.cases.models import ActionStatus
 from trustdesk.cases.outbound import Courier, Sent
-from trustdesk.cases.webhooks import (
-    EVENT_ID_HEADER,
-    IDEMPOTENCY_HEADER,
-    SIGNATURE_HEADER,
-    InvalidWebhookUrl,
-    encode_event,
-    signature_header,
-    validate_url,
-)
+from trustdesk.cases.webhooks import InvalidWebhookUrl, encode_event, validate_url
 from trustdesk.crypto.keyring import KeyRing
 from trustdesk.db.base import utcnow
 from trustdesk.db.engine import Database
@@ -161,13 +153,7 @@ class Dispatcher:
         if secret is None:
             return Sent("the webhook's signing secret cannot be opened; set it again")
         body = encode_event(claim.view.event())
-        event_id = str(claim.view.action.id)
-        headers = {
-            "Content-Type": "application/json",
-            IDEMPOTENCY_HEADER: event_id,
-            EVENT_ID_HEADER: event_id,
-            SIGNATURE_HEADER: signature_header(secret, body, timestamp=int(time.time())),
-        }
+        headers = delivery.signed_headers(claim, secret, body, int(time.time()))
         return await self.courier.send(pool, claim.url, headers, body)
 
     def _finish(self, task: asyncio.Task[Sent]) -> None:

@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from trustdesk.cases.standard_webhooks import Scheme
 from trustdesk.db.base import Base, CreatedAt, PortableJSON, StrEnumType, UUIDPrimaryKey
 from trustdesk.db.sealed import SealedColumns
 
@@ -191,6 +192,10 @@ class Webhook(SealedColumns, Base):
     )
     url: Mapped[str] = mapped_column(String(2000))
     updated_at: Mapped[datetime]
+    # how deliveries are signed: trustdesk's own header, or the Standard Webhooks ones
+    scheme: Mapped[Scheme] = mapped_column(
+        StrEnumType(Scheme, 24), server_default=Scheme.TRUSTDESK.value
+    )
 
 
 class Statement(UUIDPrimaryKey, CreatedAt, Base):

@@ -70,14 +70,17 @@ def set_webhook(
         body.url,
         allow_loopback=guard.allow_internal,
         guard=guard,
+        scheme=body.scheme,
     )
-    return WebhookSecretOut(url=done.url, updated_at=done.updated_at, secret=done.secret)
+    return WebhookSecretOut(
+        url=done.url, updated_at=done.updated_at, scheme=done.scheme, secret=done.secret
+    )
 
 
 @router.get("/webhook", summary="The webhook URL and when it was set (never the secret)")
 def get_webhook(caller: CallerDep, session: SessionDep) -> WebhookOut:
     found = webhook_store.get_webhook(session, caller.service_id)
-    return WebhookOut(url=found.url, updated_at=found.updated_at)
+    return WebhookOut(url=found.url, updated_at=found.updated_at, scheme=found.scheme)
 
 
 @router.delete("/webhook", summary="Stop delivery; actions then wait for polling", status_code=204)

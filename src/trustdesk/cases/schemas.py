@@ -12,6 +12,7 @@ from trustdesk.cases.actions import ActionView
 from trustdesk.cases.models import Action, Appeal, Case, Decision, Notice
 from trustdesk.cases.outcomes import Outcome
 from trustdesk.cases.service import QueueCounts, QueueEntry, SubjectHistory, category_key
+from trustdesk.cases.standard_webhooks import Scheme
 from trustdesk.http.fields import DateTime, LineOrBlank, Prose, ProseOrBlank
 from trustdesk.policy.vocabulary import ActionKind
 from trustdesk.screening.engine import Verdict
@@ -341,16 +342,23 @@ class WebhookIn(BaseModel):
         max_length=2000,
         description="Where actions are POSTed: https (http only to a loopback receiver).",
     )
+    scheme: Scheme = Field(
+        Scheme.TRUSTDESK,
+        description="How deliveries are signed: `trustdesk` (the `Trustdesk-Signature` "
+        "header) or `standard-webhooks` (`webhook-id`, `webhook-timestamp`, "
+        "`webhook-signature`, which the Standard Webhooks libraries verify).",
+    )
 
 
 class WebhookOut(BaseModel):
     url: str
     updated_at: datetime
+    scheme: Scheme
 
 
 class WebhookSecretOut(WebhookOut):
     secret: str = Field(
-        description="Signs every delivery (`Trustdesk-Signature`); shown only this once."
+        description="Signs every delivery, in the webhook's scheme; shown only this once."
     )
 
 

@@ -15,8 +15,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from trustdesk.cases import standard_webhooks
 from trustdesk.cases.models import Webhook
 from trustdesk.cases.outbound import AddressGuard, HostRefused
+from trustdesk.cases.standard_webhooks import Scheme
 from trustdesk.cases.webhooks import InvalidWebhookUrl, new_secret, validate_url
 from trustdesk.crypto.envelope import seal
 from trustdesk.crypto.keyring import KeyRing
@@ -37,6 +39,7 @@ class WebhookNotFound(NotFound):
 class WebhookView:
     url: str
     updated_at: datetime
+    scheme: Scheme = Scheme.TRUSTDESK
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +49,7 @@ class WebhookSet:
     url: str
     updated_at: datetime
     secret: str = field(repr=False)
+    scheme: Scheme = Scheme.TRUSTDESK
 
 
 def secret_aad(service_id: uuid.UUID) -> bytes:
@@ -61,8 +65,10 @@ def set_webhook(
     allow_loopback: bool,
     guard: AddressGuard | None = None,
     now: datetime | None = None,
+    scheme: Scheme = Scheme.TRUSTDESK,
 ) -> WebhookSet:
-    """Set the service's webhook URL and give it a new signing secret (the old one ends).
+    """Set the service's webhook URL and give it a new signing secret (the old one ends),
+    of the form its signing ``scheme`` takes (:mod:`trustdesk.cases.standard_webhooks`).
 
     With a ``guard`` (the server's), the host name is resolved now and refused unless it
     reaches only addresses the guard allows; it is resolved and vetted again on every attempt.
@@ -71,23 +77,23 @@ def set_webhook(
     if guard is not None:
         guard.check_url(url)
     moment = now or utcnow()
-    secret = new_secret()
+    secret = standard_webhooks.new_secret() if scheme is Scheme.STANDARD else new_secret()
     with transaction(session):
         row = session.get(Webhook, service_id, with_for_update=True, populate_existing=True)
         if row is None:
             row = Webhook(id=service_id)
             session.add(row)
-        row.url, row.updated_at = url, moment
+        row.url, row.updated_at, row.scheme = url, moment, scheme
         row.store(seal(secret.encode(), keyring, aad=secret_aad(service_id)))
         records.append(
             session,
             EventType.CASES_WEBHOOK_SET,
             service_id=service_id,
-            data={"url_digest": leaf.keyed(url), "secret_rotated": True},
+            data={"url_digest": leaf.keyed(url), "secret_rotated": True, "scheme": str(scheme)},
             now=moment,
         )
         session.flush()
-    return WebhookSet(url, moment, secret)
+    return WebhookSet(url, moment, secret, scheme)
 
 
 def get_webhook(session: Session, service_id: uuid.UUID) -> WebhookView:
@@ -95,7 +101,7 @@ def get_webhook(session: Session, service_id: uuid.UUID) -> WebhookView:
         row = session.get(Webhook, service_id, populate_existing=True)
         if row is None:
             raise WebhookNotFound("this service has no webhook; its actions wait for polling")
-        return WebhookView(row.url, row.updated_at)
+        return WebhookView(row.url, row.updated_at, row.scheme)
 
 
 def remove_webhook(session: Session, service_id: uuid.UUID, *, now: datetime | None = None) -> None:
