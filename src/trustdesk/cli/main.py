@@ -7,6 +7,7 @@ import typer
 from trustdesk import __version__
 from trustdesk.cli import (
     actions,
+    backup,
     compliance,
     consume,
     db,
@@ -59,6 +60,8 @@ app.command("serve")(serve.serve)
 app.command("scan")(scan.scan)
 app.command("rescan")(rescan.rescan)
 app.command("consume")(consume.consume)
+app.command("backup")(backup.backup)
+app.command("restore")(backup.restore)
 
 
 def _version(value: bool) -> None:
