@@ -11,7 +11,8 @@
 3. decodes a JPEG at a reduced scale (``draft``: 1/2, 1/4 or 1/8, still at least
    ``hash_side`` pixels); a truncated or corrupt image is refused (``corrupt_media``);
 4. honours the EXIF orientation (read by a small bounded parser, not Pillow's, which warns
-   on hostile EXIF), converts to RGB and scales to fit ``hash_side``;
+   on hostile EXIF), converts to RGB and scales to the ``hash_side`` square (see
+   :class:`MediaLimits`: PDQ ignores the aspect, and this square keeps it symmetric);
 5. hashes with PDQ, and on request also the seven turned and mirrored copies.
 
 Nothing here changes Pillow's process-wide state (``MAX_IMAGE_PIXELS``,
@@ -124,7 +125,7 @@ def hash_image(
 
 
 def decode(data: bytes, fmt: str, limits: MediaLimits) -> tuple[Pixels, tuple[int, int]]:
-    """RGB pixels, upright and fit to ``hash_side``, and the picture's upright size."""
+    """RGB pixels, upright, as the ``hash_side`` square; and the picture's upright size."""
     try:
         with _PLUGINS[fmt](io.BytesIO(data)) as image:
             _check_pixels(image.size, limits)
@@ -149,17 +150,20 @@ def _to_pixels(
         picture = picture.convert("RGBA")
     if picture.mode != "RGB":
         picture = picture.convert("RGB")
-    side = limits.hash_side
-    if max(picture.size) > side:
-        scale = side / max(picture.size)
-        fit = (max(1, round(picture.width * scale)), max(1, round(picture.height * scale)))
-        picture = picture.resize(fit, Image.Resampling.BOX)
+    square = (limits.hash_side, limits.hash_side)
+    if picture.size != square:
+        picture = picture.resize(square, _resampling(picture.size, limits.hash_side))
     method = _TRANSPOSE.get(orientation)
     if method is not None:
         picture = picture.transpose(method)
         if orientation >= 5:
             width, height = height, width
     return np.asarray(picture, dtype=np.uint8), (width, height)
+
+
+def _resampling(size: tuple[int, int], side: int) -> Image.Resampling:
+    """BOX to shrink (fast, and what PDQ's own box filters do), BILINEAR to enlarge."""
+    return Image.Resampling.BOX if min(size) >= side else Image.Resampling.BILINEAR
 
 
 def _check_pixels(size: tuple[int, int] | None, limits: MediaLimits) -> None:

@@ -27,8 +27,14 @@ class MediaLimits:
     """Largest image upload."""
     max_image_pixels: int = 40_000_000
     """Most pixels (width x height) an image may declare; more is a decompression bomb."""
-    hash_side: int = 512
-    """Images and frames are scaled to fit this square before PDQ (PDQ keeps 64x64)."""
+    hash_side: int = 576
+    """Pictures are scaled to this square before PDQ, frames to fit in it.
+
+    PDQ itself shrinks to 64 x 64, ignoring the aspect; 576 is 64 x 9, an odd multiple of
+    64 with an odd box-filter window (5), so PDQ's sampling is symmetric and a mirrored or
+    turned copy hashes (nearly) exactly as the original's dihedral hashes predict. At 512
+    (64 x 8) the sampling is off by a pixel and a mirrored copy lands 14-32 bits away.
+    """
     min_quality: int = 50
     """Below this PDQ quality a hash is reported as weak (PDQ's usual threshold)."""
     video_seconds_per_frame: float = 1.0
