@@ -7,8 +7,9 @@ import zlib
 
 import numpy as np
 import pytest
-from media_pictures import encode, scene
+from PIL import Image
 
+from bench.media_samples import encode, scene
 from trustdesk.errors import InvalidInput
 from trustdesk.signals.media.errors import (
     CorruptMedia,
@@ -20,7 +21,7 @@ from trustdesk.signals.media.errors import (
     WrongMediaType,
     ZipWrappedMedia,
 )
-from trustdesk.signals.media.images import hash_image, webp_size
+from trustdesk.signals.media.images import gif_size, hash_image, webp_size
 from trustdesk.signals.media.limits import MediaLimits
 
 PICTURE = scene(4, 256)
@@ -79,6 +80,16 @@ def test_a_webp_declaring_16383_by_16383_is_refused_from_its_header() -> None:
 def test_a_gif_declaring_a_65535_square_screen_is_refused() -> None:
     gif = bytearray(encode(PICTURE, "GIF"))
     gif[6:10] = struct.pack("<HH", 65535, 65535)
+    with pytest.raises(DecompressionBomb):
+        hash_image(bytes(gif))
+
+
+def test_a_gif_frame_declaring_10000_by_10000_is_refused_before_pillow_warns() -> None:
+    # 100 million pixels: between Pillow's warning (89 million) and its error (twice that).
+    gif = bytearray(encode(Image.new("P", (10, 10)), "GIF"))
+    descriptor = gif.index(b"\x2c", 13)
+    gif[descriptor + 5 : descriptor + 9] = struct.pack("<HH", 10_000, 10_000)
+    assert gif_size(bytes(gif)) == (10_000, 10_000)
     with pytest.raises(DecompressionBomb):
         hash_image(bytes(gif))
 
