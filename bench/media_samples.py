@@ -103,6 +103,7 @@ def video(
     out = io.BytesIO()
     with av.open(out, mode="w", format=container) as muxer:
         stream = muxer.add_stream(codec, rate=fps)
+        assert isinstance(stream, av.VideoStream)
         stream.width, stream.height = size
         stream.pix_fmt = "yuv420p"
         stream.time_base = Fraction(1, fps)

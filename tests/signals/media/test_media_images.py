@@ -6,9 +6,9 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from media_pictures import brighter, encode, scene
 from PIL import Image, ImageOps
 
+from bench.media_samples import brighter, encode, scene
 from trustdesk.signals.media.images import exif_orientation, hash_image
 from trustdesk.signals.media.limits import MediaLimits
 from trustdesk.signals.media.pdq import IMAGE_PDQ, distance

@@ -7,8 +7,8 @@ import zipfile
 
 import numpy as np
 import pytest
-from media_pictures import encode, scene
 
+from bench.media_samples import encode, scene
 from trustdesk.signals.media.errors import (
     EmptyMedia,
     UnsupportedMedia,

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from media_pictures import encode, scene, video
 from PIL import Image
 
+from bench.media_samples import encode, scene, video
 from trustdesk.signals.media.errors import (
     CorruptMedia,
     FrameBudget,
