@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import io
+
+import av
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -145,3 +149,30 @@ def test_a_picture_is_not_a_video() -> None:
         hash_video(encode(FIRST, "JPEG"))
     with pytest.raises(WrongMediaType):
         hash_video(CLIP, declared="video/webm")
+
+
+def test_frames_larger_than_the_hash_square_are_scaled_down_by_ffmpeg() -> None:
+    large = video([(FIRST, 1), (SECOND, 1)], fps=5, size=(800, 600))
+    found = hash_video(large)
+    small = hash_video(CLIP)
+    assert (found.width, found.height) == (800, 600)
+    assert distance(found.frames[0].pdq, small.frames[0].pdq) <= 31
+    assert distance(found.frames[-1].pdq, small.frames[-1].pdq) <= 31
+
+
+def test_a_file_with_sound_only_is_refused_as_corrupt() -> None:
+    out = io.BytesIO()
+    with av.open(out, mode="w", format="mp4") as muxer:
+        stream = muxer.add_stream("aac", rate=8000)
+        assert isinstance(stream, av.AudioStream)
+        samples = np.zeros((1, 1024), dtype=np.float32)
+        for index in range(8):
+            frame = av.AudioFrame.from_ndarray(samples, format="fltp", layout="mono")
+            frame.sample_rate = 8000
+            frame.pts = index * 1024
+            for packet in stream.encode(frame):
+                muxer.mux(packet)
+        for packet in stream.encode():
+            muxer.mux(packet)
+    with pytest.raises(CorruptMedia, match="no video stream"):
+        hash_video(out.getvalue())
