@@ -326,51 +326,18 @@ class Settings(BaseSettings):
         "taken only from a caller with a valid key.",
     )
 
-    media_max_bytes: int = _number(
-        256 * 1024 * 1024, 1024, about="Largest upload of any kind hashed (file hashes, video)."
-    )
-    media_max_image_bytes: int = _number(
-        32 * 1024 * 1024, 1024, about="Largest image upload decoded for its PDQ hash."
-    )
+    # Media signals: the caps of trustdesk.signals.media.MediaLimits (see README).
+    media_max_bytes: int = _number(256 * 2**20, 1024, about="Largest upload hashed (any kind).")
+    media_max_image_bytes: int = _number(32 * 2**20, 1024, about="Largest picture decoded.")
     media_max_image_pixels: int = _number(
-        40_000_000,
-        1,
-        89_478_485,
-        about="Most pixels (width x height) an image may declare; more is refused as a "
-        "decompression bomb before any pixel is decoded.",
+        40_000_000, 1, 89_478_485, about="Most pixels a picture may declare (else a bomb)."
     )
-    media_min_pdq_quality: int = _number(
-        50,
-        0,
-        100,
-        about="A PDQ hash of lower quality (a flat or featureless picture) is reported but "
-        "does not match.",
-    )
-    media_video_seconds_per_frame: float = Field(
-        default=1.0, gt=0, le=60, description="One video frame is hashed per this many seconds."
-    )
-    media_video_max_frames: int = _number(
-        1800, 1, about="Most frames hashed from one video (the frame budget)."
-    )
-    media_video_max_decoded_frames: int = _number(
-        200_000, 1, about="Most frames decoded from one video (all are decoded, few hashed)."
-    )
-    media_video_max_seconds: float = Field(
-        default=1800.0, gt=0, description="Longest video accepted, in seconds."
-    )
-    media_video_max_pixels: int = _number(
-        36_000_000, 1, about="Most pixels a video frame may declare (8K is 33.2 million)."
-    )
-    media_video_wall_seconds: float = Field(
-        default=120.0, gt=0, description="Wall-clock seconds one video may take to hash."
-    )
-    media_video_fold_distance: int = _number(
-        8,
-        0,
-        256,
-        about="Consecutive video frames within this PDQ distance fold into one entry.",
-    )
-    media_video_threads: int = _number(1, 1, 16, about="FFmpeg decoding threads per video.")
+    media_min_pdq_quality: int = _number(50, 0, 100, about="Weaker PDQ hashes do not match.")
+    media_video_seconds_per_frame: float = _number(1.0, 0.01, 60, about="Video frame sampling.")
+    media_video_max_frames: int = _number(1800, 1, about="Most video frames hashed.")
+    media_video_max_seconds: float = _number(1800.0, 1, about="Longest video accepted.")
+    media_video_max_pixels: int = _number(36_000_000, 1, about="Most pixels a video frame has.")
+    media_video_wall_seconds: float = _number(120.0, 1, about="Most seconds to hash a video.")
 
     @field_validator("forwarded_allow_ips", mode="before")
     @classmethod

@@ -84,7 +84,8 @@ class MediaLimits:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MediaLimits:
-        """The limits the operator configured (``TRUSTDESK_MEDIA_*``)."""
+        """The limits the operator configured (``TRUSTDESK_MEDIA_*``); the decoded-frame cap,
+        the fold distance and the decoding threads keep their defaults."""
         return cls(
             max_bytes=settings.media_max_bytes,
             max_image_bytes=settings.media_max_image_bytes,
@@ -92,10 +93,7 @@ class MediaLimits:
             min_quality=settings.media_min_pdq_quality,
             video_seconds_per_frame=settings.media_video_seconds_per_frame,
             video_max_frames=settings.media_video_max_frames,
-            video_max_decoded_frames=settings.media_video_max_decoded_frames,
             video_max_seconds=settings.media_video_max_seconds,
             video_max_pixels=settings.media_video_max_pixels,
             video_wall_seconds=settings.media_video_wall_seconds,
-            video_fold_distance=settings.media_video_fold_distance,
-            video_threads=settings.media_video_threads,
         )
