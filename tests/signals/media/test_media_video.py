@@ -122,8 +122,36 @@ def test_a_truncated_mp4_is_refused_as_corrupt() -> None:
 def test_a_truncated_webm_is_refused_as_corrupt() -> None:
     webm = video([(FIRST, 3), (SECOND, 3)], codec="libvpx-vp9", container="webm")
     assert hash_video(webm).frames_hashed == 6
-    with pytest.raises(CorruptMedia):
+    with pytest.raises(CorruptMedia, match="no decodable frame"):
         hash_video(webm[: len(webm) // 3])
+    with pytest.raises(CorruptMedia, match="truncated"):
+        hash_video(webm[: len(webm) // 2])
+
+
+def test_a_sound_track_longer_than_the_video_is_not_taken_for_truncation() -> None:
+    out = io.BytesIO()
+    with av.open(out, mode="w", format="matroska") as muxer:
+        picture = muxer.add_stream("libx264", rate=5)
+        sound = muxer.add_stream("aac", rate=8000)
+        assert isinstance(picture, av.VideoStream)
+        assert isinstance(sound, av.AudioStream)
+        picture.width, picture.height, picture.pix_fmt = 160, 120, "yuv420p"
+        pixels = np.ascontiguousarray(np.asarray(FIRST.resize((160, 120))))
+        for index in range(10):  # 2 s of video
+            frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
+            frame.pts = index
+            muxer.mux(picture.encode(frame))
+        muxer.mux(picture.encode())
+        for index in range(64):  # about 8 s of sound
+            chunk = av.AudioFrame.from_ndarray(
+                np.zeros((1, 1024), dtype=np.float32), format="fltp", layout="mono"
+            )
+            chunk.sample_rate, chunk.pts = 8000, index * 1024
+            muxer.mux(sound.encode(chunk))
+        muxer.mux(sound.encode())
+    found = hash_video(out.getvalue())
+    assert found.duration > 6
+    assert found.frames_hashed == 2
 
 
 def test_a_video_with_mangled_packets_is_refused_or_hashed() -> None:

@@ -116,15 +116,17 @@ def hash_video(
         raise CorruptMedia(f"the {sniffed.format} video cannot be decoded: {error}") from None
 
 
-def _declared_seconds(container: Any, stream: Any) -> float | None:
+def _declared_seconds(container: Any, stream: Any) -> tuple[float | None, bool]:
+    """The declared duration, and whether it is the video's own (the stream's, or the
+    container's when the video is its only stream: else a longer sound track may set it)."""
     if stream.duration is not None and stream.time_base is not None:
-        return float(stream.duration * stream.time_base)
+        return float(stream.duration * stream.time_base), True
     if container.duration is not None:
-        return float(container.duration) / av.time_base
-    return None
+        return float(container.duration) / av.time_base, len(container.streams) == 1
+    return None, False
 
 
-def _check_header(container: Any, limits: MediaLimits) -> tuple[Any, float | None]:
+def _check_header(container: Any, limits: MediaLimits) -> tuple[Any, float | None, bool]:
     if not container.streams.video:
         raise CorruptMedia("the file holds no video stream")
     stream = container.streams.video[0]
@@ -134,7 +136,7 @@ def _check_header(container: Any, limits: MediaLimits) -> tuple[Any, float | Non
         raise MediaTooLarge(
             f"the video's frames are {width} x {height}, more than {limits.video_max_pixels} pixels"
         )
-    declared = _declared_seconds(container, stream)
+    declared, own = _declared_seconds(container, stream)
     if declared is not None:
         if declared > limits.video_max_seconds:
             raise VideoTooLong(
@@ -147,11 +149,11 @@ def _check_header(container: Any, limits: MediaLimits) -> tuple[Any, float | Non
             )
     context.thread_type = "AUTO"
     context.thread_count = limits.video_threads
-    return stream, declared
+    return stream, declared, own
 
 
 def _hash(container: Any, fmt: str, limits: MediaLimits, started: float) -> VideoHash:
-    stream, declared = _check_header(container, limits)
+    stream, declared, own = _check_header(container, limits)
     folder = _Folder(limits.video_fold_distance, limits.min_quality)
     interval = limits.video_seconds_per_frame
     decoded = hashed = 0
@@ -190,7 +192,12 @@ def _hash(container: Any, fmt: str, limits: MediaLimits, started: float) -> Vide
             next_at = (math.floor(at / interval + 1e-9) + 1) * interval
     if decoded == 0:
         raise CorruptMedia("the video holds no decodable frame")
-    if declared is not None and last_time < declared - max(_SHORT_SECONDS, _SHORT_SHARE * declared):
+    short = (
+        declared is not None
+        and own
+        and last_time < declared - max(_SHORT_SECONDS, _SHORT_SHARE * declared)
+    )
+    if short:
         raise CorruptMedia(
             f"the video stops at {last_time:.1f} s of the {declared:.1f} s it declares (truncated)"
         )
