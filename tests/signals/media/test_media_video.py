@@ -128,6 +128,23 @@ def test_a_truncated_webm_is_refused_as_corrupt() -> None:
         hash_video(webm[: len(webm) // 2])
 
 
+def test_times_count_from_the_first_frame() -> None:
+    out = io.BytesIO()
+    with av.open(out, mode="w", format="matroska") as muxer:
+        stream = muxer.add_stream("libx264", rate=5)
+        assert isinstance(stream, av.VideoStream)
+        stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
+        pixels = np.ascontiguousarray(np.asarray(FIRST.resize((160, 120))))
+        for index in range(10):  # 2 s of video starting 10 s in
+            frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
+            frame.pts = 50 + index
+            muxer.mux(stream.encode(frame))
+        muxer.mux(stream.encode())
+    found = hash_video(out.getvalue())
+    assert found.frames_hashed == 2
+    assert [(f.start, f.end) for f in found.frames] == [(0.0, 1.0)]
+
+
 def test_a_sound_track_longer_than_the_video_is_not_taken_for_truncation() -> None:
     out = io.BytesIO()
     with av.open(out, mode="w", format="matroska") as muxer:

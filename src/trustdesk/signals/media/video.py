@@ -159,6 +159,8 @@ def _hash(container: Any, fmt: str, limits: MediaLimits, started: float) -> Vide
     decoded = hashed = 0
     next_at = 0.0
     last_time = 0.0
+    origin: float | None = None
+    last_stamp = 0.0  # a container's duration may or may not count the first frame's offset
     size = (0, 0)
     for packet in container.demux(stream):
         if time.monotonic() - started > limits.video_wall_seconds:
@@ -171,10 +173,13 @@ def _hash(container: Any, fmt: str, limits: MediaLimits, started: float) -> Vide
                 )
             if frame.width * frame.height > limits.video_max_pixels:
                 raise MediaTooLarge(f"a frame is {frame.width} x {frame.height}")
-            at = float(frame.time) if frame.time is not None else (decoded - 1) / _rate(stream)
+            stamp = float(frame.time) if frame.time is not None else (decoded - 1) / _rate(stream)
+            origin = stamp if origin is None else origin  # times count from the first frame
+            at = stamp - origin
             if at > limits.video_max_seconds:
                 raise VideoTooLong(f"the video runs past {limits.video_max_seconds:g} s")
             last_time = max(last_time, at)
+            last_stamp = max(last_stamp, stamp)
             if at + 1e-6 < next_at:
                 continue
             hashed += 1
@@ -195,7 +200,7 @@ def _hash(container: Any, fmt: str, limits: MediaLimits, started: float) -> Vide
     short = (
         declared is not None
         and own
-        and last_time < declared - max(_SHORT_SECONDS, _SHORT_SHARE * declared)
+        and max(last_time, last_stamp) < declared - max(_SHORT_SECONDS, _SHORT_SHARE * declared)
     )
     if short:
         raise CorruptMedia(
