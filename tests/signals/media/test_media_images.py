@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 
+import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
@@ -71,6 +72,13 @@ def test_turned_and_mirrored_copies_match_only_through_the_dihedral_hashes(
     plain, dihedral = nearest(encode(turned, "JPEG", quality=85))
     assert plain > MATCH * 2
     assert dihedral <= MATCH
+
+
+def test_a_16_bit_grey_png_hashes_like_its_8_bit_grey() -> None:
+    grey = np.asarray(ORIGINAL.convert("L")).astype(np.uint16) * 257
+    found = hash_image(encode(Image.fromarray(grey)))
+    assert found.quality >= 90
+    assert distance(found.pdq, HASH.pdq) <= 8
 
 
 def test_different_pictures_are_far_apart() -> None:

@@ -152,6 +152,8 @@ def _to_pixels(
     width, height = size
     orientation = exif_orientation(image.info.get("exif"))
     picture: Image.Image = image
+    if picture.mode.startswith(("I", "F")):
+        picture = _eight_bit(picture)
     if picture.mode == "P" and "transparency" in picture.info:
         picture = picture.convert("RGBA")
     if picture.mode != "RGB":
@@ -165,6 +167,18 @@ def _to_pixels(
         if orientation >= 5:
             width, height = height, width
     return np.asarray(picture, dtype=np.uint8), (width, height)
+
+
+def _eight_bit(picture: Image.Image) -> Image.Image:
+    """Grey of 16 bits (PNG) or 32 (integer or float) as 8 bits; Pillow's own conversion
+    clips at 255, which turns a 16-bit picture white."""
+    grey = np.asarray(picture, dtype=np.float64)
+    top = float(grey.max()) if grey.size else 0.0
+    if picture.mode.startswith("I;16") or 255 < top <= 65535:
+        grey = grey / 257
+    elif top > 65535:
+        grey = (grey - grey.min()) * (255 / max(top - float(grey.min()), 1e-9))
+    return Image.fromarray(np.clip(grey, 0, 255).astype(np.uint8))
 
 
 def _resampling(size: tuple[int, int], side: int) -> Image.Resampling:
