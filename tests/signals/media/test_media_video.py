@@ -52,8 +52,12 @@ def test_a_frame_hashes_like_the_picture_it_shows() -> None:
 
 @pytest.mark.parametrize(
     ("size", "bit_rate", "codec", "container"),
-    [((320, 240), 60_000, "libx264", "mp4"), ((128, 96), None, "libvpx-vp9", "webm")],
-    ids=["larger-low-bitrate-h264", "smaller-vp9-webm"],
+    [
+        ((320, 240), 60_000, "libx264", "mp4"),
+        ((128, 96), None, "libvpx-vp9", "webm"),
+        ((160, 120), 200_000, "mpeg4", "avi"),
+    ],
+    ids=["larger-low-bitrate-h264", "smaller-vp9-webm", "mpeg4-avi"],
 )
 def test_a_re_encoded_copy_gives_near_frames(
     size: tuple[int, int], bit_rate: int | None, codec: str, container: str
