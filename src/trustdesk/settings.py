@@ -326,6 +326,19 @@ class Settings(BaseSettings):
         "taken only from a caller with a valid key.",
     )
 
+    # Media signals: the caps of trustdesk.signals.media.MediaLimits (see README).
+    media_max_bytes: int = _number(256 * 2**20, 1024, about="Largest upload hashed (any kind).")
+    media_max_image_bytes: int = _number(32 * 2**20, 1024, about="Largest picture decoded.")
+    media_max_image_pixels: int = _number(
+        40_000_000, 1, 89_478_485, about="Most pixels a picture may declare (else a bomb)."
+    )
+    media_min_pdq_quality: int = _number(50, 0, 100, about="Weaker PDQ hashes do not match.")
+    media_video_seconds_per_frame: float = _number(1.0, 0.01, 60, about="Video frame sampling.")
+    media_video_max_frames: int = _number(1800, 1, about="Most video frames hashed.")
+    media_video_max_seconds: float = _number(1800.0, 1, about="Longest video accepted.")
+    media_video_max_pixels: int = _number(36_000_000, 1, about="Most pixels a video frame has.")
+    media_video_wall_seconds: float = _number(120.0, 1, about="Most seconds to hash a video.")
+
     @field_validator("forwarded_allow_ips", mode="before")
     @classmethod
     def _split_proxies(cls, value: object) -> object:
