@@ -30,6 +30,7 @@ BENCHMARKS = (
     "door",
     "load",
     "signals_media",
+    "backup",
 )
 OPTIONAL = ("load",)  # minutes long, and starts servers: runs only when named
 RESULTS = Path(__file__).with_name("results")
