@@ -3,8 +3,9 @@
 A canonical host is lowercase ASCII without a trailing dot: each non-ASCII label goes
 through IDNA's UTS #46 mapping (non-transitional, so ``ß`` stays ``ß``) to its punycode
 A-label (``例子.中国`` -> ``xn--fsqu00a.xn--fiqs8s``); an ``xn--`` label must decode. ASCII
-labels are letters, digits, ``-`` and ``_`` (browsers and DNS accept the underscore in
-subdomains; IDNA 2008 would refuse it), 1-63 characters; a host has at most 253 characters
+labels are letters, digits, ``-`` and ``_``, 1-63 characters, a hyphen anywhere (browsers
+open ``-x_.casino-bonus.example``, so refusing it would let a link pass unmatched, though
+registries and IDNA 2008 refuse such names); a host has at most 253 characters
 and 127 labels. IP addresses stay hosts, matched exactly: IPv4 in dotted decimal, read as
 browsers read it (WHATWG: ``0x7f.1`` and ``2130706433`` are ``127.0.0.1``, so a written-out
 number does not hide an address), IPv6 compressed without brackets.
