@@ -123,6 +123,8 @@ def _looks_numeric(label: str) -> bool:
 def canonical_ipv6(text: str) -> str:
     """A bracketless IPv6 literal in compressed form; zone ids refused."""
     try:
+        if "%" in text:  # a zone id names an interface of the reader's own machine
+            raise ValueError(text)
         return ipaddress.IPv6Address(text).compressed
     except ValueError:
         msg = f"{text[:80]!r} is not an IPv6 address"
@@ -171,6 +173,14 @@ def canonical_host(host: str) -> str:
             raise InvalidHost(msg) from None
     if host.startswith("[") and host.endswith("]"):
         return canonical_ipv6(host[1:-1])
+    if ":" in host:  # an IPv6 address as Link.host holds it, without brackets
+        return canonical_ipv6(host)
+    if not host.isascii():  # full-width forms, ideographic dots, case: UTS 46 maps them
+        try:
+            host = idna.uts46_remap(host, std3_rules=False, transitional=False)
+        except (idna.IDNAError, UnicodeError):
+            msg = f"{host[:80]!r} holds characters no host may"
+            raise InvalidHost(msg) from None
     host = host.removesuffix(".")
     if not host:
         msg = "an empty host"
