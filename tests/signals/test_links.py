@@ -10,13 +10,16 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import idna
+import publicsuffixlist
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trustdesk.signals.links import MAX_LINKS, Link, Links, find_links
+from trustdesk.signals import links as links_module
+from trustdesk.signals.links import MAX_CJK_TLD, MAX_LINKS, Link, Links, find_links
 
 
 def hosts(text: str) -> list[str]:
@@ -198,6 +201,22 @@ def test_idn_hosts_become_punycode_and_round_trip() -> None:
     assert only("http://例子.中国/x").url == "http://xn--fsqu00a.xn--fiqs8s/x"
     assert only("Bücher.example").host == "xn--bcher-kva.example"
     assert only("http://faß.example/").host == "xn--fa-hia.example"  # non-transitional
+
+
+def test_a_decomposed_accent_stays_in_its_label() -> None:
+    assert only("cafe\u0301.example").host == only("café.example").host == "xn--caf-dma.example"
+
+
+def test_no_cjk_top_level_name_is_longer_than_the_cut_looks() -> None:
+    """The cut of CJK prose after a host tries prefixes up to MAX_CJK_TLD characters: an
+    update of the shipped list that adds a longer CJK top-level name fails here."""
+    names = set()
+    for line in Path(publicsuffixlist.PSLFILE).read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("//"):
+            names.add(line.strip().rsplit(".", 1)[-1].lstrip("*!"))
+    cjk = [name for name in names if links_module._CJK_CHAR.match(name)]
+    assert "中国" in cjk
+    assert max(map(len, cjk)) <= MAX_CJK_TLD
 
 
 def test_a_cjk_first_label_glued_to_text_is_a_documented_limit() -> None:

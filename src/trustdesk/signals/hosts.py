@@ -62,12 +62,10 @@ def _psl_known() -> PublicSuffixList:
 def is_known_tld(label: str) -> bool:
     """Whether ``label`` (any case; Unicode or punycode) is a top-level name of the Public
     Suffix List, or one of :data:`SPECIAL_USE_TLDS`."""
-    label = label.lower()
-    if label in SPECIAL_USE_TLDS:
-        return True
     if not label or "." in label or len(label) > MAX_LABEL:
         return False
-    return _psl_known().is_public(label)
+    label = label.lower()
+    return label in SPECIAL_USE_TLDS or _psl_known().is_public(label)
 
 
 def registrable_domain(host: str) -> str | None:

@@ -44,10 +44,10 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from trustdesk.signals.hosts import (
-    MAX_LABEL,
     InvalidHost,
     canonical_host,
     is_known_tld,
@@ -65,15 +65,14 @@ _CJK = (
     "\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003134f"
 )
 _CJK_CHAR = re.compile(f"[{_CJK}]")
-_DOT_WORD = r"(?:\.|dot)"
-_OBFUSCATED_DOT = re.compile(
-    rf"(?<=\w)[ \t]{{0,3}}(?:\[{_DOT_WORD}\]|\({_DOT_WORD}\)|\{{{_DOT_WORD}\}})[ \t]{{0,3}}(?=\w)"
-    r"|(?<=[A-Za-z0-9])[ \t]{0,3}[\u3002\uff61\ufe52][ \t]{0,3}(?=[A-Za-z0-9])",
-    re.IGNORECASE,
+_OBFUSCATED_DOT = re.compile(  # the dot itself; the spaces and neighbours are checked after
+    r"\[(?:\.|dot)\]|\((?:\.|dot)\)|\{(?:\.|dot)\}|[\u3002\uff61\ufe52]", re.IGNORECASE
 )
+_WIDE = re.compile("[\uff01-\uff5e\u3000]")
+_MAX_SPACES = 3  # spaces or tabs on either side of an obfuscated dot
 # A label is a possessive run of one kind: word characters that are not CJK (and '-'), or
 # CJK characters. The chain of labels is possessive too, so a scan never backtracks.
-_LATIN = rf"(?:[^\W{_CJK}]|-)"
+_LATIN = rf"(?:[^\W{_CJK}]|[-\u0300-\u036f])"  # combining accents: a decomposed é
 _LABEL = rf"(?:{_LATIN}++|[{_CJK}]++)"
 _TOKEN = re.compile(
     rf"(?<![A-Za-z0-9])(?P<scheme>(?i:https?|hxxps?))://|(?P<chain>{_LABEL}(?:\.{_LABEL})*+)"
@@ -86,6 +85,7 @@ _PORT = re.compile(r":([0-9]++)")
 _PATH = re.compile(r"[/?#][A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*+")
 _TRAILING = frozenset(".,;:!?'*")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+MAX_CJK_TLD = 8  # characters; the list's longest CJK top-level name has 6 (ファッション)
 _MAX_DROPPED = 4  # CJK labels of prose after a host (例子.中国.然后...) dropped at most
 
 
@@ -130,24 +130,48 @@ class _Folded:
         return original_start, end + shift
 
 
+def _is_word(char: str, *, ascii_only: bool) -> bool:
+    return (char.isascii() or not ascii_only) and (char.isalnum() or char == "_")
+
+
+def _obfuscated_dots(text: str) -> Iterator[tuple[int, int]]:
+    """The spans of ``text`` that are obfuscated dots, spaces around them included."""
+    done = 0
+    for match in _OBFUSCATED_DOT.finditer(text):
+        start, end = match.span()
+        ascii_only = end - start == 1  # an ideographic full stop: between ASCII only
+        while start > max(done, match.start() - _MAX_SPACES) and text[start - 1] in " \t":
+            start -= 1
+        while end < min(len(text), match.end() + _MAX_SPACES) and text[end] in " \t":
+            end += 1
+        if (
+            start > 0
+            and end < len(text)
+            and _is_word(text[start - 1], ascii_only=ascii_only)
+            and _is_word(text[end], ascii_only=ascii_only)
+        ):
+            yield start, end
+            done = end
+
+
 def fold(text: str) -> _Folded:
     """``text`` with full-width forms and obfuscated dots folded (see the module doc)."""
-    folded = text if text.isascii() else text.translate(_FULL_WIDTH)
+    folded = text if text.isascii() or not _WIDE.search(text) else text.translate(_FULL_WIDTH)
     pieces: list[str] = []
     at: list[int] = []
     starts: list[int] = []
     ends: list[int] = []
     done = 0
     length = 0
-    for match in _OBFUSCATED_DOT.finditer(folded):
-        pieces.append(folded[done : match.start()])
-        length += match.start() - done
+    for start, end in _obfuscated_dots(folded):
+        pieces.append(folded[done:start])
+        length += start - done
         pieces.append(".")
         at.append(length)
-        starts.append(match.start())
-        ends.append(match.end())
+        starts.append(start)
+        ends.append(end)
         length += 1
-        done = match.end()
+        done = end
     if not at:
         return _Folded(folded, at, starts, ends)
     pieces.append(folded[done:])
@@ -164,12 +188,12 @@ class _Found:
 
 def _trim_cjk(labels: list[str]) -> list[str]:
     """Cut a CJK last label to the longest known top-level name it starts with, or drop it;
-    the text after it is prose. Bounded: at most four labels dropped, 63 look-ups each."""
+    the text after it is prose. Bounded: at most four labels dropped, eight look-ups each."""
     for _ in range(_MAX_DROPPED):
         if _ends_well(labels):
             return labels
         last = labels[-1]
-        for size in range(min(len(last), MAX_LABEL), 0, -1):
+        for size in range(min(len(last), MAX_CJK_TLD), 0, -1):
             if is_known_tld(last[:size]):
                 labels[-1] = last[:size]
                 return labels
@@ -262,6 +286,8 @@ def _url(
 
 def _bare(text: str, start: int, end: int, max_length: int) -> tuple[_Found | None, int, bool]:
     """The bare domain that the label chain ``[start, end)`` starts with, if it is one."""
+    if text.find(".", start, end) < 0:
+        return None, end, False  # one label: no domain (and most words of prose)
     labels = _trim_cjk(text[start:end].split("."))
     if len(labels) < 2:
         return None, end, False
