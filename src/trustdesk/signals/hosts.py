@@ -59,6 +59,7 @@ def _psl_known() -> PublicSuffixList:
     return PublicSuffixList(accept_unknown=False)
 
 
+@lru_cache(maxsize=4096)  # few distinct labels; spam repeats them
 def is_known_tld(label: str) -> bool:
     """Whether ``label`` (any case; Unicode or punycode) is a top-level name of the Public
     Suffix List, or one of :data:`SPECIAL_USE_TLDS`."""
@@ -68,6 +69,7 @@ def is_known_tld(label: str) -> bool:
     return label in SPECIAL_USE_TLDS or _psl_known().is_public(label)
 
 
+@lru_cache(maxsize=16384)  # a wave of spam repeats its hosts
 def registrable_domain(host: str) -> str | None:
     """The registrable domain of a canonical host; the address itself for an IP; None when
     the host is itself a public suffix (``co.uk``, ``github.io``)."""
@@ -79,6 +81,8 @@ def registrable_domain(host: str) -> str | None:
 
 def is_ip(host: str) -> bool:
     """Whether a canonical host is an IP address."""
+    if ":" not in host and not host[-1:].isdigit():
+        return False  # a name: its last label is never all digits
     try:
         ipaddress.ip_address(host)
     except ValueError:

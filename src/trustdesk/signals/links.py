@@ -72,10 +72,20 @@ _WIDE = re.compile("[\uff01-\uff5e\u3000]")
 _MAX_SPACES = 3  # spaces or tabs on either side of an obfuscated dot
 # A label is a possessive run of one kind: word characters that are not CJK (and '-'), or
 # CJK characters. The chain of labels is possessive too, so a scan never backtracks.
-_LATIN = rf"(?:[^\W{_CJK}]|[-\u0300-\u036f])"  # combining accents: a decomposed é
+_WORD = rf"[^\W{_CJK}]"  # a word character that is not CJK
+_MARKS = r"[-\u0300-\u036f]"  # the hyphen, and combining accents (a decomposed é)
+_LATIN = rf"(?:{_WORD}++|{_MARKS}++)"
 _LABEL = rf"(?:{_LATIN}++|[{_CJK}]++)"
+# A chain starts where a run of its first label's kind starts (the look-behinds reject a
+# start inside a word at once), and holds a dot: a word of prose costs one attempt.
+_FIRST = rf"(?:(?<!{_WORD})(?<!{_MARKS}){_LATIN}++|(?<![{_CJK}])[{_CJK}]++)"
 _TOKEN = re.compile(
-    rf"(?<![A-Za-z0-9])(?P<scheme>(?i:https?|hxxps?))://|(?P<chain>{_LABEL}(?:\.{_LABEL})*+)"
+    rf"(?<![A-Za-z0-9])(?P<scheme>(?i:https?|hxxps?))://|(?P<chain>{_FIRST}(?:\.{_LABEL})++)"
+)
+# Every link holds one of these (a dot, a scheme's '://', an obfuscated 'dot'), folded or not.
+_MAYBE_LINK = re.compile(
+    "[.\uff0e\u3002\uff61\ufe52]|[:\uff1a][/\uff0f]{2}"
+    "|[dD\uff24\uff44][oO\uff2f\uff4f][tT\uff34\uff54]"
 )
 _HOST = re.compile(  # after a scheme: percent-encoding allowed
     rf"(?:(?:{_LATIN}|%)++|[{_CJK}]++)(?:\.(?:(?:{_LATIN}|%)++|[{_CJK}]++))*+"
@@ -107,6 +117,9 @@ class Links:
     links: tuple[Link, ...]
     capped: bool = False  # more links were there than max_links
     refused: int = 0  # things written as links that are none (bad host, too long, ...)
+
+
+_NONE = Links(())
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,6 +320,8 @@ def _bare(text: str, start: int, end: int, max_length: int) -> tuple[_Found | No
 
 def find_links(text: str, *, max_links: int = MAX_LINKS, max_length: int = MAX_LENGTH) -> Links:
     """The links in ``text`` (see the module doc); never raises on a ``str``."""
+    if _MAYBE_LINK.search(text) is None:
+        return _NONE
     folded = fold(text)
     scanned = folded.text
     found: list[_Found] = []
