@@ -29,6 +29,7 @@ BENCHMARKS = (
     "consume",
     "door",
     "load",
+    "signals_links",
 )
 OPTIONAL = ("load",)  # minutes long, and starts servers: runs only when named
 RESULTS = Path(__file__).with_name("results")
