@@ -177,6 +177,21 @@ def test_several_obfuscated_dots_map_back_to_the_right_spans() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "host"),
+    [
+        ("casino-bonus［ｄｏｔ］example", "casino-bonus.example"),
+        ("casino-bonus(DoT)example", "casino-bonus.example"),
+        ("ｈｔｔｐ：／／３２２１２２５９９１／", "192.0.2.7"),
+        ("http：／/3221225991", "192.0.2.7"),
+        ("http://[::1]/", "::1"),
+    ],
+)
+def test_links_without_a_plain_dot_pass_the_quick_check(text: str, host: str) -> None:
+    """Text with no dot, '://' or 'dot' in any width is skipped at once: these must not be."""
+    assert hosts(text) == [host]
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "casino-bonus . example",  # a plain dot with spaces: prose

@@ -34,10 +34,12 @@ Paths run over the ASCII characters URLs allow and end at anything else (a non-A
 path keeps its ASCII head; the host is what matches). Trailing ``.,;:!?'*`` and unbalanced
 ``)`` ``]`` are sentence punctuation, not part of the link.
 
-Bounds: one pass of possessive regexes (no backtracking) over the text, so time is linear in
-its length ('a.' * 50,000 and 100,000 dots included, see tests); at most ``max_links``
-links (``Links.capped`` says more were there); a link longer than ``max_length`` characters,
-a host over 253 or a label over 63 characters is refused (``Links.refused`` counts them).
+Text holding no dot, ``://`` or ``dot`` (in any width) holds no link and is answered after
+one search: most messages. Bounds: one pass of possessive regexes (no backtracking) over the
+text, so time is linear in its length ('a.' * 50,000 and 100,000 dots included, see tests);
+at most ``max_links`` links (``Links.capped`` says more were there); a link longer than
+``max_length`` characters, a host over 253 or a label over 63 characters is refused
+(``Links.refused`` counts them).
 """
 
 from __future__ import annotations
@@ -105,7 +107,7 @@ class Link:
 
     start: int  # span [start, end) in the text as given (before folding)
     end: int
-    url: str  # normalized: scheme, canonical host, port unless default, path ("/" if none)
+    url: str  # scheme (http when bare), canonical host, port unless default, path or "/"
     host: str  # canonical host (lowercase punycode, no trailing dot; or an IP address)
     domain: str | None  # registrable domain; the IP for an IP; None if host is a suffix
 
