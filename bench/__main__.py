@@ -31,6 +31,7 @@ BENCHMARKS = (
     "load",
     "signals_media",
     "backup",
+    "signals_links",
 )
 OPTIONAL = ("load",)  # minutes long, and starts servers: runs only when named
 RESULTS = Path(__file__).with_name("results")
