@@ -14,13 +14,13 @@ from trustdesk.cases import actions, webhook_store
 from trustdesk.cases import report as case_report
 from trustdesk.cases.models import ActionStatus
 from trustdesk.cases.outbound import AddressGuard
-from trustdesk.cases.schemas import (
+from trustdesk.cases.outbound_schemas import (
     ActionStatusOut,
-    AuthorityReportIn,
     WebhookIn,
     WebhookOut,
     WebhookSecretOut,
 )
+from trustdesk.cases.schemas import AuthorityReportIn
 from trustdesk.http.callers import CallerDep, service_or_user_holding, user_holding
 from trustdesk.http.deps import SessionDep, get_desk
 from trustdesk.http.problems import PROBLEM_RESPONSES

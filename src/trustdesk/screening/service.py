@@ -341,15 +341,8 @@ def store(session: Session, items: Sequence[Screened]) -> list[uuid.UUID]:
             }
             for f in screening.findings
         )
-        follow_ups.append(
-            {
-                "item_id": item_id,
-                "service_id": s.service_id,
-                "created_at": moment,
-                "context": dict(s.context),
-                "attempts": 0,
-            }
-        )
+        follow_up = {"item_id": item_id, "service_id": s.service_id, "created_at": moment}
+        follow_ups.append(follow_up | {"context": dict(s.context), "attempts": 0})
     with transaction(session):
         connection = session.connection()
         connection.execute(insert(ContentItem), rows)
