@@ -12,8 +12,6 @@ from fastapi import Depends, FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from trustdesk import __version__
@@ -26,8 +24,7 @@ from trustdesk.console import site as console
 from trustdesk.db.engine import Database
 from trustdesk.db.leased import Job, run_under_lease
 from trustdesk.errors import TrustdeskError
-from trustdesk.http import behind, callers, deps, orphans, pauses, problems
-from trustdesk.http.deps import SessionDep
+from trustdesk.http import behind, callers, deps, health, orphans, pauses, problems
 from trustdesk.http.limits import BodySizeLimit
 from trustdesk.http.nul import refuse_nul
 from trustdesk.identity import api as identity_api
@@ -188,8 +185,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     desk = desk_of(app)
     try:
         await run_in_threadpool(warm_screeners, app)
-    except Exception:  # the database is down: serve anyway, requests load them when it is up
+        app.state.rule_sets = None  # loaded (/readyz)
+    except Exception as exc:  # the database is down: serve anyway, requests load them then
         log.exception("loading the rule sets before serving failed")
+        app.state.rule_sets = f"loading them before serving failed ({exc.__class__.__name__})"
     _vet_in_background(desk)
     # Loaded: what is alive now lives as long as the process; the collector leaves it be.
     settled = pauses.settle() if app.state.server else None
@@ -274,6 +273,7 @@ def create_app(
     desk = build_desk(settings, database or Database.from_settings(settings))
     app.state.desk = desk if adjust is None else adjust(desk)
     app.state.server = server
+    app.state.rule_sets = "not loaded yet: the app has not started"  # (see _lifespan)
     problems.install(app)
     # (a credential is judged before a body that did not validate: see the handler)
     app.add_exception_handler(RequestValidationError, callers.invalid_request)
@@ -293,18 +293,33 @@ def create_app(
     @app.get(
         "/healthz",
         tags=["health"],
-        summary="Liveness and database check",
+        summary="Liveness: the process answers (it asks nothing of the database)",
+        responses=problems.problems(400, 413),
+    )
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        summary="Readiness: whether this process can serve, each check named",
+        description=health.__doc__,
         responses={**problems.problems(400, 413), 503: problems.problems(503)[503]},
         response_model=None,
     )
-    def healthz(session: SessionDep) -> dict[str, str] | JSONResponse:
-        try:
-            session.execute(text("SELECT 1"))
-        except SQLAlchemyError:
-            return problems.problem_response(
-                503, "database_unavailable", "Service unavailable", "the database does not answer"
-            )
-        return {"status": "ok"}
+    def readyz() -> JSONResponse:
+        settings = desk.settings
+        loops = {
+            "checkpoint_signer": CHECKPOINT_LEASE if settings.checkpoint_interval_seconds else None,
+            "delivery_worker": DELIVERY_LEASE if settings.delivery_interval_seconds else None,
+        }
+        checks = health.readiness(
+            desk_of(app).database, settings, rule_sets=app.state.rule_sets, loops=loops
+        )
+        status, body = health.answer(checks)
+        if status == 200:
+            return JSONResponse(body)
+        return JSONResponse(body, status_code=status, media_type=problems.MEDIA_TYPE)
 
     app.include_router(screening_api.router)  # first: routes are matched in order, and it is hot
     app.include_router(policy_api.router)

@@ -87,6 +87,7 @@ ROUTES: dict[tuple[str, str], tuple[Rule, Probe]] = {
     ("GET", "/docs/oauth2-redirect"): public(200),
     ("GET", "/redoc"): public(200),
     ("GET", "/healthz"): public(200),
+    ("GET", "/readyz"): public(200),
     ("GET", "/"): public(307),
     # --- policy packs and the log's public half: hashes and keys only ---
     ("GET", "/v1/policy/packs"): public(200),

@@ -17,18 +17,21 @@ from trustdesk.settings import Environment, Settings
 from support import ServiceFactory, assert_problem, bearer
 
 
-def test_healthz_checks_the_database(client: TestClient) -> None:
+def test_healthz_says_the_process_lives(client: TestClient) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
 
 
-def test_healthz_says_when_the_database_is_gone(settings: Settings) -> None:
+def test_healthz_lives_and_readyz_names_the_database_when_it_is_gone(settings: Settings) -> None:
     # Nothing listens on port 1 of the loopback address: the connection is refused.
     unreachable = Database.from_url("postgresql://nobody@127.0.0.1:1/none?connect_timeout=2")
     app = create_app(settings, unreachable)
     with TestClient(app, raise_server_exceptions=False) as client:
-        assert_problem(client.get("/healthz"), 503, "database_unavailable")
+        assert client.get("/healthz").json() == {"status": "ok"}
+        ready = client.get("/readyz")
+        assert ready.status_code == 503
+        assert {"database", "schema", "rule_sets"} <= set(ready.json()["failing"])
     unreachable.dispose()
 
 
