@@ -67,14 +67,18 @@ class Actor:
             if owner_id != self.service_id:
                 raise BankReadOnly("shared banks are read-only to services")
         elif not self.manages_all:
-            raise BankReadOnly(f"changing a bank needs the permission {Permission.BANKS_BANK_MANAGE}")
+            raise BankReadOnly(
+                f"changing a bank needs the permission {Permission.BANKS_BANK_MANAGE}"
+            )
 
     def owner_for(self, requested: uuid.UUID | None) -> uuid.UUID | None:
         """The owner of a bank this actor creates (a service: itself, whatever it asked)."""
         if self.service_id is not None:
             return self.service_id
         if not self.manages_all:
-            raise BankReadOnly(f"creating a bank needs the permission {Permission.BANKS_BANK_MANAGE}")
+            raise BankReadOnly(
+                f"creating a bank needs the permission {Permission.BANKS_BANK_MANAGE}"
+            )
         return requested
 
 

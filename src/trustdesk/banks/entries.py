@@ -165,7 +165,10 @@ def add(
             if progress is not None:
                 progress(min(start + CHUNK, len(new)), len(new))
         return Changed(
-            service.view(bank), added=len(new), unchanged=len(held), change=change.seq,
+            service.view(bank),
+            added=len(new),
+            unchanged=len(held),
+            change=change.seq,
             digest=change_digest,
         )
 
@@ -195,7 +198,11 @@ def remove(
             EventType.BANKS_ENTRIES_REMOVED,
             actor,
             now=moment,
-            data={"removed": len(held), "unchanged": len(ready) - len(held), "digest": change_digest},
+            data={
+                "removed": len(held),
+                "unchanged": len(ready) - len(held),
+                "digest": change_digest,
+            },
             removed=len(held),
             digest=change_digest,
         )
@@ -211,8 +218,11 @@ def remove(
                 .values(removed_at=moment, removed_by=actor.by[:200], removed_change=change.seq)
             )
         return Changed(
-            service.view(bank), removed=len(held), unchanged=len(ready) - len(held),
-            change=change.seq, digest=change_digest,
+            service.view(bank),
+            removed=len(held),
+            unchanged=len(ready) - len(held),
+            change=change.seq,
+            digest=change_digest,
         )
 
 

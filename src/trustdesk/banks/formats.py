@@ -61,7 +61,9 @@ PYTX_NAMES: dict[Signal, str] = {
     Signal.VIDEO_PDQ: "vpdq",
 }
 _FROM_PYTX = {name: signal for signal, name in PYTX_NAMES.items()} | {"url": Signal.URL_DOMAIN}
-NO_EQUIVALENT = frozenset({"raw_text", "url_md5", "trend_query", "text_tlsh", "pdq_ocr", "tmk_pdqf"})
+NO_EQUIVALENT = frozenset(
+    {"raw_text", "url_md5", "trend_query", "text_tlsh", "pdq_ocr", "tmk_pdqf"}
+)
 
 
 class BankFileError(SourceError):
@@ -141,7 +143,7 @@ def _vpdq(text: str) -> str:
         except ValueError:
             good = False
         if not good:
-            raise InvalidValue(f"vpdq frame {n} is not \"<pdq>,<quality>,<seconds>\"")
+            raise InvalidValue(f'vpdq frame {n} is not "<pdq>,<quality>,<seconds>"')
         if int(quality) >= VPDQ_QUALITY_FLOOR:
             kept.append(pdq)
     if not kept:
@@ -172,7 +174,9 @@ def value_of(bank_signal: Signal, type_name: str | None, text: str) -> str:
     return canonical(signal, text)
 
 
-def _pytx_rows(lines: Iterable[tuple[int, str]]) -> Iterator[tuple[int, str | None, str, str | None]]:
+def _pytx_rows(
+    lines: Iterable[tuple[int, str]],
+) -> Iterator[tuple[int, str | None, str, str | None]]:
     for number, line in lines:
         text = line.strip()
         type_name, _, value = text.partition(" ") if " " in text else (None, "", text)
@@ -197,7 +201,11 @@ def _csv_rows(
             if "signal_type" not in named or value_at is None:
                 problems.add(number, "the header must name signal_type and signal_val")
                 return
-            columns = {"type": named["signal_type"], "value": value_at, "note": named.get("note", -1)}
+            columns = {
+                "type": named["signal_type"],
+                "value": value_at,
+                "note": named.get("note", -1),
+            }
             width = len(names)
             continue
         if len(row) != width:

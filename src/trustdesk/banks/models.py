@@ -22,8 +22,13 @@ class Bank(UUIDPrimaryKey, Base):
         # One name per owner; shared banks (owner NULL) have a unique name among themselves,
         # enforced by ``shared_name`` (NULLs are distinct in a unique constraint).
         UniqueConstraint("owner_id", "name"),
-        Index("ix_banks_shared_name", "name", unique=True, sqlite_where=text("owner_id IS NULL"),
-              postgresql_where=text("owner_id IS NULL")),
+        Index(
+            "ix_banks_shared_name",
+            "name",
+            unique=True,
+            sqlite_where=text("owner_id IS NULL"),
+            postgresql_where=text("owner_id IS NULL"),
+        ),
     )
 
     name: Mapped[str] = mapped_column(String(64))
@@ -68,8 +73,14 @@ class BankEntry(UUIDPrimaryKey, Base):
 
     __tablename__ = "bank_entries"
     __table_args__ = (
-        Index("ix_bank_entries_live", "bank_id", "digest", unique=True, sqlite_where=_LIVE,
-              postgresql_where=_LIVE),
+        Index(
+            "ix_bank_entries_live",
+            "bank_id",
+            "digest",
+            unique=True,
+            sqlite_where=_LIVE,
+            postgresql_where=_LIVE,
+        ),
         Index("ix_bank_entries_bank_added", "bank_id", "added_change"),
         Index("ix_bank_entries_bank_removed", "bank_id", "removed_change"),
     )

@@ -125,7 +125,9 @@ def record_change(
 def _threshold(new: NewBank) -> int | None:
     if not new.signal.distance:
         if new.threshold is not None:
-            raise InvalidBank(f"{new.signal} matches exactly: it takes no threshold", field="threshold")
+            raise InvalidBank(
+                f"{new.signal} matches exactly: it takes no threshold", field="threshold"
+            )
         return None
     threshold = DEFAULT_THRESHOLD if new.threshold is None else new.threshold
     if not 0 <= threshold <= MAX_THRESHOLD:
@@ -222,7 +224,9 @@ def find(session: Session, actor: Actor, name_or_id: str) -> BankView:
         return view(mine[0])
 
 
-def list_banks(session: Session, actor: Actor, *, service_id: uuid.UUID | None = None) -> list[BankView]:
+def list_banks(
+    session: Session, actor: Actor, *, service_id: uuid.UUID | None = None
+) -> list[BankView]:
     """The banks ``actor`` sees: a service its own and the shared ones; staff and the
     operator every bank, or (``service_id``) that service's and the shared ones."""
     scope = actor.service_id or service_id
@@ -236,7 +240,12 @@ def list_banks(session: Session, actor: Actor, *, service_id: uuid.UUID | None =
 
 
 def set_enabled(
-    session: Session, actor: Actor, bank_id: uuid.UUID, enabled: bool, *, now: datetime | None = None
+    session: Session,
+    actor: Actor,
+    bank_id: uuid.UUID,
+    enabled: bool,
+    *,
+    now: datetime | None = None,
 ) -> BankView:
     """Enable or disable a bank (its entries are kept either way); no change, no entry."""
     moment = now or utcnow()
