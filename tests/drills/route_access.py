@@ -108,6 +108,19 @@ ROUTES: dict[tuple[str, str], tuple[Rule, Probe]] = {
     ("POST", "/v1/rulesets/{version}/activate"): service(200, scoped=True),
     ("POST", "/v1/screen"): service(EMPTY),
     ("POST", "/v1/screen/batch"): service(EMPTY),
+    # --- banks: the service's own (shared ones read only) ---
+    ("GET", "/v1/banks"): service(200),
+    ("POST", "/v1/banks"): service(EMPTY),
+    ("GET", "/v1/banks/{bank_id}"): service(200, scoped=True),
+    ("PATCH", "/v1/banks/{bank_id}"): service(200, scoped=True, json={"enabled": True}),
+    ("POST", "/v1/banks/{bank_id}/entries"): service(
+        200, scoped=True, json={"entries": [{"value": "0" * 32}]}
+    ),
+    ("POST", "/v1/banks/{bank_id}/entries/remove"): service(
+        200, scoped=True, json={"values": ["1" * 32]}
+    ),
+    ("POST", "/v1/banks/{bank_id}/import"): service(EMPTY),  # (a file: B's refusal is tested)
+    ("GET", "/v1/banks/{bank_id}/export"): service(200, scoped=True, format="pytx"),
     # --- identities ---
     ("POST", "/v1/identities"): service(EMPTY),
     ("GET", "/v1/identities/{subject}"): service(200, scoped=True),
