@@ -6,13 +6,14 @@ import hashlib
 from typing import Any
 
 from fastapi.testclient import TestClient
-from tests.support import ServiceFactory, assert_problem, bearer
+from tests.support import ServiceFactory, assert_problem, bearer, token_for
 
 from trustdesk.banks.access import Actor
 from trustdesk.banks.entries import NewEntry, add
 from trustdesk.banks.service import NewBank, create
 from trustdesk.banks.values import Signal
 from trustdesk.db.engine import Database
+from trustdesk.permissions import Role
 from trustdesk.policy.service import PackRegistry
 
 MD5 = [hashlib.md5(str(n).encode()).hexdigest() for n in range(5)]  # noqa: S324
@@ -109,3 +110,24 @@ def test_import_is_all_or_nothing_and_export_reads_back(
     ]
     disabled = _ok(client.patch(url, json={"enabled": False}, headers=a))
     assert disabled["enabled"] is False and disabled["entry_count"] == 2
+
+
+def test_staff_manage_shared_banks_by_permission(
+    client: TestClient, make_service: ServiceFactory, database: Database
+) -> None:
+    admin = bearer(token_for(database, "banks.admin", Role.ADMIN))
+    auditor = bearer(token_for(database, "banks.auditor", Role.AUDITOR))
+    moderator = bearer(token_for(database, "banks.moderator", Role.MODERATOR))
+    service = bearer(make_service().api_key)
+    shared = _ok(client.post("/v1/banks", json={**BANK, "name": "hq"}, headers=admin), 201)
+    assert shared["shared"] is True and shared["owner_id"] is None
+    url = f"/v1/banks/{shared['id']}"
+    _ok(client.post(f"{url}/entries", json={"entries": [{"value": MD5[3]}]}, headers=admin))
+    assert _ok(client.get(url, headers=auditor))["entry_count"] == 1
+    assert [b["name"] for b in _ok(client.get("/v1/banks", headers=service))] == ["hq"]
+    assert_problem(
+        client.patch(url, json={"enabled": False}, headers=auditor), 403, "permission_denied"
+    )
+    assert_problem(client.get("/v1/banks", headers=moderator), 403, "permission_denied")
+    assert_problem(client.post("/v1/banks", json=BANK, headers=auditor), 403, "permission_denied")
+    assert _ok(client.patch(url, json={"enabled": False}, headers=admin))["enabled"] is False

@@ -102,6 +102,8 @@ def expected(rule: Rule, caller: str) -> str:  # noqa: PLR0911  (one answer per 
         case Kind.CONSOLE_SIGNED_IN:
             return ALLOWED if is_user else REFUSED
         case Kind.SERVICE_OR_USER:
+            if caller == SERVICE_B and rule.scoped:  # service A's objects: as missing ones
+                return AS_MISSING
             return ALLOWED if caller in (SERVICE_A, SERVICE_B) or holds else REFUSED
     raise AssertionError(rule)
 

@@ -20,12 +20,15 @@ from trustdesk.banks.schemas import (
     EntriesIn,
     ValuesIn,
 )
+from trustdesk.callers import Caller
 from trustdesk.db.engine import Database
-from trustdesk.http.callers import CallerDep
+from trustdesk.http.callers import service_or_user_holding
 from trustdesk.http.deps import SessionDep, get_desk
 from trustdesk.http.downloads import attachment
 from trustdesk.http.problems import CONFLICT_RESPONSES, PROBLEM_RESPONSES
+from trustdesk.permissions import Permission
 from trustdesk.policy.schema import Pack
+from trustdesk.policy.service import PackRegistry
 
 router = APIRouter(prefix="/v1/banks", tags=["banks"], responses=PROBLEM_RESPONSES)
 
@@ -36,11 +39,21 @@ class BanksDesk(Protocol):
     @property
     def database(self) -> Database: ...
 
+    @property
+    def packs(self) -> PackRegistry: ...
+
     def service_packs(self, session: Session, service_id: uuid.UUID) -> tuple[Pack, ...]:
         """A :class:`trustdesk.policy.service.ServicePacks`."""
 
 
 DeskDep = Annotated[BanksDesk, Depends(get_desk)]
+# A service acts on its own banks (and reads the shared ones); staff read with either
+# permission and change (shared banks above all) with banks:bank:manage.
+Reader = Annotated[
+    Caller,
+    Depends(service_or_user_holding(Permission.BANKS_BANK_READ, Permission.BANKS_BANK_MANAGE)),
+]
+Manager = Annotated[Caller, Depends(service_or_user_holding(Permission.BANKS_BANK_MANAGE))]
 FormatQuery = Annotated[
     formats.Format, Query(alias="format", description="`pytx` lines or `hma-csv`.")
 ]
@@ -58,12 +71,12 @@ def _changed(result: entries.Changed) -> ChangedOut:
 
 
 @router.get("", summary="The service's banks and the shared ones")
-def list_banks(caller: CallerDep, session: SessionDep) -> list[BankOut]:
+def list_banks(caller: Reader, session: SessionDep) -> list[BankOut]:
     return [BankOut.of(v) for v in service.list_banks(session, Actor.of(caller))]
 
 
 @router.post("", summary="Create a bank", status_code=201, responses=CONFLICT_RESPONSES)
-def create(body: BankIn, desk: DeskDep, caller: CallerDep, session: SessionDep) -> BankOut:
+def create(body: BankIn, desk: DeskDep, caller: Manager, session: SessionDep) -> BankOut:
     new = service.NewBank(
         body.name,
         body.signal,
@@ -73,30 +86,32 @@ def create(body: BankIn, desk: DeskDep, caller: CallerDep, session: SessionDep) 
         threshold=body.threshold,
         negative=body.negative,
     )
-    packs = desk.service_packs(session, caller.service_id)
-    return BankOut.of(service.create(session, Actor.of(caller), new, packs=packs))
+    actor = Actor.of(caller)
+    if actor.service_id is None:  # staff create shared banks, for every service's packs
+        packs: tuple[Pack, ...] = desk.packs.all()
+    else:
+        packs = desk.service_packs(session, actor.service_id)
+    return BankOut.of(service.create(session, actor, new, packs=packs))
 
 
 @router.get("/{bank_id}", summary="One bank")
-def get(bank_id: uuid.UUID, caller: CallerDep, session: SessionDep) -> BankOut:
+def get(bank_id: uuid.UUID, caller: Reader, session: SessionDep) -> BankOut:
     return BankOut.of(service.get(session, Actor.of(caller), bank_id))
 
 
 @router.patch("/{bank_id}", summary="Enable or disable one of the service's banks")
-def patch(bank_id: uuid.UUID, body: BankPatch, caller: CallerDep, session: SessionDep) -> BankOut:
+def patch(bank_id: uuid.UUID, body: BankPatch, caller: Manager, session: SessionDep) -> BankOut:
     return BankOut.of(service.set_enabled(session, Actor.of(caller), bank_id, body.enabled))
 
 
 @router.post("/{bank_id}/entries", summary="Add entries (up to 1,000; all or none)")
-def add(bank_id: uuid.UUID, body: EntriesIn, caller: CallerDep, session: SessionDep) -> ChangedOut:
+def add(bank_id: uuid.UUID, body: EntriesIn, caller: Manager, session: SessionDep) -> ChangedOut:
     items = [entries.NewEntry(e.value, e.note, e.source) for e in body.entries]
     return _changed(entries.add(session, Actor.of(caller), bank_id, items))
 
 
 @router.post("/{bank_id}/entries/remove", summary="Remove entries (kept in the bank's history)")
-def remove(
-    bank_id: uuid.UUID, body: ValuesIn, caller: CallerDep, session: SessionDep
-) -> ChangedOut:
+def remove(bank_id: uuid.UUID, body: ValuesIn, caller: Manager, session: SessionDep) -> ChangedOut:
     return _changed(entries.remove(session, Actor.of(caller), bank_id, body.values))
 
 
@@ -107,7 +122,7 @@ def remove(
 def import_file(
     bank_id: uuid.UUID,
     fmt: FormatQuery,
-    caller: CallerDep,
+    caller: Manager,
     session: SessionDep,
     file: Annotated[UploadFile, File(description="The bank file (UTF-8, at most 64 MiB).")],
 ) -> ChangedOut:
@@ -125,7 +140,7 @@ def import_file(
     responses={200: {"content": {"text/plain": {}, "text/csv": {}}}},
 )
 def export(
-    bank_id: uuid.UUID, fmt: FormatQuery, desk: DeskDep, caller: CallerDep, session: SessionDep
+    bank_id: uuid.UUID, fmt: FormatQuery, desk: DeskDep, caller: Reader, session: SessionDep
 ) -> StreamingResponse:
     actor = Actor.of(caller)
     bank = service.get(session, actor, bank_id)
