@@ -108,6 +108,10 @@ def test_import_is_all_or_nothing_and_export_reads_back(
         "signal_type,signal_val,note",
         *sorted(f"video_md5,{v},note {n}" for n, v in enumerate(MD5[:3]) if n != 1),
     ]
+    before = client.get(
+        f"{url}/export", params={"format": "pytx", "at": removed["bank"]["created_at"]}, headers=a
+    )
+    assert before.status_code == 200 and before.text == ""  # nothing held at its creation
     disabled = _ok(client.patch(url, json={"enabled": False}, headers=a))
     assert disabled["enabled"] is False and disabled["entry_count"] == 2
 

@@ -25,6 +25,7 @@ from trustdesk.db.engine import Database
 from trustdesk.http.callers import service_or_user_holding
 from trustdesk.http.deps import SessionDep, get_desk
 from trustdesk.http.downloads import attachment
+from trustdesk.http.fields import DateTime
 from trustdesk.http.problems import CONFLICT_RESPONSES, PROBLEM_RESPONSES
 from trustdesk.permissions import Permission
 from trustdesk.policy.schema import Pack
@@ -140,7 +141,15 @@ def import_file(
     responses={200: {"content": {"text/plain": {}, "text/csv": {}}}},
 )
 def export(
-    bank_id: uuid.UUID, fmt: FormatQuery, desk: DeskDep, caller: Reader, session: SessionDep
+    bank_id: uuid.UUID,
+    fmt: FormatQuery,
+    *,
+    desk: DeskDep,
+    caller: Reader,
+    session: SessionDep,
+    at: Annotated[
+        DateTime | None, Query(description="What the bank held at this moment (default: now).")
+    ] = None,
 ) -> StreamingResponse:
     actor = Actor.of(caller)
     bank = service.get(session, actor, bank_id)
@@ -149,7 +158,7 @@ def export(
 
     def pieces() -> Iterator[str]:  # streamed after this returns: a session of its own
         with desk.database.session() as own:
-            rows = entries.iter_entries(own, actor, bank_id)
+            rows = entries.iter_entries(own, actor, bank_id, at=at)
             yield from formats.export(rows, fmt, bank.signal)
 
     return StreamingResponse(

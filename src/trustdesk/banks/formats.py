@@ -20,7 +20,8 @@ not is written with our name, which pytx's reader skips as an unknown type.
 
 **hma-csv** (HMA's bank content as its storage holds it: a signal type, a value, a note of
 at most 255 characters): a header naming ``signal_type`` and ``signal_val`` (or
-``signal_value``), optionally ``note`` and ``source``, then one row per entry; types as above.
+``signal_value``) and optionally ``note`` (other columns are left), then one row per entry;
+types as above.
 
 Either way: UTF-8 (a byte-order mark is dropped), LF or CRLF, blank lines skipped; a file of
 at most :data:`MAX_FILE_BYTES` and :data:`MAX_ENTRIES` entries, lines of at most

@@ -5,6 +5,7 @@ The operator manages every bank; each change is recorded with ``--by`` (default 
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from pathlib import Path
 from typing import Annotated
@@ -225,12 +226,17 @@ def export(
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Write here instead of stdout.")
     ] = None,
+    at: Annotated[
+        dt.datetime | None,
+        typer.Option("--at", help="What the bank held at this moment (UTC unless given)."),
+    ] = None,
     db: DbOption = None,
 ) -> None:
-    """Write the bank's entries as pytx lines or HMA CSV."""
+    """Write the bank's entries (held now, or --at a moment) as pytx lines or HMA CSV."""
+    moment = None if at is None else at if at.tzinfo else at.replace(tzinfo=dt.UTC)
     with reporting_errors(), session_for(db) as session:
         found = _bank(session, bank, service_value)
-        rows = entries.iter_entries(session, Actor.operator(), found.id)
+        rows = entries.iter_entries(session, Actor.operator(), found.id, at=moment)
         text = "".join(formats.export(rows, format_, found.signal))
     write_out(text, output)
 
