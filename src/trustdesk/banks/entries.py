@@ -238,8 +238,9 @@ def held_at(at: datetime | None) -> ColumnElement[bool]:
 def iter_entries(
     session: Session, actor: Actor, bank_id: uuid.UUID, *, at: datetime | None = None
 ) -> Iterator[EntryView]:
-    """The entries the bank holds (or held at ``at``), in value order, read in pages of
-    short read transactions (an export of a large bank keeps no snapshot open)."""
+    """The entries the bank holds (or held at ``at``), in the order of their values'
+    digests, read in pages of short read transactions (an export of a large bank keeps no
+    snapshot open)."""
     with read_transaction(session):
         service.visible(session, actor, bank_id)
     after = ""
@@ -247,8 +248,8 @@ def iter_entries(
         with read_transaction(session):
             query = (
                 select(BankEntry)
-                .where(BankEntry.bank_id == bank_id, held_at(at), BankEntry.value > after)
-                .order_by(BankEntry.value)
+                .where(BankEntry.bank_id == bank_id, BankEntry.digest > after, held_at(at))
+                .order_by(BankEntry.digest)
                 .limit(CHUNK)
             )
             page = list(session.scalars(query))
@@ -258,7 +259,7 @@ def iter_entries(
         yield from views
         if len(page) < CHUNK:
             return
-        after = page[-1].value
+        after = page[-1].digest
 
 
 def holdings(session: Session, bank_id: uuid.UUID, at: datetime) -> list[str]:

@@ -50,20 +50,20 @@ def active_entries(
     service meets (its own and the shared ones; None: every bank), read in pages of short
     read transactions, so a large bank keeps no snapshot open."""
     for bank in active_banks(session, service_id, signal):
-        after: uuid.UUID | None = None
+        after = ""  # pages along the bank's live entries' index (bank, digest)
         while True:
             with read_transaction(session):
-                query = select(BankEntry.id, BankEntry.value).where(
-                    BankEntry.bank_id == bank.id, BankEntry.removed_at.is_(None)
+                query = select(BankEntry.id, BankEntry.value, BankEntry.digest).where(
+                    BankEntry.bank_id == bank.id,
+                    BankEntry.removed_at.is_(None),
+                    BankEntry.digest > after,
                 )
-                if after is not None:
-                    query = query.where(BankEntry.id > after)
-                page = session.execute(query.order_by(BankEntry.id).limit(PAGE)).all()
-            for entry_id, value in page:
+                page = session.execute(query.order_by(BankEntry.digest).limit(PAGE)).all()
+            for entry_id, value, _ in page:
                 yield bank, value, entry_id
             if len(page) < PAGE:
                 break
-            after = page[-1][0]
+            after = page[-1][2]
 
 
 @dataclass(frozen=True, slots=True)

@@ -81,8 +81,9 @@ class BankEntry(UUIDPrimaryKey, Base):
             sqlite_where=_LIVE,
             postgresql_where=_LIVE,
         ),
-        Index("ix_bank_entries_bank_added", "bank_id", "added_change"),
-        Index("ix_bank_entries_bank_removed", "bank_id", "removed_change"),
+        Index("ix_bank_entries_bank_digest", "bank_id", "digest"),  # pages of an export
+        Index("ix_bank_entries_added_change", "added_change"),  # changes since a version
+        Index("ix_bank_entries_removed_change", "removed_change"),
     )
 
     bank_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("banks.id", ondelete="CASCADE"))

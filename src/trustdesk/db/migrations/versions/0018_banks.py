@@ -89,16 +89,18 @@ def upgrade() -> None:
             sqlite_where=sa.text("removed_at IS NULL"),
             postgresql_where=sa.text("removed_at IS NULL"),
         )
-        batch_op.create_index("ix_bank_entries_bank_added", ["bank_id", "added_change"])
-        batch_op.create_index("ix_bank_entries_bank_removed", ["bank_id", "removed_change"])
+        batch_op.create_index("ix_bank_entries_bank_digest", ["bank_id", "digest"])
+        batch_op.create_index("ix_bank_entries_added_change", ["added_change"])
+        batch_op.create_index("ix_bank_entries_removed_change", ["removed_change"])
 
 
 def downgrade() -> None:
     ddl.drop_table(
         "bank_entries",
         "ix_bank_entries_live",
-        "ix_bank_entries_bank_added",
-        "ix_bank_entries_bank_removed",
+        "ix_bank_entries_bank_digest",
+        "ix_bank_entries_added_change",
+        "ix_bank_entries_removed_change",
     )
     ddl.drop_table("bank_changes", op.f("ix_bank_changes_bank_id"))
     ddl.drop_table("banks", op.f("ix_banks_owner_id"), "ix_banks_shared_name")
