@@ -102,6 +102,8 @@ def test_import_is_all_or_nothing_and_export_reads_back(
     assert (imported["added"], imported["change"] is not None) == (3, True)
     removed = _ok(client.post(f"{url}/entries/remove", json={"values": [MD5[1]]}, headers=a))
     assert removed["removed"] == 1
+    twice = client.post(f"{url}/entries/remove", json={"values": [MD5[0], MD5[0]]}, headers=a)
+    assert assert_problem(twice, 422, "duplicate_value")["field"] == "values.1"
     export = client.get(f"{url}/export", params={"format": "hma-csv"}, headers=a)
     assert export.status_code == 200 and "known.csv" in export.headers["content-disposition"]
     header, *rows = export.text.splitlines()

@@ -85,6 +85,11 @@ def test_vpdq_frames_and_urls_map_to_ours() -> None:
     bad = json.dumps([f"{PDQ[0]},101,0.0"])
     [(line, message)] = _lines_refused(f"vpdq {bad}".encode(), Format.PYTX, Signal.VIDEO_PDQ)
     assert line == 1 and "frame 1" in message
+    for hostile in ("[" * 100_000, '{"a": 1}', "[]", '["x"]', "[1, 2]"):
+        [(line, message)] = _lines_refused(
+            f"vpdq {hostile}".encode(), Format.PYTX, Signal.VIDEO_PDQ
+        )
+        assert line == 1 and ("vpdq" in message or "video.pdq" in message)
     urls = "url https://Www.Example.COM:8443/path?q=1\nurl http://bücher.example/\nexample.org."
     got = parse(urls.encode(), Format.PYTX, Signal.URL_DOMAIN)
     assert [e.value for e in got] == ["www.example.com", "xn--bcher-kva.example", "example.org"]

@@ -83,7 +83,9 @@ def _short(text: str | None, limit: int, field: str) -> str | None:
     return text.strip()
 
 
-def prepared(bank: service.BankView, items: Sequence[NewEntry]) -> list[NewEntry]:
+def prepared(
+    bank: service.BankView, items: Sequence[NewEntry], field: str = "entries.{n}.value"
+) -> list[NewEntry]:
     """``items`` with canonical values, notes and sources checked, duplicates refused."""
     _check_size(len(items))
     seen: dict[str, int] = {}
@@ -92,10 +94,10 @@ def prepared(bank: service.BankView, items: Sequence[NewEntry]) -> list[NewEntry
         try:
             value = canonical(bank.signal, item.value)
         except InvalidValue as error:
-            raise InvalidValue(error.message, field=f"entries.{n}.value") from None
+            raise InvalidValue(error.message, field=field.format(n=n)) from None
         if value in seen:
             message = f"entry {n} repeats entry {seen[value]}"
-            raise DuplicateValue(message, field=f"entries.{n}.value")
+            raise DuplicateValue(message, field=field.format(n=n))
         seen[value] = n
         note = _short(item.note, MAX_NOTE, f"entries.{n}.note")
         out.append(NewEntry(value, note, _short(item.source, MAX_SOURCE, f"entries.{n}.source")))
@@ -185,7 +187,7 @@ def remove(
     moment = now or utcnow()
     with transaction(session):
         bank = service.managed(session, actor, bank_id)
-        ready = prepared(service.view(bank), [NewEntry(v) for v in values])
+        ready = prepared(service.view(bank), [NewEntry(v) for v in values], "values.{n}")
         by_digest = {digest(e.value): e.value for e in ready}
         held = _live(session, bank.id, list(by_digest))
         if not held:

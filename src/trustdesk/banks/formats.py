@@ -131,7 +131,7 @@ def _signal_of(name: str) -> Signal:
 def _vpdq(text: str) -> str:
     try:
         features = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # (a line of 100,000 "[" nests too deep)
         raise InvalidValue("not a vpdq JSON list") from None
     if not isinstance(features, list) or not features or len(features) > MAX_FRAMES:
         raise InvalidValue(f"a vpdq value is a JSON list of 1 to {MAX_FRAMES} frames")
