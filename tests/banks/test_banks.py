@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -188,3 +189,34 @@ def test_the_matching_side_reads_enabled_own_and_shared_entries(
         (MD5[0], False),
     ]
     assert [c.seq for c in moved] == sorted(c.seq for c in moved)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_holdings_follow_a_model_through_random_changes(
+    database: Database, packs: PackRegistry, make_service: ServiceFactory, seed: int
+) -> None:
+    rng = random.Random(seed)  # noqa: S311  (a repeatable test, not a secret)
+    a = _actor(make_service())
+    bank = _bank(database, packs, a, "random")
+    pool = [hashlib.md5(f"{seed}-{n}".encode()).hexdigest() for n in range(12)]  # noqa: S324
+    model: set[str] = set()
+    history: list[tuple[datetime, set[str]]] = []
+    with database.session() as session:
+        for step in range(1, 25):
+            moment = T0 + timedelta(hours=step)
+            chosen = rng.sample(pool, rng.randint(1, 5))
+            if rng.random() < 0.6:
+                entries.add(session, a, bank.id, [NewEntry(v) for v in chosen], now=moment)
+                model |= set(chosen)
+            else:
+                entries.remove(session, a, bank.id, chosen, now=moment)
+                model -= set(chosen)
+            history.append((moment, set(model)))
+        for moment, held in history:
+            assert entries.holdings(session, bank.id, moment) == sorted(held)
+            assert entries.holdings(session, bank.id, moment + timedelta(minutes=30)) == sorted(
+                held
+            )
+        views = entries.iter_entries(session, a, bank.id, at=history[5][0])
+        assert sorted(v.value for v in views) == sorted(history[5][1])
+        assert service.get(session, a, bank.id).entry_count == len(model)
