@@ -19,12 +19,13 @@ from trustdesk.banks.access import (
     CategoryNotAutomated,
     UnknownCategory,
 )
-from trustdesk.banks.entries import NewEntry
-from trustdesk.banks.service import BankNameTaken, InvalidBank, NewBank
+from trustdesk.banks.entries import NewEntry, TooManyEntries
+from trustdesk.banks.service import BankNameTaken, InvalidBank, NewBank, TooManyBanks
 from trustdesk.banks.values import BankAction, Signal, set_digest
 from trustdesk.callers import ServiceCaller, UserCaller
 from trustdesk.compliance.service import NewService
 from trustdesk.db.engine import Database
+from trustdesk.errors import InvalidInput
 from trustdesk.permissions import Permission
 from trustdesk.policy.service import PackRegistry
 from trustdesk.records import service as records
@@ -220,3 +221,30 @@ def test_holdings_follow_a_model_through_random_changes(
         views = entries.iter_entries(session, a, bank.id, at=history[5][0])
         assert sorted(v.value for v in views) == sorted(history[5][1])
         assert service.get(session, a, bank.id).entry_count == len(model)
+
+
+def test_banks_and_entries_are_bounded(
+    database: Database,
+    packs: PackRegistry,
+    make_service: ServiceFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    a = _actor(make_service())
+    monkeypatch.setattr(service, "MAX_BANKS_PER_OWNER", 2)
+    monkeypatch.setattr(entries, "MAX_ENTRIES_PER_BANK", 3)
+    monkeypatch.setattr(entries, "MAX_ENTRIES_PER_CHANGE", 2)
+    first = _bank(database, packs, a, "one")
+    _bank(database, packs, a, "two")
+    _bank(database, packs, Actor.operator(), "shared")  # shared banks count apart
+    with pytest.raises(TooManyBanks):
+        _bank(database, packs, a, "three")
+    with database.session() as session:
+        with pytest.raises(TooManyEntries):
+            entries.add(session, a, first.id, [NewEntry(v) for v in MD5[:3]])
+        entries.add(session, a, first.id, [NewEntry(v) for v in MD5[:2]])
+        with pytest.raises(TooManyEntries):
+            entries.add(session, a, first.id, [NewEntry(v) for v in MD5[2:4]])
+        assert entries.add(session, a, first.id, [NewEntry(MD5[2])]).added == 1
+        with pytest.raises(InvalidInput):
+            entries.add(session, a, first.id, [NewEntry(MD5[4], note="x" * 256)])
+        assert service.get(session, a, first.id).entry_count == 3

@@ -26,6 +26,7 @@ from trustdesk.errors import InvalidInput
 from trustdesk.records.events import EventType
 
 MAX_ENTRIES_PER_CHANGE = 100_000  # entries one add, import or removal may carry
+MAX_ENTRIES_PER_BANK = 10_000_000  # entries one bank holds at once
 CHUNK = 1_000  # values per statement
 Progress = Callable[[int, int], None]
 
@@ -136,6 +137,9 @@ def add(
         new = [(d, e) for d, e in keyed if d not in held]
         if not new:
             return Changed(service.view(bank), unchanged=len(ready))
+        if bank.entry_count + len(new) > MAX_ENTRIES_PER_BANK:
+            message = f"a bank holds at most {MAX_ENTRIES_PER_BANK} entries"
+            raise TooManyEntries(f"{message}; it holds {bank.entry_count}")
         bank.entry_count += len(new)
         change_digest = set_digest(e.value for _, e in new)
         change = service.record_change(

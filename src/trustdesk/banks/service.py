@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from trustdesk.banks.access import Actor, BankNotFound, check_category
@@ -35,6 +35,7 @@ from trustdesk.records.events import EventType
 from trustdesk.views import view_of
 
 NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+MAX_BANKS_PER_OWNER = 200  # banks of one service (or shared ones)
 
 
 class BankNameTaken(Conflict):
@@ -43,6 +44,10 @@ class BankNameTaken(Conflict):
 
 class InvalidBank(InvalidInput):
     code = "invalid_bank"
+
+
+class TooManyBanks(Conflict):
+    code = "too_many_banks"
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +164,11 @@ def create(
     with transaction(session):
         if _name_taken(session, owner_id, new.name):
             raise BankNameTaken(f"a bank named {new.name!r} exists", field="name")
+        owned = Bank.owner_id.is_(None) if owner_id is None else Bank.owner_id == owner_id
+        if (session.scalar(select(func.count()).where(owned)) or 0) >= MAX_BANKS_PER_OWNER:
+            raise TooManyBanks(
+                f"a service (or the shared desk) has at most {MAX_BANKS_PER_OWNER} banks"
+            )
         bank = Bank(
             name=new.name,
             owner_id=owner_id,
