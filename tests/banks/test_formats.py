@@ -101,6 +101,10 @@ def test_hma_csv_with_header_notes_and_quoting() -> None:
     ).encode()
     got = parse(data, Format.HMA_CSV, Signal.IMAGE_PDQ)
     assert [(e.value, e.note) for e in got] == [(PDQ[0], "seen, twice"), (PDQ[1], None)]
+    pytx_csv = (
+        f"signal_type,signal_str,collab,category,tags\npdq,{PDQ[2]},Sample,POSITIVE_CLASS,a b\n"
+    )
+    assert [e.value for e in parse(pytx_csv.encode(), Format.HMA_CSV, Signal.IMAGE_PDQ)] == [PDQ[2]]
     no_header = f"pdq,{PDQ[0]},\n".encode()
     assert _lines_refused(no_header, Format.HMA_CSV, Signal.IMAGE_PDQ)[0][0] == 1
     ragged = f"signal_type,signal_val\npdq,{PDQ[0]}\npdq,{PDQ[1]},extra\n".encode()

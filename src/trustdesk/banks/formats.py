@@ -20,8 +20,9 @@ not is written with our name, which pytx's reader skips as an unknown type.
 
 **hma-csv** (HMA's bank content as its storage holds it: a signal type, a value, a note of
 at most 255 characters): a header naming ``signal_type`` and ``signal_val`` (or
-``signal_value``) and optionally ``note`` (other columns are left), then one row per entry;
-types as above.
+``signal_value``, or ``signal_str`` as ``threatexchange dataset -P --csv`` writes it) and
+optionally ``note`` (other columns, such as that one's ``collab,category,tags``, are left),
+then one row per entry; types as above.
 
 Either way: UTF-8 (a byte-order mark is dropped), LF or CRLF, blank lines skipped; a file of
 at most :data:`MAX_FILE_BYTES` and :data:`MAX_ENTRIES` entries, lines of at most
@@ -48,6 +49,7 @@ MAX_ENTRIES = MAX_ENTRIES_PER_CHANGE
 MAX_PROBLEMS = 20
 VPDQ_QUALITY_FLOOR = 50
 BOM = b"\xef\xbb\xbf"
+VALUE_COLUMNS = ("signal_val", "signal_value", "signal_str")  # HMA's; pytx dataset --csv
 
 
 class Format(enum.StrEnum):
@@ -198,7 +200,8 @@ def _csv_rows(
         if columns is None:
             names = [c.strip().lower() for c in row]
             named = {n: i for i, n in enumerate(names)}
-            value_at = named.get("signal_val", named.get("signal_value"))
+            values = [named[n] for n in VALUE_COLUMNS if n in named]
+            value_at = values[0] if values else None
             if "signal_type" not in named or value_at is None:
                 problems.add(number, "the header must name signal_type and signal_val")
                 return
