@@ -15,6 +15,8 @@ from fastapi.responses import JSONResponse
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from trustdesk import __version__
+from trustdesk.banks import api as banks_api
+from trustdesk.banks import formats as bank_formats
 from trustdesk.cases import api as cases_api
 from trustdesk.cases import dispatch, outbound_api, webhook_store
 from trustdesk.cases.outbound import AddressGuard, Courier
@@ -61,7 +63,8 @@ def _ports(desk: Desk) -> None:
         cases_api.CasesDesk,
         outbound_api.OutboundDesk,
         compliance_api.ComplianceDesk,
-    ] = (desk, desk, desk, desk, desk, desk, desk, desk, desk)
+        banks_api.BanksDesk,
+    ] = (desk, desk, desk, desk, desk, desk, desk, desk, desk, desk)
 
 
 def checkpoint_now(app: FastAPI) -> records.CheckpointView:
@@ -234,6 +237,7 @@ def upload_limits(settings: Settings) -> dict[str, int]:
             inventory_csv.MAX_BYTES + UPLOAD_OVERHEAD
         ),
         r"/v1/screen/batch": settings.max_batch_request_bytes,  # 1,000 items
+        r"/v1/banks/[^/]+/import": bank_formats.MAX_FILE_BYTES + UPLOAD_OVERHEAD,
     }
 
 
@@ -328,6 +332,7 @@ def create_app(
     app.include_router(identity_api.router)
     app.include_router(cases_api.router)
     app.include_router(outbound_api.router)
+    app.include_router(banks_api.router)
     pages = console.install(app, settings)  # the web console under /console; / redirects to it
     pages.state = app.state  # its pages read the same Desk
     return app

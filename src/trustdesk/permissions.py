@@ -33,6 +33,8 @@ class Permission(enum.StrEnum):
     IDENTITY_STATUS_READ = "identity:status:read"
     IDENTITY_DISCLOSURE_REQUEST = "identity:disclosure:request"
     IDENTITY_DISCLOSURE_APPROVE = "identity:disclosure:approve"
+    BANKS_BANK_READ = "banks:bank:read"
+    BANKS_BANK_MANAGE = "banks:bank:manage"
 
 
 class Role(enum.StrEnum):

@@ -6,6 +6,7 @@ Alembic (autogenerate and ``alembic check``) compares the migrations against thi
 from __future__ import annotations
 
 from trustdesk.auth import models as auth_models
+from trustdesk.banks import models as banks_models
 from trustdesk.cases import models as cases_models
 from trustdesk.compliance import models as compliance_models
 from trustdesk.db import leases as lease_models
@@ -20,6 +21,7 @@ metadata = Base.metadata
 
 __all__ = [
     "auth_models",
+    "banks_models",
     "cases_models",
     "compliance_models",
     "identity_models",

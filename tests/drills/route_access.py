@@ -74,7 +74,21 @@ def console(
     return rule, Probe(frozenset(ok), query, None, params or {})
 
 
+def banks(
+    permissions: frozenset[Permission],
+    *ok: int,
+    scoped: bool = False,
+    json: Any = None,
+    **query: str,
+) -> tuple[Rule, Probe]:
+    rule = Rule(Kind.SERVICE_OR_USER, permissions, scoped=scoped)
+    return rule, Probe(frozenset(ok), query, json)
+
+
 EMPTY = 422  # an allowed caller's answer to an empty body
+BANK_READERS = frozenset({P.BANKS_BANK_READ, P.BANKS_BANK_MANAGE})
+BANK_MANAGERS = frozenset({P.BANKS_BANK_MANAGE})
+ENABLED = {"enabled": True}
 REGISTER = "/v1/compliance/services/{service_id}"
 CONSOLE_REGISTER = "/console/compliance/services/{service_id}"
 READ, MANAGE = P.COMPLIANCE_REGISTER_READ, P.COMPLIANCE_REGISTER_MANAGE
@@ -109,6 +123,19 @@ ROUTES: dict[tuple[str, str], tuple[Rule, Probe]] = {
     ("POST", "/v1/rulesets/{version}/activate"): service(200, scoped=True),
     ("POST", "/v1/screen"): service(EMPTY),
     ("POST", "/v1/screen/batch"): service(EMPTY),
+    # --- banks: a service's own (shared ones read only); staff by permission ---
+    ("GET", "/v1/banks"): banks(BANK_READERS, 200),
+    ("POST", "/v1/banks"): banks(BANK_MANAGERS, EMPTY),
+    ("GET", "/v1/banks/{bank_id}"): banks(BANK_READERS, 200, scoped=True),
+    ("PATCH", "/v1/banks/{bank_id}"): banks(BANK_MANAGERS, 200, scoped=True, json=ENABLED),
+    ("POST", "/v1/banks/{bank_id}/entries"): banks(
+        BANK_MANAGERS, 200, scoped=True, json={"entries": [{"value": "0" * 32}]}
+    ),
+    ("POST", "/v1/banks/{bank_id}/entries/remove"): banks(
+        BANK_MANAGERS, 200, scoped=True, json={"values": ["1" * 32]}
+    ),
+    ("POST", "/v1/banks/{bank_id}/import"): banks(BANK_MANAGERS, EMPTY),  # B: tests/banks
+    ("GET", "/v1/banks/{bank_id}/export"): banks(BANK_READERS, 200, scoped=True, format="pytx"),
     # --- identities ---
     ("POST", "/v1/identities"): service(EMPTY),
     ("GET", "/v1/identities/{subject}"): service(200, scoped=True),

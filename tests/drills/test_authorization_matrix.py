@@ -102,6 +102,8 @@ def expected(rule: Rule, caller: str) -> str:  # noqa: PLR0911  (one answer per 
         case Kind.CONSOLE_SIGNED_IN:
             return ALLOWED if is_user else REFUSED
         case Kind.SERVICE_OR_USER:
+            if caller == SERVICE_B and rule.scoped:  # service A's objects: as missing ones
+                return AS_MISSING
             return ALLOWED if caller in (SERVICE_A, SERVICE_B) or holds else REFUSED
     raise AssertionError(rule)
 
@@ -221,6 +223,9 @@ def build_world(desk: Desk, database: Database, make_service: ServiceFactory) ->
         answer = client.put("/v1/webhook", json=hook, headers=bearer(key))
         assert answer.status_code == 200, answer.text
     [deployment] = desk.get("/v1/rulesets").json()
+    bank = _created(
+        desk.post("/v1/banks", {"name": "md5", "signal": "file.md5", "category": "art6.6"})
+    )
     with database.session() as session:
         victim = auth.create_user(
             session, username="matrix.victim", password="x" * 16, roles=[Role.MODERATOR]
@@ -254,6 +259,7 @@ def build_world(desk: Desk, database: Database, make_service: ServiceFactory) ->
         "asset_id": asset["id"],
         "user_id": str(victim.id),
         "key_id": str(spare.id),
+        "bank_id": bank["id"],
     }
     missing = {name: str(uuid.uuid4()) for name in params}
     missing.update(

@@ -8,6 +8,7 @@ from trustdesk import __version__
 from trustdesk.cli import (
     actions,
     backup,
+    banks,
     compliance,
     consume,
     db,
@@ -36,6 +37,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(actions.app, name="actions")
+app.add_typer(banks.app, name="banks")
 compliance.app.command("status")(status.status)
 app.add_typer(compliance.app, name="compliance")
 app.add_typer(db.app, name="db")

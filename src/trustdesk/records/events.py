@@ -62,3 +62,8 @@ class EventType(enum.StrEnum):
     AUTH_USER_PASSWORD_SET = "auth:user:password_set"  # noqa: S105  (an event name, not a secret)
     AUTH_USER_ROLE_CONFIRMED = "auth:user:role_confirmed"
     AUTH_USER_SIGNED_OUT = "auth:user:signed_out"  # every console session ended at once
+    BANKS_BANK_CREATED = "banks:bank:created"
+    BANKS_BANK_ENABLED = "banks:bank:enabled"
+    BANKS_BANK_DISABLED = "banks:bank:disabled"
+    BANKS_ENTRIES_ADDED = "banks:entries:added"
+    BANKS_ENTRIES_REMOVED = "banks:entries:removed"

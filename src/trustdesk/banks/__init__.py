@@ -1,0 +1,1 @@
+"""Banks: named lists of hashes and domains that content is matched against."""
