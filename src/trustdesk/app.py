@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from trustdesk import __version__
+from trustdesk import __version__, readiness
 from trustdesk.banks import api as banks_api
 from trustdesk.banks import formats as bank_formats
 from trustdesk.cases import api as cases_api
@@ -26,7 +26,7 @@ from trustdesk.console import site as console
 from trustdesk.db.engine import Database
 from trustdesk.db.leased import Job, run_under_lease
 from trustdesk.errors import TrustdeskError
-from trustdesk.http import behind, callers, deps, health, orphans, pauses, problems
+from trustdesk.http import behind, callers, deps, orphans, pauses, problems
 from trustdesk.http.limits import BodySizeLimit
 from trustdesk.http.nul import refuse_nul
 from trustdesk.identity import api as identity_api
@@ -307,7 +307,7 @@ def create_app(
         "/readyz",
         tags=["health"],
         summary="Readiness: whether this process can serve, each check named",
-        description=health.__doc__,
+        description=readiness.__doc__,
         responses={**problems.problems(400, 413), 503: problems.problems(503)[503]},
         response_model=None,
     )
@@ -317,10 +317,10 @@ def create_app(
             "checkpoint_signer": CHECKPOINT_LEASE if settings.checkpoint_interval_seconds else None,
             "delivery_worker": DELIVERY_LEASE if settings.delivery_interval_seconds else None,
         }
-        checks = health.readiness(
+        checks = readiness.readiness(
             desk_of(app).database, settings, rule_sets=app.state.rule_sets, loops=loops
         )
-        status, body = health.answer(checks)
+        status, body = readiness.answer(checks)
         if status == 200:
             return JSONResponse(body)
         return JSONResponse(body, status_code=status, media_type=problems.MEDIA_TYPE)

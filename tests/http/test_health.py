@@ -9,10 +9,10 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from trustdesk import readiness as health
 from trustdesk.app import CHECKPOINT_LEASE, create_app
 from trustdesk.db import migrate
 from trustdesk.db.engine import Database
-from trustdesk.http import health
 from trustdesk.settings import Settings
 
 

@@ -1,4 +1,5 @@
-"""Liveness and readiness: ``GET /healthz`` and ``GET /readyz``.
+"""Liveness and readiness: what ``GET /healthz`` and ``GET /readyz`` answer (the routes are in
+:mod:`trustdesk.app`).
 
 ``/healthz`` says the process lives and answers (it asks nothing of anyone: a supervisor
 restarts a process that stops answering it, never one whose database is down). ``/readyz``
