@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from trustdesk.http.views import ViewOut
 from trustdesk.screening.engine import Screening, Verdict
 from trustdesk.screening.rules import Action, Mode
+from trustdesk.signals.contract import TEXT_TERMS
 
 
 class ContentBody(BaseModel):
@@ -40,6 +41,9 @@ class FindingOut(BaseModel):
     mode: Mode
     start: int
     end: int
+    signal: str = Field(
+        default=TEXT_TERMS, description="The signal that matched (`text.terms`: the rule set)."
+    )
 
 
 class RuleCountOut(BaseModel):

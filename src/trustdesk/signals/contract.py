@@ -57,6 +57,8 @@ from typing import Protocol, TypeVar, runtime_checkable
 
 from trustdesk.errors import InvalidInput, NotFound
 
+TEXT_TERMS = "text.terms"  # the rule set's terms and patterns (screening's engine)
+
 
 class Kind(enum.StrEnum):
     """What content is: the ``kind`` of ``POST /v1/screen``."""

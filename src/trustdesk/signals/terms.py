@@ -17,9 +17,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from trustdesk.signals.contract import Content, Feature, Kind, Match, Span, require_kind
-
-TEXT_TERMS = "text.terms"
+from trustdesk.signals.contract import (
+    TEXT_TERMS,
+    Content,
+    Feature,
+    Kind,
+    Match,
+    Span,
+    require_kind,
+)
 
 
 class Located(Protocol):
