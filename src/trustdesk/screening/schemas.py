@@ -20,7 +20,11 @@ class ContentBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str = Field(min_length=1, max_length=200, description="The provider's id for the item.")
-    kind: Literal["text"] = "text"
+    kind: Literal["text"] = Field(
+        default="text",
+        description="What the content is: `text` (`image`, `video` and `file`, as an upload or "
+        "as `hashes` only, are reserved for media screening).",
+    )
     text: str = Field(max_length=1_000_000)
 
 
