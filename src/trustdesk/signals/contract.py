@@ -42,10 +42,24 @@ Adding a signal (say the exact ``file.sha1``; a PDQ one is the same with
         def index(self, source: EntrySource) -> Index:
             return ExactIndex(self.name, source, lambda v: canonical_hex(self.name, v, 40))
 
-then one line in :mod:`trustdesk.signals.registry` (``SIGNALS``), and an example in
+then one line in :mod:`trustdesk.signals.registry` (its ``_REGISTERED``), and an example in
 ``tests/signals/signal_examples.py`` (content it must find, content it must not, entries):
 the contract test (``tests/signals/test_contract.py``) runs every registered signal and
 fails for one without an example.
+
+A similarity signal's index wraps its own search (a PDQ index's ``search(hash, threshold)
+-> [(entry key, distance)]``) and applies each bank's threshold and the quality floor::
+
+    def search(self, features: Sequence[Feature], limit: int) -> Sequence[Match]:
+        found: list[Match] = []
+        for feature in features:
+            if feature.quality is not None and feature.quality < self.min_quality:
+                continue                      # reported with the features, never matched
+            for key, distance in self.pdq.search(feature.value, self.widest):
+                entry = self.entries[key]
+                if distance <= self.source.threshold(entry.bank) and len(found) < limit:
+                    found.append(Match(self.name, entry=entry, distance=distance))
+        return found
 """
 
 from __future__ import annotations
@@ -142,7 +156,9 @@ class Match:
 
     ``span``: the text's characters that matched (``text.terms``, ``url.domain``);
     ``entry``: the bank entry that matched, at ``distance`` (bits for PDQ; 0 for exact
-    lookups); ``rule``: the rule that matched (``text.terms``: a rule set is its index).
+    lookups); ``rule``: the rule that matched (``text.terms``: a rule set is its index);
+    ``query_share``, ``entry_share``: for a video (vPDQ), the share of the query's frames
+    that matched the entry's, and of the entry's frames that were matched (0.0-1.0).
     At least one of ``span`` and ``entry`` is set.
     """
 
@@ -151,6 +167,8 @@ class Match:
     entry: Entry | None = None
     distance: int = 0
     rule: str | None = None
+    query_share: float | None = None
+    entry_share: float | None = None
 
 
 @runtime_checkable
