@@ -212,6 +212,7 @@ def test_the_gate_blocks_unverified_and_anonymous_subjects_and_stores_nothing(
                 "mode": "enforce",
                 "start": 0,
                 "end": len("hello there"),
+                "signal": "text.terms",
             }
         ]
         assert verdict["item_id"] is None

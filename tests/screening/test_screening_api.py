@@ -112,6 +112,7 @@ def test_deploy_screen_store_and_roll_back(
             "mode": "enforce",
             "start": 2,
             "end": 4,
+            "signal": "text.terms",
         }
     ]
     held = screen(client, key, "加微信聊", "m-hold")

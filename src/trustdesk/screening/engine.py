@@ -29,6 +29,7 @@ from trustdesk.screening.matchers import LiteralMatcher, PatternMatcher
 from trustdesk.screening.normalize import Normalizer, Steps
 from trustdesk.screening.rules import Action, Mode
 from trustdesk.screening.sources import RuleSetSource
+from trustdesk.signals.contract import TEXT_TERMS, Entry
 
 
 class Verdict(enum.StrEnum):
@@ -43,7 +44,7 @@ _VERDICTS = tuple(sorted(_RANK, key=_RANK.__getitem__))
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """One rule matching one span of the original text."""
+    """One rule matching: a span of the original text, or a bank ``entry`` at ``distance``."""
 
     rule: str
     category: str
@@ -51,6 +52,9 @@ class Finding:
     mode: Mode
     start: int
     end: int
+    signal: str = TEXT_TERMS  # which signal matched (trustdesk.signals.registry)
+    entry: Entry | None = None
+    distance: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,13 +13,18 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from trustdesk.http.views import ViewOut
 from trustdesk.screening.engine import Screening, Verdict
 from trustdesk.screening.rules import Action, Mode
+from trustdesk.signals.contract import TEXT_TERMS
 
 
 class ContentBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str = Field(min_length=1, max_length=200, description="The provider's id for the item.")
-    kind: Literal["text"] = "text"
+    kind: Literal["text"] = Field(
+        default="text",
+        description="What the content is: `text` (`image`, `video` and `file`, as an upload or "
+        "as `hashes` only, are reserved for media screening).",
+    )
     text: str = Field(max_length=1_000_000)
 
 
@@ -40,6 +45,9 @@ class FindingOut(BaseModel):
     mode: Mode
     start: int
     end: int
+    signal: str = Field(
+        default=TEXT_TERMS, description="The signal that matched (`text.terms`: the rule set)."
+    )
 
 
 class RuleCountOut(BaseModel):
