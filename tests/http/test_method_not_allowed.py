@@ -30,7 +30,8 @@ def test_405_names_every_method_the_path_answers(
     for template in paths:
         path = _concrete(template)
         methods = {m.upper() for t, item in paths.items() if _serves(t, path) for m in item}
-        answer = client.patch(path, headers=key)
+        unserved = next(m for m in ("PATCH", "PUT", "DELETE", "POST") if m not in methods)
+        answer = client.request(unserved, path, headers=key)
         assert_problem(answer, 405, "method_not_allowed")
         assert set(answer.headers["allow"].split(", ")) == methods, (template, answer.headers)
         checked += 1
