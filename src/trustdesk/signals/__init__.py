@@ -1,0 +1,1 @@
+"""Signals: what is extracted from content, and how it is matched against banks."""
