@@ -63,6 +63,52 @@ static int get(PyObject *o, Py_buffer *b, int writable, Py_ssize_t item) {
     return 0;
 }
 
+/* Rows [lo, n) sorted by their bits of a table, stably (by row within a value): an LSD radix
+ * sort in passes of at most 12 bits, so each pass's counts stay in the cache and its writes go
+ * to a few thousand sequential streams. keys and rows receive the sorted values and rows. */
+static int sort_rows(const uint64_t *hashes, Py_ssize_t lo, Py_ssize_t n, int start, int width,
+                     uint32_t *keys, uint32_t *rows) {
+    Py_ssize_t k = n - lo;
+    uint32_t *k0 = malloc((k ? k : 1) * 4), *r0 = malloc((k ? k : 1) * 4);
+    uint32_t *k1 = malloc((k ? k : 1) * 4), *r1 = malloc((k ? k : 1) * 4);
+    uint32_t *count = malloc(((1u << 12) + 1) * 4);
+    if (!k0 || !r0 || !k1 || !r1 || !count) {
+        free(k0); free(r0); free(k1); free(r1); free(count);
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < k; i++) {
+        k0[i] = extract(hashes + 4 * (lo + i), start, width);
+        r0[i] = (uint32_t)(lo + i);
+    }
+    int passes = width > 12 ? 2 : 1, low = passes == 2 ? width / 2 : width;
+    for (int pass = 0; pass < passes; pass++) {
+        int shift = pass ? low : 0, bits = pass ? width - low : low;
+        uint32_t mask = (1u << bits) - 1;
+        const uint32_t *kin = pass ? k1 : k0, *rin = pass ? r1 : r0;
+        uint32_t *kout = pass == passes - 1 ? keys : k1, *rout = pass == passes - 1 ? rows : r1;
+        memset(count, 0, ((1u << bits) + 1) * 4);
+        for (Py_ssize_t i = 0; i < k; i++) count[((kin[i] >> shift) & mask) + 1]++;
+        for (uint32_t v = 0; v < mask + 1; v++) count[v + 1] += count[v];
+        for (Py_ssize_t i = 0; i < k; i++) {
+            uint32_t at = count[(kin[i] >> shift) & mask]++;
+            kout[at] = kin[i];
+            rout[at] = rin[i];
+        }
+    }
+    free(k0); free(r0); free(k1); free(r1); free(count);
+    return 0;
+}
+
+/* offsets[v] = base[v] (0 without one) + how many of the sorted keys are below v */
+static void fill_offsets(uint32_t *offsets, const uint32_t *base, Py_ssize_t buckets,
+                         const uint32_t *keys, Py_ssize_t k) {
+    Py_ssize_t j = 0;
+    for (Py_ssize_t v = 0; v <= buckets; v++) {
+        while (j < k && keys[j] < (uint64_t)v) j++;
+        offsets[v] = (base ? base[v] : 0) + (uint32_t)j;
+    }
+}
+
 /* build(hashes, start, width, offsets, rows): fill one table from all rows of hashes. */
 static PyObject *build(PyObject *Py_UNUSED(self), PyObject *args) {
     PyObject *ho, *oo, *ro;
@@ -84,22 +130,22 @@ static PyObject *build(PyObject *Py_UNUSED(self), PyObject *args) {
     }
     const uint64_t *hashes = h.buf;
     uint32_t *offsets = o.buf, *rows = r.buf;
+    int failed = 0;
     Py_BEGIN_ALLOW_THREADS
-    memset(offsets, 0, o.len);
-    for (Py_ssize_t i = 0; i < n; i++) offsets[extract(hashes + 4 * i, start, width) + 1]++;
-    for (Py_ssize_t v = 0; v < buckets; v++) offsets[v + 1] += offsets[v];
-    /* place each row at its bucket's cursor (offsets[v] walks up to offsets[v + 1]) */
-    for (Py_ssize_t i = 0; i < n; i++) rows[offsets[extract(hashes + 4 * i, start, width)]++] = (uint32_t)i;
-    memmove(offsets + 1, offsets, buckets * 4);
-    offsets[0] = 0;
+    uint32_t *keys = malloc((n ? n : 1) * 4);
+    failed = !keys || sort_rows(hashes, 0, n, start, width, keys, rows) < 0;
+    if (!failed) fill_offsets(offsets, NULL, buckets, keys, n);
+    free(keys);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&h); PyBuffer_Release(&o); PyBuffer_Release(&r);
+    if (failed) return PyErr_NoMemory();
     Py_RETURN_NONE;
 }
 
 /* extend(hashes, start, width, offsets, rows, new_offsets, new_rows): a table over rows
- * [0, old) (offsets, rows) merged with rows [old, n) of hashes into new_offsets and new_rows, in
- * one sequential pass over the old table: no row already indexed is hashed or sorted again. */
+ * [0, old) (offsets, rows) merged with rows [old, n) of hashes into new_offsets and new_rows:
+ * the new rows are sorted, then the old table is copied in runs with them in between, in one
+ * sequential pass: no row already indexed is hashed or sorted again. */
 static PyObject *extend(PyObject *Py_UNUSED(self), PyObject *args) {
     PyObject *ho, *oo, *ro, *no, *nro;
     int start, width;
@@ -130,26 +176,31 @@ static PyObject *extend(PyObject *Py_UNUSED(self), PyObject *args) {
         return NULL;
     }
     const uint64_t *hashes = h.buf;
-    uint32_t *cursor = no_b.buf, *out = nr.buf;
+    uint32_t *out = nr.buf, *new_offsets = no_b.buf;
+    Py_ssize_t k = n - old;
+    int failed = 0;
     Py_BEGIN_ALLOW_THREADS
-    /* cursor[v + 1] = rows in bucket v, old and new; then prefix sums give each bucket's start */
-    memset(cursor, 0, no_b.len);
-    for (Py_ssize_t i = old; i < n; i++) cursor[extract(hashes + 4 * i, start, width) + 1]++;
-    for (Py_ssize_t v = 0; v < buckets; v++)
-        cursor[v + 1] += cursor[v] + (offsets[v + 1] - offsets[v]);
-    for (Py_ssize_t v = 0; v < buckets; v++) {
-        uint32_t run = offsets[v + 1] - offsets[v];
-        memcpy(out + cursor[v], rows + offsets[v], (size_t)run * 4);
-        cursor[v] += run; /* now where the bucket's new rows go */
+    uint32_t *keys = malloc((k ? k : 1) * 4), *added = malloc((k ? k : 1) * 4);
+    failed = !keys || !added || sort_rows(hashes, old, n, start, width, keys, added) < 0;
+    if (!failed) {
+        /* the old rows in runs, each new row after the old rows of its bucket */
+        Py_ssize_t from = 0, to = 0;
+        for (Py_ssize_t j = 0; j < k; j++) {
+            Py_ssize_t end = offsets[keys[j] + 1];
+            memcpy(out + to, rows + from, (size_t)(end - from) * 4);
+            to += end - from;
+            from = end;
+            out[to++] = added[j];
+        }
+        memcpy(out + to, rows + from, (size_t)(old - from) * 4);
+        fill_offsets(new_offsets, offsets, buckets, keys, k);
     }
-    for (Py_ssize_t i = old; i < n; i++)
-        out[cursor[extract(hashes + 4 * i, start, width)]++] = (uint32_t)i;
-    /* each cursor[v] now sits at bucket v's end, which is bucket v + 1's start */
-    memmove(cursor + 1, cursor, buckets * 4);
-    cursor[0] = 0;
+    free(keys);
+    free(added);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&h); PyBuffer_Release(&o); PyBuffer_Release(&r);
     PyBuffer_Release(&no_b); PyBuffer_Release(&nr);
+    if (failed) return PyErr_NoMemory();
     Py_RETURN_NONE;
 }
 

@@ -39,7 +39,7 @@ from trustdesk.signals.pdq_hashes import Packed, check_threshold
 from trustdesk.signals.pdq_index_file import read_index, write_index
 from trustdesk.signals.pdq_tables import Alive, Table
 
-DEFAULT_DELTA_LIMIT = 16384
+DEFAULT_DELTA_LIMIT = 8192  # a scan of 8,192 rows costs a search about 30 us
 MAX_ROWS = 2**32 - 1  # rows are numbered in uint32
 
 
@@ -149,6 +149,17 @@ class PdqIndex:
         matches.sort()
         return matches
 
+    @property
+    def widths(self) -> tuple[int, ...]:
+        """Bits per table: the layout the index searches with."""
+        return tuple(t.width for t in self._state.tables)
+
+    def nbytes(self) -> int:
+        """Bytes the index's rows in use and its tables take (spare capacity is not counted)."""
+        state = self._state
+        tables = sum(t.offsets.nbytes + t.rows.nbytes for t in state.tables)
+        return state.count * (32 + 8 + 1) + tables
+
     def entries(self) -> tuple[Packed, npt.NDArray[np.int64]]:
         """Copies of the live rows and their entry ids, in row order."""
         state = self._state
@@ -220,8 +231,8 @@ class PdqIndex:
     ) -> PdqIndex:
         """An index of the rows in ``path``; a damaged file is refused (``PdqIndexFileError``)."""
         index = cls(delta_limit=delta_limit, background=background, use_compiled=use_compiled)
-        hashes, ids = read_index(path)
-        index._state = index._laid_out(hashes, ids, len(hashes))
+        hashes, ids, count = read_index(path)
+        index._state = index._laid_out(hashes, ids, count)
         return index
 
     def close(self) -> None:
@@ -231,7 +242,8 @@ class PdqIndex:
 
     # ---- internals
     def _grown(self, state: _State, needed: int) -> _State:
-        capacity = max(needed, 2 * len(state.hashes), 1024)
+        # spare room is zeroed lazily by the kernel: it costs no memory until rows land in it
+        capacity = max(needed + needed // 4, 2 * len(state.hashes), 1024)
         hashes = np.zeros((capacity, 4), dtype=np.uint64)
         ids = np.zeros(capacity, dtype=np.int64)
         alive = np.zeros(capacity, dtype=np.uint8)
@@ -241,16 +253,22 @@ class PdqIndex:
         return replace(state, hashes=hashes, ids=ids, alive=alive, plans=state.plans)
 
     def _laid_out(self, hashes: Packed, ids: npt.NDArray[np.int64], count: int) -> _State:
-        capacity = max(count + count // 8, 1024)
-        state = _empty_state(capacity)
-        state.hashes[:count] = hashes[:count]
-        state.ids[:count] = ids[:count]
-        state.alive[:count] = 1
+        """A state over these arrays (rows [0, count) in use, the rest spare) with its tables."""
         tables = tuple(
-            pdq_tables.build(state.hashes[:count], s, w, use_compiled=self.use_compiled)
+            pdq_tables.build(hashes[:count], s, w, use_compiled=self.use_compiled)
             for s, w in pdq_tables.layout(count)
         )
-        return replace(state, count=count, built=count, tables=tables, layout_rows=count)
+        alive = np.zeros(len(hashes), dtype=np.uint8)
+        alive[:count] = 1
+        return _State(
+            hashes=hashes,
+            ids=ids,
+            alive=alive,
+            count=count,
+            built=count,
+            tables=tables,
+            layout_rows=count,
+        )
 
     def _start_merge(self) -> None:
         with self._lock:

@@ -78,8 +78,12 @@ def write_index(path: Path, hashes: Packed, ids: npt.NDArray[np.int64]) -> None:
         temporary.unlink(missing_ok=True)
 
 
-def read_index(path: Path) -> tuple[Packed, npt.NDArray[np.int64]]:
-    """The rows and entry ids in ``path``, checked whole before they are returned."""
+def read_index(path: Path, *, spare: float = 0.25) -> tuple[Packed, npt.NDArray[np.int64], int]:
+    """The rows and entry ids in ``path``, checked whole before they are returned, and their count.
+
+    The arrays have room for ``spare`` as many rows again (zeroed lazily: no memory until used),
+    so the first additions after a load need no copy.
+    """
     try:
         with path.open("rb") as source:
             size = os.fstat(source.fileno()).st_size
@@ -100,16 +104,17 @@ def read_index(path: Path) -> tuple[Packed, npt.NDArray[np.int64]]:
                     f"{path} is {size} bytes but its header promises {count} rows "
                     f"({HEADER.size + 40 * count} bytes): truncated or damaged"
                 )
-            hashes = np.empty((count, 4), dtype=np.uint64)
-            ids = np.empty(count, dtype="<i8")
-            for array in (hashes, ids):
+            capacity = count + int(count * spare) + 1024
+            hashes = np.zeros((capacity, 4), dtype=np.uint64)
+            ids = np.zeros(capacity, dtype="<i8")
+            for array in (hashes[:count], ids[:count]):
                 view = _bytes(array)
                 if source.readinto(view) != len(view):
                     raise PdqIndexFileError(f"{path} ended early: truncated")
     except OSError as error:
         raise PdqIndexFileError(f"cannot read {path}: {error.strerror}") from error
-    if _crc(_crc(0, _bytes(hashes)), _bytes(ids)) != crc:
+    if _crc(_crc(0, _bytes(hashes[:count])), _bytes(ids[:count])) != crc:
         raise PdqIndexFileError(f"{path} fails its checksum: damaged")
     if sys.byteorder != "little":  # pragma: no cover - the ids are stored little-endian
         ids = ids.astype(np.int64)
-    return hashes, ids.astype(np.int64, copy=False)
+    return hashes, ids.astype(np.int64, copy=False), count

@@ -102,11 +102,12 @@ def segment_values(hashes: Packed, start: int, width: int) -> npt.NDArray[np.uin
 
 def build(hashes: Packed, start: int, width: int, *, use_compiled: bool = True) -> Table:
     """A table over every row of ``hashes``."""
-    offsets = np.zeros((1 << width) + 1, dtype=np.uint32)
     if use_compiled and _compiled is not None:
+        offsets = np.empty((1 << width) + 1, dtype=np.uint32)  # every entry is written
         rows = np.empty(len(hashes), dtype=np.uint32)
         _compiled.build(hashes, start, width, offsets, rows)
         return Table(start, width, offsets, rows)
+    offsets = np.zeros((1 << width) + 1, dtype=np.uint32)
     values = segment_values(hashes, start, width)
     rows = np.argsort(values, kind="stable").astype(np.uint32)
     np.cumsum(np.bincount(values, minlength=1 << width), out=offsets[1:])
