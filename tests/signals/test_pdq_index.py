@@ -187,6 +187,26 @@ def test_an_added_hash_matches_at_once_and_a_removed_one_never(compiled: bool) -
     assert len(index) == 5000
 
 
+@pytest.mark.parametrize("compiled", MODES)
+def test_a_merge_compacts_once_a_quarter_of_rows_are_dead(compiled: bool) -> None:
+    rng = np.random.default_rng(10)
+    rows = random_rows(rng, 4000)
+    index = PdqIndex(background=False, use_compiled=compiled)
+    index.add(rows, np.arange(4000))
+    index.merge()
+    index.remove(np.arange(0, 400))  # a tenth dead: kept as tombstones
+    assert (index.rows, len(index)) == (4000, 3600)
+    index.remove(np.arange(400, 4000, 2))  # over a quarter dead: compacted at once
+    assert (index.rows, len(index), index.delta) == (1800, 1800, 0)
+    index.add(rows[:10], np.arange(10) + 10_000)  # the same hashes under new ids
+    assert (index.rows, index.delta) == (1810, 10)
+    for i in (0, 1, 7, 3999):
+        query = near(rng, rows[i], 9).tobytes()
+        assert index.search(query, 31) == expected(index, query, 31)
+    assert index.search(rows[0].tobytes(), 0) == [Match(0, 10_000)]
+    assert index.search(rows[401].tobytes(), 0) == [Match(0, 401)]
+
+
 def test_a_background_merge_swaps_in_tables_without_losing_a_match() -> None:
     rng = np.random.default_rng(6)
     rows = random_rows(rng, 3000)

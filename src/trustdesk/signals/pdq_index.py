@@ -14,7 +14,8 @@ thread merges it into the tables in one sequential pass (``extend``: no indexed 
 sorted again) and swaps them in; searches go on meanwhile against the previous tables plus the
 delta. Only when the index has grown four-fold since its layout was chosen are the tables laid out
 afresh (amortised like a growing array). Removal marks rows dead (tombstones, skipped by every
-search); :meth:`save` writes live rows only, so a reload drops them.
+search); a merge that finds a quarter of the rows dead compacts them away (renumbering the live
+rows, laid out afresh), and :meth:`save` writes live rows only.
 
 Every search is EXACT at every threshold (recall 1.0): the tables find every row within the
 threshold by pigeonhole, the delta is read in full, and every candidate is verified by its exact
@@ -83,6 +84,14 @@ def _empty_state(capacity: int) -> _State:
     )
 
 
+def _wants_merge(state: _State, delta_limit: int) -> bool:
+    """More than ``delta_limit`` rows outside the tables, or a quarter of the rows dead."""
+    if state.count - state.built > delta_limit:
+        return True
+    dead = state.count - int(np.count_nonzero(state.alive[: state.count]))
+    return dead > 0 and dead > state.count // 4
+
+
 class PdqIndex:
     """Entries (an int64 id each; ids may repeat) keyed by a 256-bit PDQ hash."""
 
@@ -105,6 +114,11 @@ class PdqIndex:
         """Live entries."""
         state = self._state
         return int(np.count_nonzero(state.alive[: state.count]))
+
+    @property
+    def rows(self) -> int:
+        """Rows held: live ones and dead ones not yet compacted away."""
+        return self._state.count
 
     @property
     def delta(self) -> int:
@@ -185,7 +199,7 @@ class PdqIndex:
             state.ids[state.count : count] = ids
             state.alive[state.count : count] = 1
             self._state = replace(state, count=count, plans=state.plans)
-            wants_merge = count - state.built > self.delta_limit and self._merging is None
+            wants_merge = self._merging is None and _wants_merge(self._state, self.delta_limit)
         if wants_merge:
             self._start_merge()
 
@@ -196,13 +210,16 @@ class PdqIndex:
             state = self._state
             hit = np.isin(state.ids[: state.count], ids) & (state.alive[: state.count] != 0)
             state.alive[: state.count][hit] = 0  # shared by every snapshot, and by a merge's swap
-            return int(np.count_nonzero(hit))
+            wants_merge = self._merging is None and _wants_merge(state, self.delta_limit)
+        if wants_merge:
+            self._start_merge()
+        return int(np.count_nonzero(hit))
 
     def merge(self) -> None:
         """Merge the delta into the tables now, in this thread (waits for a running merge)."""
         self.wait()
         with self._lock:
-            if self._merging is None and self._state.count > self._state.built:
+            if self._merging is None and _wants_merge(self._state, 0):
                 self._merging = threading.current_thread()
             else:
                 return
@@ -288,6 +305,10 @@ class PdqIndex:
         try:
             state = self._state
             upto = state.count
+            live = int(np.count_nonzero(state.alive[:upto]))
+            if upto - live > upto // 4:  # a quarter dead: compact, renumbering the live rows
+                self._compact(state, upto)
+                return
             rows = state.hashes[:upto]
             compiled = self.use_compiled
             if upto > 4 * max(state.layout_rows, 1024):  # outgrown: lay the tables out afresh
@@ -309,3 +330,27 @@ class PdqIndex:
         finally:
             with self._lock:
                 self._merging = None
+
+    def _compact(self, state: _State, upto: int) -> None:
+        """Swap in a state of the live rows of ``state`` up to ``upto``, laid out afresh.
+
+        Rows added meanwhile follow them as the delta; rows removed meanwhile stay dead (the
+        alive marks are carried over at the swap, under the lock).
+        """
+        keep = np.flatnonzero(state.alive[:upto])
+        live = len(keep)
+        hashes = np.zeros((live + live // 4 + 1024, 4), dtype=np.uint64)
+        ids = np.zeros(len(hashes), dtype=np.int64)
+        hashes[:live] = state.hashes[keep]
+        ids[:live] = state.ids[keep]
+        fresh = self._laid_out(hashes, ids, live)
+        with self._lock:
+            now = self._state
+            count = live + now.count - upto
+            if count > len(fresh.hashes):
+                fresh = self._grown(replace(fresh, count=live), count)
+            fresh.hashes[live:count] = now.hashes[upto : now.count]
+            fresh.ids[live:count] = now.ids[upto : now.count]
+            fresh.alive[:live] = now.alive[keep]
+            fresh.alive[live:count] = now.alive[upto : now.count]
+            self._state = replace(fresh, count=count)
