@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -221,6 +222,35 @@ def test_a_background_merge_swaps_in_tables_without_losing_a_match() -> None:
     index.merge()
     assert index.delta == 0
     assert index.search(rows[2999].tobytes(), 0) == [Match(0, 2999)]
+
+
+def test_searches_meanwhile_adds_removals_and_merges_in_another_thread() -> None:
+    rng = np.random.default_rng(12)
+    rows = random_rows(rng, 6000)
+    index = PdqIndex(delta_limit=300)  # background merges and compactions, over and over
+    index.add(rows[:1000], np.arange(1000))
+    added = [1000]
+    done = threading.Event()
+
+    def churn() -> None:
+        for start in range(1000, 6000, 200):
+            index.add(rows[start : start + 200], np.arange(start, start + 200))
+            added[0] = start + 200
+            index.remove(np.arange(start - 999, start - 800, 2))  # odd ids only
+        done.set()
+
+    worker = threading.Thread(target=churn)
+    worker.start()
+    checked = 0
+    while not done.is_set() or checked < 300:
+        i = 2 * int(rng.integers(0, added[0] // 2))  # even: added, and never removed
+        assert index.search(rows[i].tobytes(), 0) == [Match(0, i)]
+        checked += 1
+    worker.join()
+    index.wait()
+    index.merge()
+    assert len(index) == 6000 - 2500
+    assert index.rows < 6000  # compacted along the way
 
 
 def test_bad_thresholds_and_queries_are_refused() -> None:

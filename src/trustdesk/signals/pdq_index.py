@@ -216,13 +216,16 @@ class PdqIndex:
         return int(np.count_nonzero(hit))
 
     def merge(self) -> None:
-        """Merge the delta into the tables now, in this thread (waits for a running merge)."""
-        self.wait()
-        with self._lock:
-            if self._merging is None and _wants_merge(self._state, 0):
+        """Merge the delta into the tables now, in this thread (after a running merge ends)."""
+        while True:
+            self.wait()
+            with self._lock:
+                if self._merging is not None:
+                    continue  # another merge started meanwhile: wait for it too
+                if not _wants_merge(self._state, 0):
+                    return
                 self._merging = threading.current_thread()
-            else:
-                return
+                break
         self._merge()
 
     def wait(self) -> None:
