@@ -150,13 +150,15 @@ class PdqIndex:
                 threshold=threshold,
                 use_compiled=compiled,
             )
-        delta = pdq_tables.scan(
-            state.hashes[state.built : state.count],
-            state.alive[state.built : state.count],
-            query,
-            threshold,
-            use_compiled=compiled,
-        )
+        delta = []
+        if state.count > state.built:
+            delta = pdq_tables.scan(
+                state.hashes[state.built : state.count],
+                state.alive[state.built : state.count],
+                query,
+                threshold,
+                use_compiled=compiled,
+            )
         ids = state.ids
         matches = [Match(d, int(ids[row])) for row, d in found]
         matches += [Match(d, int(ids[state.built + row])) for row, d in delta]
