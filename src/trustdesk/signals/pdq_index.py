@@ -1,7 +1,7 @@
 """A PDQ similarity index: every entry within a distance of a hash, exact, and never rebuilt.
 
     index = PdqIndex()
-    index.add([pack(h) for h in hexes], entry_ids)      # matchable at once
+    index.add(pack_many(hexes), entry_ids)               # matchable at once
     index.search(pack(query), threshold=31)              # [Match], nearest first
     index.remove([entry_id])
     index.save(path); PdqIndex.load(path)
