@@ -24,7 +24,7 @@ help: ## List the targets
 # The Standard Webhooks JavaScript library, with which the suite verifies deliveries.
 JS_CHECK := tests/webhooks_js
 
-$(STAMP): pyproject.toml src/trustdesk/screening/_cfold.c $(JS_CHECK)/package-lock.json  # the C source: rebuild the extension
+$(STAMP): pyproject.toml src/trustdesk/screening/_cfold.c src/trustdesk/signals/_pdqindex.c $(JS_CHECK)/package-lock.json  # C sources: rebuild the extensions
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 	  { echo "trustdesk needs Python 3.11 or newer; set PYTHON=python3.x"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
