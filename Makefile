@@ -21,12 +21,13 @@ FUZZ_MUTATIONS ?= 20000
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml src/trustdesk/screening/_cfold.c  # the C source: rebuild the extension
+$(STAMP): pyproject.toml clients/python/pyproject.toml src/trustdesk/screening/_cfold.c  # C: rebuild
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 	  { echo "trustdesk needs Python 3.11 or newer; set PYTHON=python3.x"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e ./clients/python  # the client library for services
 	@touch $(STAMP)
 
 install: $(STAMP) ## Create .venv and install trustdesk with its dev tools (when missing or stale)
@@ -42,14 +43,14 @@ test-sqlite: $(STAMP) ## Run the suite on SQLite only (quicker)
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_DIST) $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff check, ruff format --check, mypy --strict, import layering
-	$(BIN)/ruff check src tests bench docs
-	$(BIN)/ruff format --check src tests bench docs
+	$(BIN)/ruff check src tests bench docs clients
+	$(BIN)/ruff format --check src tests bench docs clients
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
 format: $(STAMP) ## Apply ruff's fixes and formatting
-	$(BIN)/ruff check --fix src tests bench docs
-	$(BIN)/ruff format src tests bench docs
+	$(BIN)/ruff check --fix src tests bench docs clients
+	$(BIN)/ruff format src tests bench docs clients
 
 docs: $(STAMP) ## Rewrite the generated reference pages under docs/reference/ (a test checks them)
 	$(BIN)/python -m docs.reference
