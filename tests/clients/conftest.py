@@ -1,8 +1,8 @@
 """The client against a real ``trustdesk serve`` on loopback, with the demo data set.
 
-One server per test process serves the module's tests; ``api`` runs each test twice, with
-the blocking :class:`Client` and with the :class:`AsyncClient` (each call in an event loop
-of its own, as a service's coroutine would make it).
+One server per test process serves these tests (each uses content ids of its own); ``api``
+runs each test twice, with the blocking :class:`Client` and with the :class:`AsyncClient`
+(each call in an event loop of its own, as a service's coroutine would make it).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from client_support import CHAT_KEY, AwaitedClient, Make
 from support import running_server
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("served")
     with running_server(folder, "--demo") as (base, _process):
