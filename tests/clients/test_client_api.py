@@ -10,6 +10,8 @@ import pytest
 
 from trustdesk_client import (
     Action,
+    BadRequest,
+    Conflict,
     InvalidRequest,
     ItemError,
     NotFound,
@@ -70,6 +72,18 @@ def test_identities_register_read_and_close(api: Any) -> None:
     assert registered.subject == subject and registered.verified
     assert registered.document_type == "cn.ric" and registered.verified_at is not None
     assert api.get_identity(subject).status == "verified"
+    with pytest.raises(Conflict) as taken:
+        api.register_identity(
+            subject,
+            kind="individual",
+            name="Test Person",
+            document_type="cn.ric",
+            document_number=synthetic_number(),  # another identity for the same subject
+        )
+    assert taken.value.code == "identity_exists" and taken.value.status == 409
+    with pytest.raises(BadRequest) as control:
+        api.get_identity("acct\x01")  # a control character, escaped in the path
+    assert control.value.status == 400 and control.value.code
 
     refused = api.register_identity(
         _content_id("acct"),
