@@ -21,7 +21,8 @@ FUZZ_MUTATIONS ?= 20000
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml clients/python/pyproject.toml src/trustdesk/screening/_cfold.c  # C: rebuild
+# The C source: rebuild the extension; the client's pyproject: reinstall the client.
+$(STAMP): pyproject.toml clients/python/pyproject.toml src/trustdesk/screening/_cfold.c
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 	  { echo "trustdesk needs Python 3.11 or newer; set PYTHON=python3.x"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
