@@ -21,7 +21,7 @@ from support import running_server
 @pytest.fixture(scope="session")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("served")
-    with running_server(folder, "--demo") as (base, _process):
+    with running_server(folder, "--demo", start_seconds=180) as (base, _process):  # a busy box
         yield base
 
 
