@@ -21,7 +21,10 @@ def test_the_client_works_against_a_server_on_postgresql(
 ) -> None:
     content_id = f"pg-{uuid.uuid4().hex[:8]}"
     with (
-        running_server(tmp_path, "--demo", db=temporary_postgres.url) as (base, _process),
+        running_server(tmp_path, "--demo", db=temporary_postgres.url, start_seconds=180) as (
+            base,
+            _process,
+        ),
         Client(base, CHAT_KEY) as client,
     ):
         assert client.screen(content_id, BLOCKED, subject=VERIFIED).verdict is Verdict.BLOCK

@@ -58,7 +58,7 @@ def test_the_example_receiver_verifies_acts_once_and_acknowledges(tmp_path: Path
     port = free_port()
     hook = f"http://127.0.0.1:{port}/hook"
     with (
-        running_server(tmp_path, "--demo", env=env) as (base, _process),
+        running_server(tmp_path, "--demo", env=env, start_seconds=180) as (base, _process),
         Client(base, CHAT_KEY) as client,
     ):
         secret = client.set_webhook(hook).secret
