@@ -24,12 +24,14 @@ help: ## List the targets
 # The Standard Webhooks JavaScript library, with which the suite verifies deliveries.
 JS_CHECK := tests/webhooks_js
 
-$(STAMP): pyproject.toml src/trustdesk/screening/_cfold.c src/trustdesk/signals/_pdqindex.c $(JS_CHECK)/package-lock.json  # C sources: rebuild the extensions
+# C sources: rebuild the extensions; the client's pyproject: reinstall the client.
+$(STAMP): pyproject.toml clients/python/pyproject.toml src/trustdesk/screening/_cfold.c src/trustdesk/signals/_pdqindex.c $(JS_CHECK)/package-lock.json
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 	  { echo "trustdesk needs Python 3.11 or newer; set PYTHON=python3.x"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e ./clients/python  # the client library for services
 	@command -v npm >/dev/null || { echo "the suite needs node and npm (Debian: nodejs npm)"; exit 1; }
 	npm ci --silent --no-audit --no-fund --prefix $(JS_CHECK)
 	@touch $(STAMP)
@@ -47,14 +49,14 @@ test-sqlite: $(STAMP) ## Run the suite on SQLite only (quicker)
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_DIST) $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff check, ruff format --check, mypy --strict, import layering
-	$(BIN)/ruff check src tests bench docs
-	$(BIN)/ruff format --check src tests bench docs
+	$(BIN)/ruff check src tests bench docs clients
+	$(BIN)/ruff format --check src tests bench docs clients
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
 format: $(STAMP) ## Apply ruff's fixes and formatting
-	$(BIN)/ruff check --fix src tests bench docs
-	$(BIN)/ruff format src tests bench docs
+	$(BIN)/ruff check --fix src tests bench docs clients
+	$(BIN)/ruff format src tests bench docs clients
 
 docs: $(STAMP) ## Rewrite the generated reference pages under docs/reference/ (a test checks them)
 	$(BIN)/python -m docs.reference
