@@ -76,8 +76,15 @@ class PermissionDenied(TrustdeskError):
 
 
 class RateLimited(TrustdeskError):
+    """``retry_after``: in how many seconds a retry may succeed, when that is known (the
+    HTTP answer's ``Retry-After``)."""
+
     code = "rate_limited"
     title = "Too many requests"
+
+    def __init__(self, message: str, *, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True, slots=True)

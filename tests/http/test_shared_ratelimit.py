@@ -46,6 +46,8 @@ def test_two_apps_on_one_database_share_one_budget(
     assert [a.status_code for a in answers[:3]] == [201, 201, 201]
     for refused in answers[3:]:  # each app has seen only two or three: the budget is shared
         assert_problem(refused, 429, "rate_limited")
+        # when the minute's window ends, so a client's retry waits no longer than it must
+        assert 1 <= int(refused.headers["retry-after"]) <= 60
 
 
 def test_past_windows_are_deleted(database: Database) -> None:

@@ -84,8 +84,10 @@ def test_deploys_per_hour_are_counted_per_service_refused_ones_too(
     assert deploy(client, key, "rules: [\n").status_code == 422  # refused: it counts
     assert deploy(client, key, RULES.format(n=1)).status_code == 201
     assert deploy(client, key, RULES.format(n=2)).status_code == 201
-    body = assert_problem(deploy(client, key, RULES.format(n=3)), 429, "ruleset_deploy_quota")
+    refused = deploy(client, key, RULES.format(n=3))
+    body = assert_problem(refused, 429, "ruleset_deploy_quota")
     assert "TRUSTDESK_RULESET_DEPLOYS_PER_HOUR" in body["detail"]
+    assert 3500 < int(refused.headers["retry-after"]) <= 3600  # when the oldest leaves the hour
     assert len(client.get("/v1/rulesets", headers=bearer(key)).json()) == 2
     assert deploy(client, other, RULES.format(n=3)).status_code == 201  # its own hour
 

@@ -147,6 +147,8 @@ async def domain_error(_request: Request, exc: Exception) -> JSONResponse:
             for p in exc.problems
         ]
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if isinstance(exc, RateLimited) and exc.retry_after is not None:
+        headers = {"Retry-After": str(max(1, exc.retry_after))}
     return problem_response(
         status, exc.code, exc.title, exc.message, errors=errors, headers=headers, field=exc.field
     )

@@ -12,6 +12,7 @@ clients, as each process's memory does. Without a database the budget is per pro
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -54,7 +55,8 @@ class RateLimiter:
 
     def check(self, client: str, now: float | None = None) -> None:
         """Count one request from ``client``; :class:`RateLimited` past the budget."""
-        window = int((self.clock() if now is None else now) // WINDOW_SECONDS)
+        moment = self.clock() if now is None else now
+        window = int(moment // WINDOW_SECONDS)
         with self._lock:
             new_window = window != self._window
             if new_window:
@@ -65,7 +67,7 @@ class RateLimiter:
             count = self._shared_count(client, window, purge=new_window)
         if count > self.per_minute:
             msg = f"at most {self.per_minute} requests a minute from one address; try again soon"
-            raise RateLimited(msg)
+            raise RateLimited(msg, retry_after=math.ceil((window + 1) * WINDOW_SECONDS - moment))
 
     def _shared_count(self, client: str, window: int, *, purge: bool) -> int:
         """The count of every process; this process's own if the database fails (the

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import resource
 import signal
@@ -130,7 +131,8 @@ class Compiler:
         if not self._slots.acquire(timeout=limits.wall_seconds):
             raise CompilerBusy(
                 "every rule-set compiler slot stayed busy for "
-                f"{limits.wall_seconds:g} s; try again later"
+                f"{limits.wall_seconds:g} s; try again later",
+                retry_after=math.ceil(limits.wall_seconds),
             )
         try:
             returncode, out, err = self._child(request)

@@ -11,6 +11,7 @@ process's screeners, and only then deployed.
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -87,9 +88,16 @@ def reserve(
             )
         )
         if (used or 0) >= quota.deploys_per_hour:
+            oldest = session.scalar(
+                select(func.min(RuleSetUpload.uploaded_at)).where(
+                    RuleSetUpload.service_id == service_id
+                )
+            )
+            frees = (oldest + HOUR - moment).total_seconds() if oldest else HOUR.total_seconds()
             raise DeployQuotaExceeded(
                 f"this service sent {used} rule sets to deploy in the last hour, the most it may "
-                f"(TRUSTDESK_RULESET_DEPLOYS_PER_HOUR); try again later"
+                f"(TRUSTDESK_RULESET_DEPLOYS_PER_HOUR); try again later",
+                retry_after=math.ceil(frees),
             )
         session.add(RuleSetUpload(service_id=service_id, uploaded_at=moment, bytes=size))
 
