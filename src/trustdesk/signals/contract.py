@@ -76,6 +76,7 @@ from typing import Protocol, TypeVar, runtime_checkable
 from trustdesk.errors import InvalidInput, NotFound
 
 TEXT_TERMS = "text.terms"  # the rule set's terms and patterns (screening's engine)
+DEFAULT_THRESHOLD = 31  # a PDQ bank's distance when it sets none (PDQ's confident match)
 
 
 class Kind(enum.StrEnum):
@@ -191,10 +192,12 @@ class Entries:
 
     items: tuple[Entry, ...]
     thresholds: Mapping[str, int] = field(default_factory=dict)
-    default: int = 0
+    default: int = DEFAULT_THRESHOLD
 
     @classmethod
-    def of(cls, bank: str, pairs: Iterable[tuple[str, str]], threshold: int = 0) -> Entries:
+    def of(
+        cls, bank: str, pairs: Iterable[tuple[str, str]], threshold: int = DEFAULT_THRESHOLD
+    ) -> Entries:
         """One bank's entries from ``(entry id, value)`` pairs."""
         return cls(tuple(Entry(bank, i, v) for i, v in pairs), {bank: threshold}, threshold)
 
