@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 
 from trustdesk.signals.contract import (
     UPLOADS,
@@ -41,13 +42,12 @@ class DigestIndex:
         return len(self.hashes)
 
     def search(self, features: Sequence[Feature], limit: int) -> Sequence[Match]:
-        matches: list[Match] = []
-        for feature in features:
-            for entry in self.hashes.lookup(feature.value):
-                if len(matches) >= limit:
-                    return matches
-                matches.append(Match(self.signal, entry=entry))
-        return matches
+        found = (
+            Match(self.signal, entry=entry)
+            for feature in features
+            for entry in self.hashes.lookup(feature.value)
+        )
+        return list(islice(found, limit))
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import islice
 
 from trustdesk.signals.contract import (
     Content,
@@ -49,14 +50,13 @@ class DomainBankIndex:
         return len(self.domains)
 
     def search(self, features: Sequence[Feature], limit: int) -> Sequence[Match]:
-        matches: list[Match] = []
-        for feature in features:
-            for found in self.domains.lookup(feature.value):
-                for entry in found.entries:
-                    if len(matches) >= limit:
-                        return matches
-                    matches.append(Match(URL_DOMAIN, span=feature.span, entry=entry))
-        return matches
+        found = (
+            Match(URL_DOMAIN, span=feature.span, entry=entry)
+            for feature in features
+            for domain in self.domains.lookup(feature.value)
+            for entry in domain.entries
+        )
+        return list(islice(found, limit))
 
 
 @dataclass(frozen=True, slots=True)
