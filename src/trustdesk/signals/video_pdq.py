@@ -6,7 +6,10 @@ near-identical neighbours folded): one feature per folded frame, its PDQ ``quali
 ``seconds`` into the video. From a caller's ``hashes["video.pdq"]``: the frames of that value
 in the banks' canonical form (PDQ hashes joined by ``,``, read by
 :func:`trustdesk.signals.pdq_hashes.frames`, the one parser of it), with no quality (the
-caller vouches for them).
+caller vouches for them). A frame under ``limits.min_quality`` is extracted with its quality
+(the caller reports it: :func:`trustdesk.signals.image_pdq.weak`) and left out of matching.
+Frames are hashed as :mod:`~trustdesk.signals.media.video` does (scaled to the 576 square),
+not at the video's own size as vPDQ's hasher does: a few bits from vPDQ's frame hashes.
 
 The index holds each bank entry as a candidate video in a
 :class:`trustdesk.signals.vpdq.VpdqIndex`, one per distinct bank threshold (31 when a bank
