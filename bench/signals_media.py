@@ -14,6 +14,8 @@
   hashes would recover, the queries re-encoded (JPEG 75): off-centre crops (cut from the
   left and top only) against the original and its centre crops of 4, 8 and 12 %, and
   captions of 10 and 14 % with both query and original cut to their top 85 %.
+- ``pytx_interop``: the distance of our primary hash to python-threatexchange's for the same
+  file (JPEG and PNG, two sizes per picture), beside that of the 576-square hash.
 """
 
 from __future__ import annotations
@@ -25,10 +27,13 @@ import statistics
 import time
 from collections.abc import Callable
 
+import numpy as np
+import pdqhash
 from PIL import Image, ImageOps
 
 from bench.media_samples import brighter, caption, crop, encode, scene, video
 from trustdesk.signals.media import MediaLimits, distance, hash_image, hash_video
+from trustdesk.signals.media.pdq import to_hex
 
 MATCH_DISTANCE = 31
 
@@ -65,6 +70,23 @@ def _image_rates(count: int) -> dict[str, dict[str, float]]:
         return work
 
     return {"jpeg_1024": _rate(run(jpegs)), "png_1024": _rate(run(pngs))}
+
+
+def _interop(count: int) -> dict[str, object]:
+    """Our primary hash against python-threatexchange's (``pdqhash.compute`` on the plain
+    full-size RGB array), and what the former 576-square hash was, on JPEGs and PNGs of odd
+    sizes."""
+    ours: list[int] = []
+    square: list[int] = []
+    for seed, size in itertools.product(range(200, 200 + count), ((1024, 768), (640, 401))):
+        picture = scene(seed, 768).resize(size)
+        for blob in (encode(picture, "JPEG", quality=85), encode(picture)):
+            rgb = np.asarray(Image.open(io.BytesIO(blob)).convert("RGB"))
+            theirs = to_hex(pdqhash.compute(rgb)[0])
+            ours.append(distance(hash_image(blob).pdq, theirs))
+            side = hash_image(blob, dihedral=True).dihedral[0].pdq  # the 576 square's
+            square.append(distance(side, theirs))
+    return {"primary": _spread(ours), "former_576_square": _spread(square)}
 
 
 def _video_rates(seconds: float) -> dict[str, object]:
@@ -185,6 +207,7 @@ def run() -> dict[str, object]:
             ),
             "video_one_core": _video_rates(float(os.environ.get("BENCH_MEDIA_VIDEO_SECONDS", "6"))),
             "matching": _matching(count),
+            "pytx_interop": _interop(count),
             "note": "shared 2-core machine, busy with other work; process pinned to one core",
         }
     finally:

@@ -12,10 +12,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from PIL import ImageOps
+
+from bench.media_samples import encode, scene, video
 from trustdesk.policy.service import PackRegistry
 from trustdesk.screening.engine import compile_screener
 from trustdesk.screening.sources import load_ruleset
 from trustdesk.signals.contract import Content, Entries, Entry, Kind
+from trustdesk.signals.media.images import hash_image
+from trustdesk.signals.media.video import hash_video
 
 CAP = 3  # the limit the contract test searches with; ``crowded`` must match more often
 
@@ -89,8 +94,80 @@ def file_digest(name: str, algorithm: str) -> Callable[[Workshop], Example]:
     return example
 
 
+def crowd(value: str) -> tuple[Entry, ...]:
+    """One value held by more banks than the contract test's limit."""
+    return tuple(Entry(f"bank-{n}", f"crowd-{n}", value) for n in range(CAP + 2))
+
+
+def url_domain(_: Workshop) -> Example:
+    entries = (
+        Entry("bad-links", "planted-entry", "Casino-Bonus.example."),  # canonicalised
+        Entry("bad-links", "host-only", "cdn.other.test"),
+        *crowd("crowd.example"),
+    )
+    return Example(
+        source=Entries(entries),
+        found=Content(Kind.TEXT, text="win at https://cdn.casino-bonus.example/spin now"),
+        planted="planted-entry",
+        clean=Content(
+            Kind.TEXT,
+            text="casino-bonus.example.org, notcasino-bonus.example, other.test, www.example",
+        ),
+        crowded=Content(Kind.TEXT, text="see crowd.example"),
+        alike=(
+            Content(Kind.TEXT, text="casino-bonus[.]example"),
+            Content(Kind.TEXT, text="请访问ｃａｓｉｎｏ－ｂｏｎｕｓ。ｅｘａｍｐｌｅ领取"),
+            Content(Kind.TEXT, text="hxxp://user@CASINO-BONUS.example:80/x"),
+        ),
+    )
+
+
+def image_pdq(_: Workshop) -> Example:
+    picture = scene(21, 320)
+    planted = hash_image(encode(picture)).pdq
+    entries = (
+        Entry("known-bad", "planted-entry", planted.upper()),
+        Entry("known-bad", "other", hash_image(encode(scene(22, 320))).pdq),
+        *crowd(hash_image(encode(scene(24, 320))).pdq),
+    )
+    return Example(
+        source=Entries(entries),
+        found=Content(Kind.IMAGE, data=encode(picture, "JPEG", quality=70)),
+        planted="planted-entry",
+        clean=Content(Kind.IMAGE, data=encode(scene(23, 320))),
+        crowded=Content(Kind.IMAGE, data=encode(scene(24, 320), "JPEG", quality=80)),
+        alike=(
+            Content(Kind.IMAGE, data=encode(ImageOps.mirror(picture), "JPEG", quality=85)),
+            Content(Kind.IMAGE, data=encode(picture.rotate(90, expand=True))),
+            Content(Kind.IMAGE, hashes={"image.pdq": f" {planted.upper()} "}),  # sent, not media
+        ),
+    )
+
+
+def video_pdq(_: Workshop) -> Example:
+    clip = [(scene(31, 160), 3.0), (scene(32, 160), 3.0)]
+    planted = ",".join(f.pdq for f in hash_video(video(clip)).frames)
+    crowd_clip = video([(scene(35, 160), 2.0), (scene(36, 160), 2.0)])
+    entries = (
+        Entry("known-bad", "planted-entry", planted.upper()),
+        Entry("known-bad", "other", hash_image(encode(scene(37, 160))).pdq),
+        *crowd(",".join(f.pdq for f in hash_video(crowd_clip).frames)),
+    )
+    return Example(
+        source=Entries(entries),
+        found=Content(Kind.VIDEO, data=video(clip, size=(192, 144), bit_rate=200_000)),
+        planted="planted-entry",
+        clean=Content(Kind.VIDEO, data=video([(scene(33, 160), 3.0), (scene(34, 160), 3.0)])),
+        crowded=Content(Kind.VIDEO, data=crowd_clip),
+        alike=(Content(Kind.VIDEO, hashes={"video.pdq": planted}),),  # sent, not media
+    )
+
+
 EXAMPLES: dict[str, Callable[[Workshop], Example]] = {
     "text.terms": text_terms,
     "file.sha256": file_digest("file.sha256", "sha256"),
     "file.md5": file_digest("file.md5", "md5"),
+    "url.domain": url_domain,
+    "image.pdq": image_pdq,
+    "video.pdq": video_pdq,
 }

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
 from trustdesk.signals.contract import Content, Entries, Feature, InvalidValue, Kind
-from trustdesk.signals.digests import MD5, SHA256
+from trustdesk.signals.digests import MD5, SHA256, FileDigest
+from trustdesk.signals.media.errors import MediaTooLarge
+from trustdesk.signals.media.limits import MediaLimits
 
 EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 ABC_MD5 = "900150983cd24fb0d6963f7d28e17f72"
@@ -32,8 +36,19 @@ def test_without_bytes_the_callers_hash_is_taken_and_only_its_own() -> None:
 def test_a_malformed_hash_sent_is_refused(value: str) -> None:
     with pytest.raises(InvalidValue) as refused:
         SHA256.extract(Content(Kind.FILE, hashes={"file.sha256": value}))
-    assert refused.value.code == "invalid_signal_value"
+    assert refused.value.code == "invalid_hash"  # lookup.InvalidHash, an InvalidValue
     assert len(refused.value.message) < 200  # a huge value is not echoed whole
+
+
+def test_an_upload_over_the_byte_cap_is_refused_before_it_is_looked_up() -> None:
+    capped = FileDigest(SHA256.name, MediaLimits(max_bytes=10))
+    assert (
+        capped.extract(Content(Kind.FILE, data=b"x" * 10))[0].value
+        == hashlib.sha256(b"x" * 10).hexdigest()
+    )
+    with pytest.raises(MediaTooLarge) as refused:
+        capped.extract(Content(Kind.FILE, data=b"x" * 11))
+    assert refused.value.code == "media_too_large"
 
 
 def test_a_malformed_bank_entry_is_refused_when_indexed() -> None:

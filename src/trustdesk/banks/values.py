@@ -21,6 +21,8 @@ import re
 from collections.abc import Iterable
 
 from trustdesk.errors import InvalidInput
+from trustdesk.signals import pdq_hashes
+from trustdesk.signals.pdq_hashes import InvalidPdqHash
 
 
 class Signal(enum.StrEnum):
@@ -55,7 +57,7 @@ class BankMode(enum.StrEnum):
 
 DEFAULT_THRESHOLD = 31  # PDQ's recommended distance for a confident match
 MAX_THRESHOLD = 128  # half of 256 bits: past it, anything matches
-MAX_FRAMES = 1024  # frames of one video entry
+MAX_FRAMES = pdq_hashes.MAX_FRAMES  # frames of one video entry
 MAX_VALUE_CHARS = MAX_FRAMES * 65  # the longest canonical text (a video's frames)
 MAX_NOTE = 255  # characters of an entry's note (HMA keeps 255)
 MAX_SOURCE = 200  # characters of an entry's source
@@ -65,7 +67,6 @@ _HEX = {
     Signal.FILE_MD5: re.compile(r"[0-9a-f]{32}"),
     Signal.IMAGE_PDQ: re.compile(r"[0-9a-f]{64}"),
 }
-_PDQ = _HEX[Signal.IMAGE_PDQ]
 _LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
 
 
@@ -89,18 +90,12 @@ def _hex(signal: Signal, text: str) -> str:
 
 
 def frames(text: str) -> list[str]:
-    """The frame hashes of a ``video.pdq`` value, validated, consecutive duplicates folded."""
-    parts = text.strip().lower().split(",")
-    if len(parts) > MAX_FRAMES:
-        raise _invalid(Signal.VIDEO_PDQ, f"more than {MAX_FRAMES} frames")
-    folded: list[str] = []
-    for n, part in enumerate(parts, 1):
-        frame = part.strip()
-        if not _PDQ.fullmatch(frame):
-            raise _invalid(Signal.VIDEO_PDQ, f"frame {n} is not 64 hex digits")
-        if not folded or folded[-1] != frame:
-            folded.append(frame)
-    return folded
+    """The frame hashes of a ``video.pdq`` value, validated, consecutive duplicates folded
+    (:func:`trustdesk.signals.pdq_hashes.frames`, the one parser of this form)."""
+    try:
+        return pdq_hashes.frames(text, MAX_FRAMES)
+    except InvalidPdqHash as error:
+        raise _invalid(Signal.VIDEO_PDQ, error.message) from None
 
 
 def _domain(text: str) -> str:

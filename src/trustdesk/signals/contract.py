@@ -22,8 +22,9 @@ What a match *means* (category, action, mode of a rule or a bank) is screening's
 signal's: this module is pure (no database, no HTTP, no screening) so each signal can be
 built and tested alone, and screening maps its matches to findings and a verdict.
 
-Adding a signal (say the exact ``file.sha1``; a PDQ one is the same with
-``threshold`` and a real similarity index)::
+Adding a signal (say the exact ``file.sha1``, with ``"file.sha1": 40`` added to
+:data:`trustdesk.signals.lookup.HASH_LENGTHS`; a PDQ one is the same with each bank's
+``threshold`` and a real similarity index, see :mod:`trustdesk.signals.image_pdq`)::
 
     class Sha1:
         name = "file.sha1"
@@ -34,13 +35,16 @@ Adding a signal (say the exact ``file.sha1``; a PDQ one is the same with
             if content.data:
                 value = hashlib.sha1(content.data, usedforsecurity=False).hexdigest()
             elif self.name in content.hashes:
-                value = canonical_hex(self.name, content.hashes[self.name], 40)
+                value = canonical_hash(self.name, content.hashes[self.name])
             else:
                 return ()
             return (Feature(self.name, value),)
 
         def index(self, source: EntrySource) -> Index:
-            return ExactIndex(self.name, source, lambda v: canonical_hex(self.name, v, 40))
+            hashes = ExactHashes(self.name)   # lookup.py: a dict probe per feature
+            for entry in source.entries():
+                hashes.add(entry.value, entry)
+            return DigestIndex(self.name, hashes)
 
 then one line in :mod:`trustdesk.signals.registry` (its ``_REGISTERED``), and an example in
 ``tests/signals/signal_examples.py`` (content it must find, content it must not, entries):
@@ -72,6 +76,7 @@ from typing import Protocol, TypeVar, runtime_checkable
 from trustdesk.errors import InvalidInput, NotFound
 
 TEXT_TERMS = "text.terms"  # the rule set's terms and patterns (screening's engine)
+DEFAULT_THRESHOLD = 31  # a PDQ bank's distance when it sets none (PDQ's confident match)
 
 
 class Kind(enum.StrEnum):
@@ -187,10 +192,12 @@ class Entries:
 
     items: tuple[Entry, ...]
     thresholds: Mapping[str, int] = field(default_factory=dict)
-    default: int = 0
+    default: int = DEFAULT_THRESHOLD
 
     @classmethod
-    def of(cls, bank: str, pairs: Iterable[tuple[str, str]], threshold: int = 0) -> Entries:
+    def of(
+        cls, bank: str, pairs: Iterable[tuple[str, str]], threshold: int = DEFAULT_THRESHOLD
+    ) -> Entries:
         """One bank's entries from ``(entry id, value)`` pairs."""
         return cls(tuple(Entry(bank, i, v) for i, v in pairs), {bank: threshold}, threshold)
 
@@ -249,16 +256,3 @@ def require_kind(signal: Named, content: Content) -> None:
         raise KindNotRead(
             f"{signal.name} reads {readable}, not {content.kind}", field="content.kind"
         )
-
-
-_HEX = frozenset("0123456789abcdef")
-
-
-def canonical_hex(signal: str, value: str, digits: int) -> str:
-    """``value`` as ``digits`` lowercase hex digits (surrounding blanks and upper case
-    forgiven), or :class:`InvalidValue`."""
-    folded = value.strip().lower()
-    if len(folded) != digits or not _HEX.issuperset(folded):
-        shown = value if len(value) <= 80 else value[:80] + "..."
-        raise InvalidValue(f"{signal} is {digits} hex digits, not {shown!r}")
-    return folded

@@ -1,16 +1,19 @@
 """``file.sha256`` and ``file.md5``: the exact digest of any upload, looked up in banks.
 
-Extraction hashes the upload's bytes (:mod:`hashlib`, one pass), or without them takes the
-digest the caller computed (``Content.hashes``), checked and folded to lowercase hex. The index is a
-plain dict from the canonical digest to the bank entries holding it: built once from an
-:class:`~trustdesk.signals.contract.EntrySource`, a lookup per feature, distance 0.
+One piece of code per job: extraction hashes the upload's bytes with
+:func:`trustdesk.signals.media.files.hash_bytes` (under the ``max_bytes`` cap of the
+signal's :class:`~trustdesk.signals.media.limits.MediaLimits`, ``media_too_large`` past it),
+or without them takes the digest the caller computed (``Content.hashes``), checked and
+folded by :func:`trustdesk.signals.lookup.canonical_hash` (``invalid_hash``). The index is
+a :class:`trustdesk.signals.lookup.ExactHashes` of the bank entries: a dict probe per
+feature, distance 0; a malformed entry is refused when indexed.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from itertools import islice
 
 from trustdesk.signals.contract import (
     UPLOADS,
@@ -20,61 +23,61 @@ from trustdesk.signals.contract import (
     Feature,
     Kind,
     Match,
-    canonical_hex,
     require_kind,
 )
+from trustdesk.signals.lookup import ExactHashes, canonical_hash
+from trustdesk.signals.media import files
+from trustdesk.signals.media.files import FileHashes, hash_bytes
+from trustdesk.signals.media.limits import MediaLimits
 
 
-class ExactIndex:
-    """Canonical value -> the entries holding it (an entry's value canonicalised when
-    built: a malformed one is refused with its bank and id)."""
+@dataclass(frozen=True, slots=True)
+class DigestIndex:
+    """The bank entries of one exact-hash signal, by digest."""
 
-    def __init__(self, signal: str, source: EntrySource, canonical: Callable[[str], str]) -> None:
-        self.signal = signal
-        table: dict[str, list[Entry]] = {}
-        for entry in source.entries():
-            value = canonical(entry.value)
-            table.setdefault(value, []).append(Entry(entry.bank, entry.id, value))
-        self._table = {value: tuple(entries) for value, entries in table.items()}
+    signal: str
+    hashes: ExactHashes[Entry]
 
     def __len__(self) -> int:
-        return len(self._table)
+        return len(self.hashes)
 
     def search(self, features: Sequence[Feature], limit: int) -> Sequence[Match]:
-        matches: list[Match] = []
-        for feature in features:
-            for entry in self._table.get(feature.value, ()):
-                if len(matches) >= limit:
-                    return matches
-                matches.append(Match(self.signal, entry=entry))
-        return matches
+        found = (
+            Match(self.signal, entry=entry)
+            for feature in features
+            for entry in self.hashes.lookup(feature.value)
+        )
+        return list(islice(found, limit))
 
 
 @dataclass(frozen=True, slots=True)
 class FileDigest:
-    """The exact digest of an upload by one :mod:`hashlib` algorithm."""
+    """The exact digest of an upload (``file.sha256`` or ``file.md5``)."""
 
     name: str
-    algorithm: str
-    digits: int
+    limits: MediaLimits = field(default_factory=MediaLimits)
     kinds: frozenset[Kind] = UPLOADS
 
-    def canonical(self, value: str) -> str:
-        return canonical_hex(self.name, value, self.digits)
+    def digest(self, hashes: FileHashes) -> str:
+        return hashes.sha256 if self.name == files.SHA256 else hashes.md5
 
     def extract(self, content: Content) -> Sequence[Feature]:
         require_kind(self, content)
         if content.data:
-            digest = hashlib.new(self.algorithm, content.data, usedforsecurity=False)
-            return (Feature(self.name, digest.hexdigest()),)
+            found = hash_bytes(content.data, max_bytes=self.limits.max_bytes)
+            return (Feature(self.name, self.digest(found)),)
         given = content.hashes.get(self.name)
         if given is None:
             return ()  # no bytes, and only other signals' hashes were sent
-        return (Feature(self.name, self.canonical(given)),)
+        return (Feature(self.name, canonical_hash(self.name, given)),)
 
-    def index(self, source: EntrySource) -> ExactIndex:
-        return ExactIndex(self.name, source, self.canonical)
+    def index(self, source: EntrySource) -> DigestIndex:
+        hashes: ExactHashes[Entry] = ExactHashes(self.name)
+        for entry in source.entries():
+            value = canonical_hash(self.name, entry.value)
+            hashes.add(value, Entry(entry.bank, entry.id, value))
+        return DigestIndex(self.name, hashes)
 
 
-SHA256 = FileDigest("file.sha256", "sha256", 64)
-MD5 = FileDigest("file.md5", "md5", 32)
+SHA256 = FileDigest(files.SHA256)
+MD5 = FileDigest(files.MD5)

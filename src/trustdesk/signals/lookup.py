@@ -27,7 +27,7 @@ from collections.abc import Hashable, Iterator
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from trustdesk.errors import InvalidInput
+from trustdesk.signals.contract import InvalidValue
 from trustdesk.signals.hosts import canonical_host, is_ip
 
 E = TypeVar("E", bound=Hashable)
@@ -36,7 +36,7 @@ HASH_LENGTHS = {"file.sha256": 64, "file.md5": 32}  # hex digits of each exact-h
 _HEX = frozenset("0123456789abcdef")
 
 
-class InvalidHash(InvalidInput):
+class InvalidHash(InvalidValue):
     """A hash that is not hex of its signal's length, or of a signal with no exact hash."""
 
     code = "invalid_hash"

@@ -21,6 +21,7 @@ from trustdesk.errors import InvalidInput
 
 BITS = 256
 HEX_LENGTH = 64
+MAX_FRAMES = 1024  # frames of one ``video.pdq`` value
 _HEX = re.compile(r"[0-9a-fA-F]{64}")
 
 Packed = npt.NDArray[np.uint64]  # shape (n, 4): one row per hash
@@ -44,6 +45,23 @@ def canonical(text: str) -> str:
         shown = repr(text[:80]) if isinstance(text, str) else type(text).__name__
         raise InvalidPdqHash(f"a PDQ hash is 64 hexadecimal digits, not {shown}", field="hash")
     return text.lower()
+
+
+def frames(text: str, max_frames: int = MAX_FRAMES) -> list[str]:
+    """The frame hashes of a ``video.pdq`` value: PDQ hashes in the video's order joined by
+    ``,`` (the banks' canonical text; blanks and case forgiven), validated, consecutive
+    duplicates folded; at most ``max_frames`` of them, else :class:`InvalidPdqHash`."""
+    parts = text.strip().lower().split(",", max_frames)  # bounded: never more than needed
+    if len(parts) > max_frames:
+        raise InvalidPdqHash(f"more than {max_frames} frames", field="hash")
+    folded: list[str] = []
+    for n, part in enumerate(parts, 1):
+        frame = part.strip()
+        if _HEX.fullmatch(frame) is None:
+            raise InvalidPdqHash(f"frame {n} is not 64 hex digits", field="hash")
+        if not folded or folded[-1] != frame:
+            folded.append(frame)
+    return folded
 
 
 def pack(text: str) -> bytes:

@@ -13,12 +13,18 @@ from typing import Any
 
 from trustdesk.signals.contract import Signal, UnknownSignal
 from trustdesk.signals.digests import MD5, SHA256
+from trustdesk.signals.domains import URL_DOMAINS
+from trustdesk.signals.image_pdq import IMAGE_PDQ_SIGNAL
 from trustdesk.signals.terms import TERMS
+from trustdesk.signals.video_pdq import VIDEO_PDQ_SIGNAL
 
 _REGISTERED: tuple[Signal[Any], ...] = (
     TERMS,
     SHA256,
     MD5,
+    URL_DOMAINS,
+    IMAGE_PDQ_SIGNAL,
+    VIDEO_PDQ_SIGNAL,
 )
 
 SIGNALS: Mapping[str, Signal[Any]] = MappingProxyType({s.name: s for s in _REGISTERED})

@@ -3,16 +3,18 @@ different pictures do not, flat pictures are reported as weak, EXIF orientation 
 
 from __future__ import annotations
 
+import io
 import itertools
 
 import numpy as np
+import pdqhash
 import pytest
 from PIL import Image, ImageOps
 
 from bench.media_samples import brighter, encode, scene
 from trustdesk.signals.media.images import exif_orientation, hash_image
 from trustdesk.signals.media.limits import MediaLimits
-from trustdesk.signals.media.pdq import IMAGE_PDQ, distance
+from trustdesk.signals.media.pdq import IMAGE_PDQ, distance, to_hex
 
 MATCH = 31
 ORIGINAL = scene(1, 768)
@@ -33,7 +35,7 @@ def test_the_hash_is_canonical_hex_with_quality() -> None:
     assert not HASH.low_quality
     assert HASH.signals() == {IMAGE_PDQ: HASH.pdq}
     assert [d.transform for d in HASH.dihedral][:2] == ["original", "rotate90"]
-    assert HASH.dihedral[0].pdq == HASH.pdq
+    assert distance(HASH.dihedral[0].pdq, HASH.pdq) <= 16  # the square's, query-only
     assert (HASH.width, HASH.height, HASH.format) == (768, 768, "png")
 
 
@@ -124,10 +126,37 @@ def test_hostile_exif_reads_as_upright(exif: bytes) -> None:
     assert exif_orientation(exif) == 1
 
 
-def test_a_jpeg_is_decoded_at_reduced_scale_and_hashes_like_the_full_decode() -> None:
+def test_a_jpeg_over_the_full_decode_cap_is_decoded_at_reduced_scale_and_hashes_alike() -> None:
     big = scene(6, 2048)
     jpeg = encode(big, "JPEG", quality=90)
-    reduced = hash_image(jpeg)
-    full = hash_image(encode(big, "PNG"))
+    reduced = hash_image(jpeg, MediaLimits(pdq_full_pixels=1_000_000))
+    full = hash_image(jpeg)
+    assert full.pdq == pytx_pdq(jpeg)
     assert (reduced.width, reduced.height) == (2048, 2048)
     assert distance(reduced.pdq, full.pdq) <= 16
+
+
+def pytx_pdq(data: bytes) -> str:
+    """The hash python-threatexchange's PdqSignal and HMA compute for a file's bytes."""
+    pixels = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+    return to_hex(pdqhash.compute(pixels)[0])
+
+
+@pytest.mark.parametrize(
+    ("fmt", "size", "options"),
+    [
+        ("JPEG", (1024, 768), {"quality": 85}),
+        ("JPEG", (333, 517), {"quality": 50}),
+        ("PNG", (1024, 1024), {}),
+        ("PNG", (640, 401), {}),
+        ("WEBP", (800, 600), {"quality": 80}),
+    ],
+    ids=["jpeg-1024", "jpeg-odd", "png-1024", "png-odd", "webp"],
+)
+def test_the_primary_hash_is_pytx_and_hma_s_bit_for_bit(
+    fmt: str, size: tuple[int, int], options: dict[str, int]
+) -> None:
+    for seed in (2, 3):
+        data = encode(scene(seed, 768).resize(size), fmt, **options)
+        assert hash_image(data).pdq == pytx_pdq(data)
+        assert hash_image(data, dihedral=True).pdq == pytx_pdq(data)

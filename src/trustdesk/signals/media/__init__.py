@@ -3,7 +3,7 @@
 
     sniff(data, declared)        what the bytes are (magic bytes only)       sniff.py
     hash_bytes / hash_chunks     SHA-256 and MD5, under a byte cap           files.py
-    hash_image(data, limits)     PDQ hash, quality, dihedral hashes          images.py
+    hash_image(data, limits)     PDQ hash (pytx's), quality, dihedral hashes images.py
     hash_video(data, limits)     PDQ of frames sampled by time, folded       video.py
     MediaLimits                  every cap, built from TRUSTDESK_MEDIA_*     limits.py
 

@@ -1,4 +1,4 @@
-"""The PDQ hash of a picture, decoded safely.
+"""The PDQ hash of a picture, decoded safely, as HMA and python-threatexchange compute it.
 
 :func:`hash_image` takes the upload's bytes and, in order:
 
@@ -9,12 +9,26 @@
    (``decompression_bomb``) before any pixel is decoded (a WebP's and a GIF's size are
    read from their headers first: Pillow allocates a WebP's canvas on opening it, and
    checks a GIF frame against its own process-wide limit, with a warning);
-3. decodes a JPEG at a reduced scale (``draft``: 1/2, 1/4 or 1/8, still at least half of
-   ``hash_side`` pixels); a truncated or corrupt image is refused (``corrupt_media``);
+3. decodes the picture at FULL size; only a JPEG declaring more than ``pdq_full_pixels``
+   is decoded at a reduced DCT scale (``draft``: 1/2, 1/4 or 1/8, still at least a quarter
+   of ``pdq_full_pixels``); a truncated or corrupt image is refused (``corrupt_media``);
 4. honours the EXIF orientation (read by a small bounded parser, not Pillow's, which warns
-   on hostile EXIF), converts to RGB and scales to the ``hash_side`` square (see
-   :class:`MediaLimits`: PDQ ignores the aspect, and this square keeps it symmetric);
-5. hashes with PDQ, and on request also the seven turned and mirrored copies.
+   on hostile EXIF) and converts to RGB;
+5. hashes the whole RGB array with PDQ: the *primary* hash, the one reported, stored and
+   exported;
+6. on request also scales it to the ``hash_side`` square (see :class:`MediaLimits`) and hashes
+   that square's eight turned and mirrored copies: *query-only* hashes, so a turned or
+   mirrored copy of a bank's picture matches (exact on the symmetric square).
+
+Interoperability: the primary hash is ``pdqhash.compute(np.asarray(image.convert("RGB")))``,
+what python-threatexchange's ``PdqSignal`` and HMA compute from the same file, bit for bit
+(tests hold it to distance 0 on generated JPEGs and PNGs). We differ only where we choose to:
+an EXIF-rotated photo is hashed upright (pytx hashes the stored pixels); a 16- or 32-bit grey
+picture is scaled to 8 bits (Pillow's conversion, which pytx uses, clips it white); and a JPEG
+over ``pdq_full_pixels`` (24 million by default: larger than any phone's default picture) is
+hashed from its reduced DCT decode, a few bits from pytx's hash (see ``bench/signals_media.py``),
+in exchange for a fraction of the decoding time and memory. Hashing the 576 square instead, as
+this module first did, moved a median 4 and up to 14 bits from pytx's hash.
 
 Nothing here changes Pillow's process-wide state (``MAX_IMAGE_PIXELS``,
 ``LOAD_TRUNCATED_IMAGES``): the caps are this package's own, checked before Pillow's.
@@ -23,6 +37,7 @@ Nothing here changes Pillow's process-wide state (``MAX_IMAGE_PIXELS``,
 from __future__ import annotations
 
 import io
+import math
 import struct
 from dataclasses import dataclass
 
@@ -75,7 +90,9 @@ class ImageHash:
 
     ``low_quality``: the quality is below the limit; the hash is kept and reported, but a
     caller must not match on it (a flat or featureless picture collides with many).
-    ``dihedral``: empty unless asked for; else eight hashes, ``original`` first.
+    ``pdq``: the primary hash, of the full picture (python-threatexchange's and HMA's).
+    ``dihedral``: empty unless asked for; else the eight hashes of the ``hash_side`` square
+    turned and mirrored, ``original`` first: query-only, never stored as the picture's hash.
     """
 
     pdq: str
@@ -110,12 +127,8 @@ def hash_image(
     if sniffed.format == "gif":
         _check_pixels(gif_size(data), limits)
     pixels, (width, height) = decode(data, sniffed.format, limits)
-    if dihedral:
-        hashes, quality = pdq_dihedral(pixels)
-        found = hashes[0].pdq
-    else:
-        hashes = ()
-        found, quality = pdq(pixels)
+    found, quality = pdq(pixels)
+    hashes = pdq_dihedral(square(pixels, limits.hash_side))[0] if dihedral else ()
     return ImageHash(
         pdq=found,
         quality=quality,
@@ -128,27 +141,26 @@ def hash_image(
 
 
 def decode(data: bytes, fmt: str, limits: MediaLimits) -> tuple[Pixels, tuple[int, int]]:
-    """RGB pixels, upright, as the ``hash_side`` square; and the picture's upright size."""
+    """RGB pixels of the whole picture, upright; and the picture's upright size."""
     try:
         with _PLUGINS[fmt](io.BytesIO(data)) as image:
             _check_pixels(image.size, limits)
             size = image.size
-            if fmt == "jpeg":
-                # DCT scaling to at least half the square: PDQ keeps 64 x 64 of it anyway,
-                # and a 1024-pixel JPEG decodes at 512 (about 40 % faster, same hashes).
-                half = limits.hash_side // 2
-                image.draft("RGB", (half, half))
+            width, height = size
+            if fmt == "jpeg" and width * height > limits.pdq_full_pixels:
+                # DCT scaling keeping at least a quarter of the cap: bounded time and memory
+                # for a huge photo, at the cost of a few bits against pytx's full decode.
+                keep = math.sqrt(limits.pdq_full_pixels / 4 / (width * height))
+                image.draft("RGB", (math.ceil(width * keep), math.ceil(height * keep)))
             image.load()
-            return _to_pixels(image, size, limits)
+            return _to_pixels(image, size)
     except Image.DecompressionBombError as error:
         raise DecompressionBomb(str(error)) from None
     except _DECODE_ERRORS as error:
         raise CorruptMedia(f"the {fmt} picture cannot be decoded: {error}") from None
 
 
-def _to_pixels(
-    image: ImageFile.ImageFile, size: tuple[int, int], limits: MediaLimits
-) -> tuple[Pixels, tuple[int, int]]:
+def _to_pixels(image: ImageFile.ImageFile, size: tuple[int, int]) -> tuple[Pixels, tuple[int, int]]:
     width, height = size
     orientation = exif_orientation(image.info.get("exif"))
     picture: Image.Image = image
@@ -158,15 +170,20 @@ def _to_pixels(
         picture = picture.convert("RGBA")
     if picture.mode != "RGB":
         picture = picture.convert("RGB")
-    square = (limits.hash_side, limits.hash_side)
-    if picture.size != square:
-        picture = picture.resize(square, _resampling(picture.size, limits.hash_side))
     method = _TRANSPOSE.get(orientation)
     if method is not None:
         picture = picture.transpose(method)
         if orientation >= 5:
             width, height = height, width
     return np.asarray(picture, dtype=np.uint8), (width, height)
+
+
+def square(pixels: Pixels, side: int) -> Pixels:
+    """The picture scaled to the ``side`` square, where PDQ's dihedral hashes are exact."""
+    picture = Image.fromarray(pixels)
+    if picture.size != (side, side):
+        picture = picture.resize((side, side), _resampling(picture.size, side))
+    return np.asarray(picture, dtype=np.uint8)
 
 
 def _eight_bit(picture: Image.Image) -> Image.Image:

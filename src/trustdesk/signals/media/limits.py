@@ -27,8 +27,12 @@ class MediaLimits:
     """Largest image upload."""
     max_image_pixels: int = 40_000_000
     """Most pixels (width x height) an image may declare; more is a decompression bomb."""
+    pdq_full_pixels: int = 24_000_000
+    """A JPEG with more pixels is decoded at a reduced DCT scale before PDQ (time and memory),
+    its hash then a few bits from python-threatexchange's; anything else decodes at full size."""
     hash_side: int = 576
-    """Pictures are scaled to this square before PDQ, frames to fit in it.
+    """Video frames are scaled to this square before PDQ, and pictures for their query-only
+    dihedral hashes (the primary picture hash is of the full picture).
 
     PDQ itself shrinks to 64 x 64, ignoring the aspect; 576 is 64 x 9, an odd multiple of
     64 with an odd box-filter window (5), so PDQ's sampling is symmetric and a mirrored or
@@ -60,6 +64,7 @@ class MediaLimits:
             "max_image_bytes": self.max_image_bytes,
             "max_image_pixels": self.max_image_pixels,
             "hash_side": self.hash_side,
+            "pdq_full_pixels": self.pdq_full_pixels,
             "video_seconds_per_frame": self.video_seconds_per_frame,
             "video_max_frames": self.video_max_frames,
             "video_max_decoded_frames": self.video_max_decoded_frames,
