@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from tests.support import ServiceFactory
 
-from trustdesk.banks import entries, service
+from trustdesk.banks import entries, indexes, service
 from trustdesk.banks.access import Actor
 from trustdesk.banks.entries import NewEntry
 from trustdesk.banks.indexes import BankIndexes
@@ -116,7 +116,7 @@ def test_refresh_applies_adds_removals_and_bank_switches_without_rebuilding(
     database: Database, packs: PackRegistry
 ) -> None:
     bank = _bank(database, packs, "pdq", Signal.IMAGE_PDQ)
-    hashes = [_pdq() for _ in range(5)]
+    hashes, extra = [_pdq() for _ in range(5)], _pdq()
     _add(database, bank, hashes[:2])
     holder = _build(database)
     pdq_index = holder.stores[Signal.IMAGE_PDQ].index
@@ -134,13 +134,16 @@ def test_refresh_applies_adds_removals_and_bank_switches_without_rebuilding(
     _add(database, bank, hashes[4:])  # while disabled: held nowhere
     _refresh(database, holder)
     assert holder.stats.entries == 0
+    _add(database, bank, [extra])  # no refresh: loaded with the bank, then replayed
     _enable(database, bank, True)
     later = _bank(database, packs, "later", Signal.IMAGE_PDQ)
     _add(database, later, hashes[:1])
     _refresh(database, holder)
     assert _banks_of(holder, None, Signal.IMAGE_PDQ, hashes[4]) == {"pdq"}
     assert _banks_of(holder, None, Signal.IMAGE_PDQ, hashes[0]) == {"later"}
-    assert holder.stats.entries == 5  # hashes 1-4 in pdq, hash 0 in later: nothing twice
+    assert _banks_of(holder, None, Signal.IMAGE_PDQ, extra) == {"pdq"}
+    assert holder.stats.entries == 6  # hashes 1-4 and extra in pdq, 0 in later: nothing twice
+    assert len(holder.stores[Signal.IMAGE_PDQ]) == 6
     assert holder.stores[Signal.IMAGE_PDQ].index is pdq_index  # never rebuilt
     assert holder.stats.loads == 3  # pdq at build, pdq again when enabled, later when created
     version = holder.entries_seen
@@ -248,3 +251,20 @@ def test_searches_run_while_another_thread_refreshes(fresh: Database, tmp_path: 
     assert not failures and searches > 0
     assert holder.stats.entries == 1 + 6 * 200 - 3 * 100
     assert _banks_of(holder, None, Signal.IMAGE_PDQ, batches[0][0]) == set()
+
+
+def test_changes_past_a_page_of_changes_without_entries_are_still_applied(
+    database: Database, packs: PackRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    holder = _build(database)
+    monkeypatch.setattr(indexes, "PAGE", 2)  # a page holds two changes: both "created"
+    names = ["one", "two", "three", "four"]
+    made = [_bank(database, packs, name, Signal.FILE_MD5) for name in names]
+    _refresh(database, holder)  # loads the four (empty) banks
+    _enable(database, made[0], False)
+    _enable(database, made[1], False)
+    _enable(database, made[2], False)
+    _add(database, made[3], MD5[:3])
+    _refresh(database, holder)
+    assert _banks_of(holder, None, Signal.FILE_MD5, MD5[2]) == {"four"}
+    assert holder.stats.entries == 3 and holder.stats.loads == 4

@@ -185,7 +185,8 @@ class BankIndexes:
                 if later is None:
                     seen = version
                     break
-                seen = later - 1
+                # resume just before it; if that was tried already, its rows are gone: skip it
+                seen = later - 1 if later - 1 > seen else later
                 continue
             added: dict[uuid.UUID, list[tuple[uuid.UUID, str]]] = {}
             removed: list[uuid.UUID] = []
