@@ -14,6 +14,7 @@ from tests.support import ServiceFactory
 from trustdesk.banks import entries, indexes, service
 from trustdesk.banks.access import Actor
 from trustdesk.banks.entries import NewEntry
+from trustdesk.banks.index_stores import PdqStore
 from trustdesk.banks.indexes import BankIndexes
 from trustdesk.banks.service import BankView, NewBank
 from trustdesk.banks.values import Signal
@@ -219,7 +220,10 @@ def test_searches_run_while_another_thread_refreshes(fresh: Database, tmp_path: 
     bank = _bank(fresh, packs, "busy", Signal.IMAGE_PDQ)
     steady = _pdq()
     _add(fresh, bank, [steady])
-    holder = _build(fresh)
+    with fresh.session() as session:  # merges its delta every 64 rows, while searches run
+        holder = BankIndexes.build(session, pdq_delta_limit=64)
+    pdq = holder.stores[Signal.IMAGE_PDQ]
+    assert isinstance(pdq, PdqStore)
     batches = [[_pdq() for _ in range(200)] for _ in range(6)]
     done = threading.Event()
     failures: list[object] = []
@@ -249,6 +253,8 @@ def test_searches_run_while_another_thread_refreshes(fresh: Database, tmp_path: 
         done.set()
         reader.join(timeout=60)
     assert not failures and searches > 0
+    pdq.index.wait()
+    assert pdq.index.delta < 6 * 200  # merged meanwhile
     assert holder.stats.entries == 1 + 6 * 200 - 3 * 100
     assert _banks_of(holder, None, Signal.IMAGE_PDQ, batches[0][0]) == set()
 

@@ -27,7 +27,7 @@ import numpy as np
 from trustdesk.banks.values import Signal, frames
 from trustdesk.signals.lookup import DomainIndex, ExactHashes
 from trustdesk.signals.pdq_hashes import pack, pack_many
-from trustdesk.signals.pdq_index import PdqIndex
+from trustdesk.signals.pdq_index import DEFAULT_DELTA_LIMIT, PdqIndex
 from trustdesk.signals.vpdq import Frame, VpdqIndex, VpdqRule
 
 Hit = tuple[int, int]  # (key, distance)
@@ -159,9 +159,11 @@ class VideoStore:
 Store = PdqStore | ExactStore | DomainStore
 
 
-def new_store(signal: Signal) -> Store:
+def new_store(signal: Signal, *, pdq_delta_limit: int = DEFAULT_DELTA_LIMIT) -> Store:
+    """An empty store of ``signal`` (``pdq_delta_limit``: rows the PDQ index reads in full
+    before merging them into its tables in the background)."""
     if signal is Signal.IMAGE_PDQ:
-        return PdqStore()
+        return PdqStore(PdqIndex(delta_limit=pdq_delta_limit))
     if signal is Signal.URL_DOMAIN:
         return DomainStore()
     return ExactStore(signal)

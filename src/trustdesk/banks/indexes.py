@@ -65,6 +65,7 @@ from trustdesk.banks.matching import banks_version, changes_since
 from trustdesk.banks.values import DEFAULT_THRESHOLD, Signal
 from trustdesk.errors import InvalidInput
 from trustdesk.signals.contract import Entry, Feature, Match
+from trustdesk.signals.pdq_index import DEFAULT_DELTA_LIMIT
 from trustdesk.signals.vpdq import Frame
 
 PAGE = 5_000  # entries per read while building, and per applied page of changes
@@ -109,10 +110,17 @@ class Stats:
 class BankIndexes:
     """Every enabled bank's entries, searchable per service; see the module's documentation."""
 
-    def __init__(self, *, only: Iterable[uuid.UUID] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        only: Iterable[uuid.UUID] | None = None,
+        pdq_delta_limit: int = DEFAULT_DELTA_LIMIT,
+    ) -> None:
         self.only = None if only is None else frozenset(only)
         self.stores: dict[Signal, Store] = {
-            s: new_store(s) for s in Signal if s is not Signal.VIDEO_PDQ
+            s: new_store(s, pdq_delta_limit=pdq_delta_limit)
+            for s in Signal
+            if s is not Signal.VIDEO_PDQ
         }
         self.video = VideoStore()
         self.banks: dict[uuid.UUID, BankInfo] = {}  # replaced whole, never changed in place
@@ -134,9 +142,10 @@ class BankIndexes:
         *,
         only: Iterable[uuid.UUID] | None = None,
         progress: Progress | None = None,
+        pdq_delta_limit: int = DEFAULT_DELTA_LIMIT,
     ) -> BankIndexes:
         """The holder of every enabled bank (or of ``only`` these), read from the database."""
-        holder = cls(only=only)
+        holder = cls(only=only, pdq_delta_limit=pdq_delta_limit)
         holder.refresh(session, progress=progress)
         return holder
 
