@@ -127,3 +127,18 @@ def test_an_empty_file_answers_nothing(db_url: str, tmp_path: Path) -> None:
 def test_an_over_long_line_is_read_past_in_chunks() -> None:
     stream = io.BytesIO(b"a" * (match_cli.MAX_LINE_BYTES + 10) + b"\nshort\n\n")
     assert list(match_cli.lines(stream)) == [(1, None), (2, b"short"), (3, b"")]
+
+
+def test_standard_input_the_limit_and_a_disabled_bank(db_url: str, tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["match", "-", "--bank", "known-pdq", "--limit", "1", "--db", db_url], input=PDQ[0]
+    )
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert result.exit_code == 0 and [len(r["matches"]) for r in rows] == [1]
+    path = tmp_path / "q.txt"
+    path.write_text(PDQ[0] + "\n")
+    code, _, err = _run(db_url, path, "--bank", "known-pdq", "--limit", "0")
+    assert code != 0 and "invalid_match_option" in err
+    runner.invoke(app, ["banks", "disable", "known-pdq", "--db", db_url])
+    code, rows, err = _run(db_url, path, "--bank", "known-pdq")
+    assert code != 0 and rows == [] and "disabled" in err
