@@ -195,6 +195,8 @@ def test_results_are_nearest_first_and_capped_by_the_limit(
     assert holder.search(None, Signal.IMAGE_PDQ, [base], limit=0).matches == ()
     wide = holder.search(None, Signal.IMAGE_PDQ, [base], limit=100, threshold=5)
     assert [m.match.distance for m in wide.matches] == [0, 3]
+    with pytest.raises(indexes.TooManyValues):
+        holder.search(None, Signal.IMAGE_PDQ, [base] * (indexes.MAX_VALUES + 1), limit=1)
 
 
 def test_videos_match_by_vpdqs_rule_at_their_banks_threshold(

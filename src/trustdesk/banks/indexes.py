@@ -70,8 +70,13 @@ from trustdesk.signals.vpdq import Frame
 
 PAGE = 5_000  # entries per read while building, and per applied page of changes
 MAX_LIMIT = 1_000  # matches one search answers at most
+MAX_VALUES = 4_096  # values one search takes (a video's frames: at most 1,024 a video)
 Progress = Callable[[int, int], None]  # (entries loaded, entries expected)
 Query = str | Feature
+
+
+class TooManyValues(InvalidInput):
+    code = "too_many_values"
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,6 +306,8 @@ class BankIndexes:
         text is a video, and Features together are one video's frames) in the banks
         ``service_id`` meets, nearest first, at most ``limit``. ``threshold`` overrides every
         bank's own (bulk lookups). A malformed value raises its signal's InvalidInput."""
+        if len(values) > MAX_VALUES:
+            raise TooManyValues(f"a search takes at most {MAX_VALUES} values", field="values")
         limit = max(0, min(limit, MAX_LIMIT))
         banks = {b.id: b for b in self.visible(service_id, signal)}
         if not banks or not values:
