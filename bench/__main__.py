@@ -33,6 +33,7 @@ BENCHMARKS = (
     "backup",
     "signals_links",
     "signals",
+    "bank_indexes",
 )
 # load: minutes long, and starts servers; signals: ten million hashes, GBs and minutes.
 # Each runs only when named.

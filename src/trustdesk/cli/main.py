@@ -16,6 +16,7 @@ from trustdesk.cli import (
     export,
     identity,
     log,
+    match,
     policy,
     reports,
     rescan,
@@ -60,6 +61,7 @@ app.add_typer(users.app, name="users")
 app.add_typer(vault.app, name="vault")
 app.command("serve")(serve.serve)
 app.command("scan")(scan.scan)
+app.command("match")(match.match)
 app.command("rescan")(rescan.rescan)
 app.command("consume")(consume.consume)
 app.command("backup")(backup.backup)
