@@ -24,7 +24,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from trustdesk import __version__
 from trustdesk.cli import archive
 from trustdesk.cli.context import DbOption, load_settings, log_verifier, open_database
-from trustdesk.cli.log import KeyOption, read_kept_checkpoint
+from trustdesk.cli.log import KeptOption, KeyOption, read_kept_checkpoint
 from trustdesk.cli.output import EXIT_FAILURE, reporting_errors, stderr, stdout
 from trustdesk.db import backup as copies
 from trustdesk.db import migrate
@@ -139,15 +139,7 @@ def restore(
     source: Annotated[Path, typer.Argument(metavar="ARCHIVE", help="An archive of `backup`.")],
     db: DbOption = None,
     key: KeyOption = None,
-    checkpoint: Annotated[
-        list[Path] | None,
-        typer.Option(
-            "--checkpoint",
-            metavar="FILE",
-            help="A checkpoint kept outside the backup; the restored log must be consistent "
-            "with it too. Repeatable.",
-        ),
-    ] = None,
+    checkpoint: KeptOption = None,
 ) -> None:
     """Restore an archive into an EMPTY database, then verify the restored log in full.
 

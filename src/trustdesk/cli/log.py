@@ -29,6 +29,17 @@ KeyOption = Annotated[
 ]
 
 
+KeptOption = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--checkpoint",
+        metavar="FILE",
+        help="A checkpoint kept outside the database (signed note, or the JSON of "
+        "GET /v1/log/checkpoint); the log must still be consistent with it. Repeatable.",
+    ),
+]
+
+
 def _b64(value: bytes) -> str:
     return base64.b64encode(value).decode("ascii")
 
@@ -108,15 +119,7 @@ def read_kept_checkpoint(path: Path) -> str:
 def verify(
     db: DbOption = None,
     key: KeyOption = None,
-    checkpoint: Annotated[
-        list[Path] | None,
-        typer.Option(
-            "--checkpoint",
-            metavar="FILE",
-            help="A checkpoint kept outside the database (signed note, or the JSON of "
-            "GET /v1/log/checkpoint); the log must still be consistent with it. Repeatable.",
-        ),
-    ] = None,
+    checkpoint: KeptOption = None,
 ) -> None:
     """Recompute every leaf and subtree hash and check every checkpoint; exit 1 on any fault.
 
