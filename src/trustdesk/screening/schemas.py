@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from trustdesk.http.views import ViewOut
-from trustdesk.screening.engine import Screening, Verdict
+from trustdesk.screening.engine import Finding, Screening, Verdict
 from trustdesk.screening.rules import Action, Mode
 from trustdesk.signals.contract import TEXT_TERMS
 
@@ -46,8 +46,32 @@ class FindingOut(BaseModel):
     start: int
     end: int
     signal: str = Field(
-        default=TEXT_TERMS, description="The signal that matched (`text.terms`: the rule set)."
+        default=TEXT_TERMS,
+        description="The signal that matched (`text.terms`: the rule set; `url.domain`: a "
+        "link of the text; `image.pdq`, `video.pdq`, `file.sha256`, `file.md5`: a hash). "
+        "A bank's finding has the rule `bank:<bank name>`; one with no span is 0-0.",
     )
+    bank_id: uuid.UUID | None = Field(default=None, description="The bank that matched.")
+    entry_id: uuid.UUID | None = Field(default=None, description="Its entry that matched.")
+    distance: int | None = Field(
+        default=None, description="Bits between the hashes (PDQ); 0 for exact matches."
+    )
+
+    @classmethod
+    def of(cls, f: Finding) -> FindingOut:
+        entry = f.entry
+        return cls(
+            rule=f.rule,
+            category=f.category,
+            action=f.action,
+            mode=f.mode,
+            start=f.start,
+            end=f.end,
+            signal=f.signal,
+            bank_id=None if entry is None else uuid.UUID(entry.bank),
+            entry_id=None if entry is None else uuid.UUID(entry.id),
+            distance=None if entry is None else f.distance,
+        )
 
 
 class RuleCountOut(BaseModel):
@@ -85,7 +109,7 @@ class ScreenResponse(BaseModel):
         return cls(
             id=content_id,
             verdict=screening.verdict,
-            findings=[FindingOut(**asdict(f)) for f in screening.findings],
+            findings=[FindingOut.of(f) for f in screening.findings],
             findings_truncated=screening.truncated,
             rule_counts=[RuleCountOut(**asdict(c)) for c in screening.rule_counts],
             ruleset=screening.ruleset,

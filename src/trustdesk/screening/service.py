@@ -13,7 +13,7 @@ import re
 import uuid
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
@@ -78,6 +78,7 @@ class ContentIn:
     text: str
     subject: str | None = None
     kind: str = "text"
+    hashes: Mapping[str, str] = field(default_factory=dict)  # by signal (kind image...)
 
     @classmethod
     def of(
