@@ -18,7 +18,7 @@ from trustdesk.policy.service import PackRegistry
 from desk import RULES, SYNTHETIC
 from support import bearer
 
-SUBJECT = "acct-links"
+SUBJECT = "acct-links"  # (verified by `verified`)
 
 
 def bank(
