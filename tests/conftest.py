@@ -176,6 +176,7 @@ def settings(tmp_path: Path, ruleset_cache: Path) -> Settings:
         # are written at once and a stored item is followed up by its request's task.
         screening_counts_flush_seconds=0,
         screening_outbox_poll_seconds=0,
+        banks_refresh_seconds=0,  # (a test refreshes the banks' indexes when it means to)
     )
 
 

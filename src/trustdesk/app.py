@@ -163,9 +163,13 @@ def background_jobs(app: FastAPI) -> dict[str, Job]:
 
 def process_jobs(app: FastAPI) -> list[Job]:
     """The loops every process runs for itself: its own follow-ups, drained as they are
-    stored, and its own counts, written every few seconds."""
+    stored, its own counts, written every few seconds, and its own banks' indexes, kept
+    current."""
     desk = desk_of(app)
     jobs: list[Job] = []
+    if desk.settings.banks_refresh_seconds:
+        held, every = desk.bank_indexes, desk.settings.banks_refresh_seconds
+        jobs.append(lambda: held.run(desk.database, every))
     if desk.settings.screening_outbox_poll_seconds:  # (0: each request follows up its own)
         jobs.append(desk.screening_outbox.run)
     if desk.screening_tally is not None:
@@ -192,6 +196,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     except Exception as exc:  # the database is down: serve anyway, requests load them then
         log.exception("loading the rule sets before serving failed")
         app.state.rule_sets = f"loading them before serving failed ({exc.__class__.__name__})"
+    await run_in_threadpool(desk.bank_indexes.load, desk.database)  # (a failure: text as today)
     _vet_in_background(desk)
     # Loaded: what is alive now lives as long as the process; the collector leaves it be.
     settled = pauses.settle() if app.state.server else None
@@ -318,7 +323,11 @@ def create_app(
             "delivery_worker": DELIVERY_LEASE if settings.delivery_interval_seconds else None,
         }
         checks = readiness.readiness(
-            desk_of(app).database, settings, rule_sets=app.state.rule_sets, loops=loops
+            desk_of(app).database,
+            settings,
+            rule_sets=app.state.rule_sets,
+            bank_indexes=desk_of(app).bank_indexes.status,
+            loops=loops,
         )
         status, body = readiness.answer(checks)
         if status == 200:

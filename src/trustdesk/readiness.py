@@ -9,6 +9,8 @@ balancer sends traffic only to a ready process and an operator sees what is wron
 - ``database``: it answers a query;
 - ``schema``: its migrations are at this code's head (``trustdesk db upgrade``);
 - ``rule_sets``: the services' active rule sets were loaded before serving;
+- ``bank_indexes``: this process holds the banks' indexes (loaded at start, refreshed since),
+  or why not (the door then screens text by its rules alone);
 - ``keys``: the key files the settings name are there and readable;
 - ``checkpoint_signer`` and ``delivery_worker``: the loop is alive in some process sharing
   the database (its lease is held and renewed), or ``off`` where the settings turn it off.
@@ -87,13 +89,16 @@ def readiness(
     settings: Settings,
     *,
     rule_sets: str | None,
+    bank_indexes: str | None = None,
     loops: Mapping[str, str | None],
 ) -> dict[str, Check]:
     """Every check, by name. ``rule_sets``: None once loaded, else why not; ``loops``: the
-    lease of each loop, by check name (None: turned off)."""
+    lease of each loop, by check name (None: turned off); ``bank_indexes``: None once
+    loaded, else why not."""
     checks = dict(zip(("database", "schema"), _database(database), strict=True))
     reachable, unreachable = checks["database"].ok, Check(False, "no database")
     checks["rule_sets"] = Check(rule_sets is None, rule_sets or "loaded")
+    checks["bank_indexes"] = Check(bank_indexes is None, bank_indexes or "loaded")
     checks["keys"] = _keys(settings)
     for name, lease in loops.items():
         checks[name] = _loop(database, lease) if reachable else unreachable

@@ -284,6 +284,14 @@ class Settings(BaseSettings):
         "written this often, and at shutdown; a crashed process loses at most this long of "
         "its own such counts (0: write each count at once, exact but one write a request).",
     )
+    banks_refresh_seconds: float = _number(
+        1.0,
+        0,
+        3600,
+        about="How often each process applies the banks' changes to the indexes it holds "
+        "(a bank entry added is matched within this long, without a restart; 0: never, "
+        "the indexes stay as loaded at start).",
+    )
     screening_outbox_poll_seconds: float = _number(
         0.5,
         0,

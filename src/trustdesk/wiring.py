@@ -25,6 +25,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from trustdesk.auth import service as auth
+from trustdesk.banks.held import HeldIndexes
 from trustdesk.callers import Authenticator, ServiceCaller
 from trustdesk.cases import screened as cases_screened
 from trustdesk.cases.outbound import AddressGuard
@@ -113,6 +114,7 @@ class Desk:
     screening_tally: Tally | None = field(init=False, repr=False, compare=False)
     screening_outbox: OutboxDriver = field(init=False, repr=False, compare=False)
     screening_keeper: Keeper = field(init=False, repr=False, compare=False)  # durable writes
+    bank_indexes: HeldIndexes = field(init=False, repr=False, compare=False)  # loaded at start
 
     def __post_init__(self) -> None:
         settings = self.settings
@@ -125,6 +127,7 @@ class Desk:
         object.__setattr__(self, "screening_tally", tally)
         object.__setattr__(self, "screening_outbox", outbox)
         object.__setattr__(self, "screening_keeper", Keeper(self.database, tally))
+        object.__setattr__(self, "bank_indexes", HeldIndexes())
 
     @property
     def vault(self) -> Vault:

@@ -25,6 +25,7 @@ def test_a_started_app_is_ready_and_says_so_check_by_check(client: TestClient) -
         "database",
         "schema",
         "rule_sets",
+        "bank_indexes",
         "keys",
         "checkpoint_signer",
         "delivery_worker",
@@ -41,7 +42,8 @@ def test_before_its_start_an_app_is_not_ready_its_rule_sets_unloaded(
     assert answer.headers["content-type"] == "application/problem+json"
     body = answer.json()
     assert (body["status"], body["code"], body["ready"]) == (503, "not_ready", False)
-    assert body["failing"] == ["rule_sets"] and body["detail"] == "failing: rule_sets"
+    assert body["failing"] == ["rule_sets", "bank_indexes"]
+    assert body["detail"] == "failing: rule_sets, bank_indexes"
     assert client.get("/healthz").status_code == 200
 
 

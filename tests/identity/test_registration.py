@@ -213,6 +213,9 @@ def test_the_gate_blocks_unverified_and_anonymous_subjects_and_stores_nothing(
                 "start": 0,
                 "end": len("hello there"),
                 "signal": "text.terms",
+                "bank_id": None,
+                "entry_id": None,
+                "distance": None,
             }
         ]
         assert verdict["item_id"] is None

@@ -113,6 +113,9 @@ def test_deploy_screen_store_and_roll_back(
             "start": 2,
             "end": 4,
             "signal": "text.terms",
+            "bank_id": None,
+            "entry_id": None,
+            "distance": None,
         }
     ]
     held = screen(client, key, "加微信聊", "m-hold")

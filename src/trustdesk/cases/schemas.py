@@ -126,7 +126,8 @@ class ItemOut(BaseModel):
 
     @classmethod
     def of(cls, item: StoredItem) -> ItemOut:
-        return cls.model_validate(item, from_attributes=True)
+        out = cls.model_validate(item, from_attributes=True)
+        return out.model_copy(update={"findings": [FindingOut.of(f) for f in item.findings]})
 
 
 class CaseNoticeOut(BaseModel):

@@ -17,6 +17,7 @@ from trustdesk.policy.schema import Pack
 from trustdesk.policy.service import PackRegistry
 from trustdesk.screening import batch, doorway, items, service, uploads
 from trustdesk.screening import screen as screen_use_case
+from trustdesk.screening.hashes_in import content_in
 from trustdesk.screening.runtime import as_archive
 from trustdesk.screening.schemas import (
     DeploymentOut,
@@ -106,7 +107,8 @@ async def screen(
     # (The desk is read from the request, not asked as a dependency: FastAPI walks each
     # one per call, and a clean screen is done on the event loop in a fraction of that.)
     desk: ScreeningDesk = desk_in(request)
-    item = service.ContentIn.of(body.content.id, body.content.text, body.subject, body.content.kind)
+    content = body.content
+    item = content_in(content.id, content.kind, content.text, content.hashes, body.subject)
     call = screen_use_case.ScreenCall(caller.service_id, item, body.context)
     outcome = await doorway.screen(desk, call)
     if outcome.item_id is not None and not in_server(request):

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from trustdesk.banks.indexes import BankIndexes
 from trustdesk.screening import door, screen, service
 from trustdesk.screening.engine import Verdict
 from trustdesk.screening.runtime import ScreenerRegistry
@@ -42,13 +43,15 @@ Result = screen.ScreenOutcome | Refused
 @dataclass(frozen=True, slots=True)
 class Screening:
     """What screening a batch takes from the process: the gate and its memory, the
-    service's screeners, the findings cap and the tally (None: counts written at once)."""
+    service's screeners, the findings cap, the tally (None: counts written at once) and
+    the banks' indexes (None: not loaded, rules alone)."""
 
     gates: door.GateMemory
     gate: PublishGate
     screeners: ScreenerRegistry
     max_findings: int
     tally: Tally | None
+    banks: BankIndexes | None = None
 
 
 def screen_batch(
@@ -81,6 +84,8 @@ def screen_batch(
             allowed=allowed,
             screener=screener if allowed else None,
             max_findings=using.max_findings,
+            banks=using.banks,
+            service_id=service_id,
         )
         if screen.must_store(outcome):
             stored.append(len(results))

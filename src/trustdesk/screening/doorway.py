@@ -26,6 +26,7 @@ from typing import Protocol
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from trustdesk.banks.held import HeldIndexes
 from trustdesk.db.engine import Database
 from trustdesk.http import behind
 from trustdesk.screening import batch, door, service
@@ -67,6 +68,10 @@ class DoorDesk(Protocol):
         """Follows up stored verdicts (log entry, case, decision) in batches."""
 
     @property
+    def bank_indexes(self) -> HeldIndexes:
+        """The banks' indexes this process holds (a text's links, an item's hashes)."""
+
+    @property
     def screening_keeper(self) -> Keeper:
         """Stores the items to keep, the requests' items of a moment in one transaction."""
 
@@ -89,6 +94,8 @@ async def screen(desk: DoorDesk, call: use_case.ScreenCall) -> use_case.ScreenOu
         allowed=ready.allowed,
         screener=ready.screener,
         max_findings=desk.settings.screening_max_findings,
+        banks=desk.bank_indexes.indexes,
+        service_id=service_id,
     )
     outcome = judge() if len(item.text) <= INLINE_CHARS else await run_in_threadpool(judge)
     if use_case.must_store(outcome):
@@ -113,6 +120,7 @@ def screen_batch(
         desk.screeners,
         desk.settings.screening_max_findings,
         desk.screening_tally,
+        desk.bank_indexes.indexes,
     )
     with desk.database.session() as session:
         return batch.screen_batch(session, service_id, entries, using)

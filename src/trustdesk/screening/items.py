@@ -15,9 +15,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from trustdesk.errors import InvalidInput
 from trustdesk.http.nul import MESSAGE as NUL_MESSAGE
-from trustdesk.screening import service
 from trustdesk.screening.batch import Refused
+from trustdesk.screening.hashes_in import content_in
 from trustdesk.screening.schemas import ScreenRequest
 from trustdesk.screening.screen import ScreenCall
 from trustdesk.text import nul_location
@@ -43,10 +44,9 @@ def parse(raw: Any, service_id: uuid.UUID, *, nul: bool = True) -> ScreenCall | 
         code = CODES.get(first["type"], "invalid_item")
         return Refused(code, first["msg"], _dotted(first["loc"]))
     try:
-        item = service.ContentIn.of(
-            body.content.id, body.content.text, body.subject, body.content.kind
-        )
-    except service.InvalidContent as exc:
+        content = body.content
+        item = content_in(content.id, content.kind, content.text, content.hashes, body.subject)
+    except InvalidInput as exc:
         return Refused(exc.code, exc.message, exc.field)
     return ScreenCall(service_id, item, body.context)
 

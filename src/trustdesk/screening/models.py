@@ -16,12 +16,14 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    Uuid,
     false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from trustdesk.db.base import Base, CreatedAt, PortableJSON, StrEnumType, UUIDPrimaryKey
 from trustdesk.screening.rules import Action, Mode
+from trustdesk.signals.contract import TEXT_TERMS
 
 
 class RuleSetVersion(Base):
@@ -84,19 +86,26 @@ class ContentItem(UUIDPrimaryKey, CreatedAt, Base):
 
 
 class ContentFinding(UUIDPrimaryKey, Base):
-    """One rule matching one span of a stored content item."""
+    """One rule (or bank) matching one span of a stored content item: ``signal`` says which
+    signal matched, and for a bank's finding ``bank_id``, ``entry_id`` and ``distance``
+    say what (no foreign key: a finding keeps where it came from whatever the bank became).
+    Rows stored before signals read as ``text.terms``."""
 
     __tablename__ = "content_findings"
 
     item_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("content_items.id", ondelete="CASCADE"), index=True
     )
-    rule: Mapped[str] = mapped_column(String(64))
+    rule: Mapped[str] = mapped_column(String(80))  # (bank:<a 64-character bank name>)
     category: Mapped[str] = mapped_column(String(128))
     action: Mapped[Action] = mapped_column(StrEnumType(Action, 8))
     mode: Mapped[Mode] = mapped_column(StrEnumType(Mode, 8))
     start: Mapped[int] = mapped_column(Integer)
     end: Mapped[int] = mapped_column(Integer)
+    signal: Mapped[str] = mapped_column(String(16), default=TEXT_TERMS, server_default=TEXT_TERMS)
+    bank_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)
+    entry_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)
+    distance: Mapped[int | None] = mapped_column(Integer, default=None)
 
     # Shadow findings are few among many: shadow_results finds them by mode.
     __table_args__ = (Index("ix_content_findings_mode_item", "mode", "item_id"),)

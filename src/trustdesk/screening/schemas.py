@@ -8,10 +8,17 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+)
 
 from trustdesk.http.views import ViewOut
-from trustdesk.screening.engine import Screening, Verdict
+from trustdesk.screening.engine import Finding, Screening, Verdict
 from trustdesk.screening.rules import Action, Mode
 from trustdesk.signals.contract import TEXT_TERMS
 
@@ -20,12 +27,53 @@ class ContentBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str = Field(min_length=1, max_length=200, description="The provider's id for the item.")
-    kind: Literal["text"] = Field(
+    kind: Literal["text", "image", "video", "file"] = Field(
         default="text",
-        description="What the content is: `text` (`image`, `video` and `file`, as an upload or "
-        "as `hashes` only, are reserved for media screening).",
+        description="What the content is: `text` (with `text`), or `image`, `video` or "
+        "`file` sent as precomputed `hashes` only (an upload of the media itself is not "
+        "taken yet).",
     )
-    text: str = Field(max_length=1_000_000)
+    text: str | None = Field(
+        default=None,
+        max_length=1_000_000,
+        validate_default=True,
+        description="A text's characters (kind `text`; no other kind has a text).",
+    )
+    hashes: (
+        dict[Annotated[str, Field(max_length=16)], Annotated[str, Field(max_length=70_000)]] | None
+    ) = Field(
+        default=None,
+        max_length=4,
+        validate_default=True,
+        description="An image's, video's or file's hashes by signal name, matched against "
+        "the banks the service meets: `image.pdq` (64 hex digits), `video.pdq` (frame "
+        "hashes joined by `,`), `file.sha256` (64 hex), `file.md5` (32 hex). A name the "
+        "kind has no signal for is refused (`unknown_signal`, `kind_not_read`), and so is "
+        "a malformed value (the signal's own code: `invalid_pdq_hash`, `invalid_hash`).",
+        examples=[{"image.pdq": "f" * 64, "file.sha256": "0" * 64}],
+    )
+
+    @field_validator("text")
+    @classmethod
+    def _text_of_a_text(cls, text: str | None, info: ValidationInfo) -> str | None:
+        kind = info.data.get("kind", "text")
+        if kind == "text" and text is None:
+            raise ValueError("a text is sent with its text")
+        if kind != "text" and text is not None:
+            raise ValueError(f"{kind} content is sent as hashes, not text")
+        return text
+
+    @field_validator("hashes")
+    @classmethod
+    def _hashes_of_media(
+        cls, hashes: dict[str, str] | None, info: ValidationInfo
+    ) -> dict[str, str] | None:
+        kind = info.data.get("kind", "text")
+        if kind == "text" and hashes is not None:
+            raise ValueError("a text has no hashes")
+        if kind != "text" and not hashes:
+            raise ValueError(f"{kind} content is sent with at least one hash")
+        return hashes
 
 
 class ScreenRequest(BaseModel):
@@ -46,8 +94,32 @@ class FindingOut(BaseModel):
     start: int
     end: int
     signal: str = Field(
-        default=TEXT_TERMS, description="The signal that matched (`text.terms`: the rule set)."
+        default=TEXT_TERMS,
+        description="The signal that matched (`text.terms`: the rule set; `url.domain`: a "
+        "link of the text; `image.pdq`, `video.pdq`, `file.sha256`, `file.md5`: a hash). "
+        "A bank's finding has the rule `bank:<bank name>`; one with no span is 0-0.",
     )
+    bank_id: uuid.UUID | None = Field(default=None, description="The bank that matched.")
+    entry_id: uuid.UUID | None = Field(default=None, description="Its entry that matched.")
+    distance: int | None = Field(
+        default=None, description="Bits between the hashes (PDQ); 0 for exact matches."
+    )
+
+    @classmethod
+    def of(cls, f: Finding) -> FindingOut:
+        entry = f.entry
+        return cls(
+            rule=f.rule,
+            category=f.category,
+            action=f.action,
+            mode=f.mode,
+            start=f.start,
+            end=f.end,
+            signal=f.signal,
+            bank_id=None if entry is None else uuid.UUID(entry.bank),
+            entry_id=None if entry is None else uuid.UUID(entry.id),
+            distance=None if entry is None else f.distance,
+        )
 
 
 class RuleCountOut(BaseModel):
@@ -85,7 +157,7 @@ class ScreenResponse(BaseModel):
         return cls(
             id=content_id,
             verdict=screening.verdict,
-            findings=[FindingOut(**asdict(f)) for f in screening.findings],
+            findings=[FindingOut.of(f) for f in screening.findings],
             findings_truncated=screening.truncated,
             rule_counts=[RuleCountOut(**asdict(c)) for c in screening.rule_counts],
             ruleset=screening.ruleset,

@@ -17,8 +17,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from trustdesk.banks.indexes import BankIndexes
 from trustdesk.db.engine import transaction
 from trustdesk.screening import service
+from trustdesk.screening.bank_findings import bank_findings, merged
 from trustdesk.screening.engine import Screener, Screening, Verdict
 from trustdesk.screening.runtime import ScreenerRegistry
 from trustdesk.screening.tally import Tally
@@ -55,6 +57,7 @@ def screen(
     screeners: ScreenerRegistry,
     max_findings: int,
     tally: Tally | None = None,
+    banks: BankIndexes | None = None,
 ) -> ScreenOutcome:
     """Screen ``call.item`` for its service: a subject the gate refuses is blocked (and only
     counted); otherwise the service's active rule set decides, and the verdict is counted
@@ -62,22 +65,37 @@ def screen(
     anything matched."""
     allowed = gate(session, call.service_id, call.item.subject)
     screener = screeners.for_service(session, call.service_id) if allowed else None
-    outcome = judge(call.item, allowed=allowed, screener=screener, max_findings=max_findings)
+    outcome = judge(
+        call.item,
+        allowed=allowed,
+        screener=screener,
+        max_findings=max_findings,
+        banks=banks,
+        service_id=call.service_id,
+    )
     return keep(session, call, outcome, tally=tally)
 
 
 def judge(
-    item: service.ContentIn, *, allowed: bool, screener: Screener | None, max_findings: int
+    item: service.ContentIn,
+    *,
+    allowed: bool,
+    screener: Screener | None,
+    max_findings: int,
+    banks: BankIndexes | None = None,
+    service_id: uuid.UUID | None = None,
 ) -> ScreenOutcome:
     """The verdict on ``item``, nothing counted or stored yet: blocked if the publishing gate
-    refused its subject (``allowed`` False), else ``screener``'s (None: no active rule set).
-    No database: an adapter that knows the gate's answer and the screener calls it anywhere
-    (the HTTP door on its event loop), then :func:`keep` where it must."""
+    refused its subject (``allowed`` False), else ``screener``'s (None: no active rule set)
+    with what ``item`` matches in the ``banks`` ``service_id`` meets (a text's links, an
+    item's hashes: :mod:`trustdesk.screening.bank_findings`). No database: an adapter that
+    knows the gate's answer and the screener calls it anywhere (the HTTP door on its event
+    loop), then :func:`keep` where it must."""
     if not allowed:
         return ScreenOutcome(service.identity_required(item), gated=True)
-    if screener is None:
-        return ScreenOutcome(None)
-    return ScreenOutcome(screener.screen(item.text, max_findings))
+    text = None if screener is None else screener.screen(item.text, max_findings)
+    found = () if service_id is None else bank_findings(banks, service_id, item, max_findings)
+    return ScreenOutcome(merged(text, found, max_findings) if found else text)
 
 
 def must_store(outcome: ScreenOutcome) -> bool:

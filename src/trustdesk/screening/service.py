@@ -13,7 +13,7 @@ import re
 import uuid
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
@@ -28,6 +28,7 @@ from trustdesk.records import leaf
 from trustdesk.records import service as records
 from trustdesk.records.events import EventType
 from trustdesk.screening.engine import Finding, RuleCount, Screening, Verdict
+from trustdesk.screening.finding_rows import counted, finding_of, finding_row, rule_count
 from trustdesk.screening.models import (
     ContentFinding,
     ContentItem,
@@ -78,6 +79,7 @@ class ContentIn:
     text: str
     subject: str | None = None
     kind: str = "text"
+    hashes: Mapping[str, str] = field(default_factory=dict)  # by signal (kind image...)
 
     @classmethod
     def of(
@@ -325,22 +327,10 @@ def store(session: Session, items: Sequence[Screened]) -> list[uuid.UUID]:
                 "log_index": LOG_PENDING,
                 "created_at": moment,
                 "findings_truncated": screening.truncated,
-                "rule_counts": [_counted(c) for c in rule_counts_of(screening)],
+                "rule_counts": [counted(c) for c in rule_counts_of(screening)],
             }
         )
-        findings.extend(
-            {
-                "id": uuid.uuid4(),
-                "item_id": item_id,
-                "rule": f.rule,
-                "category": f.category,
-                "action": f.action,
-                "mode": f.mode,
-                "start": f.start,
-                "end": f.end,
-            }
-            for f in screening.findings
-        )
+        findings.extend(finding_row(item_id, f) for f in screening.findings)
         follow_up = {"item_id": item_id, "service_id": s.service_id, "created_at": moment}
         follow_ups.append(follow_up | {"context": dict(s.context), "attempts": 0})
     with transaction(session):
@@ -355,25 +345,12 @@ def store(session: Session, items: Sequence[Screened]) -> list[uuid.UUID]:
 LOG_PENDING = -1  # a stored item's log index until its follow-up appends its entry
 
 
-def _counted(c: RuleCount) -> dict[str, Any]:
-    """A rule count as stored (``rule_counts``; read back by :func:`_rule_count`)."""
-    return {
-        "rule": c.rule,
-        "category": c.category,
-        "action": c.action,
-        "mode": c.mode,
-        "matches": c.matches,
-    }
-
-
 def screening_of(row: ContentItem) -> Screening:
     """The screening a stored item was stored with (its findings are at most the cap)."""
-    findings = tuple(
-        Finding(f.rule, f.category, f.action, f.mode, f.start, f.end) for f in row.findings
-    )
+    findings = tuple(finding_of(f) for f in row.findings)
     verdict = Verdict(row.verdict)
     counts = (
-        tuple(_rule_count(c) for c in row.rule_counts)
+        tuple(rule_count(c) for c in row.rule_counts)
         if row.rule_counts is not None
         else rule_counts_of(Screening(verdict, findings, row.ruleset))
     )
@@ -453,13 +430,3 @@ def stored_items(session: Session, item_ids: Sequence[uuid.UUID]) -> list[Stored
             )
             for row, screened in found
         ]
-
-
-def _rule_count(stored: Mapping[str, Any]) -> RuleCount:
-    return RuleCount(
-        stored["rule"],
-        stored["category"],
-        Action(stored["action"]),
-        Mode(stored["mode"]),
-        stored["matches"],
-    )

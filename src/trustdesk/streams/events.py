@@ -15,6 +15,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from trustdesk.errors import InvalidInput
+from trustdesk.screening.hashes_in import content_in
 from trustdesk.screening.schemas import ScreenRequest
 from trustdesk.screening.service import ContentIn
 from trustdesk.text import has_forbidden_characters, nul_location
@@ -51,7 +53,11 @@ def read_event(payload: bytes | None, max_bytes: int) -> Event | Refusal:
     if (problem := _hostile(body)) is not None:
         return problem
     content = body.content
-    return Event(ContentIn.of(content.id, content.text, body.subject, content.kind), body.context)
+    try:
+        item = content_in(content.id, content.kind, content.text, content.hashes, body.subject)
+    except InvalidInput as exc:
+        return Refusal(exc.code, exc.message)
+    return Event(item, body.context)
 
 
 def _hostile(body: ScreenRequest) -> Refusal | None:
