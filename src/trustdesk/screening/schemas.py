@@ -22,9 +22,28 @@ from trustdesk.screening.engine import Finding, Screening, Verdict
 from trustdesk.screening.rules import Action, Mode
 from trustdesk.signals.contract import TEXT_TERMS
 
+# The document says what the validators below check: a text comes with its `text` (and no
+# `hashes`), other kinds with `hashes` (and no `text`), so a client generated from it (and
+# the fuzz drill) sends only what the server takes.
+_ONE_KIND_OF_BODY: list[dict[str, Any]] = [
+    {
+        "properties": {"kind": {"const": "text"}, "text": {"type": "string"}},
+        "required": ["text"],
+        "not": {"required": ["hashes"]},
+    },
+    {
+        "properties": {
+            "kind": {"enum": ["image", "video", "file"]},
+            "hashes": {"type": "object", "minProperties": 1},
+        },
+        "required": ["kind", "hashes"],
+        "not": {"required": ["text"]},
+    },
+]
+
 
 class ContentBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"oneOf": _ONE_KIND_OF_BODY})
 
     id: str = Field(min_length=1, max_length=200, description="The provider's id for the item.")
     kind: Literal["text", "image", "video", "file"] = Field(
@@ -166,9 +185,19 @@ class ScreenResponse(BaseModel):
 
 
 MAX_BATCH_ITEMS = 1000
-# Each item is validated on its own (a bad one fails alone), so the body takes any JSON
-# value there; the document says what an item must be: the body of POST /v1/screen.
-BatchItem = Annotated[Any, WithJsonSchema({"$ref": "#/components/schemas/ScreenRequest"})]
+# Each item is validated on its own (a bad one fails alone, answered with its error), so the
+# body takes any JSON value there, and the document says so; it also names what an item is
+# to be screened: the body of POST /v1/screen.
+BatchItem = Annotated[
+    Any,
+    WithJsonSchema(
+        {
+            "anyOf": [{"$ref": "#/components/schemas/ScreenRequest"}, {}],
+            "description": "What POST /v1/screen takes; any other value is answered with "
+            "its error in its place, and the other items are screened.",
+        }
+    ),
+]
 
 
 class ScreenBatchRequest(BaseModel):
