@@ -84,3 +84,35 @@ def test_rules_rollback_refuses_a_category_outside_the_services_packs(tmp_path: 
     code, out, err = cli(env, "rules", "rollback", "--service", service, "--version", later)
     assert code == 0, err  # a version within the service's packs rolls back
     assert json.loads(out)["version"] == later
+
+
+def test_rules_commands_take_the_service_by_name_as_other_commands_do(tmp_path: Path) -> None:
+    env = {
+        "TRUSTDESK_CACHE_DIR": str(tmp_path / "cache"),
+        "TRUSTDESK_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+        "TRUSTDESK_LOG_SIGNING_KEY_PATH": str(tmp_path / "keys" / "log.key"),
+    }
+    assert cli(env, "db", "upgrade")[0] == 0
+    made = cli(
+        env,
+        "services",
+        "create",
+        "--name",
+        "My Chat",
+        "--type",
+        "online_chat",
+        "--pack",
+        "cn-xj-2014",
+    )
+    assert made[0] == 0, made[2]
+    rules = tmp_path / "cn"
+    rules.mkdir()
+    (rules / "rules.yaml").write_text(CN_ONLY, encoding="utf-8")
+    code, out, err = cli(env, "rules", "deploy", str(rules), "--service", "My Chat")
+    assert code == 0, err
+    deployed = json.loads(out)
+    assert deployed["service"] == json.loads(made[1])["id"]
+    code, out, _ = cli(env, "rules", "list", "--service", "My Chat", "--format", "json")
+    assert [d["version"] for d in json.loads(out)] == [deployed["version"]]
+    code, _, err = cli(env, "rules", "list", "--service", "No Such Chat")
+    assert code != 0 and "service_not_found" in err and "No Such Chat" in err

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
+from trustdesk.cli.compliance import service_id_of
 from trustdesk.cli.context import DbOption, desk_for, session_for
 from trustdesk.cli.output import FormatOption, ListFormat, print_json, reporting_errors, stdout
 from trustdesk.compliance import service as compliance
@@ -19,7 +19,9 @@ from trustdesk.screening.service import DeploymentView
 from trustdesk.screening.sources import load_ruleset
 from trustdesk.wiring import ruleset_limits
 
-ServiceOption = Annotated[uuid.UUID, typer.Option("--service", help="The service's id.")]
+ServiceOption = Annotated[
+    str, typer.Option("--service", metavar="NAME|ID", help="The service's name or id.")
+]
 
 
 def _json(view: DeploymentView) -> dict[str, object]:
@@ -41,16 +43,19 @@ def deploy(
     by: Annotated[str, typer.Option(help="Who deploys (recorded).")] = "cli",
     db: DbOption = None,
 ) -> None:
-    """Check, compile and make PATH the service's active rule set."""
+    """Check, compile and make PATH the service's active rule set.
+
+    Example: trustdesk rules deploy ./rules --service "My Chat" --by alice"""
     with reporting_errors(), desk_for(db) as desk:
         settings = desk.settings
         source = load_ruleset(path, desk.packs.all(), ruleset_limits(settings))
         archive = path.read_bytes() if path.suffix == ".zip" else archive_folder(path)
         cache = CompiledCache.of(settings)
         with desk.database.session() as session:
-            packs = compliance.packs_for(session, desk.packs, service)
+            service_id = service_id_of(session, service)
+            packs = compliance.packs_for(session, desk.packs, service_id)
             view = uploads.deploy_checked(
-                session, cache, service, source, archive, service_packs=packs, by=by
+                session, cache, service_id, source, archive, service_packs=packs, by=by
             )
     print_json(_json(view))
 
@@ -62,8 +67,7 @@ def list_(
 ) -> None:
     """List the service's deployments, the active one first."""
     with reporting_errors(), session_for(db) as session:
-        compliance.get_service(session, service)
-        views = screening.deployments(session, service)
+        views = screening.deployments(session, service_id_of(session, service))
     if format_ is ListFormat.JSON:
         print_json([_json(v) for v in views])
         return
@@ -91,8 +95,9 @@ def rollback(
     """Make an earlier deployed version active again, checked against the service's packs
     as they are now (as `rules deploy` checks)."""
     with reporting_errors(), desk_for(db) as desk, desk.database.session() as session:
-        packs = compliance.packs_for(session, desk.packs, service)
+        service_id = service_id_of(session, service)
+        packs = compliance.packs_for(session, desk.packs, service_id)
         view = uploads.activate(
-            session, None, service, version, packs=desk.packs.all(), service_packs=packs, by=by
+            session, None, service_id, version, packs=desk.packs.all(), service_packs=packs, by=by
         )
     print_json(_json(view))

@@ -204,7 +204,10 @@ class LocalKeyRing:
         """The key ring stored at ``path``, created (with one KEK) if there is none."""
         if not development:
             log.warning(
-                "key ring %s is a local key file; use a KMS-backed key ring in production", path
+                "key ring %s is a local key file: whoever reads it opens every sealed identity "
+                "and piece of evidence; keep it readable by this service's user only, and back "
+                "it up apart from the data (trustdesk backup --keys-to)",
+                path,
             )
         if not path.exists():
             with _locked(path):
