@@ -12,6 +12,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    JsonValue,
     ValidationInfo,
     WithJsonSchema,
     field_validator,
@@ -25,7 +26,7 @@ from trustdesk.signals.contract import TEXT_TERMS
 # The document says what the validators below check: a text comes with its `text` (and no
 # `hashes`), other kinds with `hashes` (and no `text`), so a client generated from it (and
 # the fuzz drill) sends only what the server takes.
-_ONE_KIND_OF_BODY: list[dict[str, Any]] = [
+_ONE_KIND_OF_BODY: list[JsonValue] = [
     {
         "properties": {"kind": {"const": "text"}, "text": {"type": "string"}},
         "required": ["text"],
