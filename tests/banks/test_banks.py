@@ -52,7 +52,7 @@ def test_a_service_sees_its_own_and_shared_banks_never_anothers(
     a, b = _actor(make_service("A")), _actor(make_service("B"))
     own = _bank(database, packs, a, "own")
     theirs = _bank(database, packs, b, "own")  # the same name, another owner
-    shared = _bank(database, packs, Actor.operator(), "shared")
+    shared = _bank(database, packs, Actor.operator(), "common")
     with database.session() as session:
         assert [v.id for v in service.list_banks(session, a)] == [own.id, shared.id]
         assert shared.owner_id is None and own.owner_id == a.service_id
@@ -74,7 +74,7 @@ def test_a_service_sees_its_own_and_shared_banks_never_anothers(
 def test_staff_need_the_permission_to_change_or_read(
     database: Database, packs: PackRegistry
 ) -> None:
-    shared = _bank(database, packs, Actor.operator(), "shared")
+    shared = _bank(database, packs, Actor.operator(), "common")
     reader = Actor.of(UserCaller(uuid.uuid4(), "r", frozenset({Permission.BANKS_BANK_READ})))
     nobody = Actor.of(UserCaller(uuid.uuid4(), "n", frozenset({Permission.CASES_CASE_READ})))
     manager = Actor.of(UserCaller(uuid.uuid4(), "m", frozenset({Permission.BANKS_BANK_MANAGE})))
@@ -235,7 +235,7 @@ def test_banks_and_entries_are_bounded(
     monkeypatch.setattr(entries, "MAX_ENTRIES_PER_CHANGE", 2)
     first = _bank(database, packs, a, "one")
     _bank(database, packs, a, "two")
-    _bank(database, packs, Actor.operator(), "shared")  # shared banks count apart
+    _bank(database, packs, Actor.operator(), "common")  # shared banks count apart
     with pytest.raises(TooManyBanks):
         _bank(database, packs, a, "three")
     with database.session() as session:

@@ -157,12 +157,12 @@ def test_a_service_never_meets_another_services_banks_and_everyone_meets_shared(
 ) -> None:
     a, b = make_service("A").service.id, make_service("B").service.id
     _add(database, _bank(database, packs, "mine", Signal.FILE_MD5, a), MD5[:1])
-    _add(database, _bank(database, packs, "shared", Signal.FILE_MD5), MD5[:2])
+    _add(database, _bank(database, packs, "common", Signal.FILE_MD5), MD5[:2])
     holder = _build(database)
-    assert _banks_of(holder, a, Signal.FILE_MD5, MD5[0]) == {"mine", "shared"}
-    assert _banks_of(holder, b, Signal.FILE_MD5, MD5[0]) == {"shared"}
-    assert _banks_of(holder, b, Signal.FILE_MD5, MD5[1]) == {"shared"}
-    assert _banks_of(holder, uuid.uuid4(), Signal.FILE_MD5, MD5[0]) == {"shared"}
+    assert _banks_of(holder, a, Signal.FILE_MD5, MD5[0]) == {"mine", "common"}
+    assert _banks_of(holder, b, Signal.FILE_MD5, MD5[0]) == {"common"}
+    assert _banks_of(holder, b, Signal.FILE_MD5, MD5[1]) == {"common"}
+    assert _banks_of(holder, uuid.uuid4(), Signal.FILE_MD5, MD5[0]) == {"common"}
 
 
 def test_a_negative_bank_suppresses_the_values_it_matches_for_those_who_meet_it(
