@@ -19,13 +19,19 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from trustdesk import __version__
 from trustdesk.cli import archive
 from trustdesk.cli.context import DbOption, load_settings, log_verifier, open_database
 from trustdesk.cli.log import KeptOption, KeyOption, read_kept_checkpoint
-from trustdesk.cli.output import EXIT_FAILURE, reporting_errors, stderr, stdout
+from trustdesk.cli.output import (
+    EXIT_FAILURE,
+    Counted,
+    lazy_progress,
+    reporting_errors,
+    stderr,
+    stdout,
+)
 from trustdesk.db import backup as copies
 from trustdesk.db import migrate
 from trustdesk.db.engine import Database
@@ -35,17 +41,6 @@ from trustdesk.records.note import NoteVerifier, parse_verifier_key
 from trustdesk.records.verify import verify_log
 from trustdesk.settings import Settings
 from trustdesk.wiring import KeyFiles
-
-
-def _progress(label: str) -> Progress:
-    return Progress(
-        TextColumn(label),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=stderr,
-        transient=True,
-    )
 
 
 def _key_files(settings: Settings) -> list[Path]:
@@ -103,13 +98,8 @@ def backup(
             checkpoint = records.make_checkpoint(session, signer, settings.log_origin)
             revision = migrate.current_revision(database.engine)
         with tempfile.TemporaryDirectory(prefix="trustdesk-backup-") as temp:
-            with _progress("copying the database") as progress:
-                task = progress.add_task("pages", total=None)
-                copy = copies.dump(
-                    settings.database_url,
-                    Path(temp),
-                    lambda done, total: progress.update(task, completed=done, total=total),
-                )
+            with lazy_progress("copying the database") as progress:
+                copy = copies.dump(settings.database_url, Path(temp), progress)
             manifest = {
                 "created_at": checkpoint.signed_at.isoformat(),
                 "trustdesk": __version__,
@@ -157,25 +147,20 @@ def restore(
             if unpacked.manifest["backend"] != copies.backend_of(settings.database_url):
                 msg = f"this archive restores into {unpacked.manifest['backend']} only"
                 raise InvalidInput(msg)
-            with _progress("restoring the database") as progress:
-                task = progress.add_task("pages", total=None)
-                copies.load(
-                    settings.database_url,
-                    unpacked.database,
-                    lambda done, total: progress.update(task, completed=done, total=total),
-                )
+            with lazy_progress("restoring the database") as progress:
+                copies.load(settings.database_url, unpacked.database, progress)
         with Database.from_url(settings.database_url) as database:
             migrate.upgrade(database.engine)  # (an archive of an older trustdesk)
         verifier, own = _verifier(settings, key, unpacked.manifest)
         with open_database(settings) as database, database.session() as session:
             total = records.size(session)
-            with _progress("verifying") as progress:
-                task = progress.add_task("entries", total=total)
+            with lazy_progress("verifying") as progress:
+                verified = Counted(total, progress)
                 report = verify_log(
                     session,
                     [verifier],
                     unpacked.manifest["log"]["origin"],
-                    progress=lambda n: progress.advance(task, n),
+                    progress=verified.advance,
                     kept=[unpacked.checkpoint, *kept],
                 )
     if own:

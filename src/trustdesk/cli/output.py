@@ -107,6 +107,18 @@ class _LazyProgress:
         self.bar.update(self.bar.task_ids[0], completed=done, total=max(total, done))
 
 
+class Counted:
+    """Turns steps of work (``advance(n)``, as the log's verification reports them) into a
+    ``progress(done, total)`` callback's calls."""
+
+    def __init__(self, total: int, progress: Callable[[int, int], None]) -> None:
+        self.total, self.done, self.progress = total, 0, progress
+
+    def advance(self, steps: int) -> None:
+        self.done += steps
+        self.progress(self.done, self.total)
+
+
 @contextmanager
 def lazy_progress(label: str) -> Iterator[Callable[[int, int], None]]:
     """A ``progress(done, total)`` callback that draws a bar for long work, then clears it."""

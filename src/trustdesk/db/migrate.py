@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from alembic import command
@@ -21,6 +22,7 @@ def alembic_config(bind: Engine | Connection | None = None) -> Config:
     return config
 
 
+@functools.cache  # the scripts shipped with this code: read once (readiness asks often)
 def head_revision() -> str | None:
     """The newest revision this code knows."""
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
